@@ -1,0 +1,28 @@
+import type { Router } from "../inference/router.js";
+import type { ModelStore } from "../models/model-store.js";
+import type { EngineReport } from "../protocol/engine.js";
+import type { NodeEvent } from "../protocol/events.js";
+import type { SynthModelRequest } from "../protocol/management.js";
+import type { ModelProfile } from "../protocol/model-profile.js";
+import type { Logger } from "../util/logger.js";
+import type { LocalInstances } from "../worker/local-instances.js";
+
+/** Everything the HTTP layer uses, wired by `main.ts`. */
+export interface ApiDependencies {
+  models: ModelStore;
+  instances: LocalInstances;
+  router: Router;
+  logger: Logger;
+  engineReport: () => Promise<EngineReport>;
+  /** Writes a synthetic model into the store, reporting bytes written. */
+  synthesize: (
+    request: SynthModelRequest,
+    onProgress: (written: number, total: number) => void,
+    signal: AbortSignal,
+  ) => Promise<ModelProfile>;
+  subscribe: (listener: (event: NodeEvent) => void) => () => void;
+  version: string;
+  startedAt: Date;
+  /** The built dashboard, served at `/`; absent when it was not built. */
+  dashboardDirectory?: string;
+}

@@ -1,0 +1,42 @@
+import { serveStatic } from "@hono/node-server/serve-static";
+import { Hono } from "hono";
+import type { ApiDependencies } from "./api-dependencies.js";
+import { mapError, openAIErrorBody } from "./error-mapping.js";
+import { managementRoutes } from "./management/routes.js";
+import { openAIRoutes } from "./openai/routes.js";
+
+/** The node's HTTP API: OpenAI-compatible inference, herd's management routes, and the dashboard. */
+export function createApp(dependencies: ApiDependencies): Hono {
+  const app = new Hono();
+
+  app.route("/", openAIRoutes(dependencies));
+  app.route("/", managementRoutes(dependencies));
+  if (dependencies.dashboardDirectory) {
+    app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
+  }
+
+  app.notFound((context) =>
+    context.json(
+      openAIErrorBody({
+        status: 404,
+        type: "invalid_request_error",
+        code: "unknown_url",
+        message: `no route for ${context.req.method} ${new URL(context.req.url).pathname}`,
+        param: null,
+      }),
+      404,
+    ),
+  );
+
+  app.onError((error, context) => {
+    const mapped = mapError(error);
+    if (mapped.status >= 500) {
+      dependencies.logger.error({ err: error, path: context.req.path }, "request failed");
+    } else {
+      dependencies.logger.debug({ path: context.req.path, message: mapped.message }, "request rejected");
+    }
+    return context.json(openAIErrorBody(mapped), mapped.status);
+  });
+
+  return app;
+}

@@ -1,0 +1,134 @@
+import { ZodError } from "zod";
+import { InvalidModelShapeError } from "../models/synth-model.js";
+import {
+  ConflictError,
+  EngineError,
+  EngineUnavailableError,
+  InvalidModelFileError,
+  InvalidRequestError,
+  ModelNotFoundError,
+  ModelNotLoadedError,
+  ModelUnavailableError,
+  NotFoundError,
+} from "../protocol/errors.js";
+
+/** An error as every protocol needs it: an HTTP status, a kind, a message, the field at fault. */
+export interface MappedError {
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
+  /** OpenAI's `error.type`. */
+  type:
+    | "invalid_request_error"
+    | "not_found_error"
+    | "server_error"
+    | "service_unavailable"
+    | "authentication_error";
+  /** OpenAI's `error.code`. */
+  code: string;
+  message: string;
+  param: string | null;
+}
+
+/**
+ * The one place that decides how an error reaches a client. Client mistakes are 4xx with a message
+ * that names the field; anything unexpected is a 500 whose message hides internals (the log has them).
+ */
+export function mapError(error: unknown): MappedError {
+  if (error instanceof ZodError) {
+    const issue = error.issues[0];
+    const param = issue && issue.path.length > 0 ? issue.path.join(".") : null;
+    const message = issue ? `${param ? `'${param}': ` : ""}${issue.message}` : "invalid request";
+    return { status: 400, type: "invalid_request_error", code: "invalid_value", message, param };
+  }
+  if (error instanceof InvalidRequestError) {
+    return {
+      status: 400,
+      type: "invalid_request_error",
+      code: "invalid_value",
+      message: error.message,
+      param: error.param,
+    };
+  }
+  if (error instanceof InvalidModelShapeError) {
+    return {
+      status: 400,
+      type: "invalid_request_error",
+      code: "invalid_value",
+      message: error.message,
+      param: error.option,
+    };
+  }
+  if (error instanceof InvalidModelFileError) {
+    return {
+      status: 422,
+      type: "invalid_request_error",
+      code: "invalid_model_file",
+      message: error.message,
+      param: "path",
+    };
+  }
+  if (error instanceof ModelNotFoundError) {
+    return {
+      status: 404,
+      type: "invalid_request_error",
+      code: "model_not_found",
+      message: error.message,
+      param: "model",
+    };
+  }
+  if (error instanceof NotFoundError) {
+    return { status: 404, type: "not_found_error", code: "not_found", message: error.message, param: null };
+  }
+  if (error instanceof ConflictError) {
+    return {
+      status: 409,
+      type: "invalid_request_error",
+      code: "conflict",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof ModelNotLoadedError) {
+    return {
+      status: 503,
+      type: "service_unavailable",
+      code: "model_not_loaded",
+      message: error.message,
+      param: "model",
+    };
+  }
+  if (error instanceof ModelUnavailableError) {
+    return {
+      status: 503,
+      type: "service_unavailable",
+      code: "model_not_ready",
+      message: error.message,
+      param: "model",
+    };
+  }
+  if (error instanceof EngineUnavailableError) {
+    return {
+      status: 503,
+      type: "service_unavailable",
+      code: "engine_unavailable",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof EngineError) {
+    return { status: 502, type: "server_error", code: "engine_error", message: error.message, param: null };
+  }
+  return {
+    status: 500,
+    type: "server_error",
+    code: "internal_error",
+    message: "internal error; see the node's log",
+    param: null,
+  };
+}
+
+/** OpenAI's error body, which herd's management API uses too. */
+export function openAIErrorBody(error: MappedError): {
+  error: { message: string; type: string; code: string; param: string | null };
+} {
+  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+}

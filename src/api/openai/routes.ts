@@ -1,0 +1,53 @@
+import { Hono } from "hono";
+import type { z } from "zod";
+import { forwardToEngine } from "../../inference/forward-to-engine.js";
+import { InvalidRequestError } from "../../protocol/errors.js";
+import type { ApiDependencies } from "../api-dependencies.js";
+import { readJsonBody } from "../read-json-body.js";
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
+
+/**
+ * OpenAI's API. llama-server speaks it already, so a request is validated, routed, and passed
+ * through with its response streamed back byte for byte; herd adds nothing in the token path.
+ */
+export function openAIRoutes(dependencies: ApiDependencies): Hono {
+  const app = new Hono();
+
+  app.get("/v1/models", async (context) => {
+    const models = await dependencies.models.list();
+    return context.json({ object: "list", data: models.map(toOpenAIModel) });
+  });
+
+  app.get("/v1/models/:model{.+}", async (context) => {
+    const model = await dependencies.models.require(context.req.param("model"));
+    return context.json(toOpenAIModel(model));
+  });
+
+  const passThrough = <T extends z.ZodType<{ model: string }>>(path: string, schema: T) =>
+    app.post(path, async (context) => {
+      const body = await readJsonBody(context, schema);
+      const route = await dependencies.router.route(body.model);
+      if (path === "/v1/embeddings" && !route.embeddings) {
+        route.release();
+        throw new InvalidRequestError(
+          `model '${body.model}' is loaded without embeddings; unload it and run 'herd load ${body.model} --embeddings'`,
+          "model",
+        );
+      }
+      return forwardToEngine({ route, model: body.model, path, body, signal: context.req.raw.signal });
+    });
+
+  passThrough("/v1/chat/completions", ChatCompletionRequest);
+  passThrough("/v1/completions", CompletionRequest);
+  passThrough("/v1/embeddings", EmbeddingRequest);
+  return app;
+}
+
+function toOpenAIModel(model: { name: string; importedAt: string }) {
+  return {
+    id: model.name,
+    object: "model",
+    created: Math.floor(Date.parse(model.importedAt) / 1000),
+    owned_by: "herd",
+  };
+}

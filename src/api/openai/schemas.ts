@@ -1,0 +1,51 @@
+import { z } from "zod";
+
+const role = z.enum(["system", "developer", "user", "assistant", "tool", "function"]);
+
+const contentPart = z.looseObject({ type: z.string() });
+
+export const ChatMessage = z.looseObject({
+  role,
+  content: z.union([z.string(), z.array(contentPart), z.null()]).optional(),
+});
+
+const maxTokens = z.number().int().min(1).max(1_000_000).nullish();
+const samplingFields = {
+  stream: z.boolean().optional(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  max_tokens: maxTokens,
+  n: z.literal(1, { message: "herd generates one choice per request; n must be 1" }).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(16)]).nullish(),
+  seed: z.number().int().nullish(),
+};
+
+/** The fields herd checks; everything else goes to the engine as sent. */
+export const ChatCompletionRequest = z.looseObject({
+  model: z.string().min(1),
+  messages: z.array(ChatMessage).min(1, "messages must hold at least one message"),
+  max_completion_tokens: maxTokens,
+  ...samplingFields,
+});
+export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
+
+const tokenArray = z.array(z.number().int().nonnegative());
+
+export const CompletionRequest = z.looseObject({
+  model: z.string().min(1),
+  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray.min(1), z.array(tokenArray).min(1)]),
+  ...samplingFields,
+});
+export type CompletionRequest = z.infer<typeof CompletionRequest>;
+
+export const EmbeddingRequest = z.looseObject({
+  model: z.string().min(1),
+  input: z.union([
+    z.string().min(1),
+    z.array(z.string()).min(1, "input must not be empty"),
+    tokenArray.min(1),
+    z.array(tokenArray).min(1),
+  ]),
+  encoding_format: z.enum(["float", "base64"]).optional(),
+});
+export type EmbeddingRequest = z.infer<typeof EmbeddingRequest>;

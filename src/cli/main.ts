@@ -1,0 +1,337 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
+import { HerdError } from "../protocol/errors.js";
+import type { InstanceStatus } from "../protocol/instance.js";
+import { formatBytes, formatDuration } from "../util/format.js";
+import { createProgressDisplay } from "./progress.js";
+import { renderBuildProgress } from "./render-build-progress.js";
+import { formatTable } from "./table.js";
+
+const program = new Command("herd")
+  .description("Pool your machines into one LLM server (OpenAI API) on llama.cpp")
+  .option("--url <url>", "the node to talk to", process.env.HERD_URL ?? "http://127.0.0.1:52415")
+  .showHelpAfterError();
+
+const client = () =>
+  new HerdClient({ baseUrl: program.opts<{ url: string }>().url, apiKey: process.env.HERD_API_KEY });
+const integer = (name: string) => (value: string) => {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0)
+    throw new InvalidArgumentError(`${name} must be a positive whole number`);
+  return parsed;
+};
+const backendOption = new Option("--backend <backend>", "engine backend").choices([
+  "auto",
+  "cpu",
+  "metal",
+  "cuda",
+  "vulkan",
+  "hip",
+]);
+/** Local commands load the node's code only when they run, so client commands start fast. */
+const node = () => import("../main.js");
+
+program
+  .command("start")
+  .description("run a herd node in the foreground (Ctrl-C stops it and every engine it started)")
+  .option("--host <host>", "address for the API", "127.0.0.1")
+  .option("--port <port>", "API port", integer("port"), 52415)
+  .option("--home <dir>", "state folder (HERD_HOME, default ~/.herd)")
+  .option("--engine-dir <dir>", "use llama.cpp binaries from this folder (HERD_ENGINE_DIR)")
+  .addOption(backendOption)
+  .action(
+    async (options: { host: string; port: number; home?: string; engineDir?: string; backend?: string }) => {
+      const { startNode } = await node();
+      const started = await startNode(
+        {
+          host: options.host,
+          port: options.port,
+          home: options.home,
+          engineDirectory: options.engineDir,
+          backend: options.backend,
+        },
+        { onBuildProgress: renderBuildProgress() },
+      );
+      process.stderr.write(`herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1)\n`);
+      process.on("exit", () => started.killEnginesNow());
+      const stop = (signal: string) => {
+        process.stderr.write(`\n${signal}: stopping herd and its engines...\n`);
+        const force = setTimeout(() => process.exit(1), 15_000);
+        force.unref();
+        void started.dispose().then(() => process.exit(0));
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
+      process.on("uncaughtException", (error) => {
+        process.stderr.write(`herd crashed: ${error.stack ?? error.message}\n`);
+        started.killEnginesNow();
+        process.exit(1);
+      });
+    },
+  );
+
+const engine = program.command("engine").description("the llama.cpp engine: build it, inspect it");
+
+engine
+  .command("build")
+  .description(
+    "build llama-server and ggml-rpc-server from the pinned llama.cpp source (reused when already built)",
+  )
+  .addOption(backendOption)
+  .option("--force", "build again even if a build exists")
+  .option("--jobs <n>", "parallel compile jobs", integer("jobs"))
+  .option("--home <dir>", "state folder (HERD_HOME)")
+  .action(async (options: { backend?: string; force?: boolean; jobs?: number; home?: string }) => {
+    const { buildEngineForMachine } = await node();
+    const started = Date.now();
+    const install = await buildEngineForMachine(
+      { home: options.home, backend: options.backend },
+      {
+        force: options.force,
+        jobs: options.jobs,
+        onProgress: renderBuildProgress(),
+        onBackend: (backend, reason) => process.stderr.write(`engine: backend ${backend} (${reason})\n`),
+      },
+    );
+    process.stdout.write(`${install.directory}\n`);
+    process.stderr.write(`engine: ready (${install.version}) in ${formatDuration(Date.now() - started)}\n`);
+  });
+
+engine
+  .command("info")
+  .description("show the engine this machine uses, its devices and any workaround herd applies")
+  .option("--json", "print JSON")
+  .option("--home <dir>", "state folder (HERD_HOME)")
+  .option("--engine-dir <dir>", "inspect llama.cpp binaries in this folder")
+  .addOption(backendOption)
+  .action(async (options: { json?: boolean; home?: string; engineDir?: string; backend?: string }) => {
+    const { localEngineReport } = await node();
+    const report = await localEngineReport({
+      home: options.home,
+      engineDirectory: options.engineDir,
+      backend: options.backend,
+    });
+    if (options.json) return print(JSON.stringify(report, null, 2));
+    const lines = [
+      `llama-server     ${report.install.llamaServer}`,
+      `ggml-rpc-server  ${report.install.rpcServer}`,
+      `version          ${report.install.version}`,
+      `backend          ${report.install.backend} (${report.install.origin === "built" ? "built by herd" : "your binaries"})`,
+      `devices          ${report.devices.length > 0 ? report.devices.join("; ") : "CPU only"}`,
+      `workarounds      ${report.workarounds.length > 0 ? "" : "none"}`,
+      ...report.workarounds.map(
+        (workaround) => `  ${workaround.flag}: ${workaround.reason} (since ${workaround.since})`,
+      ),
+    ];
+    print(lines.join("\n"));
+  });
+
+const models = program.command("models").description("the models on the node");
+
+models
+  .command("import <path>")
+  .description("register a GGUF file (linked, not copied, where the filesystem allows)")
+  .option("--name <name>", "the name clients will use (default: from the file name)")
+  .option("--copy", "copy the file into herd's store")
+  .action(async (path: string, options: { name?: string; copy?: boolean }) => {
+    const { resolve } = await import("node:path");
+    const profile = await client().importModel({
+      path: resolve(path),
+      name: options.name,
+      copy: options.copy,
+    });
+    print(
+      `imported ${profile.name}: ${profile.architecture}, ${formatCount(profile.parameterCount)} parameters, ${profile.fileType}, ${formatBytes(profile.sizeBytes)}, ${profile.layerCount} layers (${profile.storage})`,
+    );
+  });
+
+models
+  .command("list")
+  .alias("ls")
+  .description("list the models")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }) => {
+    const list = await client().models();
+    if (options.json) return print(JSON.stringify(list, null, 2));
+    print(
+      formatTable(
+        ["NAME", "ARCH", "TYPE", "PARAMS", "SIZE", "LAYERS", "CONTEXT", "INSTANCES"],
+        list.map((model) => [
+          model.name,
+          model.architecture,
+          model.fileType,
+          formatCount(model.parameterCount),
+          formatBytes(model.sizeBytes),
+          String(model.layerCount),
+          String(model.trainContextLength),
+          model.instances.join(",") || "-",
+        ]),
+      ),
+    );
+  });
+
+models
+  .command("rm <name>")
+  .description("remove a model (refused while an instance uses it, unless --force)")
+  .option("--force", "unload its instances first")
+  .action(async (name: string, options: { force?: boolean }) => {
+    await client().removeModel(name, options);
+    print(`removed ${name}`);
+  });
+
+models
+  .command("synth")
+  .description(
+    "write a Llama-shaped model with random weights and a real tokenizer (for tests and benchmarks)",
+  )
+  .requiredOption("--name <name>", "model name")
+  .option("--layers <n>", "transformer blocks", integer("layers"), 4)
+  .option("--embedding <n>", "embedding size", integer("embedding"), 256)
+  .option("--ff <n>", "feed-forward size", integer("ff"))
+  .option("--heads <n>", "attention heads", integer("heads"), 4)
+  .option("--kv-heads <n>", "key/value heads", integer("kv-heads"))
+  .addOption(new Option("--type <type>", "weight type").choices(["f16", "q8_0", "q4_0"]).default("f16"))
+  .option("--ctx <n>", "training context length", integer("ctx"), 2048)
+  .option("--seed <n>", "random seed", (value) => Number.parseInt(value, 10), 1)
+  .action(
+    async (options: {
+      name: string;
+      layers: number;
+      embedding: number;
+      ff?: number;
+      heads: number;
+      kvHeads?: number;
+      type: "f16" | "q8_0" | "q4_0";
+      ctx: number;
+      seed: number;
+    }) => {
+      const progress = createProgressDisplay(`synth ${options.name}`, "bytes");
+      const profile = await client()
+        .synthModel(
+          {
+            name: options.name,
+            layers: options.layers,
+            embedding: options.embedding,
+            feedForward: options.ff ?? roundUp(Math.floor((options.embedding * 8) / 3), 32),
+            heads: options.heads,
+            kvHeads: options.kvHeads ?? options.heads,
+            type: options.type,
+            contextLength: options.ctx,
+            seed: options.seed,
+          },
+          (completed, total) => progress.update(completed, total),
+        )
+        .finally(() => progress.stop());
+      print(
+        `wrote ${profile.name}: ${formatCount(profile.parameterCount)} parameters, ${profile.fileType}, ${formatBytes(profile.sizeBytes)}`,
+      );
+    },
+  );
+
+program
+  .command("load <model>")
+  .description("start an engine for a model on this node and wait until it is READY")
+  .option("--ctx <n>", "context size in tokens, shared by all slots", integer("ctx"))
+  .option("--parallel <n>", "requests served at once (slots)", integer("parallel"))
+  .option("--embeddings", "serve /v1/embeddings")
+  .option("--threads <n>", "CPU threads for the engine", integer("threads"))
+  .option("--no-wait", "return at once instead of waiting for READY")
+  .action(
+    async (
+      model: string,
+      options: { ctx?: number; parallel?: number; embeddings?: boolean; threads?: number; wait: boolean },
+    ) => {
+      const api = client();
+      const created = await api.load({
+        model,
+        contextSize: options.ctx,
+        parallel: options.parallel,
+        embeddings: options.embeddings,
+        threads: options.threads,
+      });
+      print(`${created.id}: ${created.state} (${created.reason})`);
+      if (options.wait) await waitForReady(api, created);
+    },
+  );
+
+program
+  .command("unload <model>")
+  .description("stop a model's instances (by model name or instance id)")
+  .action(async (model: string) => {
+    const stopped = await client().unload(model);
+    print(stopped.map((status) => `stopped ${status.id}`).join("\n") || "nothing was running");
+  });
+
+program
+  .command("ps")
+  .description("list instances and their state")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }) => {
+    const list = await client().instances();
+    if (options.json) return print(JSON.stringify(list, null, 2));
+    print(
+      formatTable(
+        ["INSTANCE", "MODEL", "STATE", "CONTEXT", "SLOTS", "RESTARTS", "FOR", "REASON"],
+        list.map((status) => [
+          status.id,
+          status.model,
+          status.state,
+          String(status.contextSize),
+          String(status.parallel),
+          String(status.restarts),
+          formatDuration(Date.now() - Date.parse(status.since)),
+          status.reason,
+        ]),
+      ),
+    );
+  });
+
+/** Follows an instance until READY; gives up when it keeps failing or takes longer than 15 minutes. */
+async function waitForReady(api: HerdClient, created: InstanceStatus): Promise<void> {
+  const deadline = Date.now() + 15 * 60_000;
+  let last = `${created.state}:${created.reason}`;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const status = (await api.instances()).find((candidate) => candidate.id === created.id);
+    if (!status) throw new HerdError(`instance ${created.id} disappeared (unloaded elsewhere?)`);
+    const now = `${status.state}:${status.reason}`;
+    if (now !== last) print(`${status.id}: ${status.state} (${status.reason})`);
+    last = now;
+    if (status.state === "READY") return;
+    if (status.state === "FAILED" && status.restarts >= 4) {
+      throw new HerdError(
+        `${status.model} keeps failing: ${status.reason}\nSee the engine log under HERD_HOME/logs/${status.id}.log`,
+      );
+    }
+    if (Date.now() > deadline)
+      throw new HerdError(`${status.model} is still ${status.state} after 15 minutes`);
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function formatCount(count: number): string {
+  if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
+  if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
+  if (count >= 1e3) return `${(count / 1e3).toFixed(0)}K`;
+  return String(count);
+}
+
+function roundUp(value: number, multiple: number): number {
+  return Math.ceil(value / multiple) * multiple;
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof HerdApiError || error instanceof HerdUnreachableError || error instanceof HerdError) {
+    process.stderr.write(`herd: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `herd: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exitCode = 1;
+}

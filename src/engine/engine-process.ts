@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, type WriteStream } from "node:fs";
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { readLines } from "../util/line-decoder.js";
+
+export interface EngineExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface EngineProcessOptions {
+  command: string;
+  args: string[];
+  /** Both output streams are appended here, each line as the engine wrote it. */
+  logPath: string;
+  /** Wraps the command so the kernel kills it when herd dies, however herd dies. */
+  parentDeathWrapper?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * One engine child process: its output goes to a log file (and the last lines stay in memory for
+ * error reports), and `stop()` ends it for certain: SIGTERM, then SIGKILL after a grace period.
+ */
+export class EngineProcess {
+  readonly exited: Promise<EngineExit>;
+  private readonly recent: string[] = [];
+  private exitValue: EngineExit | undefined;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly log: WriteStream,
+  ) {
+    const outputDone = Promise.all([this.capture(child.stdout), this.capture(child.stderr)]);
+    this.exited = new Promise<EngineExit>((resolve) => {
+      child.on("error", (error) => {
+        this.remember(`herd: could not start the engine: ${error.message}`);
+        this.exitValue = { code: -1, signal: null };
+        resolve(this.exitValue);
+      });
+      child.on("exit", (code, signal) => {
+        this.exitValue = { code, signal };
+        // Wait for the last output so the reason for the exit is in `recentOutput()`, but do not
+        // wait for pipes that a grandchild may hold open.
+        void Promise.race([outputDone, new Promise((r) => setTimeout(r, 500))]).then(() => {
+          log.end();
+          resolve(this.exitValue!);
+        });
+      });
+    });
+  }
+
+  static async spawn(options: EngineProcessOptions): Promise<EngineProcess> {
+    await mkdir(dirname(options.logPath), { recursive: true });
+    const log = createWriteStream(options.logPath, { flags: "a" });
+    log.write(`--- ${new Date().toISOString()} herd starts: ${options.command} ${options.args.join(" ")}\n`);
+    const [command, args] = options.parentDeathWrapper
+      ? [
+          options.parentDeathWrapper[0]!,
+          [...options.parentDeathWrapper.slice(1), options.command, ...options.args],
+        ]
+      : [options.command, options.args];
+    const child = spawn(command, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: options.env ?? process.env,
+    });
+    return new EngineProcess(child, log);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get exitStatus(): EngineExit | undefined {
+    return this.exitValue;
+  }
+
+  /** The engine's last lines of output, oldest first. */
+  recentOutput(): string[] {
+    return [...this.recent];
+  }
+
+  /** Ends the process: SIGTERM, then SIGKILL if it has not exited within `graceMs`. Safe to call twice. */
+  async stop(graceMs = 5000): Promise<EngineExit> {
+    if (this.exitValue) return this.exited;
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Kills without grace, synchronously: for the moment herd itself exits. */
+  killNow(): void {
+    if (!this.exitValue) this.child.kill("SIGKILL");
+  }
+
+  private async capture(stream: NodeJS.ReadableStream | null): Promise<void> {
+    if (!stream) return;
+    try {
+      for await (const line of readLines(stream as AsyncIterable<Uint8Array>)) {
+        this.log.write(`${line}\n`);
+        this.remember(line);
+      }
+    } catch {
+      // Output that is not valid UTF-8 is still in the engine; the log just misses its tail.
+    }
+  }
+
+  private remember(line: string): void {
+    this.recent.push(line);
+    if (this.recent.length > 60) this.recent.shift();
+  }
+}

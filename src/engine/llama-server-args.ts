@@ -1,0 +1,47 @@
+export interface LlamaServerArgsInput {
+  modelPath: string;
+  alias: string;
+  port: number;
+  contextSize: number;
+  parallel: number;
+  embeddings: boolean;
+  /** The model names its own pooling; otherwise embeddings use mean pooling. */
+  modelHasPooling: boolean;
+  threads?: number;
+  /** A file holding the key herd sends with every request; llama-server rejects requests without it. */
+  apiKeyFile: string;
+  /** Workaround flags for this machine, e.g. `--no-repack`. */
+  workarounds: string[];
+}
+
+/**
+ * The llama-server command line for one local instance. Always bound to loopback: the only way in
+ * from outside is herd's API.
+ */
+export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
+  const args = [
+    "--model",
+    input.modelPath,
+    "--alias",
+    input.alias,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(input.port),
+    "--ctx-size",
+    String(input.contextSize),
+    "--parallel",
+    String(input.parallel),
+    "--api-key-file",
+    input.apiKeyFile,
+    "--no-webui",
+    "--metrics",
+  ];
+  if (input.embeddings) {
+    args.push("--embeddings");
+    if (!input.modelHasPooling) args.push("--pooling", "mean");
+  }
+  if (input.threads !== undefined) args.push("--threads", String(input.threads));
+  args.push(...input.workarounds);
+  return args;
+}

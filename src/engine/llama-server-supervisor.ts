@@ -1,0 +1,248 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { EngineInstall } from "../protocol/engine.js";
+import type { InstanceSpec, InstanceState, InstanceStatus } from "../protocol/instance.js";
+import type { ModelProfile } from "../protocol/model-profile.js";
+import { Backoff, sleep } from "../util/backoff.js";
+import { formatBytes } from "../util/format.js";
+import { findFreePort } from "../util/free-port.js";
+import type { Logger } from "../util/logger.js";
+import { type EngineExit, EngineProcess } from "./engine-process.js";
+import { type EngineQuirks, engineKey } from "./engine-quirks.js";
+import { llamaServerArgs } from "./llama-server-args.js";
+import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
+
+export interface SupervisorOptions {
+  spec: InstanceSpec;
+  model: ModelProfile;
+  engine: EngineInstall;
+  quirks: EngineQuirks;
+  logDirectory: string;
+  /** Private folder for the engine's key file. */
+  runDirectory: string;
+  logger: Logger;
+  /** Wraps engine commands so they die with herd (see `parentDeathWrapper`). */
+  parentDeathWrapper?: string[];
+  /** Called on every state change. */
+  onStatus: (status: InstanceStatus) => void;
+  /** Called when herd adopts a workaround for this engine. */
+  onWorkaround?: (flag: string, reason: string) => void;
+  /** Longest time a model may take to load before the attempt counts as failed. Default 10 min. */
+  loadTimeoutMs?: number;
+}
+
+/** How herd reaches a READY engine. */
+export interface EngineEndpoint {
+  baseUrl: string;
+  apiKey: string;
+}
+
+/** Signals that mean the CPU met an instruction it does not have. */
+const illegalInstruction = new Set<NodeJS.Signals>(["SIGILL"]);
+
+/**
+ * Runs one llama-server for one instance and keeps it running: start on a free loopback port, wait
+ * for its health endpoint, report READY; when it exits unasked, report FAILED with the reason from
+ * its output and start it again after a backoff. An engine that dies of SIGILL while loading gets
+ * `--no-repack` (llama.cpp's CPU weight repacking uses instructions some CPUs advertise but fault
+ * on) and is retried at once; the workaround is remembered for this engine.
+ */
+export class LlamaServerSupervisor {
+  private current: InstanceStatus;
+  private process: EngineProcess | undefined;
+  private endpointValue: EngineEndpoint | undefined;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly backoff = new Backoff({ initialMs: 250, maxMs: 30_000 });
+
+  constructor(private readonly options: SupervisorOptions) {
+    const now = new Date().toISOString();
+    this.current = {
+      ...options.spec,
+      state: "PLANNED",
+      reason: "waiting to start",
+      since: now,
+      restarts: 0,
+      workarounds: [],
+    };
+  }
+
+  get status(): InstanceStatus {
+    return this.current;
+  }
+
+  /** Where to send requests; defined only while READY. */
+  get endpoint(): EngineEndpoint | undefined {
+    return this.current.state === "READY" ? this.endpointValue : undefined;
+  }
+
+  start(): void {
+    this.loop ??= this.run().catch((error: unknown) => {
+      this.options.logger.error(
+        { err: error, instance: this.options.spec.id },
+        "supervisor stopped unexpectedly",
+      );
+      this.update("FAILED", `herd could not supervise the engine: ${(error as Error).message}`);
+    });
+  }
+
+  /** Stops the engine and the supervision. Safe to call twice. */
+  async dispose(reason = "unload requested"): Promise<void> {
+    if (!this.stopping.signal.aborted) {
+      this.update("STOPPING", reason);
+      this.stopping.abort(new Error("instance stopping"));
+    }
+    await this.process?.stop();
+    await this.loop;
+    await rm(join(this.options.runDirectory, `${this.options.spec.id}.key`), { force: true });
+  }
+
+  /** Kills the engine synchronously; for the moment herd exits. */
+  killNow(): void {
+    this.process?.killNow();
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stopping.signal;
+    const key = engineKey(this.options.engine);
+    while (!signal.aborted) {
+      const workarounds = (await this.options.quirks.list(key)).map((workaround) => workaround.flag);
+      this.update("STARTING", this.current.restarts === 0 ? "starting the engine" : "restarting the engine", {
+        workarounds,
+      });
+      const port = await findFreePort();
+      const apiKey = randomBytes(24).toString("base64url");
+      // The key goes in a file only this user can read: on the command line `ps` would show it.
+      const apiKeyFile = join(this.options.runDirectory, `${this.options.spec.id}.key`);
+      await mkdir(this.options.runDirectory, { recursive: true, mode: 0o700 });
+      await writeFile(apiKeyFile, `${apiKey}\n`, { mode: 0o600 });
+      const args = llamaServerArgs({
+        modelPath: this.options.model.file,
+        alias: this.options.spec.model,
+        port,
+        contextSize: this.options.spec.contextSize,
+        parallel: this.options.spec.parallel,
+        embeddings: this.options.spec.embeddings,
+        modelHasPooling: this.options.model.isEmbeddingModel,
+        threads: this.options.spec.threads,
+        apiKeyFile,
+        workarounds,
+      });
+      const started = Date.now();
+      const engine = await EngineProcess.spawn({
+        command: this.options.engine.llamaServer,
+        args,
+        logPath: join(this.options.logDirectory, `${this.options.spec.id}.log`),
+        parentDeathWrapper: this.options.parentDeathWrapper,
+      });
+      this.process = engine;
+      if (engine.pid) await recordEnginePid(this.options.runDirectory, this.options.spec.id, engine.pid);
+      this.endpointValue = { baseUrl: `http://127.0.0.1:${port}`, apiKey };
+      this.update(
+        "LOADING",
+        `loading ${this.options.model.name} (${formatBytes(this.options.model.sizeBytes)})`,
+        {
+          enginePort: port,
+          enginePid: engine.pid,
+        },
+      );
+      const ready = await this.waitUntilReady(engine, this.endpointValue.baseUrl);
+      if (ready) {
+        this.options.logger.info(
+          {
+            instance: this.options.spec.id,
+            model: this.options.spec.model,
+            port,
+            loadMs: Date.now() - started,
+          },
+          "engine ready",
+        );
+        this.update("READY", `serving on 127.0.0.1:${port}`);
+      }
+      const exit = await engine.exited;
+      this.process = undefined;
+      await forgetEnginePid(this.options.runDirectory, this.options.spec.id);
+      if (signal.aborted) break;
+
+      const output = engine.recentOutput();
+      const reason = describeExit(exit, output);
+      const ranForMs = Date.now() - started;
+      if (
+        exit.signal &&
+        illegalInstruction.has(exit.signal) &&
+        !ready &&
+        !workarounds.includes("--no-repack")
+      ) {
+        const why = `the engine died of ${exit.signal} while loading; retrying with --no-repack (CPU weight repacking uses instructions this CPU faults on)`;
+        this.options.logger.warn({ instance: this.options.spec.id, engine: key }, why);
+        await this.options.quirks.add(key, "--no-repack", why);
+        this.options.onWorkaround?.("--no-repack", why);
+        this.update("FAILED", why, {
+          enginePid: undefined,
+          enginePort: undefined,
+          restarts: this.current.restarts + 1,
+        });
+        continue;
+      }
+      const delay = this.backoff.nextDelay(ranForMs);
+      this.options.logger.warn(
+        { instance: this.options.spec.id, exit, delayMs: delay },
+        `engine exited: ${reason}`,
+      );
+      this.update("FAILED", `${reason}; restarting in ${(delay / 1000).toFixed(1)} s`, {
+        enginePid: undefined,
+        enginePort: undefined,
+        restarts: this.current.restarts + 1,
+      });
+      try {
+        await sleep(delay, signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** Polls the health endpoint until it answers 200; false when the engine exits or stopping starts first. */
+  private async waitUntilReady(engine: EngineProcess, baseUrl: string): Promise<boolean> {
+    const deadline = Date.now() + (this.options.loadTimeoutMs ?? 600_000);
+    const exited = engine.exited.then(() => false);
+    while (!this.stopping.signal.aborted && engine.exitStatus === undefined) {
+      if (Date.now() > deadline) {
+        this.options.logger.error(
+          { instance: this.options.spec.id },
+          "engine did not become ready in time; stopping it",
+        );
+        await engine.stop();
+        return false;
+      }
+      const healthy = await Promise.race([checkHealth(baseUrl), exited]);
+      if (healthy) return true;
+      await Promise.race([sleep(50), exited]);
+    }
+    return false;
+  }
+
+  private update(state: InstanceState, reason: string, changes: Partial<InstanceStatus> = {}): void {
+    this.current = { ...this.current, ...changes, state, reason, since: new Date().toISOString() };
+    this.options.onStatus(this.current);
+  }
+}
+
+async function checkHealth(baseUrl: string): Promise<boolean> {
+  try {
+    const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) });
+    await response.body?.cancel();
+    return response.status === 200;
+  } catch {
+    // Not listening yet, or busy loading: both mean "not ready".
+    return false;
+  }
+}
+
+/** A one-line reason for an exit, using the engine's own error message when it printed one. */
+export function describeExit(exit: EngineExit, output: string[]): string {
+  const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+  const errorLine = [...output].reverse().find((line) => /error|failed|fatal|abort/i.test(line));
+  return errorLine ? `engine ${how}: ${errorLine.trim().slice(0, 300)}` : `engine ${how}`;
+}

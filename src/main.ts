@@ -1,0 +1,236 @@
+import { EventEmitter } from "node:events";
+import { mkdir, readFile } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import { type ServerType, serve } from "@hono/node-server";
+import { createApp } from "./api/app.js";
+import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig } from "./config.js";
+import { buildEngine } from "./engine/build-engine.js";
+import { type Backend, detectBackend } from "./engine/detect-backend.js";
+import { EngineQuirks, engineKey } from "./engine/engine-quirks.js";
+import { engineVocabPath } from "./engine/engine-source.js";
+import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
+import { listEngineDevices } from "./engine/probe-engine.js";
+import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
+import { resolveEngine } from "./engine/resolve-engine.js";
+import { Router } from "./inference/router.js";
+import { ModelStore } from "./models/model-store.js";
+import { writeSynthModel } from "./models/synth-model.js";
+import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
+import { EngineUnavailableError } from "./protocol/errors.js";
+import type { NodeEvent } from "./protocol/events.js";
+import { SynthModelRequest } from "./protocol/management.js";
+import { createLogger, type Logger } from "./util/logger.js";
+import { LocalInstances } from "./worker/local-instances.js";
+
+export { loadConfig, type NodeConfig };
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Build the engine if there is none (the default for `herd start`). Default true. */
+  buildIfMissing?: boolean;
+  onBuildProgress?: (progress: BuildProgress) => void;
+}
+
+/** A running node. */
+export interface HerdNode {
+  url: string;
+  config: NodeConfig;
+  dispose(): Promise<void>;
+  /** Kills engines synchronously, for `process.on("exit")`. */
+  killEnginesNow(): void;
+}
+
+export async function herdVersion(): Promise<string> {
+  const text = await readFile(new URL("../package.json", import.meta.url), "utf8");
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+/** Chooses the backend: the configured one, else detection. */
+export async function chooseBackend(config: NodeConfig): Promise<{ backend: Backend; reason: string }> {
+  if (config.backend) return { backend: config.backend, reason: "chosen with --backend" };
+  return detectBackend();
+}
+
+/** Finds this node's engine, building it when allowed and absent. */
+export async function prepareEngine(config: NodeConfig, options: StartOptions = {}): Promise<EngineInstall> {
+  const { backend } = await chooseBackend(config);
+  try {
+    return await resolveEngine({
+      cacheDirectory: config.engineCache,
+      backend,
+      userDirectory: config.engineDirectory,
+    });
+  } catch (error) {
+    if (
+      !(error instanceof EngineUnavailableError) ||
+      config.engineDirectory ||
+      options.buildIfMissing === false
+    )
+      throw error;
+    return buildEngine({ cacheDirectory: config.engineCache, backend, onProgress: options.onBuildProgress });
+  }
+}
+
+/** Builds the engine for this machine (reusing an existing build unless `force`). */
+export async function buildEngineForMachine(
+  overrides: ConfigOverrides,
+  options: {
+    force?: boolean;
+    jobs?: number;
+    onProgress?: (progress: BuildProgress) => void;
+    onBackend?: (backend: Backend, reason: string) => void;
+  },
+): Promise<EngineInstall> {
+  const config = loadConfig(overrides);
+  const choice = await chooseBackend(config);
+  options.onBackend?.(choice.backend, choice.reason);
+  return buildEngine({
+    cacheDirectory: config.engineCache,
+    backend: choice.backend,
+    force: options.force,
+    jobs: options.jobs,
+    onProgress: options.onProgress,
+  });
+}
+
+/** The engine report for this machine, read locally (no node needs to run). */
+export async function localEngineReport(overrides: ConfigOverrides): Promise<EngineReport> {
+  const config = loadConfig(overrides);
+  const install = await prepareEngine(config, { buildIfMissing: false });
+  const quirks = new EngineQuirks(`${homePaths(config.home).state}/engine-quirks.json`);
+  return {
+    install,
+    workarounds: await quirks.list(engineKey(install)),
+    devices: await listEngineDevices(install.llamaServer),
+  };
+}
+
+/** Wires and starts a node: engine, model store, instances, router and the HTTP API. */
+export async function startNode(
+  overrides: ConfigOverrides = {},
+  options: StartOptions = {},
+): Promise<HerdNode> {
+  const config = loadConfig(overrides);
+  const paths = homePaths(config.home);
+  for (const folder of Object.values(paths)) await mkdir(folder, { recursive: true, mode: 0o700 });
+  const logger = options.logger ?? createLogger();
+  const reaped = await reapOrphanEngines(paths.run);
+  if (reaped.length > 0)
+    logger.warn({ pids: reaped }, "stopped engines a previous run of this node left behind");
+
+  const engine = await prepareEngine(config, options);
+  logger.info(
+    { engine: engine.llamaServer, version: engine.version, backend: engine.backend },
+    "engine ready to use",
+  );
+  const quirks = new EngineQuirks(`${paths.state}/engine-quirks.json`);
+  for (const workaround of await quirks.list(engineKey(engine))) {
+    logger.warn(
+      { flag: workaround.flag, since: workaround.since },
+      `engine workaround in effect: ${workaround.reason}`,
+    );
+  }
+
+  const events = new EventEmitter();
+  const publish = (event: NodeEvent) => {
+    logger.info({ event }, event.type);
+    events.emit("event", event);
+  };
+  const models = new ModelStore(paths.models);
+  const instances = new LocalInstances({
+    stateDirectory: paths.state,
+    logDirectory: paths.logs,
+    runDirectory: paths.run,
+    models,
+    engine: async () => engine,
+    quirks,
+    logger,
+    parentDeathWrapper: await findParentDeathWrapper(),
+    publish,
+  });
+  const router = new Router(models, instances);
+  const app = createApp({
+    models,
+    instances,
+    router,
+    logger,
+    version: await herdVersion(),
+    dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
+    startedAt: new Date(),
+    engineReport: async () => ({
+      install: engine,
+      workarounds: await quirks.list(engineKey(engine)),
+      devices: await listEngineDevices(engine.llamaServer),
+    }),
+    synthesize: async (request, onProgress, signal) => {
+      const shape = SynthModelRequest.parse(request);
+      const vocabPath = await engineVocabPath(config.engineCache);
+      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}`;
+      const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
+        writeSynthModel(
+          {
+            outputPath: target,
+            vocabPath,
+            name: shape.name,
+            layerCount: shape.layers,
+            embeddingLength: shape.embedding,
+            feedForwardLength: shape.feedForward,
+            headCount: shape.heads,
+            keyValueHeadCount: shape.kvHeads,
+            weightType: shape.type,
+            contextLength: shape.contextLength,
+            seed: shape.seed,
+          },
+          { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
+        ).then(() => undefined),
+      );
+      publish({ type: "model-imported", model: profile.name });
+      return profile;
+    },
+    subscribe: (listener) => {
+      events.on("event", listener);
+      return () => events.off("event", listener);
+    },
+  });
+
+  const server = await listen(app.fetch, config.host, config.port);
+  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  logger.info({ url, home: config.home }, "herd node listening");
+  await instances.restore();
+
+  let disposing: Promise<void> | undefined;
+  return {
+    url,
+    config,
+    killEnginesNow: () => instances.killAllNow(),
+    dispose: () => {
+      disposing ??= (async () => {
+        await instances.dispose();
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // Streams still open (an SSE subscriber) must not hold the shutdown.
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+        logger.info("herd node stopped");
+      })();
+      return disposing;
+    },
+  };
+}
+
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  host: string,
+  port: number,
+): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") {
+        reject(
+          new Error(`port ${port} on ${host} is in use (another herd node?); choose another with --port`),
+        );
+      } else reject(error);
+    });
+  });
+}

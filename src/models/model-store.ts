@@ -1,0 +1,147 @@
+import { copyFile, link, mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { ConflictError, InvalidRequestError, ModelNotFoundError } from "../protocol/errors.js";
+import { ModelName } from "../protocol/ids.js";
+import { ModelProfile } from "../protocol/model-profile.js";
+import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
+import { readGgufFacts } from "./read-model-profile.js";
+
+export interface ImportOptions {
+  /** Name clients will use; derived from the file name when absent. */
+  name?: string;
+  /** Copy the file instead of linking it (for sources that may disappear). Default false. */
+  copy?: boolean;
+}
+
+/**
+ * The models on this machine: one folder per model under `HERD_HOME/models`, holding the GGUF file
+ * (hard link, copy or symlink) and `profile.json`. A model exists once its profile is written, and
+ * the profile is written last, so a failed import leaves nothing registered.
+ */
+export class ModelStore {
+  constructor(readonly directory: string) {}
+
+  async list(): Promise<ModelProfile[]> {
+    await mkdir(this.directory, { recursive: true });
+    const entries = await readdir(this.directory, { withFileTypes: true });
+    const profiles: ModelProfile[] = [];
+    for (const entry of entries) {
+      if (!entry.isDirectory() || entry.name.startsWith(".")) continue;
+      const profile = await readJsonFile(
+        join(this.directory, entry.name, "profile.json"),
+        ModelProfile,
+      ).catch(() => undefined);
+      if (profile) profiles.push(profile);
+    }
+    return profiles.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async get(name: string): Promise<ModelProfile | undefined> {
+    if (!ModelName.safeParse(name).success) return undefined;
+    return readJsonFile(join(this.directory, name, "profile.json"), ModelProfile).catch(() => undefined);
+  }
+
+  async require(name: string): Promise<ModelProfile> {
+    const profile = await this.get(name);
+    if (!profile) throw new ModelNotFoundError(name);
+    return profile;
+  }
+
+  /** Registers an existing GGUF file, after checking its header. */
+  async import(sourcePath: string, options: ImportOptions = {}): Promise<ModelProfile> {
+    const source = resolve(sourcePath);
+    const name = this.validName(options.name ?? modelNameFromFile(source));
+    // Check the header before anything is created, so a bad file leaves no trace.
+    await readGgufFacts(source);
+    return this.register(name, basename(source), source, async (target) => {
+      if (options.copy) {
+        await copyFile(source, target);
+        return "copy";
+      }
+      try {
+        await link(source, target);
+        return "hardlink";
+      } catch (error) {
+        // Another filesystem or no permission to link: fall back to a symlink rather than silently
+        // copying what may be tens of gigabytes.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code !== "EXDEV" && code !== "EPERM" && code !== "EACCES") throw error;
+        await symlink(source, target);
+        return "symlink";
+      }
+    });
+  }
+
+  /** Registers a model whose file `write` creates at the path it is given (synthetic models, downloads). */
+  async create(
+    name: string,
+    fileName: string,
+    source: string,
+    write: (target: string) => Promise<void>,
+  ): Promise<ModelProfile> {
+    return this.register(this.validName(name), fileName, source, async (target) => {
+      await write(target);
+      return "written";
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.require(name);
+    // Drop the profile first: from then on the model is gone even if removing the file fails.
+    await rm(join(this.directory, name, "profile.json"), { force: true });
+    await rm(join(this.directory, name), { recursive: true, force: true });
+  }
+
+  private validName(name: string): ModelName {
+    const parsed = ModelName.safeParse(name);
+    if (!parsed.success) {
+      throw new InvalidRequestError(
+        `invalid model name '${name}': ${parsed.error.issues[0]?.message}`,
+        "name",
+      );
+    }
+    return parsed.data;
+  }
+
+  private async register(
+    name: ModelName,
+    fileName: string,
+    source: string,
+    place: (target: string) => Promise<ModelProfile["storage"]>,
+  ): Promise<ModelProfile> {
+    const folder = join(this.directory, name);
+    if (await this.get(name)) {
+      throw new ConflictError(
+        `a model named '${name}' already exists; choose another with --name or remove it first`,
+      );
+    }
+    await rm(folder, { recursive: true, force: true });
+    await mkdir(folder, { recursive: true });
+    const file = join(folder, fileName);
+    try {
+      const storage = await place(file);
+      const facts = await readGgufFacts(file);
+      const profile = ModelProfile.parse({
+        name,
+        file,
+        source,
+        storage,
+        ...facts,
+        importedAt: new Date().toISOString(),
+      });
+      await writeJsonAtomic(join(folder, "profile.json"), profile);
+      return profile;
+    } catch (error) {
+      await rm(folder, { recursive: true, force: true });
+      throw error;
+    }
+  }
+}
+
+/** `stories260K-f32.gguf` → `stories260K`; `Llama-3.2-1B-Instruct.Q4_K_M.gguf` → `Llama-3.2-1B-Instruct`. */
+export function modelNameFromFile(path: string): string {
+  const stem = basename(path).replace(/\.gguf$/i, "");
+  const withoutQuantization = stem.replace(/[-._](f32|f16|bf16|q\d\w*|iq\d\w*|tq\d_\d|mxfp4)$/i, "");
+  const name = (withoutQuantization || stem).replace(/[^A-Za-z0-9._:-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return name || "model";
+}

@@ -1,0 +1,375 @@
+import { rename, rm } from "node:fs/promises";
+import { readGgufFileInfo } from "node-llama-cpp";
+import { z } from "zod";
+import type {
+  GgufContent,
+  GgufFilePlan,
+  GgufScalarType,
+  GgufTensor,
+  GgufValue,
+  GgufWriteProgress,
+} from "./gguf-writer.js";
+import { planGgufFile, writeGgufFile } from "./gguf-writer.js";
+import type { TensorFill } from "./tensor-blocks.js";
+import { deriveSeed, GgmlType, generateTensorData } from "./tensor-blocks.js";
+
+export type SynthWeightType = "f16" | "q8_0" | "q4_0";
+
+/** The shape of a synthetic Llama model; everything but the weights' values is realistic. */
+export type SynthModelShape = {
+  /** A llama.cpp vocab GGUF (such as `models/ggml-vocab-llama-spm.gguf`) whose `tokenizer.*` keys are copied. */
+  vocabPath: string;
+  layerCount: number;
+  embeddingLength: number;
+  feedForwardLength: number;
+  headCount: number;
+  /** Default: `headCount` (plain multi-head attention). */
+  keyValueHeadCount?: number;
+  weightType: SynthWeightType;
+  /** Default: 2048. */
+  contextLength?: number;
+  /** Same seed, same bytes. Default: 0. */
+  seed?: number;
+  /** Written as `general.name`. Default: "herd-synth". */
+  name?: string;
+  /** Written as `tokenizer.chat_template`. Default: the vocab's own template, else ChatML. */
+  chatTemplate?: string;
+};
+
+export type SynthModelOptions = SynthModelShape & { outputPath: string };
+
+export type SynthModelPlan = {
+  totalBytes: number;
+  parameterCount: number;
+  tensorCount: number;
+  vocabularySize: number;
+};
+
+/** A shape llama.cpp could not load, caught before any file is touched. */
+export class InvalidModelShapeError extends Error {
+  override readonly name = "InvalidModelShapeError";
+
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    super(`Synthetic model option ${option} should be ${expected}, got ${String(value)}`);
+  }
+}
+
+/** A vocab file without the tokenizer metadata llama.cpp needs. */
+export class InvalidVocabError extends Error {
+  override readonly name = "InvalidVocabError";
+
+  constructor(
+    readonly vocabPath: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Vocab ${vocabPath} is unusable: ${reason}`, options);
+  }
+}
+
+const chatMlTemplate =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+const weightTypes = {
+  f16: { ggmlType: GgmlType.F16, fileType: 1 },
+  q4_0: { ggmlType: GgmlType.Q4_0, fileType: 2 },
+  q8_0: { ggmlType: GgmlType.Q8_0, fileType: 7 },
+} as const;
+
+/**
+ * Writes a random-weight Llama GGUF that llama-server loads and generates (nonsense) from. The file
+ * appears at `outputPath` only when complete: it is written to `<outputPath>.partial` first, and that
+ * is removed on error or abort.
+ * @example await writeSynthModel({ outputPath: "tiny.gguf", vocabPath, layerCount: 2, embeddingLength: 256, feedForwardLength: 512, headCount: 4, weightType: "q8_0" });
+ */
+export async function writeSynthModel(
+  options: SynthModelOptions,
+  { signal, onProgress }: { signal?: AbortSignal; onProgress?: (progress: GgufWriteProgress) => void } = {},
+): Promise<SynthModelPlan> {
+  const { content, vocabularySize } = await synthModelContent(options, signal);
+  const partialPath = `${options.outputPath}.partial`;
+  try {
+    const plan = await writeGgufFile(partialPath, content, { signal, onProgress });
+    await rename(partialPath, options.outputPath);
+    return summarize(plan, vocabularySize);
+  } catch (error) {
+    // The error is rethrown untouched; removing the partial file only keeps the guarantee above.
+    await rm(partialPath, { force: true });
+    throw error;
+  }
+}
+
+/** Size and parameter count of the file `writeSynthModel` would write, without writing it. */
+export async function planSynthModel(
+  shape: SynthModelShape,
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<SynthModelPlan> {
+  const { content, vocabularySize } = await synthModelContent(shape, signal);
+  return summarize(planGgufFile(content), vocabularySize);
+}
+
+function summarize(plan: GgufFilePlan, vocabularySize: number): SynthModelPlan {
+  const elementCount = (dimensions: readonly number[]) =>
+    dimensions.reduce((product, size) => product * size, 1);
+  return {
+    totalBytes: plan.totalBytes,
+    parameterCount: plan.tensors.reduce((sum, tensor) => sum + elementCount(tensor.dimensions), 0),
+    tensorCount: plan.tensors.length,
+    vocabularySize,
+  };
+}
+
+type SynthTensorSpec = Omit<GgufTensor, "data"> & { fill: TensorFill };
+
+async function synthModelContent(
+  shape: SynthModelShape,
+  signal?: AbortSignal,
+): Promise<{ content: GgufContent<GgufTensor>; vocabularySize: number }> {
+  validateShape(shape);
+  const { tokenizer, vocabularySize } = await readTokenizerMetadata(shape.vocabPath, signal);
+  const { layerCount, embeddingLength, headCount, weightType } = shape;
+  const keyValueHeadCount = shape.keyValueHeadCount ?? headCount;
+  const quantized = weightType !== "f16";
+  const uint32 = (value: number): GgufValue => ({ type: "uint32", value });
+  const metadata: Record<string, GgufValue> = {
+    "general.architecture": { type: "string", value: "llama" },
+    "general.name": { type: "string", value: shape.name ?? "herd-synth" },
+    "general.file_type": uint32(weightTypes[weightType].fileType),
+    ...(quantized ? { "general.quantization_version": uint32(2) } : {}),
+    "llama.context_length": uint32(shape.contextLength ?? 2048),
+    "llama.embedding_length": uint32(embeddingLength),
+    "llama.block_count": uint32(layerCount),
+    "llama.feed_forward_length": uint32(shape.feedForwardLength),
+    "llama.rope.dimension_count": uint32(embeddingLength / headCount),
+    "llama.attention.head_count": uint32(headCount),
+    "llama.attention.head_count_kv": uint32(keyValueHeadCount),
+    "llama.attention.layer_norm_rms_epsilon": { type: "float32", value: 1e-5 },
+    "llama.rope.freq_base": { type: "float32", value: 10000 },
+    "llama.vocab_size": uint32(vocabularySize),
+    ...tokenizer,
+  };
+  const chatTemplate =
+    shape.chatTemplate ?? (tokenizer["tokenizer.chat_template"]?.value as string | undefined);
+  metadata["tokenizer.chat_template"] = { type: "string", value: chatTemplate ?? chatMlTemplate };
+
+  const seed = shape.seed ?? 0;
+  const tensors = tensorSpecs(shape, vocabularySize).map((spec) => {
+    const elementCount = spec.dimensions.reduce((product, size) => product * size, 1);
+    const data = generateTensorData({
+      type: spec.type,
+      elementCount,
+      fill: spec.fill,
+      seed: deriveSeed(seed, spec.name),
+    });
+    return { name: spec.name, dimensions: spec.dimensions, type: spec.type, data };
+  });
+  return { content: { metadata, tensors }, vocabularySize };
+}
+
+/** llama.cpp's Llama tensor set; matrices are [ne0 = input size, ne1 = output size]. */
+function tensorSpecs(shape: SynthModelShape, vocabularySize: number): SynthTensorSpec[] {
+  const { embeddingLength: embedding, feedForwardLength: feedForward } = shape;
+  const keyValue = (embedding / shape.headCount) * (shape.keyValueHeadCount ?? shape.headCount);
+  const type = weightTypes[shape.weightType].ggmlType;
+  // Uniform in ±sqrt(3 / fan-in) has standard deviation 1 / sqrt(fan-in), which keeps activations near 1.
+  const matrix = (name: string, input: number, output: number): SynthTensorSpec => ({
+    name,
+    dimensions: [input, output],
+    type,
+    fill: { kind: "uniform", range: Math.sqrt(3 / input) },
+  });
+  const norm = (name: string): SynthTensorSpec => ({
+    name,
+    dimensions: [embedding],
+    type: GgmlType.F32,
+    fill: { kind: "constant", value: 1 },
+  });
+  const layers = Array.from({ length: shape.layerCount }, (_, layer) => {
+    const prefix = `blk.${layer}`;
+    return [
+      norm(`${prefix}.attn_norm.weight`),
+      matrix(`${prefix}.attn_q.weight`, embedding, embedding),
+      matrix(`${prefix}.attn_k.weight`, embedding, keyValue),
+      matrix(`${prefix}.attn_v.weight`, embedding, keyValue),
+      matrix(`${prefix}.attn_output.weight`, embedding, embedding),
+      norm(`${prefix}.ffn_norm.weight`),
+      matrix(`${prefix}.ffn_gate.weight`, embedding, feedForward),
+      matrix(`${prefix}.ffn_up.weight`, embedding, feedForward),
+      matrix(`${prefix}.ffn_down.weight`, feedForward, embedding),
+    ];
+  });
+  return [
+    matrix("token_embd.weight", embedding, vocabularySize),
+    ...layers.flat(),
+    norm("output_norm.weight"),
+    matrix("output.weight", embedding, vocabularySize),
+  ];
+}
+
+function validateShape(shape: SynthModelShape): void {
+  const positive = (option: keyof SynthModelShape, value: unknown) => {
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new InvalidModelShapeError(option, value, "a positive integer");
+    }
+  };
+  if (!(shape.weightType in weightTypes)) {
+    throw new InvalidModelShapeError(
+      "weightType",
+      shape.weightType,
+      `one of ${Object.keys(weightTypes).join(", ")}`,
+    );
+  }
+  positive("layerCount", shape.layerCount);
+  positive("embeddingLength", shape.embeddingLength);
+  positive("feedForwardLength", shape.feedForwardLength);
+  positive("headCount", shape.headCount);
+  positive("keyValueHeadCount", shape.keyValueHeadCount ?? shape.headCount);
+  positive("contextLength", shape.contextLength ?? 2048);
+  if (shape.seed !== undefined && !Number.isSafeInteger(shape.seed)) {
+    throw new InvalidModelShapeError("seed", shape.seed, "an integer");
+  }
+  const { embeddingLength, headCount } = shape;
+  if (embeddingLength % headCount !== 0) {
+    throw new InvalidModelShapeError(
+      "embeddingLength",
+      embeddingLength,
+      `a multiple of headCount (${headCount})`,
+    );
+  }
+  if ((embeddingLength / headCount) % 2 !== 0) {
+    throw new InvalidModelShapeError(
+      "embeddingLength",
+      embeddingLength,
+      "headCount times an even head size (RoPE rotates pairs)",
+    );
+  }
+  const keyValueHeadCount = shape.keyValueHeadCount ?? headCount;
+  if (headCount % keyValueHeadCount !== 0) {
+    throw new InvalidModelShapeError(
+      "headCount",
+      headCount,
+      `a multiple of keyValueHeadCount (${keyValueHeadCount})`,
+    );
+  }
+  if (shape.weightType !== "f16") {
+    // Quantized rows are whole 32-value blocks; rows run along ne0, which is embedding or FFN size.
+    for (const option of ["embeddingLength", "feedForwardLength"] as const) {
+      if (shape[option] % 32 !== 0) {
+        throw new InvalidModelShapeError(
+          option,
+          shape[option],
+          `a multiple of 32 for ${shape.weightType} weights`,
+        );
+      }
+    }
+  }
+}
+
+const vocabSchema = z.object({
+  tokenizer: z.looseObject({
+    ggml: z.looseObject({
+      model: z.string(),
+      tokens: z.array(z.string()).min(1),
+      scores: z.array(z.number()).optional(),
+      token_type: z.array(z.number().int()).optional(),
+      merges: z.array(z.string()).optional(),
+    }),
+  }),
+});
+
+/** Types llama.cpp insists on, which the reader's plain JavaScript values no longer tell. */
+const tokenizerArrayItemTypes: Record<string, GgufScalarType> = {
+  "tokenizer.ggml.tokens": "string",
+  "tokenizer.ggml.scores": "float32",
+  "tokenizer.ggml.token_type": "int32",
+  "tokenizer.ggml.merges": "string",
+  "tokenizer.ggml.precompiled_charsmap": "uint8",
+};
+
+/** The vocab's `tokenizer.*` metadata, flattened back to GGUF keys with GGUF types. */
+async function readTokenizerMetadata(
+  vocabPath: string,
+  signal?: AbortSignal,
+): Promise<{ tokenizer: Record<string, GgufValue>; vocabularySize: number }> {
+  let info: Awaited<ReturnType<typeof readGgufFileInfo>>;
+  try {
+    info = await readGgufFileInfo(vocabPath, { logWarnings: false, readTensorInfo: false, signal });
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw new InvalidVocabError(vocabPath, "it could not be read as GGUF", { cause: error });
+  }
+  const parsed = vocabSchema.safeParse(info.metadata);
+  if (!parsed.success)
+    throw new InvalidVocabError(vocabPath, z.prettifyError(parsed.error), { cause: parsed.error });
+  const { tokens, scores, token_type: tokenTypes } = parsed.data.tokenizer.ggml;
+  for (const [key, values] of [
+    ["scores", scores],
+    ["token_type", tokenTypes],
+  ] as const) {
+    if (values && values.length !== tokens.length) {
+      throw new InvalidVocabError(
+        vocabPath,
+        `tokenizer.ggml.${key} has ${values.length} entries for ${tokens.length} tokens`,
+      );
+    }
+  }
+  const entries: Record<string, GgufValue> = {};
+  const visit = (node: object, prefix: string): void => {
+    for (const [name, value] of Object.entries(node)) {
+      const key = `${prefix}.${name}`;
+      if (value !== null && typeof value === "object" && !Array.isArray(value)) visit(value, key);
+      else entries[key] = tokenizerValue(vocabPath, key, value);
+    }
+  };
+  // Copy from the reader's own object rather than zod's output, which reorders keys.
+  visit(info.metadata.tokenizer, "tokenizer");
+  return { tokenizer: entries, vocabularySize: tokens.length };
+}
+
+function tokenizerValue(vocabPath: string, key: string, value: unknown): GgufValue {
+  if (Array.isArray(value)) {
+    const itemType = tokenizerArrayItemTypes[key] ?? inferArrayItemType(vocabPath, key, value);
+    // The item type was checked against every item, which the union type cannot express.
+    return { type: "array", itemType, value } as GgufValue;
+  }
+  if (key.endsWith("_token_id") || key === "tokenizer.ggml.token_type_count") {
+    if (Number.isSafeInteger(value) && (value as number) >= 0)
+      return { type: "uint32", value: value as number };
+  }
+  const type = inferScalarType(value);
+  if (!type) throw new InvalidVocabError(vocabPath, `${key} has an unsupported value ${String(value)}`);
+  return { type, value } as GgufValue;
+}
+
+/** Best guess for keys llama.cpp does not pin down: integers become uint32/int32/int64, other numbers float32. */
+function inferScalarType(value: unknown): GgufScalarType | undefined {
+  switch (typeof value) {
+    case "string":
+      return "string";
+    case "boolean":
+      return "bool";
+    case "bigint":
+      return value < 0n ? "int64" : "uint64";
+    case "number":
+      if (!Number.isInteger(value)) return "float32";
+      if (value >= 0 && value <= 0xffffffff) return "uint32";
+      return value >= -(2 ** 31) ? "int32" : "int64";
+    default:
+      return undefined;
+  }
+}
+
+function inferArrayItemType(vocabPath: string, key: string, items: readonly unknown[]): GgufScalarType {
+  const types = new Set(items.map(inferScalarType));
+  if (types.size === 0) return "string";
+  if (types.size === 1 && !types.has(undefined)) return [...types][0]!;
+  if ([...types].every((type) => type === "uint32" || type === "int32")) return "int32";
+  if ([...types].every((type) => type === "uint32" || type === "int32" || type === "float32"))
+    return "float32";
+  throw new InvalidVocabError(vocabPath, `${key} mixes value types (${[...types].join(", ")})`);
+}

@@ -1,0 +1,92 @@
+/**
+ * herd's error classes. Each carries the data a client or a person needs; `api/error-mapping.ts`
+ * is the one place that turns them into HTTP statuses and protocol error bodies.
+ */
+export class HerdError extends Error {
+  override name = "HerdError";
+}
+
+/** The client sent something herd cannot accept. `param` names the offending field when there is one. */
+export class InvalidRequestError extends HerdError {
+  override name = "InvalidRequestError";
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export class ModelNotFoundError extends HerdError {
+  override name = "ModelNotFoundError";
+  constructor(readonly model: string) {
+    super(`model '${model}' does not exist; see 'herd models list'`);
+  }
+}
+
+/** The model is in the store but no instance serves it. */
+export class ModelNotLoadedError extends HerdError {
+  override name = "ModelNotLoadedError";
+  constructor(readonly model: string) {
+    super(`model '${model}' is not loaded; run 'herd load ${model}'`);
+  }
+}
+
+/** An instance exists but is not READY (loading, restarting, failed). */
+export class ModelUnavailableError extends HerdError {
+  override name = "ModelUnavailableError";
+  constructor(
+    readonly model: string,
+    readonly state: string,
+    readonly reason: string,
+  ) {
+    super(`model '${model}' is not ready (${state}: ${reason}); try again shortly`);
+  }
+}
+
+/** A name or id that must be unique already exists. */
+export class ConflictError extends HerdError {
+  override name = "ConflictError";
+}
+
+/** A named thing (instance, key, ...) that is not there. */
+export class NotFoundError extends HerdError {
+  override name = "NotFoundError";
+}
+
+/** A GGUF file herd cannot use: not GGUF, truncated, or an architecture llama.cpp lacks. */
+export class InvalidModelFileError extends HerdError {
+  override name = "InvalidModelFileError";
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${path}: ${problem}`, options);
+  }
+}
+
+/** The engine binaries are missing or unusable; `remedy` says what to do. */
+export class EngineUnavailableError extends HerdError {
+  override name = "EngineUnavailableError";
+  constructor(
+    message: string,
+    readonly remedy: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${message}\n${remedy}`, options);
+  }
+}
+
+/** The engine answered, but not in a way herd can pass on. */
+export class EngineError extends HerdError {
+  override name = "EngineError";
+  constructor(
+    message: string,
+    readonly status: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

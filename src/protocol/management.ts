@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+/** `POST /herd/v1/models/import`: register a GGUF file that is on the node's disk. */
+export const ImportModelRequest = z.strictObject({
+  path: z.string().min(1),
+  name: z.string().min(1).optional(),
+  copy: z.boolean().optional(),
+});
+export type ImportModelRequest = z.infer<typeof ImportModelRequest>;
+
+/** `POST /herd/v1/models/synth`: write a model of a chosen shape with random weights. */
+export const SynthModelRequest = z.strictObject({
+  name: z.string().min(1),
+  layers: z.number().int().min(1).max(512),
+  embedding: z.number().int().min(32).max(65_536),
+  feedForward: z.number().int().min(32).max(262_144),
+  heads: z.number().int().min(1).max(512),
+  kvHeads: z.number().int().min(1).max(512),
+  type: z.enum(["f16", "q8_0", "q4_0"]),
+  contextLength: z.number().int().min(64).max(1_048_576).default(2048),
+  seed: z.number().int().nonnegative().default(1),
+});
+export type SynthModelRequest = z.input<typeof SynthModelRequest>;
+
+/** `POST /herd/v1/instances`: load a model. */
+export const LoadModelRequest = z.strictObject({
+  model: z.string().min(1),
+  contextSize: z.number().int().min(16).max(16_777_216).optional(),
+  parallel: z.number().int().min(1).max(256).optional(),
+  embeddings: z.boolean().optional(),
+  threads: z.number().int().min(1).max(1024).optional(),
+});
+export type LoadModelRequest = z.infer<typeof LoadModelRequest>;
+
+/** One line of a long operation's NDJSON progress stream. */
+export type ProgressLine =
+  | { type: "progress"; completed: number; total: number }
+  | { type: "done"; result: unknown }
+  | { type: "error"; error: { message: string; type: string; code: string } };

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { ModelName } from "./ids.js";
+
+/** What herd knows about a model file: read once from its GGUF header at import. */
+export const ModelProfile = z.object({
+  name: ModelName,
+  /** Path of the GGUF file inside the store. */
+  file: z.string(),
+  /** Where the file came from: the path it was imported from, or `synth:<shape>`. */
+  source: z.string(),
+  /** How the store holds the file: a hard link or copy of the source, or a symbolic link to it. */
+  storage: z.enum(["hardlink", "copy", "symlink", "written"]),
+  sizeBytes: z.number().int().nonnegative(),
+  architecture: z.string(),
+  /** llama.cpp's file type name, e.g. `F32`, `MOSTLY_Q4_K_M`. */
+  fileType: z.string(),
+  parameterCount: z.number().int().nonnegative(),
+  /** Transformer blocks (llama.cpp counts one more for the output layer when offloading). */
+  layerCount: z.number().int().nonnegative(),
+  /** Weight bytes of one transformer block, averaged. */
+  bytesPerLayer: z.number().nonnegative(),
+  /** Weight bytes outside the blocks (embeddings, output head). */
+  nonLayerBytes: z.number().nonnegative(),
+  /** KV cache bytes per token of context (f16 cache, all layers). */
+  kvBytesPerToken: z.number().nonnegative(),
+  embeddingLength: z.number().int().nonnegative(),
+  headCount: z.number().int().nonnegative(),
+  kvHeadCount: z.number().int().nonnegative(),
+  trainContextLength: z.number().int().nonnegative(),
+  hasChatTemplate: z.boolean(),
+  /** The model names a pooling type: it is made for embeddings and is served with `--embeddings`. */
+  isEmbeddingModel: z.boolean(),
+  importedAt: z.string(),
+});
+export type ModelProfile = z.infer<typeof ModelProfile>;
