@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
 import { HerdError } from "../protocol/errors.js";
-import type { InstanceStatus } from "../protocol/instance.js";
+import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
@@ -242,15 +242,18 @@ program
       options: { ctx?: number; parallel?: number; embeddings?: boolean; threads?: number; wait: boolean },
     ) => {
       const api = client();
-      const created = await api.load({
+      const request = {
         model,
         contextSize: options.ctx,
         parallel: options.parallel,
         embeddings: options.embeddings,
         threads: options.threads,
-      });
-      print(`${created.id}: ${created.state} (${created.reason})`);
-      if (options.wait) await waitForReady(api, created);
+      };
+      if (!options.wait) {
+        const created = await api.load(request);
+        return print(`${created.id}: ${created.state} (${created.reason})`);
+      }
+      await loadAndFollow(api, request);
     },
   );
 
@@ -286,25 +289,40 @@ program
     );
   });
 
-/** Follows an instance until READY; gives up when it keeps failing or takes longer than 15 minutes. */
-async function waitForReady(api: HerdClient, created: InstanceStatus): Promise<void> {
-  const deadline = Date.now() + 15 * 60_000;
-  let last = `${created.state}:${created.reason}`;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const status = (await api.instances()).find((candidate) => candidate.id === created.id);
-    if (!status) throw new HerdError(`instance ${created.id} disappeared (unloaded elsewhere?)`);
-    const now = `${status.state}:${status.reason}`;
-    if (now !== last) print(`${status.id}: ${status.state} (${status.reason})`);
-    last = now;
-    if (status.state === "READY") return;
-    if (status.state === "FAILED" && status.restarts >= 4) {
-      throw new HerdError(
-        `${status.model} keeps failing: ${status.reason}\nSee the engine log under HERD_HOME/logs/${status.id}.log`,
-      );
+/**
+ * Loads a model and prints every state its instance goes through until READY. Subscribes to the
+ * node's events before loading so that no transition (a quick FAILED and restart) goes unseen.
+ * Gives up when the instance keeps failing or takes longer than 15 minutes.
+ */
+async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promise<void> {
+  const stop = new AbortController();
+  const timeout = setTimeout(() => stop.abort(), 15 * 60_000);
+  try {
+    const events = await api.subscribe(stop.signal);
+    const created = await api.load(request);
+    print(`${created.id}: ${created.state} (${created.reason})`);
+    let failures = 0;
+    for await (const event of events) {
+      if (event.type === "instance-removed" && event.instanceId === created.id) {
+        throw new HerdError(`instance ${created.id} was unloaded while loading`);
+      }
+      if (event.type !== "instance-state-changed" || event.instanceId !== created.id) continue;
+      print(`${event.instanceId}: ${event.state} (${event.reason})`);
+      if (event.state === "READY") return;
+      if (event.state === "FAILED" && ++failures >= 4) {
+        throw new HerdError(
+          `${event.model} keeps failing: ${event.reason}\nThe engine's log is HERD_HOME/logs/${event.instanceId}.log`,
+        );
+      }
     }
-    if (Date.now() > deadline)
-      throw new HerdError(`${status.model} is still ${status.state} after 15 minutes`);
+    throw new HerdError(
+      stop.signal.aborted
+        ? `${request.model} was not READY after 15 minutes`
+        : "the node closed the event stream",
+    );
+  } finally {
+    clearTimeout(timeout);
+    stop.abort();
   }
 }
 

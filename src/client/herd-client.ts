@@ -1,4 +1,5 @@
 import type { EngineReport } from "../protocol/engine.js";
+import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
   ImportModelRequest,
@@ -8,6 +9,7 @@ import type {
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { readLines } from "../util/line-decoder.js";
+import { decodeServerSentEvents } from "../util/sse.js";
 
 /** An error answer from a herd node, with the fields of its error body. */
 export class HerdApiError extends Error {
@@ -105,6 +107,24 @@ export class HerdClient {
         `/herd/v1/instances/${encodeURIComponent(idOrModel)}`,
       )
     ).stopped;
+  }
+
+  /**
+   * Subscribes to the node's events. Resolves once the node has registered the subscription, so
+   * nothing that happens after this returns is missed; the iterable ends when `signal` aborts.
+   */
+  async subscribe(signal?: AbortSignal): Promise<AsyncIterable<NodeEvent>> {
+    const response = await this.send("GET", "/herd/v1/events", undefined, signal);
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    return (async function* () {
+      try {
+        for await (const event of decodeServerSentEvents(body)) {
+          if (event.event === "event") yield JSON.parse(event.data) as NodeEvent;
+        }
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+      }
+    })();
   }
 
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {

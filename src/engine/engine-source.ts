@@ -1,6 +1,6 @@
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { EngineUnavailableError } from "../protocol/errors.js";
 import { findExecutable } from "./find-executable.js";
 import { runCommand } from "./run-command.js";
@@ -18,7 +18,7 @@ export interface EngineSource {
 
 /** Finds the bundled llama.cpp source and its version, without unpacking anything. */
 export async function locateEngineSource(): Promise<EngineSource> {
-  const entry = fileURLToPath(import.meta.resolve("node-llama-cpp"));
+  const entry = createRequire(import.meta.url).resolve("node-llama-cpp");
   const llamaDirectory = join(dirname(entry), "..", "llama");
   const bundlePath = join(llamaDirectory, "gitRelease.bundle");
   try {

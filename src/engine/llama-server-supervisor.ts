@@ -243,6 +243,8 @@ async function checkHealth(baseUrl: string): Promise<boolean> {
 /** A one-line reason for an exit, using the engine's own error message when it printed one. */
 export function describeExit(exit: EngineExit, output: string[]): string {
   const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
-  const errorLine = [...output].reverse().find((line) => /error|failed|fatal|abort/i.test(line));
+  const errorLine = [...output]
+    .reverse()
+    .find((line) => line.startsWith("herd: ") || /error|failed|fatal|abort|cannot|could not/i.test(line));
   return errorLine ? `engine ${how}: ${errorLine.trim().slice(0, 300)}` : `engine ${how}`;
 }

@@ -143,5 +143,5 @@ export function modelNameFromFile(path: string): string {
   const stem = basename(path).replace(/\.gguf$/i, "");
   const withoutQuantization = stem.replace(/[-._](f32|f16|bf16|q\d\w*|iq\d\w*|tq\d_\d|mxfp4)$/i, "");
   const name = (withoutQuantization || stem).replace(/[^A-Za-z0-9._:-]/g, "-").replace(/^[^A-Za-z0-9]+/, "");
-  return name || "model";
+  return (name || "model").slice(0, 128);
 }

@@ -78,6 +78,13 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
     const message = error instanceof Error ? error.message : String(error);
     throw new InvalidModelFileError(path, `not a readable GGUF file (${message})`, { cause: error });
   }
+  // node-llama-cpp returns what it could read of a header that is cut short.
+  if (info.infoEndOffset !== undefined && Number(info.infoEndOffset) > stats.size) {
+    throw new InvalidModelFileError(
+      path,
+      `truncated inside its header: ${stats.size} bytes, the header alone needs ${info.infoEndOffset}`,
+    );
+  }
   const architecture = info.metadata.general?.architecture;
   if (typeof architecture !== "string")
     throw new InvalidModelFileError(path, "general.architecture is missing");
@@ -110,7 +117,12 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
     block_count?: number;
     embedding_length?: number;
     context_length?: number;
-    attention?: { head_count?: number; head_count_kv?: number; key_length?: number; value_length?: number };
+    attention?: {
+      head_count?: number | number[];
+      head_count_kv?: number | number[];
+      key_length?: number;
+      value_length?: number;
+    };
     pooling_type?: number;
   };
   const blockCount = metadata.block_count ?? 0;
@@ -122,7 +134,10 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
   const valueLength = metadata.attention?.value_length ?? headDimension;
   // f16 K and V for every block; architectures with sliding windows or recurrent state use less,
   // so this is the conservative figure.
-  const kvBytesPerToken = blockCount * kvHeadCount * (keyLength + valueLength) * 2;
+  const kvHeadsOverLayers = Array.isArray(metadata.attention?.head_count_kv)
+    ? metadata.attention.head_count_kv.reduce((sum, heads) => sum + heads, 0)
+    : blockCount * kvHeadCount;
+  const kvBytesPerToken = kvHeadsOverLayers * (keyLength + valueLength) * 2;
   const tokenizer = info.metadata.tokenizer as { chat_template?: unknown } | undefined;
   const fileTypeNumber = info.metadata.general?.file_type;
 

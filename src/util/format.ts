@@ -3,11 +3,14 @@ export function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let value = bytes;
   let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+  const rounded = (amount: number) =>
+    unit === 0 ? String(amount) : amount.toFixed(Math.abs(amount) >= 99.95 ? 0 : 1);
+  // Round before settling on a unit, so 1048575 B reads "1.0 MiB", not "1024 KiB".
+  while (Math.abs(Number(rounded(value))) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+  return `${rounded(value)} ${units[unit]}`;
 }
 
 /** Parses `512M`, `8GiB`, `1.5g`, `1048576` into bytes; undefined when it is not a size. */

@@ -10,6 +10,7 @@ export class LineDecoder {
   /** Decodes a chunk and returns the lines it completed, without their terminators. */
   decode(chunk: Uint8Array): string[] {
     let text = this.textDecoder.decode(chunk, { stream: true });
+    if (text === "") return [];
     if (this.pendingCarriageReturn) {
       this.pendingCarriageReturn = false;
       if (text.startsWith("\n")) text = text.slice(1);

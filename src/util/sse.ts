@@ -58,11 +58,20 @@ export async function* decodeServerSentEvents(
   if (pending) throw new SseParseError("stream ended in the middle of an event");
 }
 
-/** Serializes one event; multi-line data becomes several `data:` lines. */
+/**
+ * Serializes one event; data with line breaks (`\n`, `\r\n` or `\r`) becomes several `data:` lines,
+ * which a decoder joins back with `\n`. Event names and ids cannot hold line breaks at all.
+ */
 export function encodeServerSentEvent(event: { event?: string; data: string; id?: string }): string {
   let text = "";
-  if (event.event !== undefined) text += `event: ${event.event}\n`;
-  if (event.id !== undefined) text += `id: ${event.id}\n`;
-  for (const line of event.data.split("\n")) text += `data: ${line}\n`;
+  for (const [field, value] of [
+    ["event", event.event],
+    ["id", event.id],
+  ] as const) {
+    if (value === undefined) continue;
+    if (/[\r\n]/.test(value)) throw new SseParseError(`an SSE ${field} cannot contain a line break`);
+    text += `${field}: ${value}\n`;
+  }
+  for (const line of event.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`;
   return `${text}\n`;
 }

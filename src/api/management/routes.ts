@@ -83,14 +83,16 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
     return context.json({ stopped });
   });
 
-  app.get("/herd/v1/events", (context) =>
-    streamSSE(context, async (stream) => {
-      const queue: string[] = [];
-      let wake: (() => void) | undefined;
-      const unsubscribe = dependencies.subscribe((event) => {
-        queue.push(JSON.stringify(event));
-        wake?.();
-      });
+  app.get("/herd/v1/events", (context) => {
+    // Subscribe before the response starts, so a client that has the response headers has every
+    // event from then on.
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = dependencies.subscribe((event) => {
+      queue.push(JSON.stringify(event));
+      wake?.();
+    });
+    return streamSSE(context, async (stream) => {
       stream.onAbort(() => {
         unsubscribe();
         wake?.();
@@ -108,8 +110,9 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
         wake = undefined;
         if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
       }
-    }),
-  );
+      unsubscribe();
+    });
+  });
 
   return app;
 }

@@ -4,6 +4,7 @@ import { forwardToEngine } from "../../inference/forward-to-engine.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { readJsonBody } from "../read-json-body.js";
+import { sendEngineResponse } from "../send-engine-response.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
 
 /**
@@ -34,7 +35,14 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
           "model",
         );
       }
-      return forwardToEngine({ route, model: body.model, path, body, signal: context.req.raw.signal });
+      const upstream = await forwardToEngine({
+        route,
+        model: body.model,
+        path,
+        body,
+        signal: context.req.raw.signal,
+      });
+      return sendEngineResponse(context, upstream);
     });
 
   passThrough("/v1/chat/completions", ChatCompletionRequest);

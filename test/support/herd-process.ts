@@ -1,0 +1,183 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { openSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { inject } from "vitest";
+import { HerdClient } from "../../src/client/herd-client.js";
+import { findFreePort } from "../../src/util/free-port.js";
+
+const repositoryRoot = new URL("../..", import.meta.url).pathname;
+const cliEntry = join(repositoryRoot, "src/cli/main.ts");
+export const sharedModelPath = join(repositoryRoot, "../shared/models/stories260K-f32.gguf");
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const running = new Set<HerdProcess>();
+
+/**
+ * A real `herd start` process with its own HERD_HOME and port, as a user would run it (from the
+ * TypeScript source, so tests see the current code). Its log is `<home>/node.log`.
+ */
+export class HerdProcess {
+  readonly client: HerdClient;
+  private exitPromise: Promise<number | null>;
+
+  private constructor(
+    readonly home: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {
+    this.client = new HerdClient({ baseUrl: this.url });
+    this.exitPromise = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+    running.add(this);
+  }
+
+  static async start(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HerdProcess> {
+    const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
+    const port = await findFreePort();
+    const env = {
+      ...process.env,
+      HERD_ENGINE_DIR: inject("engineDirectory"),
+      HERD_ENGINE_CACHE: inject("engineCache"),
+      HERD_LOG_LEVEL: "debug",
+      ...options.env,
+    };
+    const log = openSync(join(home, "node.log"), "a");
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", cliEntry, "start", "--port", String(port), "--home", home],
+      {
+        cwd: repositoryRoot,
+        env,
+        stdio: ["ignore", log, log],
+      },
+    );
+    const node = new HerdProcess(home, port, child, env);
+    await node.waitUntilServing();
+    return node;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Runs a `herd` CLI command against this node. */
+  cli(args: string[]): Promise<CliResult> {
+    return runCli(args, { ...this.env, HERD_URL: this.url, HERD_HOME: this.home });
+  }
+
+  async log(): Promise<string> {
+    return readFile(join(this.home, "node.log"), "utf8");
+  }
+
+  /** Stops the node the way Ctrl-C does and waits for it to exit. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGINT");
+    const code = await this.exitPromise;
+    running.delete(this);
+    return code;
+  }
+
+  /** Kills the node without letting it clean up. */
+  async kill(): Promise<void> {
+    this.child.kill("SIGKILL");
+    await this.exitPromise;
+    running.delete(this);
+  }
+
+  /** Stops the node and deletes its home. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    await rm(this.home, { recursive: true, force: true });
+  }
+
+  private async waitUntilServing(): Promise<void> {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (this.child.exitCode !== null) {
+        throw new Error(`herd exited with ${this.child.exitCode} before serving:\n${await this.log()}`);
+      }
+      try {
+        await this.client.node();
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    throw new Error(`herd did not serve within 60 s:\n${await this.log()}`);
+  }
+}
+
+/** Stops every node a test left running; for `afterAll`. */
+export async function stopAllHerdProcesses(): Promise<void> {
+  await Promise.all([...running].map((node) => node.dispose()));
+}
+
+/** Runs the `herd` CLI with the given environment. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+      cwd: repositoryRoot,
+      env,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (text: string) => {
+      stdout += text;
+    });
+    child.stderr.setEncoding("utf8").on("data", (text: string) => {
+      stderr += text;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Live (not zombie) llama-server processes whose command line mentions `needle`. */
+export async function liveEngineProcesses(needle: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const commandLine = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0");
+      if (!commandLine[0]?.endsWith("llama-server") || !commandLine.some((arg) => arg.includes(needle)))
+        continue;
+      const stat = await readFile(`/proc/${entry}/stat`, "utf8");
+      const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+      if (state !== "Z") pids.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return pids;
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+}
