@@ -44,7 +44,19 @@ async function main(): Promise<void> {
   const port = await findFreePort();
   const node = spawn(
     process.execPath,
-    ["--import", "tsx", join(root, "src/cli/main.ts"), "start", "--port", String(port), "--home", home],
+    [
+      "--import",
+      "tsx",
+      join(root, "src/cli/main.ts"),
+      "start",
+      "--port",
+      String(port),
+      "--cluster-port",
+      String(await findFreePort()),
+      "--no-discovery",
+      "--home",
+      home,
+    ],
     {
       env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn" },
       stdio: ["ignore", "ignore", "inherit"],

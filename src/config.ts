@@ -1,6 +1,8 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { Backend } from "./protocol/engine.js";
+import { InvalidRequestError } from "./protocol/errors.js";
+import { parseBytes } from "./util/format.js";
 
 /** A node's settings, parsed once and frozen. */
 export interface NodeConfig {
@@ -16,6 +18,20 @@ export interface NodeConfig {
   readonly engineDirectory: string | undefined;
   /** Backend to build and run. `--backend`. Default: detected. */
   readonly backend: Backend | undefined;
+  /** Cluster channel port. `--cluster-port`. Default 52416. */
+  readonly clusterPort: number;
+  /** Address the cluster channel listens on. `--cluster-host`. Default: the API's `--host`. */
+  readonly clusterHost: string;
+  /** Peers to dial, `host:port` of their cluster channels. `--peers`. Default none. */
+  readonly peers: readonly string[];
+  /** A join token from another node (`--join`). Default none: this node starts (or keeps) its own cluster. */
+  readonly joinToken: string | undefined;
+  /** Advertise at most this much memory. `--memory-limit`. Default: all of it. */
+  readonly memoryLimitBytes: number | undefined;
+  /** The node's name in the cluster. `--name`. Default: the host name. */
+  readonly name: string | undefined;
+  /** LAN discovery by UDP multicast. `--no-discovery` turns it off. Default on. */
+  readonly discovery: boolean;
 }
 
 export interface ConfigOverrides {
@@ -24,9 +40,17 @@ export interface ConfigOverrides {
   port?: number;
   engineDirectory?: string;
   backend?: string;
+  clusterPort?: number;
+  clusterHost?: string;
+  peers?: string[];
+  joinToken?: string;
+  memoryLimit?: string;
+  name?: string;
+  discovery?: boolean;
 }
 
 export const defaultPort = 52415;
+export const defaultClusterPort = 52416;
 
 /** Reads settings from overrides (command-line flags), then the environment, then defaults. */
 export function loadConfig(
@@ -38,9 +62,33 @@ export function loadConfig(
   const backend =
     backendText === undefined || backendText === "auto" ? undefined : Backend.parse(backendText);
   const engineDirectory = overrides.engineDirectory ?? env.HERD_ENGINE_DIR;
+  const host = overrides.host ?? env.HERD_HOST ?? "127.0.0.1";
+  const memoryLimitText = overrides.memoryLimit ?? env.HERD_MEMORY_LIMIT;
+  const memoryLimitBytes = memoryLimitText === undefined ? undefined : parseBytes(memoryLimitText);
+  if (memoryLimitText !== undefined && memoryLimitBytes === undefined) {
+    throw new InvalidRequestError(
+      `--memory-limit '${memoryLimitText}' is not a size (try 8G or 512M)`,
+      "memory-limit",
+    );
+  }
+  const peersText = overrides.peers ?? (env.HERD_PEERS ? env.HERD_PEERS.split(",") : []);
   return Object.freeze({
     home,
-    host: overrides.host ?? env.HERD_HOST ?? "127.0.0.1",
+    host,
+    clusterPort:
+      overrides.clusterPort ??
+      (env.HERD_CLUSTER_PORT ? Number.parseInt(env.HERD_CLUSTER_PORT, 10) : defaultClusterPort),
+    clusterHost: overrides.clusterHost ?? env.HERD_CLUSTER_HOST ?? host,
+    peers: Object.freeze(
+      peersText
+        .map((peer) => peer.trim())
+        .filter(Boolean)
+        .map((peer) => (peer.includes(":") ? peer : `${peer}:${defaultClusterPort}`)),
+    ),
+    joinToken: overrides.joinToken ?? env.HERD_JOIN,
+    memoryLimitBytes,
+    name: overrides.name ?? env.HERD_NAME,
+    discovery: overrides.discovery ?? env.HERD_DISCOVERY !== "off",
     port: overrides.port ?? (env.HERD_PORT ? Number.parseInt(env.HERD_PORT, 10) : defaultPort),
     engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
     engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,

@@ -3,6 +3,12 @@ import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
+import { ClusterNode } from "./cluster/cluster-node.js";
+import { DesiredStateStore } from "./cluster/desired-state-store.js";
+import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
+import { LanDiscovery } from "./cluster/lan-discovery.js";
+import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
+import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig } from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
@@ -15,6 +21,7 @@ import { resolveEngine } from "./engine/resolve-engine.js";
 import { Router } from "./inference/router.js";
 import { ModelStore } from "./models/model-store.js";
 import { writeSynthModel } from "./models/synth-model.js";
+import type { InstanceSummary } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
 import { EngineUnavailableError } from "./protocol/errors.js";
 import type { NodeEvent } from "./protocol/events.js";
@@ -34,6 +41,8 @@ export interface StartOptions {
 /** A running node. */
 export interface HerdNode {
   url: string;
+  /** The secret other machines need to join: `herd start --join <token>`. */
+  joinToken: string;
   config: NodeConfig;
   dispose(): Promise<void>;
   /** Kills engines synchronously, for `process.on("exit")`. */
@@ -131,14 +140,48 @@ export async function startNode(
     );
   }
 
+  const identity = await loadNodeIdentity(config.home, {
+    name: config.name,
+    joinKey: config.joinToken ? parseJoinToken(config.joinToken).key : undefined,
+  });
+  const token = config.joinToken ? parseJoinToken(config.joinToken) : undefined;
   const events = new EventEmitter();
   const publish = (event: NodeEvent) => {
     logger.info({ event }, event.type);
     events.emit("event", event);
   };
   const models = new ModelStore(paths.models);
+  const desired = new DesiredStateStore(paths.state);
+  await desired.load();
+  const version = await herdVersion();
+  const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
+  // Filled in below; heartbeats only start once the cluster node is started.
+  let instanceSummaries: () => InstanceSummary[] = () => [];
+  const cluster = new ClusterNode({
+    id: identity.id,
+    name: identity.name,
+    key: clusterKeyBytes(identity),
+    host: config.clusterHost,
+    port: config.clusterPort,
+    advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
+    peers: [...config.peers, ...(token?.addresses ?? [])],
+    desired,
+    profile: () =>
+      collectNodeProfile({
+        engine,
+        engineDevices,
+        memoryLimitBytes: config.memoryLimitBytes,
+        apiPort: config.port,
+        clusterPort: config.clusterPort,
+        herdVersion: version,
+      }),
+    instances: () => instanceSummaries(),
+    logger,
+    publish,
+  });
   const instances = new LocalInstances({
-    stateDirectory: paths.state,
+    nodeId: identity.id,
+    cluster,
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
@@ -148,13 +191,19 @@ export async function startNode(
     parentDeathWrapper: await findParentDeathWrapper(),
     publish,
   });
+  instanceSummaries = () => instances.summaries();
   const router = new Router(models, instances);
   const app = createApp({
     models,
     instances,
     router,
     logger,
-    version: await herdVersion(),
+    version,
+    cluster: {
+      view: () => cluster.view(),
+      joinToken: () =>
+        formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
+    },
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     startedAt: new Date(),
     engineReport: async () => ({
@@ -193,6 +242,20 @@ export async function startNode(
     },
   });
 
+  await cluster.start();
+  const discovery = config.discovery
+    ? new LanDiscovery({
+        clusterId: clusterIdOf(clusterKeyBytes(identity)),
+        nodeId: identity.id,
+        clusterPort: config.clusterPort,
+        logger,
+        onPeer: (endpoint) => cluster.want(endpoint),
+      })
+    : undefined;
+  await discovery?.start().catch((error: unknown) => {
+    // Discovery is a convenience: without it, --peers and join tokens still work.
+    logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
+  });
   const server = await listen(app.fetch, config.host, config.port);
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
   logger.info({ url, home: config.home }, "herd node listening");
@@ -202,10 +265,13 @@ export async function startNode(
   return {
     url,
     config,
+    joinToken: formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
     killEnginesNow: () => instances.killAllNow(),
     dispose: () => {
       disposing ??= (async () => {
         await instances.dispose();
+        discovery?.dispose();
+        await cluster.dispose();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           // Streams still open (an SSE subscriber) must not hold the shutdown.
@@ -216,6 +282,13 @@ export async function startNode(
       return disposing;
     },
   };
+}
+
+/** Where peers can reach the cluster channel: the listen address, or every LAN address when it is a wildcard. */
+function advertisedEndpoints(host: string, port: number): string[] {
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const hosts = wildcard ? reachableAddresses() : [host];
+  return hosts.map((address) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`));
 }
 
 function listen(

@@ -1,5 +1,6 @@
 import type { Router } from "../inference/router.js";
 import type { ModelStore } from "../models/model-store.js";
+import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { SynthModelRequest } from "../protocol/management.js";
@@ -23,6 +24,11 @@ export interface ApiDependencies {
   subscribe: (listener: (event: NodeEvent) => void) => () => void;
   version: string;
   startedAt: Date;
+  cluster: {
+    view: () => ClusterView;
+    /** The join token (a secret: it holds the cluster key). */
+    joinToken: () => string;
+  };
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
 }

@@ -7,10 +7,12 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EngineQuirks } from "../engine/engine-quirks.js";
 import { Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
+import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
+import { NodeId } from "../protocol/ids.js";
 import { silentLogger } from "../util/logger.js";
-import { LocalInstances } from "../worker/local-instances.js";
+import { type DesiredStateSource, LocalInstances } from "../worker/local-instances.js";
 import { createApp } from "./app.js";
 
 const storiesPath = fileURLToPath(new URL("../../../shared/models/stories260K-f32.gguf", import.meta.url));
@@ -32,7 +34,8 @@ beforeEach(async () => {
   events = [];
   const models = new ModelStore(storeDirectory);
   instances = new LocalInstances({
-    stateDirectory: join(directory, "state"),
+    nodeId: NodeId.parse("node-under-test"),
+    cluster: new DesiredStateInMemory(),
     logDirectory: join(directory, "logs"),
     runDirectory: join(directory, "run"),
     models,
@@ -58,6 +61,12 @@ beforeEach(async () => {
     subscribe: () => () => {},
     version: "0.0.0-test",
     startedAt: new Date(),
+    cluster: {
+      view: () => {
+        throw new Error("no cluster in this test");
+      },
+      joinToken: () => "herd1.test",
+    },
   });
 });
 
@@ -526,3 +535,26 @@ describe("POST /herd/v1/instances", () => {
     expect(instances.list()).toEqual([]);
   });
 });
+
+/** The desired state of a node alone, kept in memory: what a coordinator with no peers does. */
+class DesiredStateInMemory implements DesiredStateSource {
+  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [] };
+  private readonly listeners = new Set<(state: DesiredState) => void>();
+
+  async changeDesired(change: DesiredChange): Promise<DesiredState> {
+    const instances =
+      change.op === "add-instance"
+        ? [...this.desiredState.instances, change.instance]
+        : this.desiredState.instances.filter(
+            (instance) => instance.id !== change.match && instance.model !== change.match,
+          );
+    this.desiredState = { epoch: this.desiredState.epoch + 1, writtenBy: null, instances };
+    for (const listener of this.listeners) listener(this.desiredState);
+    return this.desiredState;
+  }
+
+  onDesiredState(listener: (state: DesiredState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}

@@ -5,6 +5,7 @@ import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
+import { renderNodes, renderStatus } from "./render-cluster.js";
 import { formatTable } from "./table.js";
 
 const program = new Command("herd")
@@ -36,16 +37,43 @@ program
   .description("run a herd node in the foreground (Ctrl-C stops it and every engine it started)")
   .option("--host <host>", "address for the API", "127.0.0.1")
   .option("--port <port>", "API port", integer("port"), 52415)
+  .option("--cluster-port <port>", "cluster channel port", integer("cluster-port"), 52416)
+  .option("--cluster-host <host>", "address for the cluster channel (default: --host)")
+  .option("--join <token>", "join the cluster this token belongs to (from 'herd join-token')")
+  .option("--peers <list>", "cluster channels to dial, host:port,... (where multicast does not reach)")
+  .option("--memory-limit <size>", "advertise at most this much memory, e.g. 8G")
+  .option("--name <name>", "this node's name in the cluster (default: host name)")
+  .option("--no-discovery", "do not look for peers by LAN multicast")
   .option("--home <dir>", "state folder (HERD_HOME, default ~/.herd)")
   .option("--engine-dir <dir>", "use llama.cpp binaries from this folder (HERD_ENGINE_DIR)")
   .addOption(backendOption)
   .action(
-    async (options: { host: string; port: number; home?: string; engineDir?: string; backend?: string }) => {
+    async (options: {
+      host: string;
+      port: number;
+      clusterPort: number;
+      clusterHost?: string;
+      join?: string;
+      peers?: string;
+      memoryLimit?: string;
+      name?: string;
+      discovery: boolean;
+      home?: string;
+      engineDir?: string;
+      backend?: string;
+    }) => {
       const { startNode } = await node();
       const started = await startNode(
         {
           host: options.host,
           port: options.port,
+          clusterPort: options.clusterPort,
+          clusterHost: options.clusterHost,
+          joinToken: options.join,
+          peers: options.peers?.split(","),
+          memoryLimit: options.memoryLimit,
+          name: options.name,
+          discovery: options.discovery,
           home: options.home,
           engineDirectory: options.engineDir,
           backend: options.backend,
@@ -53,6 +81,8 @@ program
         { onBuildProgress: renderBuildProgress() },
       );
       process.stderr.write(`herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1)\n`);
+      if (!options.join)
+        process.stderr.write(`join this cluster with  herd start --join ${started.joinToken}\n`);
       process.on("exit", () => started.killEnginesNow());
       const stop = (signal: string) => {
         process.stderr.write(`\n${signal}: stopping herd and its engines...\n`);
@@ -287,6 +317,39 @@ program
         ]),
       ),
     );
+  });
+
+program
+  .command("status")
+  .description("the cluster: nodes, roles, memory, devices, links and health")
+  .option("--watch", "refresh every second until Ctrl-C")
+  .option("--json", "print JSON")
+  .action(async (options: { watch?: boolean; json?: boolean }) => {
+    const api = client();
+    for (;;) {
+      const view = await api.cluster();
+      if (options.json) print(JSON.stringify(view, null, 2));
+      else if (options.watch) process.stdout.write(`\x1b[2J\x1b[H${renderStatus(view)}\n`);
+      else print(renderStatus(view));
+      if (!options.watch) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  });
+
+program
+  .command("nodes")
+  .description("list the cluster's nodes")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }) => {
+    const view = await client().cluster();
+    print(options.json ? JSON.stringify(view.nodes, null, 2) : renderNodes(view));
+  });
+
+program
+  .command("join-token")
+  .description("print the token another machine needs to join: herd start --join <token> (it is a secret)")
+  .action(async () => {
+    print(await client().joinToken());
   });
 
 /**

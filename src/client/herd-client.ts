@@ -1,3 +1,4 @@
+import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceStatus } from "../protocol/instance.js";
@@ -47,6 +48,14 @@ export class HerdClient {
 
   node(): Promise<{ version: string; startedAt: string; pid: number }> {
     return this.request("GET", "/herd/v1/node");
+  }
+
+  cluster(): Promise<ClusterView> {
+    return this.request("GET", "/herd/v1/cluster");
+  }
+
+  async joinToken(): Promise<string> {
+    return (await this.request<{ token: string }>("GET", "/herd/v1/join-token")).token;
   }
 
   engine(): Promise<EngineReport> {

@@ -1,3 +1,4 @@
+import type { ClusterEvent } from "./cluster-events.js";
 import type { InstanceId, ModelName } from "./ids.js";
 import type { InstanceState } from "./instance.js";
 
@@ -13,7 +14,8 @@ export type NodeEvent =
   | { type: "instance-removed"; instanceId: InstanceId; model: ModelName }
   | { type: "model-imported"; model: ModelName }
   | { type: "model-removed"; model: ModelName }
-  | { type: "engine-workaround-applied"; flag: string; reason: string };
+  | { type: "engine-workaround-applied"; flag: string; reason: string }
+  | ClusterEvent;
 
 /** Fails to compile when a switch over a union misses a case. */
 export function assertNever(value: never): never {

@@ -1,18 +1,14 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
-import { z } from "zod";
 import type { EngineQuirks } from "../engine/engine-quirks.js";
 import { type EngineEndpoint, LlamaServerSupervisor } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
+import type { DesiredChange, DesiredState, InstanceSummary, PlacedInstance } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
-import type { InstanceId, ModelName } from "../protocol/ids.js";
+import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
-import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
 import type { Logger } from "../util/logger.js";
-
-const DesiredState = z.object({ instances: z.array(InstanceSpec) });
 
 export interface LoadRequest {
   model: string;
@@ -22,8 +18,16 @@ export interface LoadRequest {
   threads?: number;
 }
 
+/** The cluster, as far as the worker needs it. */
+export interface DesiredStateSource {
+  readonly desiredState: DesiredState;
+  changeDesired(change: DesiredChange): Promise<DesiredState>;
+  onDesiredState(listener: (state: DesiredState) => void): () => void;
+}
+
 export interface LocalInstancesOptions {
-  stateDirectory: string;
+  nodeId: NodeId;
+  cluster: DesiredStateSource;
   logDirectory: string;
   runDirectory: string;
   models: ModelStore;
@@ -36,32 +40,51 @@ export interface LocalInstancesOptions {
 }
 
 /**
- * Makes this machine's engine processes match the desired instances. The desired state is written
- * to `state/instances.json` before anything starts, so a restarted node brings back what ran.
+ * Makes this machine's engine processes match the part of the cluster's desired state placed on
+ * this node. Loads and unloads change the desired state (through the coordinator); the processes
+ * follow when the new state arrives, and a restarted node brings back what its desired state lists.
  */
 export class LocalInstances {
   private readonly supervisors = new Map<InstanceId, LlamaServerSupervisor>();
-  private specs: InstanceSpec[] = [];
-  private readonly path: string;
+  private unsubscribe: (() => void) | undefined;
+  private reconciling: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: LocalInstancesOptions) {
-    this.path = join(options.stateDirectory, "instances.json");
+  constructor(private readonly options: LocalInstancesOptions) {}
+
+  /** Starts following the desired state (and starts what it already lists for this node). */
+  async restore(): Promise<void> {
+    this.unsubscribe = this.options.cluster.onDesiredState((state) => void this.reconcile(state));
+    await this.reconcile(this.options.cluster.desiredState);
   }
 
-  /** Starts what the persisted desired state lists. */
-  async restore(): Promise<void> {
-    const saved = await readJsonFile(this.path, DesiredState);
-    this.specs = saved?.instances ?? [];
-    for (const spec of this.specs) {
-      await this.startSupervisor(spec).catch((error: unknown) => {
-        this.options.logger.error({ err: error, instance: spec.id }, "could not restore instance");
-      });
-    }
+  /** The desired instances placed here. */
+  private mine(state: DesiredState): PlacedInstance[] {
+    return state.instances.filter((instance) => instance.node === this.options.nodeId);
+  }
+
+  private reconcile(state: DesiredState): Promise<void> {
+    // One reconciliation at a time, in the order states arrived.
+    this.reconciling = this.reconciling.then(async () => {
+      const wanted = new Map(this.mine(state).map((instance) => [instance.id, instance]));
+      for (const [id, supervisor] of [...this.supervisors]) {
+        if (wanted.has(id)) continue;
+        this.supervisors.delete(id);
+        await supervisor.dispose();
+        this.options.publish({ type: "instance-removed", instanceId: id, model: supervisor.status.model });
+      }
+      for (const instance of wanted.values()) {
+        if (this.supervisors.has(instance.id)) continue;
+        await this.startSupervisor(InstanceSpec.parse(instance)).catch((error: unknown) => {
+          this.options.logger.error({ err: error, instance: instance.id }, "could not start instance");
+        });
+      }
+    });
+    return this.reconciling;
   }
 
   async load(request: LoadRequest): Promise<InstanceStatus> {
     const model = await this.options.models.require(request.model);
-    if (this.specs.some((spec) => spec.model === model.name)) {
+    if (this.mine(this.options.cluster.desiredState).some((spec) => spec.model === model.name)) {
       throw new ConflictError(
         `model '${model.name}' is already loaded; unload it first to change its settings`,
       );
@@ -81,25 +104,32 @@ export class LocalInstances {
     });
     // The engine must exist before the instance is promised.
     await this.options.engine();
-    this.specs = [...this.specs, spec];
-    await this.save();
-    return this.startSupervisor(spec);
+    await this.options.cluster.changeDesired({
+      op: "add-instance",
+      instance: { ...spec, node: this.options.nodeId },
+    });
+    await this.reconciling;
+    return this.supervisors.get(spec.id)?.status ?? planned(spec);
   }
 
+  /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */
   async unload(modelOrId: string): Promise<InstanceStatus[]> {
-    const matching = this.specs.filter((spec) => spec.id === modelOrId || spec.model === modelOrId);
-    if (matching.length === 0) throw new NotFoundError(`no instance of '${modelOrId}' is loaded`);
-    this.specs = this.specs.filter((spec) => !matching.includes(spec));
-    await this.save();
-    const stopped: InstanceStatus[] = [];
-    for (const spec of matching) {
-      const supervisor = this.supervisors.get(spec.id);
-      this.supervisors.delete(spec.id);
-      await supervisor?.dispose();
-      if (supervisor) stopped.push(supervisor.status);
-      this.options.publish({ type: "instance-removed", instanceId: spec.id, model: spec.model });
-    }
-    return stopped;
+    const before = this.list().filter((status) => status.id === modelOrId || status.model === modelOrId);
+    await this.options.cluster.changeDesired({ op: "remove-instances", match: modelOrId });
+    await this.reconciling;
+    return before.map((status) => ({ ...status, state: "STOPPING" as const, reason: "unloaded" }));
+  }
+
+  /** This node's instances as heartbeats report them. */
+  summaries(): InstanceSummary[] {
+    return this.list().map((status) => ({
+      id: status.id,
+      model: status.model,
+      node: this.options.nodeId,
+      state: status.state,
+      reason: status.reason,
+      since: status.since,
+    }));
   }
 
   list(): InstanceStatus[] {
@@ -118,6 +148,8 @@ export class LocalInstances {
 
   /** Stops every engine (the desired state stays, so they come back at the next start). */
   async dispose(): Promise<void> {
+    this.unsubscribe?.();
+    await this.reconciling;
     const supervisors = [...this.supervisors.values()];
     this.supervisors.clear();
     await Promise.all(supervisors.map((supervisor) => supervisor.dispose("the node is stopping")));
@@ -156,8 +188,15 @@ export class LocalInstances {
     supervisor.start();
     return supervisor.status;
   }
+}
 
-  private save(): Promise<void> {
-    return writeJsonAtomic(this.path, { instances: this.specs });
-  }
+function planned(spec: InstanceSpec): InstanceStatus {
+  return {
+    ...spec,
+    state: "PLANNED",
+    reason: "waiting to start",
+    since: new Date().toISOString(),
+    restarts: 0,
+    workarounds: [],
+  };
 }

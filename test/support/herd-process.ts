@@ -30,6 +30,7 @@ export class HerdProcess {
   private constructor(
     readonly home: string,
     readonly port: number,
+    readonly clusterPort: number,
     private readonly child: ChildProcess,
     private readonly env: NodeJS.ProcessEnv,
   ) {
@@ -38,9 +39,19 @@ export class HerdProcess {
     running.add(this);
   }
 
-  static async start(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<HerdProcess> {
+  /** Starts a node; `args` are extra `herd start` flags (`--peers`, `--join`, ...). */
+  static async start(
+    options: {
+      home?: string;
+      env?: NodeJS.ProcessEnv;
+      args?: string[];
+      port?: number;
+      clusterPort?: number;
+    } = {},
+  ): Promise<HerdProcess> {
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
-    const port = await findFreePort();
+    const port = options.port ?? (await findFreePort());
+    const clusterPort = options.clusterPort ?? (await findFreePort());
     const env = {
       ...process.env,
       HERD_ENGINE_DIR: inject("engineDirectory"),
@@ -49,22 +60,37 @@ export class HerdProcess {
       ...options.env,
     };
     const log = openSync(join(home, "node.log"), "a");
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", cliEntry, "start", "--port", String(port), "--home", home],
-      {
-        cwd: repositoryRoot,
-        env,
-        stdio: ["ignore", log, log],
-      },
-    );
-    const node = new HerdProcess(home, port, child, env);
+    // Multicast discovery would send beacons onto the machine's real network: test nodes on loopback
+    // find each other with --peers instead (the network-namespace tests turn discovery back on).
+    const discovery = options.args?.includes("--discovery") ? [] : ["--no-discovery"];
+    const extra = (options.args ?? []).filter((arg) => arg !== "--discovery");
+    const args = [
+      "--port",
+      String(port),
+      "--cluster-port",
+      String(clusterPort),
+      "--home",
+      home,
+      ...discovery,
+      ...extra,
+    ];
+    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "start", ...args], {
+      cwd: repositoryRoot,
+      env,
+      stdio: ["ignore", log, log],
+    });
+    const node = new HerdProcess(home, port, clusterPort, child, env);
     await node.waitUntilServing();
     return node;
   }
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** `127.0.0.1:<cluster port>`, for other nodes' `--peers`. */
+  get clusterEndpoint(): string {
+    return `127.0.0.1:${this.clusterPort}`;
   }
 
   get pid(): number {

@@ -23,6 +23,10 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
     }),
   );
 
+  app.get("/herd/v1/cluster", (context) => context.json(dependencies.cluster.view()));
+
+  app.get("/herd/v1/join-token", (context) => context.json({ token: dependencies.cluster.joinToken() }));
+
   app.get("/herd/v1/engine", async (context) => context.json(await dependencies.engineReport()));
 
   app.get("/herd/v1/models", async (context) => {

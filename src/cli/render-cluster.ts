@@ -1,0 +1,49 @@
+import type { ClusterView } from "../protocol/cluster.js";
+import { formatBytes } from "../util/format.js";
+import { formatTable } from "./table.js";
+
+/** The node table of `herd nodes` and `herd status`. */
+export function renderNodes(view: ClusterView): string {
+  return formatTable(
+    ["NODE", "NAME", "ROLE", "STATE", "CPU", "MEMORY FREE/TOTAL", "DEVICES", "ENGINE", "SEEN"],
+    view.nodes.map((node) => [
+      node.id.slice(0, 8) + (node.id === view.self ? "*" : ""),
+      node.name,
+      node.role,
+      node.state,
+      node.profile ? `${node.profile.cpuCores} cores` : "?",
+      node.profile
+        ? `${formatBytes(node.profile.memoryAvailableBytes)}/${formatBytes(node.profile.memoryTotalBytes)}${node.profile.memoryLimited ? " (limit)" : ""}`
+        : "?",
+      node.profile ? node.profile.devices.map((device) => device.name).join(",") : "?",
+      node.profile?.engine
+        ? `${node.profile.engine.backend} ${node.profile.engine.version.split(" ")[0]}`
+        : "-",
+      node.id === view.self ? "self" : `${(node.lastSeenMsAgo / 1000).toFixed(1)}s ago`,
+    ]),
+  );
+}
+
+/** The whole picture of `herd status`: nodes, links, coordinator and desired state. */
+export function renderStatus(view: ClusterView): string {
+  const names = new Map(view.nodes.map((node) => [node.id, node.name]));
+  const coordinator = view.coordinator ? (names.get(view.coordinator) ?? view.coordinator) : "none";
+  const links = formatTable(
+    ["FROM", "TO", "RTT", "THROUGHPUT", "MEASURED"],
+    view.links.map((link) => [
+      names.get(link.from) ?? link.from.slice(0, 8),
+      names.get(link.to) ?? link.to.slice(0, 8),
+      `${link.rttMs.toFixed(2)} ms`,
+      `${formatBytes(link.throughputBytesPerSecond)}/s`,
+      `${Math.round((Date.now() - link.measuredAt) / 1000)}s ago`,
+    ]),
+  );
+  const alive = view.nodes.filter((node) => node.state === "alive").length;
+  return [
+    `cluster: ${alive}/${view.nodes.length} nodes alive, coordinator ${coordinator}, desired state epoch ${view.epoch} (${view.desired.instances.length} instances)`,
+    "",
+    renderNodes(view),
+    "",
+    view.links.length > 0 ? links : "links: not measured yet",
+  ].join("\n");
+}

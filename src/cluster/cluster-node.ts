@@ -1,0 +1,608 @@
+import { randomBytes } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { WebSocket } from "ws";
+import {
+  type ClusterMessage,
+  type ClusterView,
+  DesiredChange,
+  DesiredState,
+  type InstanceSummary,
+  type LinkMeasurement,
+  type NodeIntroduction,
+  type NodeProfile,
+} from "../protocol/cluster.js";
+import type { ClusterEvent } from "../protocol/cluster-events.js";
+import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
+import type { NodeId } from "../protocol/ids.js";
+import { Backoff } from "../util/backoff.js";
+import type { Logger } from "../util/logger.js";
+import { startClusterServer } from "./cluster-server.js";
+import type { DesiredStateStore } from "./desired-state-store.js";
+import {
+  linkMeasurement,
+  measureRoundTrip,
+  measureThroughput,
+  serveBulkProbe,
+  splitEndpoint,
+} from "./link-prober.js";
+import {
+  applyMembershipEvent,
+  electCoordinator,
+  type Membership,
+  type MembershipEvent,
+} from "./membership.js";
+import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
+import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
+
+export interface ClusterNodeOptions {
+  id: NodeId;
+  name: string;
+  key: Buffer;
+  /** Address and port the cluster channel listens on. */
+  host: string;
+  port: number;
+  /** Where peers can reach this node (`host:port`); the listen address when it is specific. */
+  advertise: string[];
+  /** Peers to dial from the start (`--peers`, the join token's addresses). */
+  peers: string[];
+  desired: DesiredStateStore;
+  profile: () => NodeProfile;
+  /** This node's instances, as heartbeats report them. */
+  instances: () => InstanceSummary[];
+  logger: Logger;
+  publish: (event: ClusterEvent) => void;
+  /** Seconds between link measurements. Default 60. */
+  linkIntervalSeconds?: number;
+}
+
+const heartbeatMs = 1000;
+const tickMs = 250;
+
+/**
+ * This node's membership in the cluster: the channel server, connections to every peer, heartbeats,
+ * the membership view, link measurements, coordinator election, and replication of the desired
+ * state (only the coordinator writes it; everyone keeps the highest epoch).
+ */
+export class ClusterNode {
+  readonly introduction: NodeIntroduction;
+  private membership: Membership;
+  private readonly sockets = new Map<NodeId, PeerSocket>();
+  private readonly pending = new Set<PeerSocket>();
+  private readonly dialing = new Map<
+    string,
+    { timer: NodeJS.Timeout | undefined; backoff: Backoff; busy: boolean }
+  >();
+  private readonly endpoints = new Set<string>();
+  private readonly refusedBy = new Set<string>();
+  private readonly selfEndpoints = new Set<string>();
+  private readonly links = new Map<string, LinkMeasurement>();
+  private readonly remoteInstances = new Map<NodeId, InstanceSummary[]>();
+  private readonly pings = new Map<number, (rttMs: number) => void>();
+  private readonly desiredListeners = new Set<(state: DesiredState) => void>();
+  private coordinator: NodeId | null = null;
+  private sequence = 0;
+  private pingId = 0;
+  private timers: NodeJS.Timeout[] = [];
+  private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
+  private stopped = false;
+  private probing = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private profileCache: NodeProfile;
+
+  constructor(private readonly options: ClusterNodeOptions) {
+    this.introduction = {
+      id: options.id,
+      name: options.name,
+      joinedAt: Date.now(),
+      incarnation: randomBytes(8).toString("hex"),
+      endpoints: options.advertise,
+    };
+    for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
+    this.profileCache = options.profile();
+    this.membership = { self: options.id, members: new Map() };
+    this.apply({
+      type: "heard-from",
+      introduction: this.introduction,
+      profile: this.profileCache,
+      at: Date.now(),
+    });
+  }
+
+  async start(): Promise<void> {
+    this.server = await startClusterServer({
+      key: this.options.key,
+      host: this.options.host,
+      port: this.options.port,
+      onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
+      onRequest: (request, response) => this.handleRequest(request, response),
+      onRefused: (address, reason) => {
+        this.options.logger.warn({ address }, `refused a connection from ${address}: ${reason}`);
+        this.options.publish({ type: "node-refused", address, reason });
+      },
+    });
+    for (const peer of this.options.peers) this.want(peer);
+    this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
+    this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
+    this.timers.push(setInterval(() => (this.profileCache = this.options.profile()), 5000));
+    this.timers.push(
+      setInterval(() => void this.measureLinks(), (this.options.linkIntervalSeconds ?? 60) * 1000),
+    );
+    for (const timer of this.timers) timer.unref();
+  }
+
+  /** Adds an endpoint to keep a connection to (discovery, `--peers`). */
+  want(endpoint: string): void {
+    if (this.selfEndpoints.has(endpoint) || this.endpoints.has(endpoint)) return;
+    this.endpoints.add(endpoint);
+    this.dial(endpoint);
+  }
+
+  get isCoordinator(): boolean {
+    return this.coordinator === this.options.id;
+  }
+
+  get desiredState(): DesiredState {
+    return this.options.desired.state;
+  }
+
+  onDesiredState(listener: (state: DesiredState) => void): () => void {
+    this.desiredListeners.add(listener);
+    return () => this.desiredListeners.delete(listener);
+  }
+
+  /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
+  async changeDesired(change: DesiredChange): Promise<DesiredState> {
+    if (this.isCoordinator) return this.applyChange(change);
+    const coordinator = this.coordinator ? this.membership.members.get(this.coordinator) : undefined;
+    if (!coordinator)
+      throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
+    const response = await this.post(
+      coordinator.introduction.endpoints,
+      "/cluster/v1/desired-changes",
+      change,
+    );
+    if (response.status === 404) throw new NotFoundError(response.message);
+    if (response.status === 409) throw new ConflictError(response.message);
+    if (response.status !== 200)
+      throw new HerdError(`the coordinator refused the change: ${response.message}`);
+    const state = DesiredState.parse(JSON.parse(response.body));
+    await this.adoptDesired(state);
+    return state;
+  }
+
+  view(): ClusterView {
+    const now = Date.now();
+    const instances = [...this.options.instances(), ...[...this.remoteInstances.values()].flat()];
+    return {
+      self: this.options.id,
+      coordinator: this.coordinator,
+      epoch: this.options.desired.state.epoch,
+      nodes: [...this.membership.members.values()]
+        .map((member) => ({
+          id: member.introduction.id,
+          name: member.introduction.name,
+          state: member.state,
+          role: member.introduction.id === this.coordinator ? ("coordinator" as const) : ("member" as const),
+          joinedAt: member.introduction.joinedAt,
+          lastSeenMsAgo: Math.max(0, now - member.lastHeardAt),
+          endpoints: member.introduction.endpoints,
+          profile: member.introduction.id === this.options.id ? this.profileCache : member.profile,
+        }))
+        .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id)),
+      links: [...this.links.values()].filter(
+        (link) =>
+          this.membership.members.get(link.from)?.state !== "gone" &&
+          this.membership.members.get(link.to)?.state !== "gone",
+      ),
+      desired: this.options.desired.state,
+      instances,
+    };
+  }
+
+  /** Measures round trip and throughput to every live peer now. */
+  async measureLinks(): Promise<void> {
+    if (this.probing || this.stopped) return;
+    this.probing = true;
+    try {
+      let count = 0;
+      for (const [id, socket] of this.sockets) {
+        if (!socket.isOpen) continue;
+        const member = this.membership.members.get(id);
+        const endpoint = member?.introduction.endpoints[0] ?? (socket.outbound ? socket.endpoint : undefined);
+        try {
+          const rttMs = await measureRoundTrip(() => this.ping(socket));
+          const throughput = endpoint
+            ? await measureThroughput(endpoint, this.options.key, this.options.id)
+            : 0;
+          const link = linkMeasurement(this.options.id, id, rttMs, throughput);
+          this.links.set(`${link.from}>${link.to}`, link);
+          count++;
+        } catch (error) {
+          this.options.logger.debug({ peer: id, err: error }, "link measurement failed");
+        }
+      }
+      if (count > 0) this.options.publish({ type: "links-measured", count });
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.probeTimer);
+    for (const dialer of this.dialing.values()) clearTimeout(dialer.timer);
+    for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
+    await this.server?.close();
+  }
+
+  private apply(event: MembershipEvent): void {
+    const { membership, changes } = applyMembershipEvent(this.membership, event);
+    this.membership = membership;
+    for (const change of changes) {
+      if (change.type === "node-state-changed" || change.type === "node-joined") {
+        this.options.logger.info(
+          { node: change.nodeId },
+          `${change.name}: ${change.type === "node-joined" ? "joined" : `${change.state} (${change.reason})`}`,
+        );
+      }
+      if (change.type === "node-state-changed" && change.state === "gone")
+        this.remoteInstances.delete(change.nodeId);
+      this.options.publish(change);
+    }
+    const coordinator = electCoordinator(this.membership);
+    if (coordinator !== this.coordinator) {
+      const previous = this.coordinator;
+      this.coordinator = coordinator;
+      this.options.logger.info({ coordinator, previous }, "coordinator changed");
+      this.options.publish({ type: "coordinator-changed", nodeId: coordinator, previous });
+    }
+    if (changes.some((change) => change.type !== "node-state-changed" || change.state !== "suspected")) {
+      this.scheduleLinkProbe();
+    }
+  }
+
+  /** Measures links shortly after membership changes (debounced, so a burst of joins costs one round). */
+  private scheduleLinkProbe(): void {
+    if (this.stopped) return;
+    clearTimeout(this.probeTimer);
+    this.probeTimer = setTimeout(() => void this.measureLinks(), 1500);
+    this.probeTimer.unref();
+  }
+
+  private dial(endpoint: string): void {
+    if (this.stopped) return;
+    let dialer = this.dialing.get(endpoint);
+    if (!dialer) {
+      dialer = { timer: undefined, backoff: new Backoff({ initialMs: 500, maxMs: 5000 }), busy: false };
+      this.dialing.set(endpoint, dialer);
+    }
+    if (dialer.busy || dialer.timer) return;
+    if (this.connectedEndpoint(endpoint)) return;
+    dialer.busy = true;
+    const socket = new WebSocket(`wss://${endpoint}/cluster/v1/ws`, {
+      ...clusterClientTlsOptions(this.options.key, this.options.id),
+      handshakeTimeout: 3000,
+      maxPayload: 8 * 1024 * 1024,
+    });
+    const retry = (reason?: string) => {
+      dialer.busy = false;
+      if (this.stopped || this.selfEndpoints.has(endpoint)) return;
+      if (reason) this.options.logger.debug({ endpoint }, `cannot reach ${endpoint}: ${reason}`);
+      const delay = dialer.backoff.nextDelay(0);
+      dialer.timer = setTimeout(() => {
+        dialer.timer = undefined;
+        this.dial(endpoint);
+      }, delay);
+      dialer.timer.unref();
+    };
+    let opened = false;
+    let failure: NodeJS.ErrnoException | undefined;
+    socket.once("open", () => {
+      opened = true;
+      this.refusedBy.delete(endpoint);
+      dialer.busy = false;
+      dialer.backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
+      this.adopt(new PeerSocket(socket, true, endpoint));
+    });
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      failure ??= error;
+    });
+    // ws reports a failed connection as an error followed by close; either way close comes last.
+    socket.once("close", () => {
+      if (opened) return retry();
+      const reason = failure ? describeTlsFailure(failure) : "connection closed";
+      if (/cluster's key/.test(reason) && !this.refusedBy.has(endpoint)) {
+        // Said once per peer: the dialer keeps trying (the peer may be given the right key), quietly.
+        this.refusedBy.add(endpoint);
+        const why =
+          "its cluster key differs from this node's (start this node with that cluster's 'herd start --join <token>')";
+        this.options.logger.warn({ endpoint }, `${endpoint} refused this node: ${why}`);
+        this.options.publish({
+          type: "node-refused",
+          address: endpoint,
+          reason: `refused by the peer: ${why}`,
+        });
+      }
+      retry(reason);
+    });
+  }
+
+  private connectedEndpoint(endpoint: string): boolean {
+    for (const socket of this.sockets.values()) {
+      if (socket.isOpen && (socket.endpoint === endpoint || socket.peer?.endpoints.includes(endpoint)))
+        return true;
+    }
+    return false;
+  }
+
+  /** Takes a new connection through hello to being this peer's channel. */
+  private adopt(peer: PeerSocket): void {
+    this.pending.add(peer);
+    peer.send({ type: "hello", node: this.introduction, profile: this.profileCache });
+    peer.socket.on("message", (data) => {
+      let message: ClusterMessage;
+      try {
+        message = parseClusterMessage(data as Buffer);
+      } catch (error) {
+        this.options.logger.warn(
+          { endpoint: peer.endpoint, err: error },
+          "malformed cluster message; closing the connection",
+        );
+        peer.close(1008, "malformed message");
+        return;
+      }
+      this.receive(peer, message);
+    });
+    peer.socket.once("close", () => {
+      this.pending.delete(peer);
+      const id = peer.peer?.id;
+      if (id && this.sockets.get(id) === peer) {
+        this.sockets.delete(id);
+        this.apply({ type: "connection-lost", nodeId: id, at: Date.now() });
+        for (const endpoint of peer.peer?.endpoints ?? []) this.want(endpoint);
+        for (const endpoint of peer.peer?.endpoints ?? []) this.dial(endpoint);
+      }
+    });
+    peer.socket.on("error", () => {
+      // The close handler above does the bookkeeping.
+    });
+  }
+
+  private receive(peer: PeerSocket, message: ClusterMessage): void {
+    if (message.type === "hello") return this.onHello(peer, message.node, message.profile);
+    if (!peer.peer) {
+      peer.close(1008, "hello first");
+      return;
+    }
+    const from = peer.peer.id;
+    switch (message.type) {
+      case "heartbeat": {
+        this.apply({ type: "heard-from", introduction: peer.peer, profile: message.profile, at: Date.now() });
+        for (const link of message.links)
+          if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
+        this.remoteInstances.set(
+          from,
+          message.instances.filter((instance) => instance.node === from),
+        );
+        for (const member of message.members) {
+          if (member.id === this.options.id) continue;
+          const known = this.sockets.get(member.id);
+          if (!known?.isOpen) for (const endpoint of member.endpoints) this.want(endpoint);
+        }
+        if (message.desiredEpoch < this.options.desired.state.epoch) {
+          peer.send({ type: "desired-state", state: this.options.desired.state });
+        }
+        break;
+      }
+      case "desired-state":
+        void this.adoptDesired(message.state);
+        break;
+      case "ping":
+        peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
+        break;
+      case "pong":
+        this.pings.get(message.id)?.(performance.now() - message.sentAt);
+        this.pings.delete(message.id);
+        break;
+    }
+  }
+
+  private onHello(peer: PeerSocket, node: NodeIntroduction, profile: NodeProfile): void {
+    if (node.id === this.options.id) {
+      if (node.incarnation === this.introduction.incarnation) {
+        // We dialed ourselves (our own address was among the peers): remember and stop.
+        this.selfEndpoints.add(peer.endpoint);
+        peer.close(4002, "self");
+        return;
+      }
+      this.reportDuplicate(peer, node);
+      return;
+    }
+    const existing = this.sockets.get(node.id);
+    if (existing?.isOpen && existing.peer) {
+      const member = this.membership.members.get(node.id);
+      const recentlyHeard = member && Date.now() - member.lastHeardAt < 3000;
+      if (existing.peer.incarnation !== node.incarnation && recentlyHeard) {
+        this.reportDuplicate(peer, node);
+        return;
+      }
+      if (existing.peer.incarnation === node.incarnation) {
+        // Both sides dialed: keep the connection the node with the lower id opened.
+        const keepNew = peer.outbound === this.options.id < node.id;
+        if (!keepNew) {
+          peer.peer = node;
+          this.pending.delete(peer);
+          peer.close(4000, "duplicate connection");
+          return;
+        }
+        existing.close(4000, "duplicate connection");
+      } else {
+        existing.close(4003, "peer restarted");
+      }
+    }
+    peer.peer = node;
+    this.pending.delete(peer);
+    this.sockets.set(node.id, peer);
+    for (const endpoint of node.endpoints) this.endpoints.add(endpoint);
+    this.apply({ type: "heard-from", introduction: node, profile, at: Date.now() });
+    this.sendHeartbeat(peer);
+  }
+
+  private reportDuplicate(peer: PeerSocket, node: NodeIntroduction): void {
+    const message = `node id ${node.id} is used by two running nodes (${node.name} at ${peer.endpoint} and another); was a HERD_HOME copied? Give one of them a fresh HERD_HOME.`;
+    this.options.logger.error({ node: node.id, endpoint: peer.endpoint }, message);
+    this.options.publish({ type: "duplicate-node-id", nodeId: node.id, endpoint: peer.endpoint });
+    peer.close(4001, "duplicate node id");
+  }
+
+  private heartbeat(): void {
+    for (const socket of this.sockets.values()) this.sendHeartbeat(socket);
+  }
+
+  private sendHeartbeat(socket: PeerSocket): void {
+    const members = [...this.membership.members.values()]
+      .filter((member) => member.state === "alive")
+      .map((member) => member.introduction);
+    const links = [...this.links.values()].filter((link) => link.from === this.options.id);
+    socket.send({
+      type: "heartbeat",
+      sequence: this.sequence++,
+      members,
+      profile: this.profileCache,
+      links,
+      desiredEpoch: this.options.desired.state.epoch,
+      instances: this.options.instances(),
+    });
+  }
+
+  private ping(socket: PeerSocket): Promise<number> {
+    const id = this.pingId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new Error("ping timed out"));
+      }, 5000);
+      this.pings.set(id, (rtt) => {
+        clearTimeout(timer);
+        resolve(rtt);
+      });
+      socket.send({ type: "ping", id, sentAt: performance.now() });
+    });
+  }
+
+  private async adoptDesired(state: DesiredState): Promise<void> {
+    if (!(await this.options.desired.offer(state))) return;
+    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
+    for (const listener of this.desiredListeners) listener(state);
+  }
+
+  private async applyChange(change: DesiredChange): Promise<DesiredState> {
+    const current = this.options.desired.state;
+    if (change.op === "add-instance") {
+      const clash = current.instances.find((instance) => instance.id === change.instance.id);
+      if (clash) throw new ConflictError(`instance ${change.instance.id} already exists`);
+    } else if (
+      !current.instances.some((instance) => instance.id === change.match || instance.model === change.match)
+    ) {
+      throw new NotFoundError(`no instance of '${change.match}' is loaded`);
+    }
+    const state = await this.options.desired.write(
+      (previous) =>
+        change.op === "add-instance"
+          ? [...previous.instances, change.instance]
+          : previous.instances.filter(
+              (instance) => instance.id !== change.match && instance.model !== change.match,
+            ),
+      this.options.id,
+    );
+    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
+    for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
+    for (const listener of this.desiredListeners) listener(state);
+    return state;
+  }
+
+  private async handleRequest(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
+    const url = new URL(request.url ?? "/", "https://cluster");
+    if (request.method === "GET" && url.pathname === "/cluster/v1/bulk") {
+      serveBulkProbe(url, response);
+      return true;
+    }
+    if (request.method === "POST" && url.pathname === "/cluster/v1/desired-changes") {
+      const body = await readBody(request, 1024 * 1024);
+      const reply = (status: number, value: unknown) => {
+        response.writeHead(status, { "content-type": "application/json" });
+        response.end(JSON.stringify(value));
+      };
+      if (!this.isCoordinator) {
+        reply(421, { error: { message: "this node is not the coordinator" } });
+        return true;
+      }
+      try {
+        reply(200, await this.applyChange(DesiredChange.parse(JSON.parse(body))));
+      } catch (error) {
+        const status = error instanceof NotFoundError ? 404 : error instanceof ConflictError ? 409 : 400;
+        reply(status, { error: { message: (error as Error).message } });
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** POSTs JSON to the first of `endpoints` that answers, over the cluster channel. */
+  private async post(
+    endpoints: string[],
+    path: string,
+    value: unknown,
+  ): Promise<{ status: number; body: string; message: string }> {
+    let lastError: unknown;
+    for (const endpoint of endpoints) {
+      try {
+        const [host, port] = splitEndpoint(endpoint);
+        return await new Promise((resolve, reject) => {
+          const outgoing = httpsRequest(
+            {
+              host,
+              port,
+              path,
+              method: "POST",
+              agent: false,
+              timeout: 10_000,
+              ...clusterClientTlsOptions(this.options.key, this.options.id),
+            },
+            (response) => {
+              void readBody(response, 8 * 1024 * 1024).then((body) => {
+                let message = body;
+                try {
+                  message = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body;
+                } catch {
+                  // Not JSON: the raw body is the message.
+                }
+                resolve({ status: response.statusCode ?? 0, body, message });
+              }, reject);
+            },
+          );
+          outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
+          outgoing.on("error", reject);
+          outgoing.end(JSON.stringify(value));
+        });
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw new HerdError(`cannot reach the coordinator: ${(lastError as Error)?.message ?? "no address"}`);
+  }
+}
+
+async function readBody(stream: NodeJS.ReadableStream, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new Error(`body over ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

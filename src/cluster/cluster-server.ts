@@ -1,0 +1,80 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, type Server } from "node:https";
+import type { Socket } from "node:net";
+import { type WebSocket, WebSocketServer } from "ws";
+import { clusterServerTlsOptions, describeTlsFailure } from "./secure-channel.js";
+
+export interface ClusterServerOptions {
+  key: Buffer;
+  host: string;
+  port: number;
+  /** A peer opened the cluster WebSocket. */
+  onPeerSocket: (socket: WebSocket, remoteAddress: string) => void;
+  /** HTTP requests on the channel (bulk transfers, forwarded requests); false when unhandled. */
+  onRequest: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** Someone failed the handshake: the reason is for the log. */
+  onRefused: (remoteAddress: string, reason: string) => void;
+}
+
+/** The size ceiling of one cluster message; a bigger one is a bug or an attack. */
+export const maxClusterMessageBytes = 8 * 1024 * 1024;
+
+/**
+ * The node's cluster channel: HTTPS and WebSocket over TLS with the cluster key, on `--cluster-port`.
+ * Everything a node says to another goes through here, so nothing reaches a node without the key.
+ */
+export async function startClusterServer(
+  options: ClusterServerOptions,
+): Promise<{ server: Server; close(): Promise<void> }> {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: maxClusterMessageBytes });
+  const server = createServer(clusterServerTlsOptions(options.key), (request, response) => {
+    void Promise.resolve(options.onRequest(request, response)).then(
+      (handled) => {
+        if (!handled) {
+          response.writeHead(404, { "content-type": "application/json" });
+          response.end(
+            JSON.stringify({ error: { message: `no cluster route ${request.method} ${request.url}` } }),
+          );
+        }
+      },
+      (error: Error) => {
+        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
+        response.end(JSON.stringify({ error: { message: error.message } }));
+      },
+    );
+  });
+  server.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
+    options.onRefused(socket.remoteAddress ?? "unknown", describeTlsFailure(error));
+  });
+  server.on("upgrade", (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (request.url !== "/cluster/v1/ws") {
+      socket.destroy();
+      return;
+    }
+    sockets.handleUpgrade(request, socket, head, (webSocket) =>
+      options.onPeerSocket(webSocket, request.socket.remoteAddress ?? "unknown"),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === "EADDRINUSE"
+          ? new Error(
+              `cluster port ${options.port} on ${options.host} is in use; choose another with --cluster-port`,
+            )
+          : error,
+      ),
+    );
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of sockets.clients) client.terminate();
+        sockets.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

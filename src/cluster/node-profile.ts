@@ -1,0 +1,60 @@
+import { arch, cpus, freemem, networkInterfaces, platform, release, totalmem } from "node:os";
+import type { NodeProfile } from "../protocol/cluster.js";
+import type { EngineInstall } from "../protocol/engine.js";
+
+export interface ProfileInputs {
+  engine: EngineInstall | null;
+  /** Accelerators as llama-server lists them; the CPU is always added. */
+  engineDevices: string[];
+  /** Advertise at most this much memory (`--memory-limit`). */
+  memoryLimitBytes?: number;
+  apiPort: number;
+  clusterPort: number;
+  herdVersion: string;
+}
+
+/** Describes this machine for its peers; cheap enough to call every few seconds. */
+export function collectNodeProfile(inputs: ProfileInputs): NodeProfile {
+  const machineMemory = totalmem();
+  const limit = inputs.memoryLimitBytes;
+  const memoryTotal = limit !== undefined ? Math.min(limit, machineMemory) : machineMemory;
+  const processors = cpus();
+  const cpuModel = processors[0]?.model.trim() ?? "unknown CPU";
+  return {
+    os: `${platform()} ${release()}`,
+    platform: platform(),
+    arch: arch(),
+    cpuModel,
+    cpuCores: processors.length,
+    memoryTotalBytes: memoryTotal,
+    memoryAvailableBytes: Math.min(freemem(), memoryTotal),
+    machineMemoryBytes: machineMemory,
+    memoryLimited: limit !== undefined,
+    devices: [
+      { name: "CPU", description: `${cpuModel}, ${processors.length} cores` },
+      ...inputs.engineDevices.map((line) => {
+        const [name, ...rest] = line.split(":");
+        return { name: name!.trim(), description: rest.join(":").trim() || line };
+      }),
+    ],
+    engine: inputs.engine
+      ? { version: inputs.engine.version, backend: inputs.engine.backend, rpc: true, rdma: false }
+      : null,
+    addresses: reachableAddresses(),
+    apiPort: inputs.apiPort,
+    clusterPort: inputs.clusterPort,
+    herdVersion: inputs.herdVersion,
+  };
+}
+
+/** Non-internal IPv4 and IPv6 addresses of this machine. */
+export function reachableAddresses(): string[] {
+  const addresses: string[] = [];
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (!entry.internal && !(entry.family === "IPv6" && entry.address.startsWith("fe80")))
+        addresses.push(entry.address);
+    }
+  }
+  return addresses;
+}

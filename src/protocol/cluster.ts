@@ -1,0 +1,131 @@
+import { z } from "zod";
+import { Backend } from "./engine.js";
+import { NodeId } from "./ids.js";
+import { InstanceSpec } from "./instance.js";
+
+/** What a node tells the others about its machine. */
+export const NodeProfile = z.object({
+  os: z.string(),
+  platform: z.string(),
+  arch: z.string(),
+  cpuModel: z.string(),
+  cpuCores: z.number().int().nonnegative(),
+  /** Memory herd may plan with: the machine's, or less under `--memory-limit`. */
+  memoryTotalBytes: z.number().nonnegative(),
+  memoryAvailableBytes: z.number().nonnegative(),
+  /** The machine's own total, before any limit. */
+  machineMemoryBytes: z.number().nonnegative(),
+  memoryLimited: z.boolean(),
+  devices: z.array(z.object({ name: z.string(), description: z.string() })),
+  engine: z.object({ version: z.string(), backend: Backend, rpc: z.boolean(), rdma: z.boolean() }).nullable(),
+  /** Addresses other machines may reach this one at (non-internal interfaces). */
+  addresses: z.array(z.string()),
+  apiPort: z.number().int().positive(),
+  clusterPort: z.number().int().positive(),
+  herdVersion: z.string(),
+});
+export type NodeProfile = z.infer<typeof NodeProfile>;
+
+/** A node as its peers first learn of it. */
+export const NodeIntroduction = z.object({
+  id: NodeId,
+  name: z.string().max(128),
+  /** When this run of the node joined the cluster (ms since epoch): the earliest live one coordinates. */
+  joinedAt: z.number().int().nonnegative(),
+  /** Changes each time the node starts, so peers can tell a restart from a reconnect. */
+  incarnation: z.string().max(64),
+  /** Where peers can dial this node's cluster channel. */
+  endpoints: z.array(z.string().max(300)).max(32),
+});
+export type NodeIntroduction = z.infer<typeof NodeIntroduction>;
+
+/** Round-trip time and throughput from one node to another. */
+export const LinkMeasurement = z.object({
+  from: NodeId,
+  to: NodeId,
+  rttMs: z.number().nonnegative(),
+  /** Bytes per second of a bulk transfer from `to` to `from`. */
+  throughputBytesPerSecond: z.number().nonnegative(),
+  measuredAt: z.number().int().nonnegative(),
+});
+export type LinkMeasurement = z.infer<typeof LinkMeasurement>;
+
+/** An instance in the cluster's desired state: what runs, and on which node. */
+export const PlacedInstance = InstanceSpec.extend({ node: NodeId });
+export type PlacedInstance = z.infer<typeof PlacedInstance>;
+
+/** What should run across the cluster. Only the coordinator changes it; each change raises `epoch`. */
+export const DesiredState = z.object({
+  epoch: z.number().int().nonnegative(),
+  /** The coordinator that wrote this epoch (a tie-break if two ever write the same epoch). */
+  writtenBy: NodeId.nullable(),
+  instances: z.array(PlacedInstance),
+});
+export type DesiredState = z.infer<typeof DesiredState>;
+
+/** Orders desired states: higher epoch wins, then the writer's id. */
+export function isNewerDesiredState(candidate: DesiredState, current: DesiredState): boolean {
+  if (candidate.epoch !== current.epoch) return candidate.epoch > current.epoch;
+  return (candidate.writtenBy ?? "") > (current.writtenBy ?? "");
+}
+
+/** An instance's state as the node running it reports it, carried in heartbeats. */
+export const InstanceSummary = z.object({
+  id: z.string().max(64),
+  model: z.string().max(128),
+  node: NodeId,
+  state: z.enum(["PLANNED", "STARTING", "LOADING", "READY", "FAILED", "STOPPING"]),
+  reason: z.string().max(1000),
+  since: z.string().max(40),
+});
+export type InstanceSummary = z.infer<typeof InstanceSummary>;
+
+/** A change to the desired state, asked of the coordinator. */
+export const DesiredChange = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("add-instance"), instance: PlacedInstance }),
+  /** Removes the instances whose id or model is `match`. */
+  z.object({ op: z.literal("remove-instances"), match: z.string().min(1).max(128) }),
+]);
+export type DesiredChange = z.infer<typeof DesiredChange>;
+
+export const MemberState = z.enum(["alive", "suspected", "gone"]);
+export type MemberState = z.infer<typeof MemberState>;
+
+/** Messages on the cluster channel (WebSocket over TLS with the cluster key). */
+export const ClusterMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("hello"), node: NodeIntroduction, profile: NodeProfile }),
+  z.object({
+    type: z.literal("heartbeat"),
+    sequence: z.number().int().nonnegative(),
+    /** Nodes the sender hears from, so that a node that joined through one peer meets the rest. */
+    members: z.array(NodeIntroduction).max(1024),
+    profile: NodeProfile,
+    links: z.array(LinkMeasurement).max(1024),
+    desiredEpoch: z.number().int().nonnegative(),
+    instances: z.array(InstanceSummary).max(4096),
+  }),
+  z.object({ type: z.literal("desired-state"), state: DesiredState }),
+  z.object({ type: z.literal("ping"), id: z.number().int(), sentAt: z.number() }),
+  z.object({ type: z.literal("pong"), id: z.number().int(), sentAt: z.number() }),
+]);
+export type ClusterMessage = z.infer<typeof ClusterMessage>;
+
+/** `GET /herd/v1/cluster`: every node's view, which every node should agree on. */
+export interface ClusterView {
+  self: NodeId;
+  coordinator: NodeId | null;
+  epoch: number;
+  nodes: Array<{
+    id: NodeId;
+    name: string;
+    state: MemberState;
+    role: "coordinator" | "member";
+    joinedAt: number;
+    lastSeenMsAgo: number;
+    endpoints: string[];
+    profile: NodeProfile | null;
+  }>;
+  links: LinkMeasurement[];
+  desired: DesiredState;
+  instances: InstanceSummary[];
+}
