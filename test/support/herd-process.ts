@@ -33,6 +33,7 @@ export class HerdProcess {
     readonly clusterPort: number,
     private readonly child: ChildProcess,
     private readonly env: NodeJS.ProcessEnv,
+    readonly address: string,
   ) {
     this.client = new HerdClient({ baseUrl: this.url });
     this.exitPromise = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
@@ -47,6 +48,8 @@ export class HerdProcess {
       args?: string[];
       port?: number;
       clusterPort?: number;
+      /** Run inside this network namespace (`ip netns exec`), reached at `address`. */
+      netns?: { name: string; address: string };
     } = {},
   ): Promise<HerdProcess> {
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
@@ -74,23 +77,27 @@ export class HerdProcess {
       ...discovery,
       ...extra,
     ];
-    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, "start", ...args], {
+    const command = [process.execPath, "--import", "tsx", cliEntry, "start", ...args];
+    const [program, ...programArgs] = options.netns
+      ? ["ip", "netns", "exec", options.netns.name, ...command]
+      : command;
+    const child = spawn(program!, programArgs, {
       cwd: repositoryRoot,
       env,
       stdio: ["ignore", log, log],
     });
-    const node = new HerdProcess(home, port, clusterPort, child, env);
+    const node = new HerdProcess(home, port, clusterPort, child, env, options.netns?.address ?? "127.0.0.1");
     await node.waitUntilServing();
     return node;
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `http://${this.address}:${this.port}`;
   }
 
   /** `127.0.0.1:<cluster port>`, for other nodes' `--peers`. */
   get clusterEndpoint(): string {
-    return `127.0.0.1:${this.clusterPort}`;
+    return `${this.address}:${this.clusterPort}`;
   }
 
   get pid(): number {
