@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { type ServerType, serve } from "@hono/node-server";
+import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
@@ -18,6 +18,8 @@ import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
+import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
+import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
 import { ModelStore } from "./models/model-store.js";
 import { writeSynthModel } from "./models/synth-model.js";
@@ -28,6 +30,7 @@ import type { NodeEvent } from "./protocol/events.js";
 import { SynthModelRequest } from "./protocol/management.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { LocalInstances } from "./worker/local-instances.js";
+import { LocalShards } from "./worker/local-shards.js";
 
 export { loadConfig, type NodeConfig };
 
@@ -155,7 +158,19 @@ export async function startNode(
   await desired.load();
   const version = await herdVersion();
   const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
-  // Filled in below; heartbeats only start once the cluster node is started.
+  const parentDeathWrapper = await findParentDeathWrapper();
+  const shards = new LocalShards({
+    nodeId: identity.id,
+    engine: async () => engine,
+    home: config.home,
+    logDirectory: paths.logs,
+    runDirectory: paths.run,
+    logger,
+    parentDeathWrapper,
+    onChange: () => {},
+  });
+  // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
+  let apiListener: ReturnType<typeof getRequestListener> | undefined;
   let instanceSummaries: () => InstanceSummary[] = () => [];
   const cluster = new ClusterNode({
     id: identity.id,
@@ -176,23 +191,28 @@ export async function startNode(
         herdVersion: version,
       }),
     instances: () => instanceSummaries(),
+    rpcServers: (name) => shards.lookup(name),
+    onApiRequest: (request, response) => void apiListener?.(request, response),
     logger,
     publish,
   });
   const instances = new LocalInstances({
     nodeId: identity.id,
     cluster,
+    shards,
+    clusterKey: clusterKeyBytes(identity),
+    endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
     engine: async () => engine,
     quirks,
     logger,
-    parentDeathWrapper: await findParentDeathWrapper(),
+    parentDeathWrapper,
     publish,
   });
   instanceSummaries = () => instances.summaries();
-  const router = new Router(models, instances);
+  const router = new Router(models, instances, (model) => cluster.remoteInstances(model));
   const app = createApp({
     models,
     instances,
@@ -236,12 +256,23 @@ export async function startNode(
       publish({ type: "model-imported", model: profile.name });
       return profile;
     },
+    forwardToNode: (route, path, body, signal) =>
+      forwardToNode({
+        model: (body as { model: string }).model,
+        endpoints: route.endpoints,
+        node: route.node,
+        path,
+        body,
+        signal,
+        tls: clusterClientTlsOptions(clusterKeyBytes(identity), identity.id),
+      }),
     subscribe: (listener) => {
       events.on("event", listener);
       return () => events.off("event", listener);
     },
   });
 
+  apiListener = getRequestListener(app.fetch);
   await cluster.start();
   const discovery = config.discovery
     ? new LanDiscovery({

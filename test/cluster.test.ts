@@ -74,6 +74,32 @@ describe("three nodes on loopback", () => {
     }
   });
 
+  it("routes a request from any node to the node that serves the model, and streams it back", async () => {
+    const request = { model: "stories260K", prompt: "Once upon a time", max_tokens: 24, temperature: 0 };
+    const direct = await (
+      await fetch(`${b.url}/v1/completions`, { method: "POST", body: JSON.stringify(request) })
+    ).json();
+    for (const node of [a, c]) {
+      const body = await waitFor(`a completion through ${node.url}`, async () => {
+        const response = await fetch(`${node.url}/v1/completions`, {
+          method: "POST",
+          body: JSON.stringify(request),
+        });
+        return response.status === 200
+          ? ((await response.json()) as { choices: Array<{ text: string }> })
+          : undefined;
+      });
+      expect(body.choices[0]!.text).toBe((direct as { choices: Array<{ text: string }> }).choices[0]!.text);
+      expect(body.choices[0]!.text).toContain("Lily");
+    }
+    const streamed = await fetch(`${a.url}/v1/completions`, {
+      method: "POST",
+      body: JSON.stringify({ ...request, stream: true }),
+    });
+    expect(streamed.headers.get("content-type")).toContain("text/event-stream");
+    expect(await streamed.text()).toContain("data: [DONE]");
+  });
+
   it("reports a killed node gone within 15 s, and takes it back under its id", async () => {
     const killedAt = Date.now();
     await c.kill();

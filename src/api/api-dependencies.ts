@@ -1,4 +1,5 @@
-import type { Router } from "../inference/router.js";
+import type { EngineResponse } from "../inference/forward-to-engine.js";
+import type { RemoteRoute, Router } from "../inference/router.js";
 import type { ModelStore } from "../models/model-store.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
@@ -21,6 +22,8 @@ export interface ApiDependencies {
     onProgress: (written: number, total: number) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
+  /** Sends a request to the node that heads the instance (over the cluster channel). */
+  forwardToNode: (route: RemoteRoute, path: string, body: unknown, signal: AbortSignal) => Promise<EngineResponse>;
   subscribe: (listener: (event: NodeEvent) => void) => () => void;
   version: string;
   startedAt: Date;

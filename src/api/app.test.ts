@@ -13,6 +13,7 @@ import type { NodeEvent } from "../protocol/events.js";
 import { NodeId } from "../protocol/ids.js";
 import { silentLogger } from "../util/logger.js";
 import { type DesiredStateSource, LocalInstances } from "../worker/local-instances.js";
+import { LocalShards } from "../worker/local-shards.js";
 import { createApp } from "./app.js";
 
 const storiesPath = fileURLToPath(new URL("../../../shared/models/stories260K-f32.gguf", import.meta.url));
@@ -36,6 +37,19 @@ beforeEach(async () => {
   instances = new LocalInstances({
     nodeId: NodeId.parse("node-under-test"),
     cluster: new DesiredStateInMemory(),
+    shards: new LocalShards({
+      nodeId: NodeId.parse("node-under-test"),
+      engine: async () => {
+        throw engineMissing;
+      },
+      home: directory,
+      logDirectory: join(directory, "logs"),
+      runDirectory: join(directory, "run"),
+      logger: silentLogger(),
+      onChange: () => {},
+    }),
+    clusterKey: Buffer.alloc(32),
+    endpointsOf: () => [],
     logDirectory: join(directory, "logs"),
     runDirectory: join(directory, "run"),
     models,
@@ -59,6 +73,9 @@ beforeEach(async () => {
       throw engineMissing;
     },
     subscribe: () => () => {},
+    forwardToNode: async () => {
+      throw new Error("no other nodes in this test");
+    },
     version: "0.0.0-test",
     startedAt: new Date(),
     cluster: {

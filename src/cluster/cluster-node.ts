@@ -33,6 +33,7 @@ import {
   type MembershipEvent,
 } from "./membership.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
+import type { RpcServerLookup } from "./rpc-tunnel.js";
 import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
 export interface ClusterNodeOptions {
@@ -50,6 +51,10 @@ export interface ClusterNodeOptions {
   profile: () => NodeProfile;
   /** This node's instances, as heartbeats report them. */
   instances: () => InstanceSummary[];
+  /** The local RPC servers that tunnels may reach, by name. */
+  rpcServers: RpcServerLookup;
+  /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
+  onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
   logger: Logger;
   publish: (event: ClusterEvent) => void;
   /** Seconds between link measurements. Default 60. */
@@ -77,7 +82,7 @@ export class ClusterNode {
   private readonly refusedBy = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
   private readonly links = new Map<string, LinkMeasurement>();
-  private readonly remoteInstances = new Map<NodeId, InstanceSummary[]>();
+  private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
   private coordinator: NodeId | null = null;
@@ -116,6 +121,7 @@ export class ClusterNode {
       port: this.options.port,
       onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
       onRequest: (request, response) => this.handleRequest(request, response),
+      rpcServers: this.options.rpcServers,
       onRefused: (address, reason) => {
         this.options.logger.warn({ address }, `refused a connection from ${address}: ${reason}`);
         this.options.publish({ type: "node-refused", address, reason });
@@ -136,6 +142,21 @@ export class ClusterNode {
     if (this.selfEndpoints.has(endpoint) || this.endpoints.has(endpoint)) return;
     this.endpoints.add(endpoint);
     this.dial(endpoint);
+  }
+
+  /** READY instances of `model` headed on other live nodes, and where to reach those nodes. */
+  remoteInstances(model: string): Array<{ node: NodeId; endpoints: string[]; instanceId: string }> {
+    const result: Array<{ node: NodeId; endpoints: string[]; instanceId: string }> = [];
+    for (const [node, summaries] of this.instancesElsewhere) {
+      const member = this.membership.members.get(node);
+      if (member?.state !== "alive") continue;
+      for (const summary of summaries) {
+        if (summary.model === model && summary.state === "READY") {
+          result.push({ node, endpoints: member.introduction.endpoints, instanceId: summary.id });
+        }
+      }
+    }
+    return result;
   }
 
   get isCoordinator(): boolean {
@@ -173,7 +194,7 @@ export class ClusterNode {
 
   view(): ClusterView {
     const now = Date.now();
-    const instances = [...this.options.instances(), ...[...this.remoteInstances.values()].flat()];
+    const instances = [...this.options.instances(), ...[...this.instancesElsewhere.values()].flat()];
     return {
       self: this.options.id,
       coordinator: this.coordinator,
@@ -249,7 +270,7 @@ export class ClusterNode {
         );
       }
       if (change.type === "node-state-changed" && change.state === "gone")
-        this.remoteInstances.delete(change.nodeId);
+        this.instancesElsewhere.delete(change.nodeId);
       this.options.publish(change);
     }
     const coordinator = electCoordinator(this.membership);
@@ -383,7 +404,7 @@ export class ClusterNode {
         this.apply({ type: "heard-from", introduction: peer.peer, profile: message.profile, at: Date.now() });
         for (const link of message.links)
           if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
-        this.remoteInstances.set(
+        this.instancesElsewhere.set(
           from,
           message.instances.filter((instance) => instance.node === from),
         );
@@ -528,6 +549,12 @@ export class ClusterNode {
     const url = new URL(request.url ?? "/", "https://cluster");
     if (request.method === "GET" && url.pathname === "/cluster/v1/bulk") {
       serveBulkProbe(url, response);
+      return true;
+    }
+    if (url.pathname.startsWith("/cluster/v1/api/") && this.options.onApiRequest) {
+      request.url = `${url.pathname.slice("/cluster/v1/api".length)}${url.search}`;
+      request.headers["x-herd-forwarded"] = "1";
+      this.options.onApiRequest(request, response);
       return true;
     }
     if (request.method === "POST" && url.pathname === "/cluster/v1/desired-changes") {

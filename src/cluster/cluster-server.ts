@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
 import { type WebSocket, WebSocketServer } from "ws";
+import { acceptTunnel, isTunnelRequest, type RpcServerLookup } from "./rpc-tunnel.js";
 import { clusterServerTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
 export interface ClusterServerOptions {
@@ -12,6 +13,8 @@ export interface ClusterServerOptions {
   onPeerSocket: (socket: WebSocket, remoteAddress: string) => void;
   /** HTTP requests on the channel (bulk transfers, forwarded requests); false when unhandled. */
   onRequest: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** Where the local RPC server behind a tunnel name listens (see `rpc-tunnel.ts`). */
+  rpcServers: RpcServerLookup;
   /** Someone failed the handshake: the reason is for the log. */
   onRefused: (remoteAddress: string, reason: string) => void;
 }
@@ -47,6 +50,10 @@ export async function startClusterServer(
     options.onRefused(socket.remoteAddress ?? "unknown", describeTlsFailure(error));
   });
   server.on("upgrade", (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (isTunnelRequest(request)) {
+      acceptTunnel(request, socket, head, options.rpcServers);
+      return;
+    }
     if (request.url !== "/cluster/v1/ws") {
       socket.destroy();
       return;

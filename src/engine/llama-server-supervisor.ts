@@ -30,6 +30,11 @@ export interface SupervisorOptions {
   onWorkaround?: (flag: string, reason: string) => void;
   /** Longest time a model may take to load before the attempt counts as failed. Default 10 min. */
   loadTimeoutMs?: number;
+  /**
+   * For a distributed instance: waits until its RPC shards are reachable and returns the flags that
+   * use them (`--rpc ...`). Called before every start, since shards may have moved.
+   */
+  prepareShards?: (signal: AbortSignal) => Promise<string[]>;
 }
 
 /** How herd reaches a READY engine. */
@@ -111,6 +116,15 @@ export class LlamaServerSupervisor {
       this.update("STARTING", this.current.restarts === 0 ? "starting the engine" : "restarting the engine", {
         workarounds,
       });
+      let shardArgs: string[] = [];
+      if (this.options.prepareShards) {
+        this.update("STARTING", "waiting for the RPC shards on other nodes");
+        try {
+          shardArgs = await this.options.prepareShards(signal);
+        } catch {
+          break;
+        }
+      }
       const port = await findFreePort();
       const apiKey = randomBytes(24).toString("base64url");
       // The key goes in a file only this user can read: on the command line `ps` would show it.
@@ -129,6 +143,7 @@ export class LlamaServerSupervisor {
         apiKeyFile,
         workarounds,
       });
+      args.push(...shardArgs);
       const started = Date.now();
       const engine = await EngineProcess.spawn({
         command: this.options.engine.llamaServer,

@@ -1,9 +1,9 @@
 import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
 import { ModelUnavailableError } from "../protocol/errors.js";
-import type { Route } from "./router.js";
+import type { LocalRoute } from "./router.js";
 
 export interface ForwardOptions {
-  route: Route;
+  route: LocalRoute;
   model: string;
   /** The engine's path, e.g. `/v1/chat/completions`. */
   path: string;

@@ -1,11 +1,24 @@
 import type { EngineEndpoint } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
-import type { InstanceId } from "../protocol/ids.js";
+import type { InstanceId, NodeId } from "../protocol/ids.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 
 /** Where one request goes; `release()` must be called when the request is over. */
-export interface Route {
+export type Route = LocalRoute | RemoteRoute;
+
+/** An instance whose head runs on another node: the request is forwarded to that node. */
+export interface RemoteRoute {
+  kind: "remote";
+  node: NodeId;
+  endpoints: string[];
+  instanceId: string;
+  release(): void;
+}
+
+/** An instance headed here: the request goes to its llama-server. */
+export interface LocalRoute {
+  kind: "local";
   instanceId: InstanceId;
   /** The instance was started with embeddings on. */
   embeddings: boolean;
@@ -19,6 +32,9 @@ export interface InstanceDirectory {
   ready(model: string): Array<{ status: InstanceStatus; endpoint: EngineEndpoint }>;
 }
 
+/** READY instances of a model headed on other nodes, from the cluster's heartbeats. */
+export type RemoteInstances = (model: string) => Array<{ node: NodeId; endpoints: string[]; instanceId: string }>;
+
 /**
  * Chooses the instance that serves a request: among the READY instances of the model, the one with
  * the fewest requests in flight. Unknown, unloaded and not-yet-ready models are errors that say which.
@@ -29,10 +45,35 @@ export class Router {
   constructor(
     private readonly models: ModelStore,
     private readonly instances: InstanceDirectory,
+    private readonly remote: RemoteInstances = () => [],
   ) {}
 
-  async route(model: string): Promise<Route> {
+  /**
+   * Chooses where a request goes: a READY instance headed here first (no extra hop), then one
+   * headed elsewhere. `localOnly` is for requests another node already forwarded, so none bounces.
+   */
+  async route(model: string, options: { localOnly?: boolean } = {}): Promise<Route> {
     const candidates = this.instances.ready(model);
+    if (candidates.length === 0 && !options.localOnly) {
+      const remote = this.remote(model);
+      if (remote.length > 0) {
+        const target = remote.reduce((best, candidate) =>
+          this.load(candidate.instanceId as InstanceId) < this.load(best.instanceId as InstanceId) ? candidate : best,
+        );
+        const key = target.instanceId as InstanceId;
+        this.inFlight.set(key, this.load(key) + 1);
+        let released = false;
+        return {
+          kind: "remote",
+          ...target,
+          release: () => {
+            if (released) return;
+            released = true;
+            this.inFlight.set(key, this.load(key) - 1);
+          },
+        };
+      }
+    }
     if (candidates.length === 0) {
       await this.models.require(model);
       const waiting = this.instances.list().find((status) => status.model === model);
@@ -47,6 +88,7 @@ export class Router {
     this.inFlight.set(instanceId, this.load(instanceId) + 1);
     let released = false;
     return {
+      kind: "local",
       instanceId,
       embeddings: best.status.embeddings,
       endpoint: best.endpoint,

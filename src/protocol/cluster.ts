@@ -50,8 +50,31 @@ export const LinkMeasurement = z.object({
 });
 export type LinkMeasurement = z.infer<typeof LinkMeasurement>;
 
-/** An instance in the cluster's desired state: what runs, and on which node. */
-export const PlacedInstance = InstanceSpec.extend({ node: NodeId });
+/** Where each part of a distributed instance runs: the head (llama-server) and the RPC shards. */
+export const InstancePlan = z.object({
+  head: NodeId,
+  splitMode: z.enum(["none", "layer", "tensor"]),
+  /** Head first, then the RPC shards in the order they are passed to `--rpc`. */
+  shards: z
+    .array(
+      z.object({
+        node: NodeId,
+        layerStart: z.number().int().nonnegative(),
+        layerEnd: z.number().int().nonnegative(),
+        fraction: z.number().nonnegative(),
+      }),
+    )
+    .min(1)
+    .max(64),
+  /** `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP. */
+  rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
+  /** The planner's prediction, for comparison with what the instance measures. */
+  predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
+});
+export type InstancePlan = z.infer<typeof InstancePlan>;
+
+/** An instance in the cluster's desired state: what runs, and on which node heads it. */
+export const PlacedInstance = InstanceSpec.extend({ node: NodeId, plan: InstancePlan.optional() });
 export type PlacedInstance = z.infer<typeof PlacedInstance>;
 
 /** What should run across the cluster. Only the coordinator changes it; each change raises `epoch`. */

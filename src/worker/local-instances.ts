@@ -1,14 +1,25 @@
 import { randomBytes } from "node:crypto";
+import { RpcTunnel } from "../cluster/rpc-tunnel.js";
 import type { EngineQuirks } from "../engine/engine-quirks.js";
 import { type EngineEndpoint, LlamaServerSupervisor } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
-import type { DesiredChange, DesiredState, InstanceSummary, PlacedInstance } from "../protocol/cluster.js";
+import type {
+  DesiredChange,
+  DesiredState,
+  InstancePlan,
+  InstanceSummary,
+  PlacedInstance,
+} from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
+import type { ModelProfile } from "../protocol/model-profile.js";
+import { sleep } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
+import { distributedArgs, rpcShardIndexes } from "./distributed-args.js";
+import { type LocalShards, shardName } from "./local-shards.js";
 
 export interface LoadRequest {
   model: string;
@@ -16,7 +27,20 @@ export interface LoadRequest {
   parallel?: number;
   embeddings?: boolean;
   threads?: number;
+  /** Placement wishes for the planner. */
+  split?: "auto" | "layer" | "tensor";
+  nodes?: string[];
+  avoid?: string[];
+  minNodes?: number;
+  maxNodes?: number;
 }
+
+/** Decides where an instance runs (the planner, wired by main.ts); undefined means here alone. */
+export type PlanInstance = (
+  model: ModelProfile,
+  spec: InstanceSpec,
+  request: LoadRequest,
+) => InstancePlan | undefined;
 
 /** The cluster, as far as the worker needs it. */
 export interface DesiredStateSource {
@@ -37,6 +61,13 @@ export interface LocalInstancesOptions {
   logger: Logger;
   parentDeathWrapper?: string[];
   publish: (event: NodeEvent) => void;
+  /** This node's RPC shards (for instances headed elsewhere). */
+  shards: LocalShards;
+  /** The cluster key, for tunnels to other nodes' shards. */
+  clusterKey: Buffer;
+  /** Where another node's cluster channel listens. */
+  endpointsOf: (node: NodeId) => string[];
+  plan?: PlanInstance;
 }
 
 /**
@@ -46,6 +77,9 @@ export interface LocalInstancesOptions {
  */
 export class LocalInstances {
   private readonly supervisors = new Map<InstanceId, LlamaServerSupervisor>();
+  /** What each running supervisor was started for, to notice a changed plan. */
+  private readonly startedFor = new Map<InstanceId, string>();
+  private readonly tunnels = new Map<InstanceId, RpcTunnel[]>();
   private unsubscribe: (() => void) | undefined;
   private reconciling: Promise<void> = Promise.resolve();
 
@@ -65,16 +99,20 @@ export class LocalInstances {
   private reconcile(state: DesiredState): Promise<void> {
     // One reconciliation at a time, in the order states arrived.
     this.reconciling = this.reconciling.then(async () => {
+      await this.options.shards.reconcile(state).catch((error: unknown) => {
+        this.options.logger.error({ err: error }, "could not start RPC shards");
+      });
       const wanted = new Map(this.mine(state).map((instance) => [instance.id, instance]));
       for (const [id, supervisor] of [...this.supervisors]) {
-        if (wanted.has(id)) continue;
-        this.supervisors.delete(id);
-        await supervisor.dispose();
-        this.options.publish({ type: "instance-removed", instanceId: id, model: supervisor.status.model });
+        const instance = wanted.get(id);
+        if (instance && this.startedFor.get(id) === JSON.stringify(instance)) continue;
+        await this.stopSupervisor(id, supervisor);
+        if (!instance)
+          this.options.publish({ type: "instance-removed", instanceId: id, model: supervisor.status.model });
       }
       for (const instance of wanted.values()) {
         if (this.supervisors.has(instance.id)) continue;
-        await this.startSupervisor(InstanceSpec.parse(instance)).catch((error: unknown) => {
+        await this.startSupervisor(instance).catch((error: unknown) => {
           this.options.logger.error({ err: error, instance: instance.id }, "could not start instance");
         });
       }
@@ -104,10 +142,9 @@ export class LocalInstances {
     });
     // The engine must exist before the instance is promised.
     await this.options.engine();
-    await this.options.cluster.changeDesired({
-      op: "add-instance",
-      instance: { ...spec, node: this.options.nodeId },
-    });
+    const plan = this.options.plan?.(model, spec, request);
+    const head = plan?.head ?? this.options.nodeId;
+    await this.options.cluster.changeDesired({ op: "add-instance", instance: { ...spec, node: head, plan } });
     await this.reconciling;
     return this.supervisors.get(spec.id)?.status ?? planned(spec);
   }
@@ -153,16 +190,74 @@ export class LocalInstances {
     const supervisors = [...this.supervisors.values()];
     this.supervisors.clear();
     await Promise.all(supervisors.map((supervisor) => supervisor.dispose("the node is stopping")));
+    for (const tunnels of this.tunnels.values()) for (const tunnel of tunnels) await tunnel.close();
+    this.tunnels.clear();
+    await this.options.shards.dispose();
   }
 
   /** Kills every engine synchronously; for `process.on("exit")`. */
   killAllNow(): void {
     for (const supervisor of this.supervisors.values()) supervisor.killNow();
+    this.options.shards.killAllNow();
   }
 
-  private async startSupervisor(spec: InstanceSpec): Promise<InstanceStatus> {
+  /**
+   * For a distributed instance headed here: opens a tunnel to each remote shard and returns the
+   * hook that, before each engine start, waits until every shard answers and gives the flags.
+   */
+  private async shardPreparation(
+    instance: PlacedInstance,
+    model: ModelProfile,
+  ): Promise<((signal: AbortSignal) => Promise<string[]>) | undefined> {
+    const plan = instance.plan!;
+    const indexes = rpcShardIndexes(plan);
+    if (indexes.length === 0) return undefined;
+    const tunnels: RpcTunnel[] = [];
+    const reach: Array<() => Promise<string | undefined>> = [];
+    for (const index of indexes) {
+      const node = plan.shards[index]!.node;
+      const name = shardName(instance.id, index);
+      if (node === this.options.nodeId) {
+        reach.push(async () => {
+          const local = this.options.shards.lookup(name);
+          return local ? `${local.host}:${local.port}` : undefined;
+        });
+        continue;
+      }
+      const tunnel = await RpcTunnel.open({
+        name,
+        endpoints: this.options.endpointsOf(node),
+        key: this.options.clusterKey,
+        selfId: this.options.nodeId,
+      });
+      tunnels.push(tunnel);
+      reach.push(async () => ((await tunnel.probe()) ? tunnel.endpoint : undefined));
+    }
+    this.tunnels.set(instance.id, tunnels);
+    return async (signal) => {
+      for (;;) {
+        const endpoints = await Promise.all(reach.map((check) => check()));
+        if (endpoints.every((endpoint) => endpoint !== undefined)) {
+          return distributedArgs(plan, model.layerCount, endpoints as string[]);
+        }
+        await sleep(250, signal);
+      }
+    };
+  }
+
+  private async stopSupervisor(id: InstanceId, supervisor: LlamaServerSupervisor): Promise<void> {
+    this.supervisors.delete(id);
+    this.startedFor.delete(id);
+    await supervisor.dispose();
+    for (const tunnel of this.tunnels.get(id) ?? []) await tunnel.close();
+    this.tunnels.delete(id);
+  }
+
+  private async startSupervisor(instance: PlacedInstance): Promise<InstanceStatus> {
+    const spec = InstanceSpec.parse(instance);
     const model = await this.options.models.require(spec.model);
     const engine = await this.options.engine();
+    const prepareShards = instance.plan ? await this.shardPreparation(instance, model) : undefined;
     const supervisor = new LlamaServerSupervisor({
       spec,
       model,
@@ -181,10 +276,12 @@ export class LocalInstances {
           reason: status.reason,
         });
       },
+      prepareShards,
       onWorkaround: (flag, reason) =>
         this.options.publish({ type: "engine-workaround-applied", flag, reason }),
     });
     this.supervisors.set(spec.id, supervisor);
+    this.startedFor.set(spec.id, JSON.stringify(instance));
     supervisor.start();
     return supervisor.status;
   }

@@ -27,7 +27,17 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   const passThrough = <T extends z.ZodType<{ model: string }>>(path: string, schema: T) =>
     app.post(path, async (context) => {
       const body = await readJsonBody(context, schema);
-      const route = await dependencies.router.route(body.model);
+      // A request another node forwarded here is served here or not at all: it never bounces on.
+      const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+      const route = await dependencies.router.route(body.model, { localOnly: forwarded });
+      if (route.kind === "remote") {
+        const upstream = await dependencies.forwardToNode(route, path, body, context.req.raw.signal).catch((error) => {
+          route.release();
+          throw error;
+        });
+        upstream.body.once("close", route.release);
+        return sendEngineResponse(context, upstream);
+      }
       if (path === "/v1/embeddings" && !route.embeddings) {
         route.release();
         throw new InvalidRequestError(

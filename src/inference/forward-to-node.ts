@@ -1,0 +1,73 @@
+import { Agent, request as httpsRequest } from "node:https";
+import type { NodeId } from "../protocol/ids.js";
+import { ModelUnavailableError } from "../protocol/errors.js";
+import type { EngineResponse } from "./forward-to-engine.js";
+
+export interface NodeForwardOptions {
+  model: string;
+  /** The head node's cluster channel endpoints. */
+  endpoints: string[];
+  /** The API path on the head, e.g. `/v1/chat/completions`. */
+  path: string;
+  body: unknown;
+  signal: AbortSignal;
+  /** TLS options for the cluster channel (the cluster key). */
+  tls: object;
+  /** The node the request goes to (to keep one connection pool per peer). */
+  node: NodeId;
+}
+
+const agents = new Map<string, Agent>();
+
+/**
+ * Sends an API request to the node that heads the instance, over the cluster channel (TLS with
+ * the cluster key), and returns its response to be streamed back unchanged. Connections are kept
+ * open per peer so a forwarded request pays no handshake.
+ */
+export async function forwardToNode(options: NodeForwardOptions): Promise<EngineResponse> {
+  let agent = agents.get(options.node);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, maxSockets: 256, ...options.tls });
+    agents.set(options.node, agent);
+  }
+  const payload = Buffer.from(JSON.stringify(options.body));
+  let lastError: unknown;
+  for (const endpoint of options.endpoints) {
+    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint);
+    if (!match) continue;
+    try {
+      return await new Promise<EngineResponse>((resolve, reject) => {
+        const outgoing = httpsRequest(
+          {
+            host: match[1],
+            port: Number(match[2]),
+            path: `/cluster/v1/api${options.path}`,
+            method: "POST",
+            agent,
+            signal: options.signal,
+            headers: { "content-type": "application/json", "content-length": payload.length },
+          },
+          (response) => {
+            const headers: Record<string, string> = {};
+            for (const [name, value] of Object.entries(response.headers)) {
+              if (typeof value === "string" && !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)) {
+                headers[name] = value;
+              }
+            }
+            resolve({ status: response.statusCode ?? 502, headers, body: response });
+          },
+        );
+        outgoing.once("error", reject);
+        outgoing.end(payload);
+      });
+    } catch (error) {
+      if (options.signal.aborted) throw error;
+      lastError = error;
+    }
+  }
+  throw new ModelUnavailableError(
+    options.model,
+    "UNREACHABLE",
+    `the node that serves it cannot be reached (${(lastError as Error)?.message ?? "no address"})`,
+  );
+}

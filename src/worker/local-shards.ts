@@ -1,0 +1,97 @@
+import { join } from "node:path";
+import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
+import type { DesiredState } from "../protocol/cluster.js";
+import type { EngineInstall } from "../protocol/engine.js";
+import type { NodeId } from "../protocol/ids.js";
+import type { Logger } from "../util/logger.js";
+import { rpcShardIndexes } from "./distributed-args.js";
+
+export interface LocalShardsOptions {
+  nodeId: NodeId;
+  engine: () => Promise<EngineInstall>;
+  home: string;
+  logDirectory: string;
+  runDirectory: string;
+  logger: Logger;
+  parentDeathWrapper?: string[];
+  /** Called when a shard's RPC server changes state. */
+  onChange: () => void;
+}
+
+/** The RPC server name of one shard of an instance; tunnels ask for it by this name. */
+export function shardName(instanceId: string, shardIndex: number): string {
+  return `${instanceId}-s${shardIndex}`;
+}
+
+/**
+ * The ggml-rpc-servers this node runs for distributed instances headed elsewhere (and, for tensor
+ * split, for its own share of instances it heads). Each listens on loopback only; other nodes reach
+ * it through the cluster channel's tunnel.
+ */
+export class LocalShards {
+  private readonly servers = new Map<string, RpcServerSupervisor>();
+
+  constructor(private readonly options: LocalShardsOptions) {}
+
+  async reconcile(state: DesiredState): Promise<void> {
+    const wanted = new Map<string, { threads?: number }>();
+    for (const instance of state.instances) {
+      if (!instance.plan) continue;
+      for (const index of rpcShardIndexes(instance.plan)) {
+        if (instance.plan.shards[index]!.node === this.options.nodeId) {
+          wanted.set(shardName(instance.id, index), { threads: instance.threads });
+        }
+      }
+    }
+    for (const [name, server] of [...this.servers]) {
+      if (wanted.has(name)) continue;
+      this.servers.delete(name);
+      await server.dispose();
+    }
+    if (wanted.size === 0) return;
+    const engine = await this.options.engine();
+    for (const [name, settings] of wanted) {
+      if (this.servers.has(name)) continue;
+      const server = new RpcServerSupervisor({
+        name,
+        engine,
+        host: "127.0.0.1",
+        threads: settings.threads,
+        cacheDirectory: join(this.options.home, "cache"),
+        logDirectory: this.options.logDirectory,
+        runDirectory: this.options.runDirectory,
+        parentDeathWrapper: this.options.parentDeathWrapper,
+        logger: this.options.logger,
+        onState: (shardState, reason) => {
+          this.options.logger.info(
+            { shard: name, state: shardState },
+            `rpc shard ${name}: ${shardState} (${reason})`,
+          );
+          this.options.onChange();
+        },
+      });
+      this.servers.set(name, server);
+      server.start();
+    }
+  }
+
+  /** Where a shard's RPC server listens, when it is READY. */
+  lookup(name: string): { host: string; port: number } | undefined {
+    const port = this.servers.get(name)?.port;
+    return port === undefined ? undefined : { host: "127.0.0.1", port };
+  }
+
+  states(): Array<{ name: string; state: string }> {
+    return [...this.servers].map(([name, server]) => ({ name, state: server.state }));
+  }
+
+  async dispose(): Promise<void> {
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    await Promise.all(servers.map((server) => server.dispose()));
+  }
+
+  killAllNow(): void {
+    for (const server of this.servers.values()) server.killNow();
+  }
+}
