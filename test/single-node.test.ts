@@ -189,6 +189,35 @@ describe("one node serving stories260K through the OpenAI API", () => {
     );
   });
 
+  it("ends a stream whose engine dies mid-answer with an error event", async () => {
+    const response = await post("/v1/completions", {
+      model: "stories260K",
+      prompt: "Once upon a time",
+      max_tokens: 200_000,
+      ignore_eos: true,
+      stream: true,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    const status = (await node.client.instances()).find((candidate) => candidate.model === "stories260K");
+    process.kill(status!.enginePid!, "SIGKILL");
+    let text = "";
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const events = text.split("\n\n").filter((event) => event.startsWith("data: "));
+    expect(JSON.parse(events.at(-1)!.slice(6))).toMatchObject({ error: { code: "engine_interrupted" } });
+    await waitFor("the instance to be READY again", async () => {
+      const [again] = (await node.client.instances()).filter(
+        (candidate) => candidate.model === "stories260K",
+      );
+      return again?.state === "READY" ? true : undefined;
+    });
+  });
+
   it("brings a killed engine back READY and serving", async () => {
     const before = (await node.client.instances()).find((status) => status.model === "stories260K");
     process.kill(before!.enginePid!, "SIGKILL");

@@ -18,15 +18,43 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse): 
       headers: upstream.headers,
     });
   }
-  const headers = upstream.headers["content-type"]?.startsWith("text/event-stream")
+  const streaming = upstream.headers["content-type"]?.startsWith("text/event-stream") === true;
+  const headers = streaming
     ? { ...upstream.headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
     : upstream.headers;
   outgoing.writeHead(upstream.status, headers);
   outgoing.flushHeaders();
-  upstream.body.pipe(outgoing);
+  upstream.body.pipe(outgoing, { end: false });
+  let ended = false;
+  upstream.body.once("end", () => {
+    ended = true;
+    outgoing.end();
+  });
+  // The engine went away mid-answer (it crashed, or a shard's machine dropped out). A stream ends
+  // with an error event the client's SDK understands rather than a cut connection; a plain body
+  // cannot say anything more, so its connection is closed.
+  upstream.body.once("close", () => {
+    if (ended || outgoing.writableEnded || outgoing.destroyed) return;
+    upstream.body.unpipe(outgoing);
+    if (!streaming) {
+      outgoing.destroy();
+      return;
+    }
+    outgoing.end(
+      `data: ${JSON.stringify({
+        error: {
+          message: "the engine stopped in the middle of this response; retry the request",
+          type: "server_error",
+          code: "engine_interrupted",
+        },
+      })}\n\n`,
+    );
+  });
+  upstream.body.once("error", () => {
+    // Handled by the close listener above, which always follows.
+  });
   outgoing.once("close", () => {
     if (!outgoing.writableFinished) upstream.body.destroy();
   });
-  upstream.body.once("error", () => outgoing.destroy());
   return RESPONSE_ALREADY_SENT;
 }
