@@ -9,6 +9,7 @@ import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-tok
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
+import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
 import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig } from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
@@ -18,19 +19,21 @@ import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
-import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
 import { ModelStore } from "./models/model-store.js";
 import { writeSynthModel } from "./models/synth-model.js";
-import type { InstanceSummary } from "./protocol/cluster.js";
+import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
-import { EngineUnavailableError } from "./protocol/errors.js";
+import { EngineUnavailableError, InvalidRequestError } from "./protocol/errors.js";
 import type { NodeEvent } from "./protocol/events.js";
 import { SynthModelRequest } from "./protocol/management.js";
+import type { ModelProfile } from "./protocol/model-profile.js";
 import { createLogger, type Logger } from "./util/logger.js";
-import { LocalInstances } from "./worker/local-instances.js";
+import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
+import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
+import { PlacementKeeper } from "./worker/placement-keeper.js";
 
 export { loadConfig, type NodeConfig };
 
@@ -154,6 +157,14 @@ export async function startNode(
     events.emit("event", event);
   };
   const models = new ModelStore(paths.models);
+  // The names heartbeats announce, so the coordinator knows which nodes can head which model.
+  let modelNames = (await models.list()).map((model) => model.name);
+  const modelRefresh = setInterval(() => {
+    void models.list().then((list) => {
+      modelNames = list.map((model) => model.name);
+    });
+  }, 2000);
+  modelRefresh.unref();
   const desired = new DesiredStateStore(paths.state);
   await desired.load();
   const version = await herdVersion();
@@ -191,6 +202,7 @@ export async function startNode(
         herdVersion: version,
       }),
     instances: () => instanceSummaries(),
+    models: () => modelNames,
     rpcServers: (name) => shards.lookup(name),
     onApiRequest: (request, response) => void apiListener?.(request, response),
     logger,
@@ -202,6 +214,19 @@ export async function startNode(
     shards,
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
+    plan: (model, spec, request) => {
+      const view = cluster.view();
+      const basis = placementBasis(model, request, view);
+      const details = planOnCluster(
+        view,
+        basis,
+        { ...basis, contextSize: spec.contextSize, parallel: spec.parallel },
+        // This node holds the file: loads and plans start from its own store.
+        [...new Set([identity.id, ...cluster.nodesHolding(model.name)])],
+        identity.id,
+      );
+      return { plan: toInstancePlan(details), basis, details };
+    },
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
@@ -212,7 +237,26 @@ export async function startNode(
     publish,
   });
   instanceSummaries = () => instances.summaries();
-  const router = new Router(models, instances, (model) => cluster.remoteInstances(model));
+  // Models that have served since this node started: a request for one that is down waits for its
+  // recovery instead of failing.
+  const servedModels = new Set<string>();
+  events.on("event", (event: NodeEvent) => {
+    if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
+  });
+  const router = new Router(models, instances, (model) => cluster.remoteInstances(model), {
+    waitMs: 60_000,
+    recovering: (model) => {
+      for (const summary of cluster.view().instances) {
+        if (summary.state === "READY") servedModels.add(summary.model);
+      }
+      // Wait for a model that served before (it is recovering), or one this node does not hold and
+      // another node heads (the first heartbeat announcing it READY may still be on its way).
+      const placed = cluster.desiredState.instances.some(
+        (instance) => instance.model === model && instance.suspended === undefined,
+      );
+      return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+    },
+  });
   const app = createApp({
     models,
     instances,
@@ -274,6 +318,8 @@ export async function startNode(
 
   apiListener = getRequestListener(app.fetch);
   await cluster.start();
+  const keeper = new PlacementKeeper({ self: identity.id, cluster, logger });
+  keeper.start();
   const discovery = config.discovery
     ? new LanDiscovery({
         clusterId: clusterIdOf(clusterKeyBytes(identity)),
@@ -300,6 +346,8 @@ export async function startNode(
     killEnginesNow: () => instances.killAllNow(),
     dispose: () => {
       disposing ??= (async () => {
+        clearInterval(modelRefresh);
+        keeper.dispose();
         await instances.dispose();
         discovery?.dispose();
         await cluster.dispose();
@@ -312,6 +360,37 @@ export async function startNode(
       })();
       return disposing;
     },
+  };
+}
+
+/** What the planner needs to place (and later re-place) an instance; node names become ids. */
+function placementBasis(model: ModelProfile, request: LoadRequest, view: ClusterView): PlacementBasis {
+  const resolve = (names: string[] | undefined, option: string) =>
+    names?.map((name) => {
+      const node = view.nodes.find((candidate) => candidate.name === name || candidate.id === name);
+      if (!node)
+        throw new InvalidRequestError(`no node named '${name}' in the cluster (see 'herd nodes')`, option);
+      return node.id;
+    });
+  return {
+    model: {
+      name: model.name,
+      sizeBytes: model.sizeBytes,
+      architecture: model.architecture,
+      layerCount: model.layerCount,
+      bytesPerLayer: model.bytesPerLayer,
+      nonLayerBytes: model.nonLayerBytes,
+      kvBytesPerToken: model.kvBytesPerToken,
+      embeddingLength: model.embeddingLength,
+      expertCount: model.expertCount,
+      expertUsedCount: model.expertUsedCount,
+      expertBytesPerLayer: model.expertBytesPerLayer,
+    },
+    split: request.split ?? "auto",
+    nodes: resolve(request.nodes, "nodes"),
+    avoid: resolve(request.avoid, "avoid"),
+    minNodes: request.minNodes,
+    maxNodes: request.maxNodes,
   };
 }
 

@@ -200,7 +200,8 @@ describe("one node serving stories260K through the OpenAI API", () => {
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     const status = (await node.client.instances()).find((candidate) => candidate.model === "stories260K");
-    process.kill(status!.enginePid!, "SIGKILL");
+    const killedPid = status!.enginePid!;
+    process.kill(killedPid, "SIGKILL");
     let text = "";
     const decoder = new TextDecoder();
     for (;;) {
@@ -214,7 +215,7 @@ describe("one node serving stories260K through the OpenAI API", () => {
       const [again] = (await node.client.instances()).filter(
         (candidate) => candidate.model === "stories260K",
       );
-      return again?.state === "READY" ? true : undefined;
+      return again?.state === "READY" && again.enginePid !== killedPid ? true : undefined;
     });
   });
 

@@ -23,7 +23,12 @@ export interface ApiDependencies {
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */
-  forwardToNode: (route: RemoteRoute, path: string, body: unknown, signal: AbortSignal) => Promise<EngineResponse>;
+  forwardToNode: (
+    route: RemoteRoute,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ) => Promise<EngineResponse>;
   subscribe: (listener: (event: NodeEvent) => void) => () => void;
   version: string;
   startedAt: Date;

@@ -559,12 +559,13 @@ class DesiredStateInMemory implements DesiredStateSource {
   private readonly listeners = new Set<(state: DesiredState) => void>();
 
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
+    const previous = this.desiredState.instances;
     const instances =
       change.op === "add-instance"
-        ? [...this.desiredState.instances, change.instance]
-        : this.desiredState.instances.filter(
-            (instance) => instance.id !== change.match && instance.model !== change.match,
-          );
+        ? [...previous, change.instance]
+        : change.op === "update-instance"
+          ? previous.map((instance) => (instance.id === change.instance.id ? change.instance : instance))
+          : previous.filter((instance) => instance.id !== change.match && instance.model !== change.match);
     this.desiredState = { epoch: this.desiredState.epoch + 1, writtenBy: null, instances };
     for (const listener of this.listeners) listener(this.desiredState);
     return this.desiredState;

@@ -191,7 +191,18 @@ const cases: Array<{ name: string; error: unknown; mapped: MappedError }> = [
   },
   { name: "a plain Error", error: new Error("ENOENT: /home/alice/.herd/secret.key"), mapped: internal },
   { name: "a TypeError", error: new TypeError("Cannot read properties of undefined"), mapped: internal },
-  { name: "a bare HerdError", error: new HerdError("something herd did not classify"), mapped: internal },
+  {
+    // What herd says about the cluster's state is for people and worth retrying.
+    name: "a bare HerdError",
+    error: new HerdError("the cluster has no coordinator right now"),
+    mapped: {
+      status: 503,
+      type: "service_unavailable",
+      code: "cluster_unavailable",
+      message: "the cluster has no coordinator right now",
+      param: null,
+    },
+  },
   { name: "a thrown string", error: "password=hunter2", mapped: internal },
   { name: "undefined", error: undefined, mapped: internal },
 ];

@@ -4,11 +4,13 @@ import {
   ConflictError,
   EngineError,
   EngineUnavailableError,
+  HerdError,
   InvalidModelFileError,
   InvalidRequestError,
   ModelNotFoundError,
   ModelNotLoadedError,
   ModelUnavailableError,
+  NoPlacementError,
   NotFoundError,
 } from "../protocol/errors.js";
 
@@ -46,6 +48,15 @@ export function mapError(error: unknown): MappedError {
       code: "invalid_value",
       message: error.message,
       param: error.param,
+    };
+  }
+  if (error instanceof NoPlacementError) {
+    return {
+      status: 422,
+      type: "invalid_request_error",
+      code: "no_placement",
+      message: error.message,
+      param: "model",
     };
   }
   if (error instanceof InvalidModelShapeError) {
@@ -116,6 +127,17 @@ export function mapError(error: unknown): MappedError {
   }
   if (error instanceof EngineError) {
     return { status: 502, type: "server_error", code: "engine_error", message: error.message, param: null };
+  }
+  if (error instanceof HerdError) {
+    // The remaining herd errors describe the cluster's state (no coordinator yet, a peer that
+    // cannot be reached): worth retrying, and their messages are written for people.
+    return {
+      status: 503,
+      type: "service_unavailable",
+      code: "cluster_unavailable",
+      message: error.message,
+      param: null,
+    };
   }
   return {
     status: 500,

@@ -5,7 +5,7 @@ import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
-import { renderNodes, renderStatus } from "./render-cluster.js";
+import { renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
 import { formatTable } from "./table.js";
 
 const program = new Command("herd")
@@ -258,34 +258,72 @@ models
     },
   );
 
-program
-  .command("load <model>")
-  .description("start an engine for a model on this node and wait until it is READY")
-  .option("--ctx <n>", "context size in tokens, shared by all slots", integer("ctx"))
-  .option("--parallel <n>", "requests served at once (slots)", integer("parallel"))
+/** Placement flags shared by `herd load` and `herd plan`. */
+function withPlacementOptions(command: Command): Command {
+  return command
+    .option("--ctx <n>", "context size in tokens, shared by all slots", integer("ctx"))
+    .option("--parallel <n>", "requests served at once (slots)", integer("parallel"))
+    .addOption(new Option("--split <mode>", "how to split across nodes").choices(["auto", "layer", "tensor"]))
+    .option("--nodes <list>", "use only these nodes (names or ids, comma-separated)")
+    .option("--avoid <list>", "never use these nodes")
+    .option("--min-nodes <n>", "use at least this many nodes", integer("min-nodes"))
+    .option("--max-nodes <n>", "use at most this many nodes", integer("max-nodes"))
+    .option("--threads <n>", "CPU threads for each engine", integer("threads"));
+}
+
+interface PlacementFlags {
+  ctx?: number;
+  parallel?: number;
+  split?: "auto" | "layer" | "tensor";
+  nodes?: string;
+  avoid?: string;
+  minNodes?: number;
+  maxNodes?: number;
+  threads?: number;
+}
+
+function loadRequest(model: string, options: PlacementFlags & { embeddings?: boolean }): LoadModelRequest {
+  return {
+    model,
+    contextSize: options.ctx,
+    parallel: options.parallel,
+    embeddings: options.embeddings,
+    threads: options.threads,
+    split: options.split,
+    nodes: options.nodes?.split(","),
+    avoid: options.avoid?.split(","),
+    minNodes: options.minNodes,
+    maxNodes: options.maxNodes,
+  };
+}
+
+withPlacementOptions(
+  program
+    .command("load <model>")
+    .description("place a model on the cluster, start its engines, and wait until it is READY"),
+)
   .option("--embeddings", "serve /v1/embeddings")
-  .option("--threads <n>", "CPU threads for the engine", integer("threads"))
   .option("--no-wait", "return at once instead of waiting for READY")
-  .action(
-    async (
-      model: string,
-      options: { ctx?: number; parallel?: number; embeddings?: boolean; threads?: number; wait: boolean },
-    ) => {
-      const api = client();
-      const request = {
-        model,
-        contextSize: options.ctx,
-        parallel: options.parallel,
-        embeddings: options.embeddings,
-        threads: options.threads,
-      };
-      if (!options.wait) {
-        const created = await api.load(request);
-        return print(`${created.id}: ${created.state} (${created.reason})`);
-      }
-      await loadAndFollow(api, request);
-    },
-  );
+  .action(async (model: string, options: PlacementFlags & { embeddings?: boolean; wait: boolean }) => {
+    const api = client();
+    const request = loadRequest(model, options);
+    if (!options.wait) {
+      const created = await api.load(request);
+      return print(`${created.id}: ${created.state} (${created.reason})`);
+    }
+    await loadAndFollow(api, request);
+  });
+
+withPlacementOptions(
+  program
+    .command("plan <model>")
+    .description("dry run: where the model would run, memory per node, predicted speed, and why"),
+)
+  .option("--json", "print JSON")
+  .action(async (model: string, options: PlacementFlags & { json?: boolean }) => {
+    const plan = await client().plan(loadRequest(model, options));
+    print(options.json ? JSON.stringify(plan, null, 2) : renderPlan(plan, await client().cluster()));
+  });
 
 program
   .command("unload <model>")

@@ -1,3 +1,4 @@
+import type { PlanView } from "../client/herd-client.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
 import { formatTable } from "./table.js";
@@ -46,4 +47,42 @@ export function renderStatus(view: ClusterView): string {
     "",
     view.links.length > 0 ? links : "links: not measured yet",
   ].join("\n");
+}
+
+/** `herd plan`: the chosen placement, its memory and speed, the reasons, and the alternatives. */
+export function renderPlan(plan: PlanView, view: ClusterView): string {
+  const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
+  const lines = [
+    `head ${name(plan.head)}, split ${plan.splitMode}` +
+      (plan.predicted
+        ? `, predicted ${plan.predicted.decodeTokensPerSecond.toFixed(1)} tokens/s decode, ${plan.predicted.prefillTokensPerSecond.toFixed(0)} tokens/s prefill`
+        : ""),
+    "",
+    formatTable(
+      ["NODE", "LAYERS", "SHARE", "MEMORY NEEDED", "AVAILABLE"],
+      plan.shards.map((shard) => {
+        const memory = plan.memoryPerNode?.find((entry) => entry.node === shard.node);
+        return [
+          name(shard.node),
+          `${shard.layerStart}-${shard.layerEnd - 1}`,
+          `${(shard.fraction * 100).toFixed(0)}%`,
+          memory ? formatBytes(memory.neededBytes) : "?",
+          memory ? formatBytes(memory.availableBytes) : "?",
+        ];
+      }),
+    ),
+  ];
+  if (plan.reasons?.length) lines.push("", "why:", ...plan.reasons.map((reason) => `  - ${reason}`));
+  if (plan.alternatives?.length) {
+    lines.push("", "alternatives:");
+    for (const alternative of plan.alternatives) {
+      const speed = alternative.predicted
+        ? `${alternative.predicted.decodeTokensPerSecond.toFixed(1)} tokens/s`
+        : "does not fit";
+      lines.push(
+        `  - ${alternative.nodes.map(name).join(", ")} (${alternative.splitMode}): ${speed}; ${alternative.why}`,
+      );
+    }
+  }
+  return lines.join("\n");
 }

@@ -12,6 +12,30 @@ import type { ModelProfile } from "../protocol/model-profile.js";
 import { readLines } from "../util/line-decoder.js";
 import { decodeServerSentEvents } from "../util/sse.js";
 
+/** The planner's answer as the API returns it (see `placement/placement-types.ts`). */
+export interface PlanView {
+  head: string;
+  splitMode: string;
+  shards: Array<{
+    node: string;
+    layerStart: number;
+    layerEnd: number;
+    fraction: number;
+    totalBytes?: number;
+  }>;
+  memoryPerNode?: Array<{ node: string; neededBytes: number; availableBytes: number }>;
+  predicted?: { decodeTokensPerSecond: number; prefillTokensPerSecond: number };
+  reasons?: string[];
+  alternatives?: Array<{
+    nodes: string[];
+    splitMode: string;
+    fits: boolean;
+    predicted?: { decodeTokensPerSecond: number };
+    why: string;
+  }>;
+  llamaServerArgs?: string[];
+}
+
 /** An error answer from a herd node, with the fields of its error body. */
 export class HerdApiError extends Error {
   override name = "HerdApiError";
@@ -107,6 +131,11 @@ export class HerdClient {
 
   load(request: LoadModelRequest): Promise<InstanceStatus> {
     return this.request("POST", "/herd/v1/instances", request);
+  }
+
+  /** The planner's dry run for a load request. */
+  plan(request: LoadModelRequest): Promise<PlanView> {
+    return this.request("POST", "/herd/v1/plans", request);
   }
 
   async unload(idOrModel: string): Promise<InstanceStatus[]> {

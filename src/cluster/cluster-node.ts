@@ -51,6 +51,8 @@ export interface ClusterNodeOptions {
   profile: () => NodeProfile;
   /** This node's instances, as heartbeats report them. */
   instances: () => InstanceSummary[];
+  /** Names of the models this node holds. */
+  models: () => string[];
   /** The local RPC servers that tunnels may reach, by name. */
   rpcServers: RpcServerLookup;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
@@ -83,6 +85,7 @@ export class ClusterNode {
   private readonly selfEndpoints = new Set<string>();
   private readonly links = new Map<string, LinkMeasurement>();
   private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
+  private readonly modelsElsewhere = new Map<NodeId, string[]>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
   private coordinator: NodeId | null = null;
@@ -157,6 +160,16 @@ export class ClusterNode {
       }
     }
     return result;
+  }
+
+  /** Live nodes (this one included) whose store holds `model`. */
+  nodesHolding(model: string): NodeId[] {
+    const holders: NodeId[] = [];
+    if (this.options.models().includes(model)) holders.push(this.options.id);
+    for (const [node, models] of this.modelsElsewhere) {
+      if (this.membership.members.get(node)?.state === "alive" && models.includes(model)) holders.push(node);
+    }
+    return holders;
   }
 
   get isCoordinator(): boolean {
@@ -393,7 +406,10 @@ export class ClusterNode {
   }
 
   private receive(peer: PeerSocket, message: ClusterMessage): void {
-    if (message.type === "hello") return this.onHello(peer, message.node, message.profile);
+    if (message.type === "hello") {
+      this.onHello(peer, message.node, message.profile);
+      return;
+    }
     if (!peer.peer) {
       peer.close(1008, "hello first");
       return;
@@ -404,6 +420,7 @@ export class ClusterNode {
         this.apply({ type: "heard-from", introduction: peer.peer, profile: message.profile, at: Date.now() });
         for (const link of message.links)
           if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
+        this.modelsElsewhere.set(from, message.models);
         this.instancesElsewhere.set(
           from,
           message.instances.filter((instance) => instance.node === from),
@@ -496,6 +513,7 @@ export class ClusterNode {
       links,
       desiredEpoch: this.options.desired.state.epoch,
       instances: this.options.instances(),
+      models: this.options.models(),
     });
   }
 
@@ -522,23 +540,40 @@ export class ClusterNode {
 
   private async applyChange(change: DesiredChange): Promise<DesiredState> {
     const current = this.options.desired.state;
-    if (change.op === "add-instance") {
-      const clash = current.instances.find((instance) => instance.id === change.instance.id);
-      if (clash) throw new ConflictError(`instance ${change.instance.id} already exists`);
-    } else if (
-      !current.instances.some((instance) => instance.id === change.match || instance.model === change.match)
-    ) {
-      throw new NotFoundError(`no instance of '${change.match}' is loaded`);
+    const exists = (id: string) => current.instances.some((instance) => instance.id === id);
+    switch (change.op) {
+      case "add-instance":
+        if (exists(change.instance.id))
+          throw new ConflictError(`instance ${change.instance.id} already exists`);
+        break;
+      case "update-instance":
+        if (!exists(change.instance.id))
+          throw new NotFoundError(`instance ${change.instance.id} no longer exists`);
+        break;
+      case "remove-instances":
+        if (
+          !current.instances.some(
+            (instance) => instance.id === change.match || instance.model === change.match,
+          )
+        ) {
+          throw new NotFoundError(`no instance of '${change.match}' is loaded`);
+        }
+        break;
     }
-    const state = await this.options.desired.write(
-      (previous) =>
-        change.op === "add-instance"
-          ? [...previous.instances, change.instance]
-          : previous.instances.filter(
-              (instance) => instance.id !== change.match && instance.model !== change.match,
-            ),
-      this.options.id,
-    );
+    const state = await this.options.desired.write((previous) => {
+      switch (change.op) {
+        case "add-instance":
+          return [...previous.instances, change.instance];
+        case "update-instance":
+          return previous.instances.map((instance) =>
+            instance.id === change.instance.id ? change.instance : instance,
+          );
+        case "remove-instances":
+          return previous.instances.filter(
+            (instance) => instance.id !== change.match && instance.model !== change.match,
+          );
+      }
+    }, this.options.id);
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
     for (const listener of this.desiredListeners) listener(state);

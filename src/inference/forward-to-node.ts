@@ -1,6 +1,6 @@
 import { Agent, request as httpsRequest } from "node:https";
-import type { NodeId } from "../protocol/ids.js";
 import { ModelUnavailableError } from "../protocol/errors.js";
+import type { NodeId } from "../protocol/ids.js";
 import type { EngineResponse } from "./forward-to-engine.js";
 
 export interface NodeForwardOptions {
@@ -50,7 +50,10 @@ export async function forwardToNode(options: NodeForwardOptions): Promise<Engine
           (response) => {
             const headers: Record<string, string> = {};
             for (const [name, value] of Object.entries(response.headers)) {
-              if (typeof value === "string" && !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)) {
+              if (
+                typeof value === "string" &&
+                !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)
+              ) {
                 headers[name] = value;
               }
             }

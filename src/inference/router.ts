@@ -3,6 +3,7 @@ import type { ModelStore } from "../models/model-store.js";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
 import type { InstanceStatus } from "../protocol/instance.js";
+import { sleep } from "../util/backoff.js";
 
 /** Where one request goes; `release()` must be called when the request is over. */
 export type Route = LocalRoute | RemoteRoute;
@@ -33,7 +34,9 @@ export interface InstanceDirectory {
 }
 
 /** READY instances of a model headed on other nodes, from the cluster's heartbeats. */
-export type RemoteInstances = (model: string) => Array<{ node: NodeId; endpoints: string[]; instanceId: string }>;
+export type RemoteInstances = (
+  model: string,
+) => Array<{ node: NodeId; endpoints: string[]; instanceId: string }>;
 
 /**
  * Chooses the instance that serves a request: among the READY instances of the model, the one with
@@ -46,7 +49,33 @@ export class Router {
     private readonly models: ModelStore,
     private readonly instances: InstanceDirectory,
     private readonly remote: RemoteInstances = () => [],
+    private readonly recovery: { recovering: (model: string) => boolean; waitMs: number } = {
+      recovering: () => false,
+      waitMs: 0,
+    },
   ) {}
+
+  /**
+   * Like `route`, but a request for a model whose instance is recovering (it served before and is
+   * being restarted or placed again) waits for it, up to the recovery limit, instead of failing:
+   * nothing has been sent to the client yet, so it loses nothing by waiting.
+   */
+  async routeOrWait(
+    model: string,
+    options: { localOnly?: boolean; signal?: AbortSignal } = {},
+  ): Promise<Route> {
+    const deadline = Date.now() + this.recovery.waitMs;
+    for (;;) {
+      try {
+        return await this.route(model, options);
+      } catch (error) {
+        const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
+        if (!waiting || Date.now() > deadline || options.signal?.aborted || !this.recovery.recovering(model))
+          throw error;
+        await sleep(200, options.signal);
+      }
+    }
+  }
 
   /**
    * Chooses where a request goes: a READY instance headed here first (no extra hop), then one
@@ -58,7 +87,9 @@ export class Router {
       const remote = this.remote(model);
       if (remote.length > 0) {
         const target = remote.reduce((best, candidate) =>
-          this.load(candidate.instanceId as InstanceId) < this.load(best.instanceId as InstanceId) ? candidate : best,
+          this.load(candidate.instanceId as InstanceId) < this.load(best.instanceId as InstanceId)
+            ? candidate
+            : best,
         );
         const key = target.instanceId as InstanceId;
         this.inFlight.set(key, this.load(key) + 1);
@@ -75,6 +106,13 @@ export class Router {
       }
     }
     if (candidates.length === 0) {
+      if (this.recovery.recovering(model)) {
+        throw new ModelUnavailableError(
+          model,
+          "RECOVERING",
+          "its instance is being restarted or placed again",
+        );
+      }
       await this.models.require(model);
       const waiting = this.instances.list().find((status) => status.model === model);
       if (!waiting) throw new ModelNotLoadedError(model);

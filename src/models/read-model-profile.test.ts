@@ -68,6 +68,9 @@ describe("readGgufFacts", () => {
       // 5 layers × 4 KV heads × (8 + 8) key and value dimensions × 2 bytes of f16.
       kvBytesPerToken: 640,
       embeddingLength: 64,
+      expertCount: 0,
+      expertUsedCount: 0,
+      expertBytesPerLayer: 0,
       headCount: 8,
       kvHeadCount: 4,
       trainContextLength: 2048,
@@ -156,6 +159,39 @@ describe("readGgufFacts", () => {
       "llama.attention.head_count_kv": { type: "array", itemType: "uint32", value: [1, 2] },
     });
     expect((await readGgufFacts(path)).kvBytesPerToken).toBeGreaterThanOrEqual((1 + 2) * (8 + 8) * 2);
+  });
+
+  it("measures the expert tensors of a Mixture-of-Experts model", async () => {
+    const path = join(directory, "tiny-moe.gguf");
+    const tensor = (name: string, dimensions: number[]) => ({
+      name,
+      dimensions,
+      type: GgmlType.F32,
+      data: [new Uint8Array(dimensions.reduce((product, size) => product * size, 4))],
+    });
+    await writeGgufFile(path, {
+      metadata: {
+        "general.architecture": string("llama"),
+        "llama.block_count": uint32(2),
+        "llama.embedding_length": uint32(32),
+        "llama.attention.head_count": uint32(4),
+        "llama.expert_count": uint32(4),
+        "llama.expert_used_count": uint32(2),
+      },
+      tensors: [
+        tensor("token_embd.weight", [32, 8]),
+        tensor("blk.0.attn_q.weight", [32, 32]),
+        tensor("blk.0.ffn_up_exps.weight", [32, 16, 4]),
+        tensor("blk.1.attn_q.weight", [32, 32]),
+        tensor("blk.1.ffn_up_exps.weight", [32, 16, 4]),
+      ],
+    });
+    expect(await readGgufFacts(path)).toMatchObject({
+      expertCount: 4,
+      expertUsedCount: 2,
+      expertBytesPerLayer: 32 * 16 * 4 * 4,
+      bytesPerLayer: (32 * 32 + 32 * 16 * 4) * 4,
+    });
   });
 
   const invalidFiles: Array<{ name: string; write: (path: string) => Promise<unknown>; problem: RegExp }> = [

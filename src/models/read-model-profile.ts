@@ -13,6 +13,9 @@ export interface GgufFacts {
   nonLayerBytes: number;
   kvBytesPerToken: number;
   embeddingLength: number;
+  expertCount: number;
+  expertUsedCount: number;
+  expertBytesPerLayer: number;
   headCount: number;
   kvHeadCount: number;
   trainContextLength: number;
@@ -107,16 +110,22 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
   }
 
   let layerBytes = 0;
+  let expertBytes = 0;
   tensors.forEach((tensor, index) => {
     const next = tensors[index + 1];
     const end = next ? Number(next.offset) : insights.modelSize;
     if (tensor.name.startsWith("blk.")) layerBytes += end - Number(tensor.offset);
+    // Mixture-of-Experts blocks stack their experts in `ffn_{gate,up,down}_exps` (shared experts are `_shexp`).
+    if (tensor.name.startsWith("blk.") && tensor.name.includes("_exps"))
+      expertBytes += end - Number(tensor.offset);
   });
 
   const metadata = info.architectureMetadata as Record<string, unknown> & {
     block_count?: number;
     embedding_length?: number;
     context_length?: number;
+    expert_count?: number;
+    expert_used_count?: number;
     attention?: {
       head_count?: number | number[];
       head_count_kv?: number | number[];
@@ -151,6 +160,9 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
     nonLayerBytes: insights.modelSize - layerBytes,
     kvBytesPerToken,
     embeddingLength,
+    expertCount: metadata.expert_count ?? 0,
+    expertUsedCount: metadata.expert_used_count ?? 0,
+    expertBytesPerLayer: blockCount > 0 ? expertBytes / blockCount : 0,
     headCount,
     kvHeadCount,
     trainContextLength: metadata.context_length ?? 0,

@@ -66,6 +66,12 @@ export const InstancePlan = z.object({
     )
     .min(1)
     .max(64),
+  /** The nodes whose ggml-rpc-servers llama-server uses, in `--rpc` order (the head too, for a CPU head's tensor split). */
+  rpcNodes: z.array(NodeId).max(64).default([]),
+  /** `--tensor-split`, one value per llama.cpp device. */
+  tensorSplit: z.array(z.number().nonnegative()).max(64).default([]),
+  /** `--n-gpu-layers`: blocks (and output layer) on devices; the rest stay on the head's CPU. */
+  gpuLayers: z.number().int().nonnegative().default(0),
   /** `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP. */
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   /** The planner's prediction, for comparison with what the instance measures. */
@@ -73,8 +79,37 @@ export const InstancePlan = z.object({
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;
 
+/** What the planner needs to place an instance again, kept with it so any coordinator can. */
+export const PlacementBasis = z.object({
+  model: z.object({
+    name: z.string(),
+    sizeBytes: z.number(),
+    architecture: z.string(),
+    layerCount: z.number(),
+    bytesPerLayer: z.number(),
+    nonLayerBytes: z.number(),
+    kvBytesPerToken: z.number(),
+    embeddingLength: z.number(),
+    expertCount: z.number().default(0),
+    expertUsedCount: z.number().default(0),
+    expertBytesPerLayer: z.number().default(0),
+  }),
+  split: z.enum(["auto", "layer", "tensor"]).default("auto"),
+  nodes: z.array(NodeId).optional(),
+  avoid: z.array(NodeId).optional(),
+  minNodes: z.number().int().positive().optional(),
+  maxNodes: z.number().int().positive().optional(),
+});
+export type PlacementBasis = z.infer<typeof PlacementBasis>;
+
 /** An instance in the cluster's desired state: what runs, and on which node heads it. */
-export const PlacedInstance = InstanceSpec.extend({ node: NodeId, plan: InstancePlan.optional() });
+export const PlacedInstance = InstanceSpec.extend({
+  node: NodeId,
+  plan: InstancePlan.optional(),
+  basis: PlacementBasis.optional(),
+  /** Why the instance is not running now (it does not fit on the nodes left); it is placed again when it fits. */
+  suspended: z.string().max(2000).optional(),
+});
 export type PlacedInstance = z.infer<typeof PlacedInstance>;
 
 /** What should run across the cluster. Only the coordinator changes it; each change raises `epoch`. */
@@ -108,6 +143,8 @@ export const DesiredChange = z.discriminatedUnion("op", [
   z.object({ op: z.literal("add-instance"), instance: PlacedInstance }),
   /** Removes the instances whose id or model is `match`. */
   z.object({ op: z.literal("remove-instances"), match: z.string().min(1).max(128) }),
+  /** Replaces an instance (a new plan after a node left, or none when it no longer fits). */
+  z.object({ op: z.literal("update-instance"), instance: PlacedInstance }),
 ]);
 export type DesiredChange = z.infer<typeof DesiredChange>;
 
@@ -126,6 +163,8 @@ export const ClusterMessage = z.discriminatedUnion("type", [
     links: z.array(LinkMeasurement).max(1024),
     desiredEpoch: z.number().int().nonnegative(),
     instances: z.array(InstanceSummary).max(4096),
+    /** Names of the models in the sender's store (a head must hold its model's file). */
+    models: z.array(z.string().max(128)).max(4096).default([]),
   }),
   z.object({ type: z.literal("desired-state"), state: DesiredState }),
   z.object({ type: z.literal("ping"), id: z.number().int(), sentAt: z.number() }),

@@ -90,3 +90,28 @@ export class EngineError extends HerdError {
     super(message, options);
   }
 }
+
+/**
+ * No set of nodes can hold the model as asked. `requiredBytes` is what it needs on every usable node
+ * together, `availableBytes` what those nodes have free; `suggestions` say what would make it fit.
+ */
+export class NoPlacementError extends HerdError {
+  override name = "NoPlacementError";
+  constructor(
+    readonly model: string,
+    readonly requiredBytes: number,
+    readonly availableBytes: number,
+    readonly suggestions: string[],
+    /** Why it fails when the total would be enough (one node's share too big, node limits, links). */
+    readonly detail: string | null = null,
+    options?: ErrorOptions,
+  ) {
+    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+    super(
+      `model '${model}' does not fit: it needs ${gib(requiredBytes)}, the usable nodes have ${gib(availableBytes)} free` +
+        (detail ? ` (${detail})` : "") +
+        (suggestions.length > 0 ? `; to make it fit: ${suggestions.join("; or ")}` : ""),
+      options,
+    );
+  }
+}

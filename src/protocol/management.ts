@@ -22,13 +22,21 @@ export const SynthModelRequest = z.strictObject({
 });
 export type SynthModelRequest = z.input<typeof SynthModelRequest>;
 
-/** `POST /herd/v1/instances`: load a model. */
+/** `POST /herd/v1/instances`: load a model (and `POST /herd/v1/plans`: only plan it). */
 export const LoadModelRequest = z.strictObject({
   model: z.string().min(1),
   contextSize: z.number().int().min(16).max(16_777_216).optional(),
   parallel: z.number().int().min(1).max(256).optional(),
   embeddings: z.boolean().optional(),
   threads: z.number().int().min(1).max(1024).optional(),
+  /** How to split across nodes. Default `auto`. */
+  split: z.enum(["auto", "layer", "tensor"]).optional(),
+  /** Use only these nodes (names or ids). */
+  nodes: z.array(z.string().min(1)).max(256).optional(),
+  /** Never use these nodes (names or ids). */
+  avoid: z.array(z.string().min(1)).max(256).optional(),
+  minNodes: z.number().int().min(1).max(256).optional(),
+  maxNodes: z.number().int().min(1).max(256).optional(),
 });
 export type LoadModelRequest = z.infer<typeof LoadModelRequest>;
 

@@ -24,6 +24,12 @@ export const ModelProfile = z.object({
   /** KV cache bytes per token of context (f16 cache, all layers). */
   kvBytesPerToken: z.number().nonnegative(),
   embeddingLength: z.number().int().nonnegative(),
+  /** Experts per Mixture-of-Experts block (0 for a dense model). */
+  expertCount: z.number().int().nonnegative().default(0),
+  /** Experts each token is routed through (0 for a dense model). */
+  expertUsedCount: z.number().int().nonnegative().default(0),
+  /** Weight bytes of one block's expert tensors (`*_exps`), averaged; a token reads `expertUsedCount / expertCount` of them. */
+  expertBytesPerLayer: z.number().nonnegative().default(0),
   headCount: z.number().int().nonnegative(),
   kvHeadCount: z.number().int().nonnegative(),
   trainContextLength: z.number().int().nonnegative(),

@@ -9,6 +9,7 @@ import type {
   InstancePlan,
   InstanceSummary,
   PlacedInstance,
+  PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../protocol/errors.js";
@@ -18,7 +19,7 @@ import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { sleep } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
-import { distributedArgs, rpcShardIndexes } from "./distributed-args.js";
+import { distributedArgs } from "./distributed-args.js";
 import { type LocalShards, shardName } from "./local-shards.js";
 
 export interface LoadRequest {
@@ -40,7 +41,7 @@ export type PlanInstance = (
   model: ModelProfile,
   spec: InstanceSpec,
   request: LoadRequest,
-) => InstancePlan | undefined;
+) => { plan: InstancePlan; basis: PlacementBasis; details: unknown } | undefined;
 
 /** The cluster, as far as the worker needs it. */
 export interface DesiredStateSource {
@@ -96,13 +97,18 @@ export class LocalInstances {
     return state.instances.filter((instance) => instance.node === this.options.nodeId);
   }
 
+  /** The instances headed here that should run now (not suspended for lack of room). */
+  private runnable(state: DesiredState): PlacedInstance[] {
+    return this.mine(state).filter((instance) => instance.suspended === undefined);
+  }
+
   private reconcile(state: DesiredState): Promise<void> {
     // One reconciliation at a time, in the order states arrived.
     this.reconciling = this.reconciling.then(async () => {
       await this.options.shards.reconcile(state).catch((error: unknown) => {
         this.options.logger.error({ err: error }, "could not start RPC shards");
       });
-      const wanted = new Map(this.mine(state).map((instance) => [instance.id, instance]));
+      const wanted = new Map(this.runnable(state).map((instance) => [instance.id, instance]));
       for (const [id, supervisor] of [...this.supervisors]) {
         const instance = wanted.get(id);
         if (instance && this.startedFor.get(id) === JSON.stringify(instance)) continue;
@@ -120,17 +126,40 @@ export class LocalInstances {
     return this.reconciling;
   }
 
+  /** What `load` would do: the planner's full answer, without changing anything. */
+  async dryRun(request: LoadRequest): Promise<unknown> {
+    const { model, spec } = await this.specFor(request);
+    return (
+      this.options.plan?.(model, spec, request)?.details ?? { head: this.options.nodeId, splitMode: "none" }
+    );
+  }
+
   async load(request: LoadRequest): Promise<InstanceStatus> {
-    const model = await this.options.models.require(request.model);
-    if (this.mine(this.options.cluster.desiredState).some((spec) => spec.model === model.name)) {
+    const { model, spec } = await this.specFor(request);
+    if (this.options.cluster.desiredState.instances.some((instance) => instance.model === model.name)) {
       throw new ConflictError(
         `model '${model.name}' is already loaded; unload it first to change its settings`,
       );
     }
+    // The engine must exist before the instance is promised.
+    await this.options.engine();
+    const placed = this.options.plan?.(model, spec, request);
+    const head = placed?.plan.head ?? this.options.nodeId;
+    await this.options.cluster.changeDesired({
+      op: "add-instance",
+      instance: { ...spec, node: head, plan: placed?.plan, basis: placed?.basis },
+    });
+    await this.reconciling;
+    return this.supervisors.get(spec.id)?.status ?? planned(spec);
+  }
+
+  private async specFor(request: LoadRequest): Promise<{ model: ModelProfile; spec: InstanceSpec }> {
+    const model = await this.options.models.require(request.model);
     const parallel = request.parallel ?? 4;
     const contextSize = request.contextSize ?? Math.min(model.trainContextLength || 4096, 4096) * parallel;
-    if (contextSize < parallel)
+    if (contextSize < parallel) {
       throw new InvalidRequestError("context size must be at least one token per slot", "contextSize");
+    }
     const spec = InstanceSpec.parse({
       id: `${model.name.replace(/[^A-Za-z0-9_-]/g, "-")}-${randomBytes(3).toString("hex")}`,
       model: model.name,
@@ -140,13 +169,7 @@ export class LocalInstances {
       threads: request.threads,
       createdAt: new Date().toISOString(),
     });
-    // The engine must exist before the instance is promised.
-    await this.options.engine();
-    const plan = this.options.plan?.(model, spec, request);
-    const head = plan?.head ?? this.options.nodeId;
-    await this.options.cluster.changeDesired({ op: "add-instance", instance: { ...spec, node: head, plan } });
-    await this.reconciling;
-    return this.supervisors.get(spec.id)?.status ?? planned(spec);
+    return { model, spec };
   }
 
   /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */
@@ -169,8 +192,17 @@ export class LocalInstances {
     }));
   }
 
+  /** Instances headed here: running ones, and suspended ones as FAILED with the reason. */
   list(): InstanceStatus[] {
-    return [...this.supervisors.values()].map((supervisor) => supervisor.status);
+    const running = [...this.supervisors.values()].map((supervisor) => supervisor.status);
+    const suspended = this.mine(this.options.cluster.desiredState)
+      .filter((instance) => instance.suspended !== undefined && !this.supervisors.has(instance.id))
+      .map((instance) => ({
+        ...planned(InstanceSpec.parse(instance)),
+        state: "FAILED" as const,
+        reason: instance.suspended!,
+      }));
+    return [...running, ...suspended];
   }
 
   /** READY instances of a model with where to reach them. */
@@ -210,12 +242,10 @@ export class LocalInstances {
     model: ModelProfile,
   ): Promise<((signal: AbortSignal) => Promise<string[]>) | undefined> {
     const plan = instance.plan!;
-    const indexes = rpcShardIndexes(plan);
-    if (indexes.length === 0) return undefined;
+    if (plan.splitMode === "none" || plan.rpcNodes.length === 0) return undefined;
     const tunnels: RpcTunnel[] = [];
     const reach: Array<() => Promise<string | undefined>> = [];
-    for (const index of indexes) {
-      const node = plan.shards[index]!.node;
+    for (const [index, node] of plan.rpcNodes.entries()) {
       const name = shardName(instance.id, index);
       if (node === this.options.nodeId) {
         reach.push(async () => {
@@ -238,7 +268,7 @@ export class LocalInstances {
       for (;;) {
         const endpoints = await Promise.all(reach.map((check) => check()));
         if (endpoints.every((endpoint) => endpoint !== undefined)) {
-          return distributedArgs(plan, model.layerCount, endpoints as string[]);
+          return distributedArgs(plan, endpoints as string[]);
         }
         await sleep(250, signal);
       }

@@ -4,7 +4,6 @@ import type { DesiredState } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { Logger } from "../util/logger.js";
-import { rpcShardIndexes } from "./distributed-args.js";
 
 export interface LocalShardsOptions {
   nodeId: NodeId;
@@ -36,12 +35,11 @@ export class LocalShards {
   async reconcile(state: DesiredState): Promise<void> {
     const wanted = new Map<string, { threads?: number }>();
     for (const instance of state.instances) {
-      if (!instance.plan) continue;
-      for (const index of rpcShardIndexes(instance.plan)) {
-        if (instance.plan.shards[index]!.node === this.options.nodeId) {
+      if (!instance.plan || instance.suspended !== undefined) continue;
+      instance.plan.rpcNodes.forEach((node, index) => {
+        if (node === this.options.nodeId)
           wanted.set(shardName(instance.id, index), { threads: instance.threads });
-        }
-      }
+      });
     }
     for (const [name, server] of [...this.servers]) {
       if (wanted.has(name)) continue;

@@ -82,6 +82,11 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
     return context.json(await instances.load(body), 201);
   });
 
+  app.post("/herd/v1/plans", async (context) => {
+    const body = await readJsonBody(context, LoadModelRequest);
+    return context.json(await instances.dryRun(body));
+  });
+
   app.delete("/herd/v1/instances/:idOrModel", async (context) => {
     const stopped = await instances.unload(context.req.param("idOrModel"));
     return context.json({ stopped });

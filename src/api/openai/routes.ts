@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { z } from "zod";
-import { forwardToEngine } from "../../inference/forward-to-engine.js";
+import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -29,28 +29,23 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
       const body = await readJsonBody(context, schema);
       // A request another node forwarded here is served here or not at all: it never bounces on.
       const forwarded = context.req.header("x-herd-forwarded") !== undefined;
-      const route = await dependencies.router.route(body.model, { localOnly: forwarded });
-      if (route.kind === "remote") {
-        const upstream = await dependencies.forwardToNode(route, path, body, context.req.raw.signal).catch((error) => {
-          route.release();
-          throw error;
-        });
-        upstream.body.once("close", route.release);
-        return sendEngineResponse(context, upstream);
-      }
-      if (path === "/v1/embeddings" && !route.embeddings) {
-        route.release();
-        throw new InvalidRequestError(
-          `model '${body.model}' is loaded without embeddings; unload it and run 'herd load ${body.model} --embeddings'`,
-          "model",
-        );
-      }
-      const upstream = await forwardToEngine({
-        route,
+      const upstream = await dispatch({
+        router: dependencies.router,
         model: body.model,
         path,
         body,
         signal: context.req.raw.signal,
+        localOnly: forwarded,
+        forwardToNode: dependencies.forwardToNode,
+        retryForMs: 60_000,
+        check: (route) => {
+          if (path !== "/v1/embeddings" || route.embeddings) return;
+          route.release();
+          throw new InvalidRequestError(
+            `model '${body.model}' is loaded without embeddings; unload it and run 'herd load ${body.model} --embeddings'`,
+            "model",
+          );
+        },
       });
       return sendEngineResponse(context, upstream);
     });

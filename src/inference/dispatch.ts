@@ -1,0 +1,66 @@
+import { ModelUnavailableError } from "../protocol/errors.js";
+import { sleep } from "../util/backoff.js";
+import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
+import type { LocalRoute, RemoteRoute, Router } from "./router.js";
+
+export interface DispatchOptions {
+  router: Router;
+  model: string;
+  /** The API path, the same on the engine and on another node. */
+  path: string;
+  body: unknown;
+  signal: AbortSignal;
+  /** Served here or not at all (a request another node forwarded). */
+  localOnly: boolean;
+  /** Refuses a local route that cannot serve this request (e.g. no embeddings); must release it. */
+  check?: (route: LocalRoute) => void;
+  forwardToNode: (
+    route: RemoteRoute,
+    path: string,
+    body: unknown,
+    signal: AbortSignal,
+  ) => Promise<EngineResponse>;
+  /** How long to keep trying while the instance recovers. */
+  retryForMs: number;
+}
+
+/**
+ * Sends a request to an instance of its model, here or on the node that heads it. An engine that
+ * cannot be reached before anything was sent (it crashed, or its node is being replaced) costs the
+ * client nothing yet, so the request is routed again until an instance answers or the recovery
+ * window closes.
+ */
+export async function dispatch(options: DispatchOptions): Promise<EngineResponse> {
+  const deadline = Date.now() + options.retryForMs;
+  for (;;) {
+    const route = await options.router.routeOrWait(options.model, {
+      localOnly: options.localOnly,
+      signal: options.signal,
+    });
+    try {
+      if (route.kind === "remote") {
+        const upstream = await options
+          .forwardToNode(route, options.path, options.body, options.signal)
+          .catch((error) => {
+            route.release();
+            throw error;
+          });
+        upstream.body.once("close", route.release);
+        return upstream;
+      }
+      options.check?.(route);
+      return await forwardToEngine({
+        route,
+        model: options.model,
+        path: options.path,
+        body: options.body,
+        signal: options.signal,
+      });
+    } catch (error) {
+      const retry =
+        error instanceof ModelUnavailableError && !options.signal.aborted && Date.now() < deadline;
+      if (!retry) throw error;
+      await sleep(250, options.signal);
+    }
+  }
+}

@@ -1,0 +1,227 @@
+import type { NodeId } from "../protocol/ids.js";
+import { type CostBreakdown, type CostDevice, predictSpeed } from "./cost-model.js";
+import { splitFractions, splitLayers } from "./layer-split.js";
+import { type ModelShape, maxLayersWithin, type ShardLoad, shardMemory } from "./memory-estimate.js";
+import type { PlacementModel, Shard, ShardBackend, SplitMode } from "./placement-types.js";
+import type { Link, ResolvedNode } from "./resolve-nodes.js";
+import { tensorSplitBlocker } from "./tensor-split-support.js";
+
+/** What every configuration of one planning run shares. */
+export interface PlanningContext {
+  model: PlacementModel;
+  shape: ModelShape;
+  contextSize: number;
+  parallel: number;
+  /** The link between two nodes (`linkTable` of the cluster's measurements). */
+  link: (a: NodeId, b: NodeId) => Link;
+  /** The request named the split mode itself. */
+  splitForced: boolean;
+}
+
+/** One way to run the model: a set of nodes, a head, a split, and what follows from them. */
+export interface Configuration {
+  nodes: NodeId[];
+  head: NodeId;
+  splitMode: SplitMode;
+  fits: boolean;
+  /** Why it does not fit (empty when it does). */
+  why: string;
+  shards: Shard[];
+  rpcNodes: NodeId[];
+  tensorSplit: number[];
+  gpuLayers: number;
+  members: readonly ResolvedNode[];
+  prediction?: CostBreakdown;
+}
+
+interface Device {
+  node: ResolvedNode;
+  backend: ShardBackend;
+  load: Omit<ShardLoad, "blockFraction">;
+}
+
+/** Builds the configuration of `members` headed by `head` in `mode`; `fits` says whether it is possible. */
+export function configure(
+  context: PlanningContext,
+  members: readonly ResolvedNode[],
+  head: ResolvedNode,
+  mode: SplitMode,
+): Configuration {
+  const layers = context.shape.layerCount;
+  // RPC servers go in order of capacity, the largest last: with a CPU-only head it holds the output layer.
+  const remotes = members
+    .filter((node) => node.id !== head.id)
+    .sort((a, b) => a.capacityBytes - b.capacityBytes || compareIds(a.id, b.id));
+  const headBackend: ShardBackend = head.accelerated ? "local-accelerator" : "local-cpu";
+  const rpc = (node: ResolvedNode, holdsOutput: boolean): Device => ({
+    node,
+    backend: "rpc",
+    load: { isHead: false, outputFraction: holdsOutput ? 1 : 0 },
+  });
+  const local = (holdsOutput: boolean): Device => ({
+    node: head,
+    backend: headBackend,
+    load: { isHead: true, outputFraction: holdsOutput ? 1 : 0 },
+  });
+  // llama.cpp's device order (src/llama.cpp, llama_prepare_model_devices): layer split puts RPC
+  // servers before local GPUs and the output layer with the last device; blocks kept on the CPU come
+  // first. Tensor split takes devices in registration order (local GPUs, then `--rpc`) and no CPU.
+  let devices: Device[];
+  if (mode === "none") devices = [local(true)];
+  // A CPU-only head takes part in a tensor split through an RPC server of its own on loopback,
+  // since llama.cpp leaves the host CPU out of tensor split.
+  else if (mode === "tensor")
+    devices = [
+      head.accelerated ? local(false) : { ...rpc(head, false), load: { isHead: true, outputFraction: 0 } },
+      ...remotes.map((node) => rpc(node, false)),
+    ];
+  else if (head.accelerated) devices = [...remotes.map((node) => rpc(node, false)), local(true)];
+  else devices = [local(false), ...remotes.map((node, index) => rpc(node, index === remotes.length - 1))];
+
+  const base: Configuration = {
+    nodes: members.map((node) => node.id).sort(compareIds),
+    head: head.id,
+    splitMode: mode,
+    fits: false,
+    why: "",
+    shards: [],
+    rpcNodes: [...(mode === "tensor" && !head.accelerated ? [head] : []), ...remotes].map((node) => node.id),
+    tensorSplit: [],
+    gpuLayers: 0,
+    members,
+  };
+  // With tensor split every device holds its proportion of the output layer too.
+  const memory = (device: Device, blockFraction: number) =>
+    shardMemory(context.shape, context.contextSize, context.parallel, {
+      ...device.load,
+      outputFraction: mode === "tensor" ? blockFraction : device.load.outputFraction,
+      blockFraction,
+    });
+
+  let fractions: number[];
+  let counts: number[];
+  if (mode === "tensor") {
+    const blocker = tensorSplitBlocker(
+      context.model.architecture,
+      head,
+      remotes,
+      context.link,
+      context.splitForced,
+    );
+    if (blocker) return { ...base, why: blocker };
+    const split = splitFractions(
+      devices.map((device) => {
+        const empty = memory(device, 0).totalBytes;
+        const perWhole = memory(device, 1).totalBytes - empty || 1;
+        return {
+          weight: device.node.bandwidthBytesPerSecond,
+          max: (device.node.capacityBytes - empty) / perWhole,
+        };
+      }),
+    );
+    if (!split || split.some((fraction) => fraction <= 0))
+      return { ...base, why: whyNot(devices, memory, 1 / 1000) };
+    const thousandths = split.map((fraction) => Math.max(1, Math.round(fraction * 1000)));
+    const total = thousandths.reduce((sum, value) => sum + value, 0);
+    fractions = thousandths.map((value) => value / total);
+    counts = devices.map(() => layers);
+    base.tensorSplit = thousandths;
+    base.gpuLayers = layers + 1;
+  } else {
+    const split = splitLayers(
+      layers,
+      devices.map((device) => ({
+        max: layerLimit(context, device.node.capacityBytes, device.load),
+        // Fastest first: a block costs bytes / bandwidth wherever it is; equal speeds share by memory.
+        group: -Math.round(Math.log(device.node.bandwidthBytesPerSecond) * 100),
+      })),
+    );
+    if (!split) return { ...base, why: whyNot(devices, memory, 1 / layers) };
+    counts = split;
+    fractions = counts.map((count) => count / layers);
+    // Every device but a CPU-only head's CPU takes a `--tensor-split` entry; +1 where the output layer is.
+    base.tensorSplit =
+      mode === "layer"
+        ? devices.flatMap((device, index) =>
+            device.backend === "local-cpu" ? [] : [counts[index]! + device.load.outputFraction],
+          )
+        : [];
+    // A CPU-only head keeps its blocks by offloading only the rest (llama.cpp keeps the first ones).
+    if (head.accelerated) base.gpuLayers = layers + 1;
+    else base.gpuLayers = mode === "layer" ? layers + 1 - counts[0]! : 0;
+  }
+
+  let start = 0;
+  const shards: Shard[] = devices.map((device, index) => {
+    const layerStart = mode === "tensor" ? 0 : start;
+    const layerEnd = layerStart + counts[index]!;
+    if (mode !== "tensor") start = layerEnd;
+    return {
+      node: device.node.id,
+      backend: device.backend,
+      layerStart,
+      layerEnd,
+      fraction: fractions[index]!,
+      ...memory(device, fractions[index]!),
+    };
+  });
+  if (devices.some((device, index) => shards[index]!.totalBytes > device.node.capacityBytes))
+    return { ...base, why: whyNot(devices, memory, mode === "tensor" ? 1 / 1000 : 1 / layers) };
+
+  const costDevices: CostDevice[] = devices.map((device, index) => ({
+    node: device.node,
+    link: context.link(head.id, device.node.id),
+    remote: device.backend === "rpc",
+    blockFraction: fractions[index]!,
+    outputFraction: mode === "tensor" ? fractions[index]! : device.load.outputFraction,
+  }));
+  return { ...base, fits: true, shards, prediction: predictSpeed(context.shape, mode, costDevices) };
+}
+
+/**
+ * `maxLayersWithin`, remembered per planning context: the search asks the same question for every
+ * set a node is in. The context's identity stands for its model and context size (changed contexts
+ * are new objects); the key holds the rest.
+ */
+const layerLimits = new WeakMap<PlanningContext, Map<string, number>>();
+function layerLimit(context: PlanningContext, capacityBytes: number, load: Device["load"]): number {
+  let limits = layerLimits.get(context);
+  if (!limits) {
+    limits = new Map();
+    layerLimits.set(context, limits);
+  }
+  const key = `${capacityBytes}/${load.isHead}/${load.outputFraction}`;
+  let limit = limits.get(key);
+  if (limit === undefined) {
+    limit = maxLayersWithin(capacityBytes, context.shape, context.contextSize, context.parallel, load);
+    limits.set(key, limit);
+  }
+  return limit;
+}
+
+/** Says what is missing: one node's room, all of them together, or room for a node's smallest share. */
+function whyNot(
+  devices: readonly Device[],
+  memory: (device: Device, blockFraction: number) => { totalBytes: number },
+  smallestShare: number,
+): string {
+  // Memory is linear in the share, so any division that adds up to the whole needs the same in total.
+  const total = devices.reduce((sum, device) => sum + memory(device, 1 / devices.length).totalBytes, 0);
+  const capacity = devices.reduce((sum, device) => sum + device.node.capacityBytes, 0);
+  if (devices.length === 1) return `${devices[0]!.node.name} needs ${gib(total)}, has ${gib(capacity)}`;
+  if (total > capacity) return `together they need ${gib(total)}, have ${gib(capacity)}`;
+  const cramped = devices.find(
+    (device) => memory(device, smallestShare).totalBytes > device.node.capacityBytes,
+  );
+  if (cramped)
+    return `${cramped.node.name} has ${gib(cramped.node.capacityBytes)}, too little for any share next to its fixed buffers`;
+  return "no division of whole blocks fits every node's memory";
+}
+
+export function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
+}
+
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

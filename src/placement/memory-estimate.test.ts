@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import {
+  defaultBytesPerParameter,
+  kvCacheTokens,
+  marginFixedBytes,
+  maxLayersWithin,
+  modelShape,
+  shardMemory,
+} from "./memory-estimate.js";
+import type { PlacementModel } from "./placement-types.js";
+
+/** The shared real model's profile (`readGgufFacts` of stories260K-f32.gguf). */
+const stories260K: PlacementModel = {
+  name: "stories260K",
+  architecture: "llama",
+  sizeBytes: 1185376,
+  parameterCount: 292800,
+  layerCount: 5,
+  bytesPerLayer: 181760,
+  nonLayerBytes: 262400,
+  kvBytesPerToken: 640,
+  embeddingLength: 64,
+  headCount: 8,
+  expertCount: 0,
+  expertUsedCount: 0,
+  expertBytesPerLayer: 0,
+};
+
+describe("kvCacheTokens", () => {
+  it.each([
+    { contextSize: 4096, parallel: 1, cells: 4096 },
+    { contextSize: 4000, parallel: 1, cells: 4096 },
+    { contextSize: 100, parallel: 1, cells: 256 },
+    { contextSize: 8192, parallel: 4, cells: 8192 },
+    { contextSize: 1000, parallel: 3, cells: 3 * 512 },
+  ])("$contextSize tokens over $parallel slots take $cells cells", ({ contextSize, parallel, cells }) => {
+    expect(kvCacheTokens(contextSize, parallel)).toBe(cells);
+  });
+});
+
+describe("modelShape", () => {
+  it("derives bytes per weight and the vocabulary from the profile", () => {
+    const shape = modelShape(stories260K);
+    expect(shape.bytesPerParameter).toBeCloseTo(1185376 / 292800, 12);
+    // 262400 non-layer bytes: two 512 × 64 f32 matrices and the output norm; the file's header makes
+    // its bytes per weight a little over 4.
+    expect(shape.vocabularyEstimate).toBe(507);
+    expect(modelShape({ ...stories260K, parameterCount: undefined }).bytesPerParameter).toBe(
+      defaultBytesPerParameter,
+    );
+  });
+});
+
+describe("shardMemory", () => {
+  const shape = modelShape(stories260K);
+
+  it("adds weights, KV cache, compute buffers and the margin on one node", () => {
+    const memory = shardMemory(shape, 4096, 1, { blockFraction: 1, isHead: true, outputFraction: 1 });
+    expect(memory.weightBytes).toBe(5 * 181760 + 262400 + 131200);
+    expect(memory.kvBytes).toBe(640 * 4096);
+    expect(memory.computeBytes).toBe(4 * 512 * 64 * 6 + 2 * 512 * 4096 + 4 * 512 * 507 + 4 * 507);
+    expect(memory.totalBytes).toBe(
+      Math.ceil((memory.weightBytes + memory.kvBytes + memory.computeBytes) * 1.05) + marginFixedBytes,
+    );
+  });
+
+  it.each([
+    {
+      name: "a middle shard",
+      load: { blockFraction: 0.4, isHead: false, outputFraction: 0 },
+      weights: 2 * 181760,
+    },
+    {
+      name: "the head's CPU shard",
+      load: { blockFraction: 0.2, isHead: true, outputFraction: 0 },
+      weights: 181760 + 262400,
+    },
+    {
+      name: "the last shard",
+      load: { blockFraction: 0.4, isHead: false, outputFraction: 1 },
+      weights: 2 * 181760 + 131200,
+    },
+  ])("gives $name its blocks, KV share and layers", ({ load, weights }) => {
+    const memory = shardMemory(shape, 4096, 1, load);
+    expect(memory.weightBytes).toBeCloseTo(weights, 6);
+    expect(memory.kvBytes).toBeCloseTo(640 * 4096 * load.blockFraction, 6);
+  });
+});
+
+describe("maxLayersWithin", () => {
+  const shape = modelShape({ ...stories260K, layerCount: 100, bytesPerLayer: 50e6 });
+  const load = { isHead: false, outputFraction: 0 };
+  it.each([0.2e9, 0.3e9, 1e9, 2.5e9, 10e9])("finds the most blocks that fit in %d bytes", (capacity) => {
+    const layers = maxLayersWithin(capacity, shape, 4096, 1, load);
+    const need = (count: number) =>
+      shardMemory(shape, 4096, 1, { ...load, blockFraction: count / 100 }).totalBytes;
+    if (layers < 0) expect(need(0)).toBeGreaterThan(capacity);
+    else {
+      expect(need(layers)).toBeLessThanOrEqual(capacity);
+      if (layers < 100) expect(need(layers + 1)).toBeGreaterThan(capacity);
+    }
+  });
+});

@@ -1,0 +1,137 @@
+import type { NodeId } from "../protocol/ids.js";
+import { type Configuration, gib } from "./configure.js";
+import type { Problem } from "./explore.js";
+import { assumedLink } from "./resolve-nodes.js";
+
+/** How many left-out nodes the reasons name one by one. */
+const leftOutShown = 4;
+
+/** Sentences, for people, on why the plan uses these nodes, this split, these blocks and this head. */
+export function planReasons(
+  problem: Problem,
+  best: Configuration,
+  ranked: readonly Configuration[],
+  all: readonly Configuration[],
+): string[] {
+  const { context } = problem;
+  const name = (id: NodeId) => problem.usable.find((node) => node.id === id)?.name ?? id;
+  const speed = (configuration: Configuration) =>
+    `${configuration.prediction!.decodeTokensPerSecond.toFixed(1)} tokens/s`;
+  const total = (field: "weightBytes" | "kvBytes" | "computeBytes" | "totalBytes") =>
+    best.shards.reduce((sum, shard) => sum + shard[field], 0);
+  const reasons = [
+    `${context.model.name} needs ${gib(total("weightBytes"))} of weights, ${gib(total("kvBytes"))} of KV cache ` +
+      `(${context.contextSize} tokens over ${context.parallel} slot${context.parallel === 1 ? "" : "s"}) and ` +
+      `${gib(total("computeBytes"))} of compute buffers: ${gib(total("totalBytes"))} with the safety margin.`,
+  ];
+
+  if (best.nodes.length === 1) {
+    const shard = best.shards[0]!;
+    reasons.push(
+      `It fits on ${name(best.head)} alone (${gib(shard.totalBytes)} of ${gib(best.members[0]!.capacityBytes)}), ` +
+        "and one node needs no network hops.",
+    );
+    const split = ranked.find((configuration) => configuration.nodes.length > 1);
+    if (split) {
+      const perHop = (split.prediction!.networkSeconds * 1000) / (split.nodes.length - 1);
+      reasons.push(
+        `Splitting over ${split.nodes.length} nodes would predict ${speed(split)} instead of ${speed(best)}: ` +
+          `each RPC hop costs about ${perHop.toFixed(1)} ms per token, more than the extra memory bandwidth saves.`,
+      );
+    }
+  } else {
+    const single = ranked.find((configuration) => configuration.nodes.length === 1);
+    const largest = all
+      .filter((configuration) => configuration.nodes.length === 1)
+      .sort((a, b) => b.members[0]!.capacityBytes - a.members[0]!.capacityBytes)[0];
+    if (problem.minNodes > 1) reasons.push(`At least ${problem.minNodes} nodes were asked for.`);
+    else if (!single && largest) reasons.push(`No single node has room: ${largest.why}.`);
+    else if (single)
+      reasons.push(
+        `${best.nodes.length} nodes predict ${speed(best)}, faster than the best single node (${speed(single)} on ${name(single.head)}).`,
+      );
+  }
+
+  const leftOut = problem.usable.filter((node) => !best.nodes.includes(node.id));
+  for (const node of leftOut.slice(0, leftOutShown)) {
+    const added = ranked.find(
+      (configuration) =>
+        configuration.nodes.length === best.nodes.length + 1 &&
+        configuration.nodes.includes(node.id) &&
+        best.nodes.every((id) => configuration.nodes.includes(id)),
+    );
+    const withIt = added ?? ranked.find((configuration) => configuration.nodes.includes(node.id));
+    const link = context.link(best.head, node.id);
+    const linkText = link.measured
+      ? ` (its link to ${name(best.head)}: ${(link.rttSeconds * 1000).toFixed(2)} ms, ${(link.throughputBytesPerSecond / 1e9).toFixed(2)} GB/s)`
+      : "";
+    if (added) reasons.push(`Left out ${node.name}: adding it predicts ${speed(added)}${linkText}.`);
+    else if (withIt)
+      reasons.push(`Left out ${node.name}: the best plan with it predicts ${speed(withIt)}${linkText}.`);
+    else reasons.push(`Left out ${node.name}: no plan with it fits within the limits asked.`);
+  }
+  if (leftOut.length > leftOutShown)
+    reasons.push(`Left out ${leftOut.length - leftOutShown} more nodes likewise.`);
+
+  const sameNodes = (mode: string) =>
+    all.find(
+      (configuration) => configuration.nodes.join() === best.nodes.join() && configuration.splitMode === mode,
+    );
+  if (best.splitMode === "layer") {
+    reasons.push(
+      `Layer split: the nodes run their blocks one after another, so only activations ` +
+        `(${4 * context.shape.embeddingLength} bytes per token) cross the network.`,
+    );
+    const tensor = sameNodes("tensor");
+    if (tensor?.fits) {
+      reasons.push(
+        `Tensor split would predict ${speed(tensor)}: its ${2 * context.shape.layerCount} all-reduces per token cost more than reading in parallel saves.`,
+      );
+    } else if (tensor) reasons.push(`Tensor split is out: ${tensor.why}.`);
+    reasons.push(
+      `Blocks: ${best.shards.map((shard) => `${name(shard.node)} ${shard.layerStart}-${shard.layerEnd - 1}`).join(", ")}; ` +
+        "faster memory takes more blocks, nodes of equal speed share by free memory.",
+    );
+  } else if (best.splitMode === "tensor") {
+    const layer = sameNodes("layer");
+    reasons.push(
+      `Tensor split: every node reads its slice of every block at once; over these links its ` +
+        `${2 * context.shape.layerCount} all-reduces per token cost less than that saves` +
+        (layer?.fits ? ` (layer split: ${speed(layer)}).` : "."),
+    );
+    reasons.push(
+      `Proportions: ${best.shards.map((shard) => `${name(shard.node)} ${(shard.fraction * 100).toFixed(1)}%`).join(", ")}, by memory bandwidth within memory.`,
+    );
+  }
+
+  const holdsOutput = best.shards.some(
+    (shard) => shard.node === best.head && shard.layerEnd === context.shape.layerCount,
+  );
+  let headText = `${name(best.head)} heads it: it runs llama-server and keeps the input embeddings`;
+  if (holdsOutput && best.splitMode !== "tensor") headText += " and the output layer";
+  if (problem.preferredHead === best.head) headText += " (the preferred head)";
+  else if (problem.preferredHead !== undefined) {
+    const preferred = ranked.find((configuration) => configuration.head === problem.preferredHead);
+    headText += preferred
+      ? `; with ${name(problem.preferredHead)} as head the best plan predicts ${speed(preferred)}`
+      : `; ${name(problem.preferredHead)} cannot head a plan that fits`;
+  }
+  reasons.push(`${headText}.`);
+
+  const prediction = best.prediction!;
+  reasons.push(
+    `Predicted ${speed(best)} decode (${(prediction.computeSeconds * 1000).toFixed(1)} ms reading weights` +
+      (prediction.networkSeconds > 0
+        ? ` + ${(prediction.networkSeconds * 1000).toFixed(1)} ms network`
+        : "") +
+      ` per token) and ${prediction.prefillTokensPerSecond.toFixed(0)} tokens/s prefill.`,
+  );
+  for (const node of best.rpcNodes) {
+    if (!context.link(best.head, node).measured)
+      reasons.push(
+        `The link ${name(best.head)} ↔ ${name(node)} is not measured yet; assumed ` +
+          `${assumedLink.rttSeconds * 1000} ms and ${assumedLink.throughputBytesPerSecond / 1e6} MB/s.`,
+      );
+  }
+  return reasons;
+}

@@ -1,0 +1,66 @@
+import type { PlacementRequest, Plan } from "../placement/placement-types.js";
+import { planPlacement } from "../placement/plan-placement.js";
+import { placementNodeFromProfile } from "../placement/resolve-nodes.js";
+import type { ClusterView, InstancePlan, PlacementBasis } from "../protocol/cluster.js";
+import { ConflictError } from "../protocol/errors.js";
+import type { NodeId } from "../protocol/ids.js";
+
+export interface PlanningRequest {
+  contextSize: number;
+  parallel: number;
+  split: "auto" | "layer" | "tensor";
+  nodes?: NodeId[];
+  avoid?: NodeId[];
+  minNodes?: number;
+  maxNodes?: number;
+}
+
+/**
+ * Plans an instance over the live nodes of the cluster as `view` shows them. The head must hold the
+ * model file (shards need none: llama.cpp sends them their tensors), so the planner is asked to
+ * prefer `preferredHead`, and a plan headed on a node without the file is refused with what to do.
+ * Throws NoPlacementError when nothing fits.
+ */
+export function planOnCluster(
+  view: ClusterView,
+  basis: PlacementBasis,
+  request: PlanningRequest,
+  holders: NodeId[],
+  preferredHead: NodeId,
+): Plan {
+  const nodes = view.nodes
+    .filter((node) => node.state === "alive" && node.profile !== null)
+    .map((node) => placementNodeFromProfile(node.id, node.name, node.profile!));
+  const placementRequest: PlacementRequest = { ...request, head: preferredHead, allowedHeads: holders };
+  const plan = planPlacement({
+    model: basis.model,
+    request: placementRequest,
+    cluster: { nodes, links: view.links },
+  });
+  if (!holders.includes(plan.head)) {
+    const name = view.nodes.find((node) => node.id === plan.head)?.name ?? plan.head;
+    throw new ConflictError(
+      `the best plan runs '${basis.model.name}' headed on ${name}, which does not hold the model file; import it there too, or pin the nodes with --nodes`,
+    );
+  }
+  return plan;
+}
+
+/** The part of a plan the desired state keeps. */
+export function toInstancePlan(plan: Plan): InstancePlan {
+  return {
+    head: plan.head,
+    splitMode: plan.splitMode,
+    shards: plan.shards.map((shard) => ({
+      node: shard.node,
+      layerStart: shard.layerStart,
+      layerEnd: shard.layerEnd,
+      fraction: shard.fraction,
+    })),
+    rpcNodes: plan.rpcNodes,
+    tensorSplit: plan.tensorSplit,
+    gpuLayers: plan.gpuLayers,
+    rpcTransport: "tunnel",
+    predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
+  };
+}
