@@ -149,3 +149,55 @@ describe("a shard node that dies", () => {
     expect(await complete(a, "stories260K")).toBe(before);
   });
 });
+
+describe("a model larger than a memory-limited cluster", () => {
+  let a: HerdProcess;
+
+  beforeAll(async () => {
+    a = await HerdProcess.start({ args: ["--name", "a", "--memory-limit", "300M"] });
+    const token = await a.client.joinToken();
+    await HerdProcess.start({ args: ["--name", "b", "--join", token, "--memory-limit", "300M"] });
+    await waitFor("two live nodes", async () => {
+      const view = await a.client.cluster();
+      return view.nodes.filter((node) => node.state === "alive" && node.profile?.memoryLimited).length === 2
+        ? true
+        : undefined;
+    });
+    const synth = await a.cli([
+      "models",
+      "synth",
+      "--name",
+      "big",
+      "--layers",
+      "8",
+      "--embedding",
+      "1024",
+      "--heads",
+      "16",
+    ]);
+    expect(synth.code, synth.stderr).toBe(0);
+  });
+  afterAll(stopAllHerdProcesses);
+
+  it("is refused with the planner's numbers and suggestions, through the CLI and the API", async () => {
+    const planned = await a.cli(["plan", "big"]);
+    expect(planned.code).toBe(1);
+    expect(planned.stderr).toMatch(
+      /model 'big' does not fit: it needs [\d.]+ GiB, the usable nodes have [\d.]+ GiB free/,
+    );
+    expect(planned.stderr).toContain("to make it fit");
+
+    const loaded = await a.cli(["load", "big"]);
+    expect(loaded.code).toBe(1);
+    expect(loaded.stderr).toContain("does not fit");
+
+    const response = await fetch(`${a.url}/herd/v1/instances`, {
+      method: "POST",
+      body: JSON.stringify({ model: "big" }),
+    });
+    expect(response.status).toBe(422);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe("no_placement");
+    expect((await a.client.cluster()).desired.instances).toEqual([]);
+  });
+});
