@@ -1,0 +1,242 @@
+/**
+ * Distributed instances against raw llama.cpp: a synthetic model of realistic size split over 2 and
+ * 3 loopback nodes through herd (RPC through the keyed tunnel), then the same split run by hand
+ * (llama-server --rpc to plain ggml-rpc-servers, with the flags herd used). Prints decode tokens/s
+ * of each and their ratio, herd's prediction against the measurement, and the first and second
+ * load times of the same model (the second uses the rpc-servers' tensor cache).
+ *
+ *   npm run bench:distributed                     # 20 x 1024 f16 (~580 MB), 64 tokens, 5 rounds
+ *   npm run bench:distributed -- --layers 24 --rounds 8
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { HerdClient } from "../src/client/herd-client.js";
+import { buildEngineForMachine } from "../src/main.js";
+import { findFreePort } from "../src/util/free-port.js";
+import { decodeServerSentEvents } from "../src/util/sse.js";
+
+const { values: options } = parseArgs({
+  options: {
+    layers: { type: "string", default: "20" },
+    embedding: { type: "string", default: "1024" },
+    tokens: { type: "string", default: "64" },
+    rounds: { type: "string", default: "5" },
+  },
+});
+const root = new URL("..", import.meta.url).pathname;
+const cli = join(root, "src/cli/main.ts");
+const children: ChildProcess[] = [];
+
+async function main(): Promise<void> {
+  const engine = await buildEngineForMachine({}, {});
+  const base = await mkdtemp(join(tmpdir(), "herd-bench-distributed-"));
+  try {
+    const nodes = await startCluster(engine.directory, base, 3);
+    const [head] = nodes;
+    const embedding = Number(options.embedding);
+    await head!.client.synthModel({
+      name: "bench",
+      layers: Number(options.layers),
+      embedding,
+      feedForward: Math.ceil((embedding * 8) / 3 / 32) * 32,
+      heads: embedding / 64,
+      kvHeads: embedding / 64,
+      type: "f16",
+    });
+    const model = (await head!.client.models()).find((candidate) => candidate.name === "bench")!;
+    console.log(
+      `model: ${options.layers} x ${embedding} f16, ${(model.sizeBytes / 2 ** 20).toFixed(0)} MiB\n`,
+    );
+    const rows: string[][] = [];
+    for (const count of [2, 3]) {
+      const first = await loadTimed(head!.client, count);
+      const instance = (await head!.client.cluster()).desired.instances[0]!;
+      const herdRate = await decodeRate(head!.url, undefined);
+      await head!.client.unload("bench");
+      const second = await loadTimed(head!.client, count);
+      await head!.client.unload("bench");
+      const raw = await rawLlamaCpp(engine.directory, engine.rpcServer, model.file, instance.plan!, count);
+      rows.push([
+        String(count),
+        raw.toFixed(2),
+        herdRate.toFixed(2),
+        (herdRate / raw).toFixed(3),
+        (instance.plan!.predictedDecodeTokensPerSecond ?? 0).toFixed(2),
+        `${(first / 1000).toFixed(1)} s`,
+        `${(second / 1000).toFixed(1)} s`,
+      ]);
+    }
+    const header = [
+      "nodes",
+      "raw llama.cpp tok/s",
+      "herd tok/s",
+      "ratio",
+      "predicted tok/s",
+      "1st load",
+      "2nd load",
+    ];
+    console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
+    for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  } finally {
+    for (const child of children) child.kill("SIGINT");
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+async function startCluster(engineDirectory: string, base: string, count: number) {
+  const nodes: Array<{ url: string; client: HerdClient }> = [];
+  let token: string | undefined;
+  for (let index = 0; index < count; index++) {
+    const port = await findFreePort();
+    const args = [
+      "--import",
+      "tsx",
+      cli,
+      "start",
+      "--port",
+      String(port),
+      "--cluster-port",
+      String(await findFreePort()),
+    ];
+    args.push(
+      "--home",
+      join(base, `node${index}`),
+      "--name",
+      `n${index}`,
+      "--no-discovery",
+      ...(token ? ["--join", token] : []),
+    );
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, HERD_ENGINE_DIR: engineDirectory, HERD_LOG_LEVEL: "warn" },
+      stdio: ["ignore", "ignore", "ignore"],
+    });
+    children.push(child);
+    const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
+    await until(() => client.node());
+    token ??= await client.joinToken();
+    nodes.push({ url: client.baseUrl, client });
+  }
+  await until(async () => {
+    const view = await nodes[0]!.client.cluster();
+    if (view.links.length < count * (count - 1)) throw new Error("links not measured yet");
+  }, 60_000);
+  return nodes;
+}
+
+/** Loads over exactly `count` nodes and returns the milliseconds until READY. */
+async function loadTimed(client: HerdClient, count: number): Promise<number> {
+  const started = Date.now();
+  await client.load({
+    model: "bench",
+    minNodes: count,
+    maxNodes: count,
+    split: "layer",
+    parallel: 1,
+    contextSize: 1024,
+  });
+  await until(async () => {
+    const [status] = await client.instances();
+    if (status?.state !== "READY") throw new Error(status?.reason ?? "not loaded");
+  }, 600_000);
+  return Date.now() - started;
+}
+
+/** Median decode tokens/s of streaming completions (first token excluded). */
+async function decodeRate(baseUrl: string, key: string | undefined): Promise<number> {
+  const rates: number[] = [];
+  for (let round = 0; round <= Number(options.rounds); round++) {
+    const response = await fetch(`${baseUrl}/v1/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({
+        model: "bench",
+        prompt: "Once upon a time",
+        max_tokens: Number(options.tokens),
+        ignore_eos: true,
+        temperature: 0,
+        stream: true,
+      }),
+    });
+    let first = 0;
+    let last = 0;
+    let tokens = 0;
+    for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
+      if (event.data === "[DONE]") break;
+      const chunk = JSON.parse(event.data) as { choices?: Array<{ text?: string }> };
+      if (!chunk.choices?.[0]?.text) continue;
+      last = performance.now();
+      if (tokens === 0) first = last;
+      tokens++;
+    }
+    if (round > 0) rates.push(((tokens - 1) * 1000) / (last - first));
+  }
+  rates.sort((a, b) => a - b);
+  return rates[Math.floor(rates.length / 2)]!;
+}
+
+/** The same split run by hand: plain ggml-rpc-servers and llama-server --rpc, no herd in between. */
+async function rawLlamaCpp(
+  engineDirectory: string,
+  rpcServer: string,
+  modelFile: string,
+  plan: { splitMode: string; gpuLayers: number; tensorSplit: number[] },
+  count: number,
+): Promise<number> {
+  const processes: ChildProcess[] = [];
+  try {
+    const endpoints: string[] = [];
+    for (let index = 1; index < count; index++) {
+      const port = await findFreePort();
+      processes.push(spawn(rpcServer, ["--host", "127.0.0.1", "--port", String(port)], { stdio: "ignore" }));
+      endpoints.push(`127.0.0.1:${port}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const port = await findFreePort();
+    const args = ["--model", modelFile, "--alias", "bench", "--host", "127.0.0.1", "--port", String(port)];
+    args.push(
+      "--ctx-size",
+      "1024",
+      "--parallel",
+      "1",
+      "--rpc",
+      endpoints.join(","),
+      "--split-mode",
+      plan.splitMode,
+    );
+    args.push(
+      "--n-gpu-layers",
+      String(plan.gpuLayers),
+      "--tensor-split",
+      plan.tensorSplit.join(","),
+      "--fit",
+      "off",
+    );
+    processes.push(spawn(join(engineDirectory, "llama-server"), args, { stdio: "ignore" }));
+    await until(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      if (response.status !== 200) throw new Error("loading");
+    }, 600_000);
+    return await decodeRate(`http://127.0.0.1:${port}`, undefined);
+  } finally {
+    for (const child of processes) child.kill("SIGKILL");
+  }
+}
+
+async function until(check: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+await main();
