@@ -52,11 +52,14 @@ async function main(): Promise<void> {
     );
     const rows: string[][] = [];
     for (const count of [2, 3]) {
-      const first = await loadTimed(head!.client, count);
+      const first = await loadTimed(head!.client, count, "tunnel");
       const instance = (await head!.client.cluster()).desired.instances[0]!;
       const herdRate = await decodeRate(head!.url, undefined);
       await head!.client.unload("bench");
-      const second = await loadTimed(head!.client, count);
+      const second = await loadTimed(head!.client, count, "tunnel");
+      await head!.client.unload("bench");
+      await loadTimed(head!.client, count, "direct");
+      const directRate = await decodeRate(head!.url, undefined);
       await head!.client.unload("bench");
       const raw = await rawLlamaCpp(engine.directory, engine.rpcServer, model.file, instance.plan!, count);
       rows.push([
@@ -64,6 +67,8 @@ async function main(): Promise<void> {
         raw.toFixed(2),
         herdRate.toFixed(2),
         (herdRate / raw).toFixed(3),
+        directRate.toFixed(2),
+        (directRate / raw).toFixed(3),
         (instance.plan!.predictedDecodeTokensPerSecond ?? 0).toFixed(2),
         `${(first / 1000).toFixed(1)} s`,
         `${(second / 1000).toFixed(1)} s`,
@@ -128,7 +133,11 @@ async function startCluster(engineDirectory: string, base: string, count: number
 }
 
 /** Loads over exactly `count` nodes and returns the milliseconds until READY. */
-async function loadTimed(client: HerdClient, count: number): Promise<number> {
+async function loadTimed(
+  client: HerdClient,
+  count: number,
+  rpcTransport: "tunnel" | "direct",
+): Promise<number> {
   const started = Date.now();
   await client.load({
     model: "bench",
@@ -137,6 +146,7 @@ async function loadTimed(client: HerdClient, count: number): Promise<number> {
     split: "layer",
     parallel: 1,
     contextSize: 1024,
+    rpcTransport,
   });
   await until(async () => {
     const [status] = await client.instances();

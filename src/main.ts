@@ -179,6 +179,10 @@ export async function startNode(
     logger,
     parentDeathWrapper,
     onChange: () => {},
+    directHost:
+      advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
+        ?.replace(/:\d+$/, "")
+        .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
   });
   // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
   let apiListener: ReturnType<typeof getRequestListener> | undefined;
@@ -214,6 +218,7 @@ export async function startNode(
     shards,
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
+    rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
     plan: (model, spec, request) => {
       const view = cluster.view();
       const basis = placementBasis(model, request, view);
@@ -225,7 +230,7 @@ export async function startNode(
         [...new Set([identity.id, ...cluster.nodesHolding(model.name)])],
         identity.id,
       );
-      return { plan: toInstancePlan(details), basis, details };
+      return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
     },
     logDirectory: paths.logs,
     runDirectory: paths.run,
@@ -387,6 +392,7 @@ function placementBasis(model: ModelProfile, request: LoadRequest, view: Cluster
       expertBytesPerLayer: model.expertBytesPerLayer,
     },
     split: request.split ?? "auto",
+    rpcTransport: request.rpcTransport ?? "tunnel",
     nodes: resolve(request.nodes, "nodes"),
     avoid: resolve(request.avoid, "avoid"),
     minNodes: request.minNodes,

@@ -75,6 +75,23 @@ describe("one model across three nodes", () => {
     await a.cli(["unload", "stories260K"]);
   });
 
+  it("gives the same greedy text with engines connected directly (--rpc-transport direct)", async () => {
+    const loaded = await a.cli([
+      "load",
+      "stories260K",
+      "--min-nodes",
+      "2",
+      "--split",
+      "layer",
+      "--rpc-transport",
+      "direct",
+    ]);
+    expect(loaded.code, `${loaded.stdout}\n${loaded.stderr}`).toBe(0);
+    expect((await a.client.cluster()).desired.instances[0]!.plan!.rpcTransport).toBe("direct");
+    expect(await complete(a, "stories260K")).toBe(single);
+    await a.cli(["unload", "stories260K"]);
+  });
+
   it("gives the same greedy text split by tensors over two nodes", async () => {
     const loaded = await a.cli([
       "load",

@@ -268,7 +268,13 @@ function withPlacementOptions(command: Command): Command {
     .option("--avoid <list>", "never use these nodes")
     .option("--min-nodes <n>", "use at least this many nodes", integer("min-nodes"))
     .option("--max-nodes <n>", "use at most this many nodes", integer("max-nodes"))
-    .option("--threads <n>", "CPU threads for each engine", integer("threads"));
+    .option("--threads <n>", "CPU threads for each engine", integer("threads"))
+    .addOption(
+      new Option(
+        "--rpc-transport <transport>",
+        "tunnel (keyed, default) or direct (trusted fabrics: RDMA, Thunderbolt)",
+      ).choices(["tunnel", "direct"]),
+    );
 }
 
 interface PlacementFlags {
@@ -280,6 +286,7 @@ interface PlacementFlags {
   minNodes?: number;
   maxNodes?: number;
   threads?: number;
+  rpcTransport?: "tunnel" | "direct";
 }
 
 function loadRequest(model: string, options: PlacementFlags & { embeddings?: boolean }): LoadModelRequest {
@@ -294,6 +301,7 @@ function loadRequest(model: string, options: PlacementFlags & { embeddings?: boo
     avoid: options.avoid?.split(","),
     minNodes: options.minNodes,
     maxNodes: options.maxNodes,
+    rpcTransport: options.rpcTransport,
   };
 }
 

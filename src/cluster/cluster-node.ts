@@ -147,6 +147,43 @@ export class ClusterNode {
     this.dial(endpoint);
   }
 
+  /** Where another node's RPC server for `name` listens (direct transport), if it is ready. */
+  async rpcServerOf(node: NodeId, name: string): Promise<{ host: string; port: number } | undefined> {
+    const member = this.membership.members.get(node);
+    if (!member) return undefined;
+    for (const endpoint of member.introduction.endpoints) {
+      const [host, port] = splitEndpoint(endpoint);
+      const found = await new Promise<{ host: string; port: number } | undefined>((resolve) => {
+        const outgoing = httpsRequest(
+          {
+            host,
+            port,
+            path: `/cluster/v1/rpc-servers/${encodeURIComponent(name)}`,
+            agent: false,
+            timeout: 5000,
+            ...clusterClientTlsOptions(this.options.key, this.options.id),
+          },
+          (response) => {
+            void readBody(response, 64 * 1024).then(
+              (body) =>
+                resolve(
+                  response.statusCode === 200
+                    ? (JSON.parse(body) as { host: string; port: number })
+                    : undefined,
+                ),
+              () => resolve(undefined),
+            );
+          },
+        );
+        outgoing.on("timeout", () => outgoing.destroy());
+        outgoing.on("error", () => resolve(undefined));
+        outgoing.end();
+      });
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   /** READY instances of `model` headed on other live nodes, and where to reach those nodes. */
   remoteInstances(model: string): Array<{ node: NodeId; endpoints: string[]; instanceId: string }> {
     const result: Array<{ node: NodeId; endpoints: string[]; instanceId: string }> = [];
@@ -584,6 +621,15 @@ export class ClusterNode {
     const url = new URL(request.url ?? "/", "https://cluster");
     if (request.method === "GET" && url.pathname === "/cluster/v1/bulk") {
       serveBulkProbe(url, response);
+      return true;
+    }
+    if (request.method === "GET" && url.pathname.startsWith("/cluster/v1/rpc-servers/")) {
+      // Where a direct-transport shard listens; tunnelled shards are reached through /cluster/v1/rpc/.
+      const found = this.options.rpcServers(
+        decodeURIComponent(url.pathname.slice("/cluster/v1/rpc-servers/".length)),
+      );
+      response.writeHead(found ? 200 : 503, { "content-type": "application/json" });
+      response.end(JSON.stringify(found ?? { error: { message: "not ready" } }));
       return true;
     }
     if (url.pathname.startsWith("/cluster/v1/api/") && this.options.onApiRequest) {

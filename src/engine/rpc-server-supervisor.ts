@@ -45,6 +45,10 @@ export class RpcServerSupervisor {
     return this.stateValue === "READY" ? this.portValue : undefined;
   }
 
+  get host(): string {
+    return this.options.host;
+  }
+
   get state(): RpcServerState {
     return this.stateValue;
   }

@@ -95,6 +95,7 @@ export const PlacementBasis = z.object({
     expertBytesPerLayer: z.number().default(0),
   }),
   split: z.enum(["auto", "layer", "tensor"]).default("auto"),
+  rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   nodes: z.array(NodeId).optional(),
   avoid: z.array(NodeId).optional(),
   minNodes: z.number().int().positive().optional(),

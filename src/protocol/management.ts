@@ -29,6 +29,8 @@ export const LoadModelRequest = z.strictObject({
   parallel: z.number().int().min(1).max(256).optional(),
   embeddings: z.boolean().optional(),
   threads: z.number().int().min(1).max(1024).optional(),
+  /** `direct`: engines connect without herd's tunnel (trusted fabrics only). Default `tunnel`. */
+  rpcTransport: z.enum(["tunnel", "direct"]).optional(),
   /** How to split across nodes. Default `auto`. */
   split: z.enum(["auto", "layer", "tensor"]).optional(),
   /** Use only these nodes (names or ids). */

@@ -47,7 +47,10 @@ export function planOnCluster(
 }
 
 /** The part of a plan the desired state keeps. */
-export function toInstancePlan(plan: Plan): InstancePlan {
+export function toInstancePlan(
+  plan: Plan,
+  rpcTransport: InstancePlan["rpcTransport"] = "tunnel",
+): InstancePlan {
   return {
     head: plan.head,
     splitMode: plan.splitMode,
@@ -60,7 +63,7 @@ export function toInstancePlan(plan: Plan): InstancePlan {
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,
     gpuLayers: plan.gpuLayers,
-    rpcTransport: "tunnel",
+    rpcTransport,
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
   };
 }

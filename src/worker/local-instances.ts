@@ -30,6 +30,7 @@ export interface LoadRequest {
   threads?: number;
   /** Placement wishes for the planner. */
   split?: "auto" | "layer" | "tensor";
+  rpcTransport?: "tunnel" | "direct";
   nodes?: string[];
   avoid?: string[];
   minNodes?: number;
@@ -68,6 +69,8 @@ export interface LocalInstancesOptions {
   clusterKey: Buffer;
   /** Where another node's cluster channel listens. */
   endpointsOf: (node: NodeId) => string[];
+  /** Where another node's direct-transport RPC server listens, once it does. */
+  rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
   plan?: PlanInstance;
 }
 
@@ -251,6 +254,13 @@ export class LocalInstances {
         reach.push(async () => {
           const local = this.options.shards.lookup(name);
           return local ? `${local.host}:${local.port}` : undefined;
+        });
+        continue;
+      }
+      if (plan.rpcTransport === "direct") {
+        reach.push(async () => {
+          const remote = await this.options.rpcServerOf(node, name);
+          return remote ? `${remote.host}:${remote.port}` : undefined;
         });
         continue;
       }

@@ -15,6 +15,8 @@ export interface LocalShardsOptions {
   parentDeathWrapper?: string[];
   /** Called when a shard's RPC server changes state. */
   onChange: () => void;
+  /** This node's address on the cluster network, where `--rpc-transport direct` shards listen. */
+  directHost: string;
 }
 
 /** The RPC server name of one shard of an instance; tunnels ask for it by this name. */
@@ -33,12 +35,15 @@ export class LocalShards {
   constructor(private readonly options: LocalShardsOptions) {}
 
   async reconcile(state: DesiredState): Promise<void> {
-    const wanted = new Map<string, { threads?: number }>();
+    const wanted = new Map<string, { threads?: number; host: string }>();
     for (const instance of state.instances) {
       if (!instance.plan || instance.suspended !== undefined) continue;
       instance.plan.rpcNodes.forEach((node, index) => {
-        if (node === this.options.nodeId)
-          wanted.set(shardName(instance.id, index), { threads: instance.threads });
+        if (node !== this.options.nodeId) return;
+        // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
+        // network itself, with no key in front of it, because the user asked for exactly that.
+        const host = instance.plan!.rpcTransport === "direct" ? this.options.directHost : "127.0.0.1";
+        wanted.set(shardName(instance.id, index), { threads: instance.threads, host });
       });
     }
     for (const [name, server] of [...this.servers]) {
@@ -53,7 +58,7 @@ export class LocalShards {
       const server = new RpcServerSupervisor({
         name,
         engine,
-        host: "127.0.0.1",
+        host: settings.host,
         threads: settings.threads,
         cacheDirectory: join(this.options.home, "cache"),
         logDirectory: this.options.logDirectory,
@@ -75,8 +80,9 @@ export class LocalShards {
 
   /** Where a shard's RPC server listens, when it is READY. */
   lookup(name: string): { host: string; port: number } | undefined {
-    const port = this.servers.get(name)?.port;
-    return port === undefined ? undefined : { host: "127.0.0.1", port };
+    const server = this.servers.get(name);
+    const port = server?.port;
+    return port === undefined ? undefined : { host: server!.host, port };
   }
 
   states(): Array<{ name: string; state: string }> {

@@ -92,7 +92,12 @@ export class PlacementKeeper {
         holders,
         head,
       );
-      next = { ...instance, node: plan.head, plan: toInstancePlan(plan), suspended: undefined };
+      next = {
+        ...instance,
+        node: plan.head,
+        plan: toInstancePlan(plan, basis.rpcTransport),
+        suspended: undefined,
+      };
       this.options.logger.info(
         { instance: instance.id, head: plan.head, shards: plan.shards.length },
         `placed ${instance.model} again over the nodes that remain`,
