@@ -77,7 +77,9 @@ async function main(): Promise<void> {
     const header = [
       "nodes",
       "raw llama.cpp tok/s",
-      "herd tok/s",
+      "herd (tunnel) tok/s",
+      "ratio",
+      "herd (direct) tok/s",
       "ratio",
       "predicted tok/s",
       "1st load",

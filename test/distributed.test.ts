@@ -70,8 +70,12 @@ describe("one model across three nodes", () => {
     const instance = view.desired.instances[0]!;
     expect(new Set(instance.plan!.shards.map((shard) => shard.node)).size).toBe(3);
     expect(await complete(a, "stories260K")).toBe(single);
-    // Any node's API reaches it.
+    // Any node's API reaches it, and any node's CLI shows where it runs.
     expect(await complete(c, "stories260K")).toBe(single);
+    const ps = await c.cli(["ps"]);
+    const row = ps.stdout.split("\n").find((line) => line.startsWith("stories260K-"))!;
+    expect(row).toMatch(/stories260K\s+a\s+layer\s.*READY/);
+    for (const node of ["a", "b", "c"]) expect(row).toMatch(new RegExp(`\\b${node}:\\d+-\\d+`));
     await a.cli(["unload", "stories260K"]);
   });
 

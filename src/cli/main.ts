@@ -5,7 +5,7 @@ import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
-import { renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
+import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
 import { formatTable } from "./table.js";
 
 const program = new Command("herd")
@@ -343,26 +343,11 @@ program
 
 program
   .command("ps")
-  .description("list instances and their state")
-  .option("--json", "print JSON")
+  .description("list the cluster's instances: where their head and shards run, and their state")
+  .option("--json", "print JSON (this node's instances, with engine details)")
   .action(async (options: { json?: boolean }) => {
-    const list = await client().instances();
-    if (options.json) return print(JSON.stringify(list, null, 2));
-    print(
-      formatTable(
-        ["INSTANCE", "MODEL", "STATE", "CONTEXT", "SLOTS", "RESTARTS", "FOR", "REASON"],
-        list.map((status) => [
-          status.id,
-          status.model,
-          status.state,
-          String(status.contextSize),
-          String(status.parallel),
-          String(status.restarts),
-          formatDuration(Date.now() - Date.parse(status.since)),
-          status.reason,
-        ]),
-      ),
-    );
+    if (options.json) return print(JSON.stringify(await client().instances(), null, 2));
+    print(renderInstances(await client().cluster()));
   });
 
 program

@@ -86,3 +86,32 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
   }
   return lines.join("\n");
 }
+
+/** `herd ps`: every instance in the desired state, where its parts run, and its state. */
+export function renderInstances(view: ClusterView): string {
+  const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
+  return formatTable(
+    ["INSTANCE", "MODEL", "HEAD", "SPLIT", "SHARDS", "CONTEXT", "SLOTS", "STATE", "REASON"],
+    view.desired.instances.map((instance) => {
+      const summary = view.instances.find((candidate) => candidate.id === instance.id);
+      const plan = instance.plan;
+      const shards =
+        plan && plan.splitMode !== "none"
+          ? plan.shards
+              .map((shard) => `${name(shard.node)}:${shard.layerStart}-${shard.layerEnd - 1}`)
+              .join(" ")
+          : "-";
+      return [
+        instance.id,
+        instance.model,
+        name(instance.node),
+        plan?.splitMode ?? "none",
+        shards,
+        String(instance.contextSize),
+        String(instance.parallel),
+        instance.suspended ? "FAILED" : (summary?.state ?? "PLANNED"),
+        instance.suspended ?? summary?.reason ?? "waiting for the head node",
+      ];
+    }),
+  );
+}

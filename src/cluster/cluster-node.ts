@@ -339,7 +339,13 @@ export class ClusterNode {
   private scheduleLinkProbe(): void {
     if (this.stopped) return;
     clearTimeout(this.probeTimer);
-    this.probeTimer = setTimeout(() => void this.measureLinks(), 1500);
+    // Once soon, to have figures; once more when the burst of a join (processes starting,
+    // connections opening) has passed, so the figures the planner uses are not the busy ones.
+    this.probeTimer = setTimeout(() => {
+      void this.measureLinks();
+      this.probeTimer = setTimeout(() => void this.measureLinks(), 10_000);
+      this.probeTimer.unref();
+    }, 1500);
     this.probeTimer.unref();
   }
 
