@@ -131,6 +131,8 @@ async function startCluster(engineDirectory: string, base: string, count: number
     const view = await nodes[0]!.client.cluster();
     if (view.links.length < count * (count - 1)) throw new Error("links not measured yet");
   }, 60_000);
+  // The second round of link measurements, taken once the join has settled, is the one to plan with.
+  await new Promise((resolve) => setTimeout(resolve, 12_000));
   return nodes;
 }
 

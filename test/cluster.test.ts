@@ -1,3 +1,6 @@
+import { copyFile, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ClusterView } from "../src/protocol/cluster.js";
 import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
@@ -177,5 +180,24 @@ describe("a node without the cluster key", () => {
     const view = await member.client.cluster();
     expect(view.nodes.map((node) => node.name)).toEqual(["member"]);
     expect((await stranger.client.cluster()).nodes.map((node) => node.name)).toEqual(["stranger"]);
+  });
+});
+
+describe("a copied HERD_HOME", () => {
+  afterAll(stopAllHerdProcesses);
+
+  it("is reported as two nodes with one id, not merged into one", async () => {
+    const original = await HerdProcess.start({ args: ["--name", "original"] });
+    const copy = await mkdtemp(join(tmpdir(), "herd-test-"));
+    await copyFile(join(original.home, "node.json"), join(copy, "node.json"));
+    const twin = await HerdProcess.start({
+      home: copy,
+      args: ["--name", "twin", "--peers", original.clusterEndpoint],
+    });
+    await waitFor("the duplicate to be reported", async () =>
+      /is used by two running nodes .*HERD_HOME copied/.test(await original.log()) ? true : undefined,
+    );
+    expect((await original.client.cluster()).nodes.map((node) => node.name)).toEqual(["original"]);
+    expect((await twin.client.cluster()).self).toBe((await original.client.cluster()).self);
   });
 });
