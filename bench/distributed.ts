@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { HerdClient } from "../src/client/herd-client.js";
 import { buildEngineForMachine } from "../src/main.js";
 import { findFreePort } from "../src/util/free-port.js";
-import { decodeServerSentEvents } from "../src/util/sse.js";
+import { median, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -159,37 +159,15 @@ async function loadTimed(
   return Date.now() - started;
 }
 
-/** Median decode tokens/s of streaming completions (first token excluded). */
+/** Median decode tokens/s over the rounds (a first, warm-up round is not counted). */
 async function decodeRate(baseUrl: string, key: string | undefined): Promise<number> {
+  const body = { model: "bench", prompt: "Once upon a time", max_tokens: Number(options.tokens) };
+  await streamingSample(baseUrl, body, key);
   const rates: number[] = [];
-  for (let round = 0; round <= Number(options.rounds); round++) {
-    const response = await fetch(`${baseUrl}/v1/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({
-        model: "bench",
-        prompt: "Once upon a time",
-        max_tokens: Number(options.tokens),
-        ignore_eos: true,
-        temperature: 0,
-        stream: true,
-      }),
-    });
-    let first = 0;
-    let last = 0;
-    let tokens = 0;
-    for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
-      if (event.data === "[DONE]") break;
-      const chunk = JSON.parse(event.data) as { choices?: Array<{ text?: string }> };
-      if (!chunk.choices?.[0]?.text) continue;
-      last = performance.now();
-      if (tokens === 0) first = last;
-      tokens++;
-    }
-    if (round > 0) rates.push(((tokens - 1) * 1000) / (last - first));
+  for (let round = 0; round < Number(options.rounds); round++) {
+    rates.push((await streamingSample(baseUrl, body, key)).decodeTokensPerSecond);
   }
-  rates.sort((a, b) => a - b);
-  return rates[Math.floor(rates.length / 2)]!;
+  return median(rates);
 }
 
 /** The same split run by hand: plain ggml-rpc-servers and llama-server --rpc, no herd in between. */
@@ -237,19 +215,6 @@ async function rawLlamaCpp(
     return await decodeRate(`http://127.0.0.1:${port}`, undefined);
   } finally {
     for (const child of processes) child.kill("SIGKILL");
-  }
-}
-
-async function until(check: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
   }
 }
 

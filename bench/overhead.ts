@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { HerdClient } from "../src/client/herd-client.js";
 import { buildEngineForMachine } from "../src/main.js";
 import { findFreePort } from "../src/util/free-port.js";
-import { decodeServerSentEvents } from "../src/util/sse.js";
+import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -33,10 +33,7 @@ const maxTokens = Number(options.tokens);
 const threads = options.threads ? Number(options.threads) : undefined;
 const root = new URL("..", import.meta.url).pathname;
 
-interface Sample {
-  ttftMs: number;
-  decodeTokensPerSecond: number;
-}
+type Sample = StreamingSample;
 
 async function main(): Promise<void> {
   const engine = await buildEngineForMachine({}, {});
@@ -153,36 +150,18 @@ async function prepareModel(client: HerdClient, model: string): Promise<void> {
   }, 600_000);
 }
 
-/** One streaming completion; TTFT from sending to the first token, decode rate over the rest. */
-async function measure(baseUrl: string, model: string, key: string | undefined): Promise<Sample> {
-  const started = performance.now();
-  const response = await fetch(`${baseUrl}/v1/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
-    body: JSON.stringify({
+/** One streaming completion of the benchmark's prompt, prompt cache off. */
+function measure(baseUrl: string, model: string, key: string | undefined): Promise<Sample> {
+  return streamingSample(
+    baseUrl,
+    {
       model,
       prompt: "Once upon a time, in a small village by the sea, there lived",
       max_tokens: maxTokens,
-      temperature: 0,
-      ignore_eos: true,
       cache_prompt: false,
-      stream: true,
-    }),
-  });
-  if (!response.ok) throw new Error(`${baseUrl} answered ${response.status}: ${await response.text()}`);
-  let first = 0;
-  let last = 0;
-  let tokens = 0;
-  for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
-    if (event.data === "[DONE]") break;
-    const chunk = JSON.parse(event.data) as { choices: Array<{ text?: string }> };
-    if (!chunk.choices[0]?.text) continue;
-    last = performance.now();
-    if (tokens === 0) first = last;
-    tokens++;
-  }
-  if (tokens < 2) throw new Error(`only ${tokens} tokens from ${baseUrl}`);
-  return { ttftMs: first - started, decodeTokensPerSecond: ((tokens - 1) * 1000) / (last - first) };
+    },
+    key,
+  );
 }
 
 /** User plus system CPU time of a process so far, from /proc (NaN where there is no /proc). */
@@ -193,25 +172,6 @@ async function processCpuMs(pid: number): Promise<number> {
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
     return Number.NaN;
-  }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
-async function until(check: () => Promise<unknown>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
   }
 }
 

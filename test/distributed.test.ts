@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
+import {
+  type HerdProcess,
+  sharedModelPath,
+  startCluster,
+  stopAllHerdProcesses,
+  waitFor,
+} from "./support/herd-process.js";
 
 const prompt = { prompt: "Once upon a time", max_tokens: 32, temperature: 0 };
 
@@ -23,16 +29,7 @@ describe("one model across three nodes", () => {
   let single: string;
 
   beforeAll(async () => {
-    a = await HerdProcess.start({ args: ["--name", "a"] });
-    const token = await a.client.joinToken();
-    b = await HerdProcess.start({ args: ["--name", "b", "--join", token] });
-    c = await HerdProcess.start({ args: ["--name", "c", "--join", token] });
-    await waitFor("three nodes with measured links", async () => {
-      const view = await a.client.cluster();
-      return view.nodes.filter((node) => node.state === "alive").length === 3 && view.links.length === 6
-        ? true
-        : undefined;
-    });
+    [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
     await a.cli(["models", "import", sharedModelPath]);
     const loaded = await a.cli(["load", "stories260K", "--nodes", "a", "--parallel", "1"]);
     expect(loaded.code, loaded.stderr).toBe(0);
@@ -123,14 +120,7 @@ describe("a shard node that dies", () => {
   let c: HerdProcess;
 
   beforeAll(async () => {
-    a = await HerdProcess.start({ args: ["--name", "a"] });
-    const token = await a.client.joinToken();
-    b = await HerdProcess.start({ args: ["--name", "b", "--join", token] });
-    c = await HerdProcess.start({ args: ["--name", "c", "--join", token] });
-    await waitFor("three live nodes", async () => {
-      const view = await a.client.cluster();
-      return view.nodes.filter((node) => node.state === "alive").length === 3 ? true : undefined;
-    });
+    [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
     await a.cli(["models", "import", sharedModelPath]);
     const loaded = await a.cli([
       "load",
@@ -175,15 +165,7 @@ describe("a model larger than a memory-limited cluster", () => {
   let a: HerdProcess;
 
   beforeAll(async () => {
-    a = await HerdProcess.start({ args: ["--name", "a", "--memory-limit", "300M"] });
-    const token = await a.client.joinToken();
-    await HerdProcess.start({ args: ["--name", "b", "--join", token, "--memory-limit", "300M"] });
-    await waitFor("two live nodes", async () => {
-      const view = await a.client.cluster();
-      return view.nodes.filter((node) => node.state === "alive" && node.profile?.memoryLimited).length === 2
-        ? true
-        : undefined;
-    });
+    [a] = (await startCluster(["a", "b"], ["--memory-limit", "300M"])) as [HerdProcess];
     const synth = await a.cli([
       "models",
       "synth",

@@ -214,3 +214,24 @@ export async function waitFor<T>(
   }
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
 }
+
+/**
+ * Starts a cluster on loopback: the first node, then the others with its join token, and waits
+ * until the first sees them all alive with every link measured. `args` adds flags to every node.
+ */
+export async function startCluster(names: string[], args: string[] = []): Promise<HerdProcess[]> {
+  const first = await HerdProcess.start({ args: ["--name", names[0]!, ...args] });
+  const token = await first.client.joinToken();
+  const nodes = [first];
+  for (const name of names.slice(1)) {
+    nodes.push(await HerdProcess.start({ args: ["--name", name, "--join", token, ...args] }));
+  }
+  await waitFor(`${names.length} live nodes with measured links`, async () => {
+    const view = await first.client.cluster();
+    const alive = view.nodes.filter((node) => node.state === "alive").length;
+    return alive === names.length && view.links.length === names.length * (names.length - 1)
+      ? true
+      : undefined;
+  });
+  return nodes;
+}
