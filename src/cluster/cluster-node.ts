@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { WebSocket } from "ws";
 import {
   type ClusterMessage,
@@ -17,15 +16,10 @@ import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
+import { channelRequest, readBody } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
-import {
-  linkMeasurement,
-  measureRoundTrip,
-  measureThroughput,
-  serveBulkProbe,
-  splitEndpoint,
-} from "./link-prober.js";
+import { linkMeasurement, measureRoundTrip, measureThroughput, serveBulkProbe } from "./link-prober.js";
 import {
   applyMembershipEvent,
   electCoordinator,
@@ -151,37 +145,15 @@ export class ClusterNode {
   async rpcServerOf(node: NodeId, name: string): Promise<{ host: string; port: number } | undefined> {
     const member = this.membership.members.get(node);
     if (!member) return undefined;
-    for (const endpoint of member.introduction.endpoints) {
-      const [host, port] = splitEndpoint(endpoint);
-      const found = await new Promise<{ host: string; port: number } | undefined>((resolve) => {
-        const outgoing = httpsRequest(
-          {
-            host,
-            port,
-            path: `/cluster/v1/rpc-servers/${encodeURIComponent(name)}`,
-            agent: false,
-            timeout: 5000,
-            ...clusterClientTlsOptions(this.options.key, this.options.id),
-          },
-          (response) => {
-            void readBody(response, 64 * 1024).then(
-              (body) =>
-                resolve(
-                  response.statusCode === 200
-                    ? (JSON.parse(body) as { host: string; port: number })
-                    : undefined,
-                ),
-              () => resolve(undefined),
-            );
-          },
-        );
-        outgoing.on("timeout", () => outgoing.destroy());
-        outgoing.on("error", () => resolve(undefined));
-        outgoing.end();
-      });
-      if (found) return found;
-    }
-    return undefined;
+    const answer = await channelRequest({
+      endpoints: member.introduction.endpoints,
+      method: "GET",
+      path: `/cluster/v1/rpc-servers/${encodeURIComponent(name)}`,
+      key: this.options.key,
+      selfId: this.options.id,
+      timeoutMs: 5000,
+    }).catch(() => undefined);
+    return answer?.status === 200 ? (JSON.parse(answer.body) as { host: string; port: number }) : undefined;
   }
 
   /** READY instances of `model` headed on other live nodes, and where to reach those nodes. */
@@ -228,11 +200,16 @@ export class ClusterNode {
     const coordinator = this.coordinator ? this.membership.members.get(this.coordinator) : undefined;
     if (!coordinator)
       throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
-    const response = await this.post(
-      coordinator.introduction.endpoints,
-      "/cluster/v1/desired-changes",
-      change,
-    );
+    const response = await channelRequest({
+      endpoints: coordinator.introduction.endpoints,
+      method: "POST",
+      path: "/cluster/v1/desired-changes",
+      body: change,
+      key: this.options.key,
+      selfId: this.options.id,
+    }).catch((error: Error) => {
+      throw new HerdError(`cannot reach the coordinator: ${error.message}`);
+    });
     if (response.status === 404) throw new NotFoundError(response.message);
     if (response.status === 409) throw new ConflictError(response.message);
     if (response.status !== 200)
@@ -664,59 +641,4 @@ export class ClusterNode {
     }
     return false;
   }
-
-  /** POSTs JSON to the first of `endpoints` that answers, over the cluster channel. */
-  private async post(
-    endpoints: string[],
-    path: string,
-    value: unknown,
-  ): Promise<{ status: number; body: string; message: string }> {
-    let lastError: unknown;
-    for (const endpoint of endpoints) {
-      try {
-        const [host, port] = splitEndpoint(endpoint);
-        return await new Promise((resolve, reject) => {
-          const outgoing = httpsRequest(
-            {
-              host,
-              port,
-              path,
-              method: "POST",
-              agent: false,
-              timeout: 10_000,
-              ...clusterClientTlsOptions(this.options.key, this.options.id),
-            },
-            (response) => {
-              void readBody(response, 8 * 1024 * 1024).then((body) => {
-                let message = body;
-                try {
-                  message = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body;
-                } catch {
-                  // Not JSON: the raw body is the message.
-                }
-                resolve({ status: response.statusCode ?? 0, body, message });
-              }, reject);
-            },
-          );
-          outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
-          outgoing.on("error", reject);
-          outgoing.end(JSON.stringify(value));
-        });
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw new HerdError(`cannot reach the coordinator: ${(lastError as Error)?.message ?? "no address"}`);
-  }
-}
-
-async function readBody(stream: NodeJS.ReadableStream, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new Error(`body over ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }

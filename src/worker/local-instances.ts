@@ -12,7 +12,7 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../protocol/errors.js";
+import { ConflictError, InvalidRequestError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -242,7 +242,6 @@ export class LocalInstances {
    */
   private async shardPreparation(
     instance: PlacedInstance,
-    model: ModelProfile,
   ): Promise<((signal: AbortSignal) => Promise<string[]>) | undefined> {
     const plan = instance.plan!;
     if (plan.splitMode === "none" || plan.rpcNodes.length === 0) return undefined;
@@ -297,7 +296,7 @@ export class LocalInstances {
     const spec = InstanceSpec.parse(instance);
     const model = await this.options.models.require(spec.model);
     const engine = await this.options.engine();
-    const prepareShards = instance.plan ? await this.shardPreparation(instance, model) : undefined;
+    const prepareShards = instance.plan ? await this.shardPreparation(instance) : undefined;
     const supervisor = new LlamaServerSupervisor({
       spec,
       model,
