@@ -394,14 +394,17 @@ async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promis
   try {
     const events = await api.subscribe(stop.signal);
     const created = await api.load(request);
-    print(`${created.id}: ${created.state} (${created.reason})`);
+    let last = `${created.id}: ${created.state} (${created.reason})`;
+    print(last);
     let failures = 0;
     for await (const event of events) {
       if (event.type === "instance-removed" && event.instanceId === created.id) {
         throw new HerdError(`instance ${created.id} was unloaded while loading`);
       }
       if (event.type !== "instance-state-changed" || event.instanceId !== created.id) continue;
-      print(`${event.instanceId}: ${event.state} (${event.reason})`);
+      const line = `${event.instanceId}: ${event.state} (${event.reason})`;
+      if (line !== last) print(line);
+      last = line;
       if (event.state === "READY") return;
       if (event.state === "FAILED" && ++failures >= 4) {
         throw new HerdError(
