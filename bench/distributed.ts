@@ -5,7 +5,7 @@
  * of each and their ratio, herd's prediction against the measurement, and the first and second
  * load times of the same model (the second uses the rpc-servers' tensor cache).
  *
- *   npm run bench:distributed                     # 20 x 1024 f16 (~580 MB), 64 tokens, 5 rounds
+ *   npm run bench:distributed                     # 20 x 1024 f16 (~600 MB), 64 tokens, 8 rounds
  *   npm run bench:distributed -- --layers 24 --rounds 8
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -23,7 +23,7 @@ const { values: options } = parseArgs({
     layers: { type: "string", default: "20" },
     embedding: { type: "string", default: "1024" },
     tokens: { type: "string", default: "64" },
-    rounds: { type: "string", default: "5" },
+    rounds: { type: "string", default: "8" },
   },
 });
 const root = new URL("..", import.meta.url).pathname;
@@ -53,26 +53,38 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     for (const count of [2, 3]) {
       const first = await loadTimed(head!.client, count, "tunnel");
-      const instance = (await head!.client.cluster()).desired.instances[0]!;
-      const herdRate = await decodeRate(head!.url, undefined);
       await head!.client.unload("bench");
       const second = await loadTimed(head!.client, count, "tunnel");
-      await head!.client.unload("bench");
-      await loadTimed(head!.client, count, "direct");
-      const directRate = await decodeRate(head!.url, undefined);
-      await head!.client.unload("bench");
-      const raw = await rawLlamaCpp(engine.directory, engine.rpcServer, model.file, instance.plan!, count);
-      rows.push([
-        String(count),
-        raw.toFixed(2),
-        herdRate.toFixed(2),
-        (herdRate / raw).toFixed(3),
-        directRate.toFixed(2),
-        (directRate / raw).toFixed(3),
-        (instance.plan!.predictedDecodeTokensPerSecond ?? 0).toFixed(2),
-        `${(first / 1000).toFixed(1)} s`,
-        `${(second / 1000).toFixed(1)} s`,
-      ]);
+      const instance = (await head!.client.cluster()).desired.instances[0]!;
+      // The raw split runs beside herd's, idle while the other is measured: rounds alternate so that
+      // whatever else the machine does falls on both alike.
+      const raw = await startRawLlamaCpp(
+        engine.directory,
+        engine.rpcServer,
+        model.file,
+        instance.plan!,
+        count,
+      );
+      try {
+        const [herdRate, rawRate] = await compare(head!.url, raw.url);
+        await head!.client.unload("bench");
+        await loadTimed(head!.client, count, "direct");
+        const [directRate, rawRateAgain] = await compare(head!.url, raw.url);
+        await head!.client.unload("bench");
+        rows.push([
+          String(count),
+          rawRate.toFixed(2),
+          herdRate.toFixed(2),
+          (herdRate / rawRate).toFixed(3),
+          directRate.toFixed(2),
+          (directRate / rawRateAgain).toFixed(3),
+          (instance.plan!.predictedDecodeTokensPerSecond ?? 0).toFixed(2),
+          `${(first / 1000).toFixed(1)} s`,
+          `${(second / 1000).toFixed(1)} s`,
+        ]);
+      } finally {
+        raw.stop();
+      }
     }
     const header = [
       "nodes",
@@ -159,26 +171,34 @@ async function loadTimed(
   return Date.now() - started;
 }
 
-/** Median decode tokens/s over the rounds (a first, warm-up round is not counted). */
-async function decodeRate(baseUrl: string, key: string | undefined): Promise<number> {
+/** Median decode tokens/s of two endpoints serving the same model, measured in alternating rounds. */
+async function compare(first: string, second: string): Promise<[number, number]> {
   const body = { model: "bench", prompt: "Once upon a time", max_tokens: Number(options.tokens) };
-  await streamingSample(baseUrl, body, key);
-  const rates: number[] = [];
+  await streamingSample(first, body, undefined);
+  await streamingSample(second, body, undefined);
+  const rates: [number[], number[]] = [[], []];
   for (let round = 0; round < Number(options.rounds); round++) {
-    rates.push((await streamingSample(baseUrl, body, key)).decodeTokensPerSecond);
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) {
+      const sample = await streamingSample(index === 0 ? first : second, body, undefined);
+      rates[index]!.push(sample.decodeTokensPerSecond);
+    }
   }
-  return median(rates);
+  return [median(rates[0]), median(rates[1])];
 }
 
 /** The same split run by hand: plain ggml-rpc-servers and llama-server --rpc, no herd in between. */
-async function rawLlamaCpp(
+async function startRawLlamaCpp(
   engineDirectory: string,
   rpcServer: string,
   modelFile: string,
   plan: { splitMode: string; gpuLayers: number; tensorSplit: number[] },
   count: number,
-): Promise<number> {
+): Promise<{ url: string; stop(): void }> {
   const processes: ChildProcess[] = [];
+  const stop = () => {
+    for (const child of processes) child.kill("SIGKILL");
+  };
   try {
     const endpoints: string[] = [];
     for (let index = 1; index < count; index++) {
@@ -212,9 +232,10 @@ async function rawLlamaCpp(
       const response = await fetch(`http://127.0.0.1:${port}/health`);
       if (response.status !== 200) throw new Error("loading");
     }, 600_000);
-    return await decodeRate(`http://127.0.0.1:${port}`, undefined);
-  } finally {
-    for (const child of processes) child.kill("SIGKILL");
+    return { url: `http://127.0.0.1:${port}`, stop };
+  } catch (error) {
+    stop();
+    throw error;
   }
 }
 

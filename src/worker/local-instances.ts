@@ -279,7 +279,7 @@ export class LocalInstances {
         if (endpoints.every((endpoint) => endpoint !== undefined)) {
           return distributedArgs(plan, endpoints as string[]);
         }
-        await sleep(250, signal);
+        await sleep(50, signal);
       }
     };
   }
