@@ -18,6 +18,8 @@ export interface CliResult {
 }
 
 const running = new Set<HerdProcess>();
+/** Homes this harness made; removed by `stopAllHerdProcesses` once no node uses them. */
+const homes = new Set<string>();
 
 /**
  * A real `herd start` process with its own HERD_HOME and port, as a user would run it (from the
@@ -53,6 +55,7 @@ export class HerdProcess {
     } = {},
   ): Promise<HerdProcess> {
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
+    homes.add(home);
     const port = options.port ?? (await findFreePort());
     const clusterPort = options.clusterPort ?? (await findFreePort());
     const env = {
@@ -151,9 +154,11 @@ export class HerdProcess {
   }
 }
 
-/** Stops every node a test left running; for `afterAll`. */
+/** Stops every node a test left running and removes the homes of all; for `afterAll`. */
 export async function stopAllHerdProcesses(): Promise<void> {
   await Promise.all([...running].map((node) => node.dispose()));
+  for (const home of homes) await rm(home, { recursive: true, force: true });
+  homes.clear();
 }
 
 /** Runs the `herd` CLI with the given environment. */
