@@ -7,24 +7,9 @@ import {
   modelShape,
   shardMemory,
 } from "./memory-estimate.js";
-import type { PlacementModel } from "./placement-types.js";
+import { stories260K } from "./test-models.js";
 
 /** The shared real model's profile (`readGgufFacts` of stories260K-f32.gguf). */
-const stories260K: PlacementModel = {
-  name: "stories260K",
-  architecture: "llama",
-  sizeBytes: 1185376,
-  parameterCount: 292800,
-  layerCount: 5,
-  bytesPerLayer: 181760,
-  nonLayerBytes: 262400,
-  kvBytesPerToken: 640,
-  embeddingLength: 64,
-  headCount: 8,
-  expertCount: 0,
-  expertUsedCount: 0,
-  expertBytesPerLayer: 0,
-};
 
 describe("kvCacheTokens", () => {
   it.each([

@@ -5,32 +5,10 @@ import type { NodeId } from "../protocol/ids.js";
 import { modelShape, shardMemory } from "./memory-estimate.js";
 import type { PlacementInput, PlacementModel, PlacementNode, PlacementRequest } from "./placement-types.js";
 import { planPlacement } from "./plan-placement.js";
+import { llama8B, llama70B } from "./test-models.js";
 
 const GB = 1e9;
 const GiB = 1024 ** 3;
-
-/** Q4_K_M-ish dense llama: 4.5 bits per weight, 128256-token vocabulary, 8 KV heads of 128. */
-function dense(billions: number, layerCount: number, embeddingLength: number): PlacementModel {
-  const nonLayerBytes = 2 * 128256 * embeddingLength * 0.5625;
-  const sizeBytes = billions * 1e9 * 0.5625;
-  return {
-    name: `llama-${billions}b`,
-    architecture: "llama",
-    sizeBytes,
-    parameterCount: billions * 1e9,
-    layerCount,
-    bytesPerLayer: (sizeBytes - nonLayerBytes) / layerCount,
-    nonLayerBytes,
-    kvBytesPerToken: layerCount * 8 * 256 * 2,
-    embeddingLength,
-    headCount: embeddingLength / 128,
-    expertCount: 0,
-    expertUsedCount: 0,
-    expertBytesPerLayer: 0,
-  };
-}
-const llama8B = dense(8, 32, 4096);
-const llama70B = dense(70, 80, 8192);
 
 const cpu = (name: string, gigabytes: number): PlacementNode => ({
   id: name as NodeId,

@@ -9,49 +9,10 @@ import type {
   Plan,
 } from "./placement-types.js";
 import { planPlacement } from "./plan-placement.js";
+import { llama8B, llama70B, stories260K } from "./test-models.js";
 
 const GB = 1e9;
 const id = (name: string) => name as NodeId;
-
-/** A Q4_K_M-ish dense decoder: 4.5 bits per weight, 128256-token vocabulary, 8 KV heads of 128. */
-function dense(name: string, billions: number, layerCount: number, embeddingLength: number): PlacementModel {
-  const nonLayerBytes = 2 * 128256 * embeddingLength * 0.5625;
-  const sizeBytes = billions * 1e9 * 0.5625;
-  return {
-    name,
-    architecture: "llama",
-    sizeBytes,
-    parameterCount: billions * 1e9,
-    layerCount,
-    bytesPerLayer: (sizeBytes - nonLayerBytes) / layerCount,
-    nonLayerBytes,
-    kvBytesPerToken: layerCount * 8 * 256 * 2,
-    embeddingLength,
-    headCount: embeddingLength / 128,
-    expertCount: 0,
-    expertUsedCount: 0,
-    expertBytesPerLayer: 0,
-  };
-}
-const llama8B = dense("llama-8b", 8, 32, 4096);
-const llama70B = dense("llama-70b", 70, 80, 8192);
-
-/** The shared real model's profile (`readGgufFacts` of stories260K-f32.gguf). */
-const stories260K: PlacementModel = {
-  name: "stories260K",
-  architecture: "llama",
-  sizeBytes: 1185376,
-  parameterCount: 292800,
-  layerCount: 5,
-  bytesPerLayer: 181760,
-  nonLayerBytes: 262400,
-  kvBytesPerToken: 640,
-  embeddingLength: 64,
-  headCount: 8,
-  expertCount: 0,
-  expertUsedCount: 0,
-  expertBytesPerLayer: 0,
-};
 
 const cpu = (name: string, gigabytes: number): PlacementNode => ({
   id: id(name),
