@@ -15,7 +15,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { HerdClient } from "../src/client/herd-client.js";
 import { buildEngineForMachine } from "../src/main.js";
+import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
+import { distributedArgs } from "../src/worker/distributed-args.js";
 import { median, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -192,7 +194,7 @@ async function startRawLlamaCpp(
   engineDirectory: string,
   rpcServer: string,
   modelFile: string,
-  plan: { splitMode: string; gpuLayers: number; tensorSplit: number[] },
+  plan: InstancePlan,
   count: number,
 ): Promise<{ url: string; stop(): void }> {
   const processes: ChildProcess[] = [];
@@ -208,25 +210,9 @@ async function startRawLlamaCpp(
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const port = await findFreePort();
+    // The flags herd itself derives from the plan, so both runs split the model the same way.
     const args = ["--model", modelFile, "--alias", "bench", "--host", "127.0.0.1", "--port", String(port)];
-    args.push(
-      "--ctx-size",
-      "1024",
-      "--parallel",
-      "1",
-      "--rpc",
-      endpoints.join(","),
-      "--split-mode",
-      plan.splitMode,
-    );
-    args.push(
-      "--n-gpu-layers",
-      String(plan.gpuLayers),
-      "--tensor-split",
-      plan.tensorSplit.join(","),
-      "--fit",
-      "off",
-    );
+    args.push("--ctx-size", "1024", "--parallel", "1", ...distributedArgs(plan, endpoints));
     processes.push(spawn(join(engineDirectory, "llama-server"), args, { stdio: "ignore" }));
     await until(async () => {
       const response = await fetch(`http://127.0.0.1:${port}/health`);

@@ -23,17 +23,7 @@ describe("three hosts on a LAN", () => {
 
   beforeAll(async () => {
     network = await createTestNetwork(3);
-    const token = formatJoinToken({ key: randomBytes(32), addresses: [] });
-    nodes = await Promise.all(
-      network.hosts.map((host, index) =>
-        HerdProcess.start({
-          netns: host,
-          port: 52415,
-          clusterPort: 52416,
-          args: ["--host", "0.0.0.0", "--join", token, "--name", `host${index + 1}`, "--discovery"],
-        }),
-      ),
-    );
+    nodes = await startHosts(network);
   });
   afterAll(async () => {
     await stopAllHerdProcesses();
@@ -83,17 +73,7 @@ describe("engines across hosts", () => {
 
   beforeAll(async () => {
     network = await createTestNetwork(2);
-    const token = formatJoinToken({ key: randomBytes(32), addresses: [] });
-    [head, shard] = (await Promise.all(
-      network.hosts.map((host, index) =>
-        HerdProcess.start({
-          netns: host,
-          port: 52415,
-          clusterPort: 52416,
-          args: ["--host", "0.0.0.0", "--join", token, "--name", `host${index + 1}`, "--discovery"],
-        }),
-      ),
-    )) as [HerdProcess, HerdProcess];
+    [head, shard] = (await startHosts(network)) as [HerdProcess, HerdProcess];
     await waitFor("two live nodes", async () => {
       const view = await head.client.cluster();
       return view.nodes.filter((node) => node.state === "alive").length === 2 && view.links.length === 2
@@ -146,6 +126,24 @@ describe("engines across hosts", () => {
     expect(reply.length === 0 || reply[0] === 0x15).toBe(true);
   });
 });
+
+/**
+ * A node on each host, all with one join token that names no address, so only multicast discovery
+ * can bring them together.
+ */
+function startHosts(network: TestNetwork): Promise<HerdProcess[]> {
+  const token = formatJoinToken({ key: randomBytes(32), addresses: [] });
+  return Promise.all(
+    network.hosts.map((host, index) =>
+      HerdProcess.start({
+        netns: host,
+        port: 52415,
+        clusterPort: 52416,
+        args: ["--host", "0.0.0.0", "--join", token, "--name", `host${index + 1}`, "--discovery"],
+      }),
+    ),
+  );
+}
 
 /** The port of the ggml-rpc-server running in a namespace, from its command line. */
 async function rpcServerPort(namespace: string): Promise<number> {

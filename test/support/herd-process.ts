@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { HerdClient } from "../../src/client/herd-client.js";
+import { runCommand } from "../../src/engine/run-command.js";
 import { findFreePort } from "../../src/util/free-port.js";
 
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
@@ -163,21 +164,10 @@ export async function stopAllHerdProcesses(): Promise<void> {
 
 /** Runs the `herd` CLI with the given environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], {
-      cwd: repositoryRoot,
-      env,
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-    });
-    child.stderr.setEncoding("utf8").on("data", (text: string) => {
-      stderr += text;
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return runCommand(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+    cwd: repositoryRoot,
+    env,
+    timeoutMs: 600_000,
   });
 }
 
