@@ -4,7 +4,7 @@ import type { ModelStore } from "../models/model-store.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
-import type { SynthModelRequest } from "../protocol/management.js";
+import type { PullModelRequest, PullProgress, SynthModelRequest } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
@@ -20,6 +20,12 @@ export interface ApiDependencies {
   synthesize: (
     request: SynthModelRequest,
     onProgress: (written: number, total: number) => void,
+    signal: AbortSignal,
+  ) => Promise<ModelProfile>;
+  /** Fetches a model from a hub into the store and registers it; absent where pulling is unavailable. */
+  pull?: (
+    request: PullModelRequest,
+    onProgress: (progress: PullProgress) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */

@@ -1,7 +1,8 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
 import type { ApiDependencies } from "./api-dependencies.js";
-import { mapError, openAIErrorBody } from "./error-mapping.js";
+import { mapError } from "./error-mapping.js";
+import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
 import { managementRoutes } from "./management/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
 
@@ -17,11 +18,11 @@ export function createApp(dependencies: ApiDependencies): Hono {
 
   app.notFound((context) =>
     context.json(
-      openAIErrorBody({
+      errorBodyFor(protocolOfPath(context.req.path), {
         status: 404,
         type: "invalid_request_error",
         code: "unknown_url",
-        message: `no route for ${context.req.method} ${new URL(context.req.url).pathname}`,
+        message: `no route for ${context.req.method} ${context.req.path}`,
         param: null,
       }),
       404,
@@ -35,7 +36,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
     } else {
       dependencies.logger.debug({ path: context.req.path, message: mapped.message }, "request rejected");
     }
-    return context.json(openAIErrorBody(mapped), mapped.status);
+    return context.json(errorBodyFor(protocolOfPath(context.req.path), mapped), mapped.status);
   });
 
   return app;

@@ -42,6 +42,31 @@ export const LoadModelRequest = z.strictObject({
 });
 export type LoadModelRequest = z.infer<typeof LoadModelRequest>;
 
+/**
+ * `POST /herd/v1/models/pull`: fetch a model from a Hugging Face compatible hub. `ref` is
+ * `owner/repo`, `owner/repo:QUANT` (a quantization tag such as Q4_K_M picks the file) or
+ * `owner/repo/FILE.gguf`.
+ */
+export const PullModelRequest = z.strictObject({
+  ref: z.string().min(1),
+  /** The name to register it under; default derived from the repository and quantization. */
+  name: z.string().min(1).optional(),
+});
+export type PullModelRequest = z.infer<typeof PullModelRequest>;
+
+/** Progress of a pull, reported as it goes (CLI bar, dashboard, Ollama's `/api/pull` lines). */
+export interface PullProgress {
+  phase: "resolving" | "downloading" | "verifying" | "registering" | "done";
+  /** The file being fetched or checked (a repository path). */
+  file?: string;
+  /** `sha256:<hex>` of that file, when the hub gives it. */
+  digest?: string;
+  /** Bytes of all the pull's files present so far, and in all. */
+  completed: number;
+  total: number;
+  bytesPerSecond?: number;
+}
+
 /** One line of a long operation's NDJSON progress stream. */
 export type ProgressLine =
   | { type: "progress"; completed: number; total: number }

@@ -1,0 +1,52 @@
+import { type MappedError, openAIErrorBody } from "./error-mapping.js";
+
+/** The client protocols herd speaks; each has its own error body. */
+export type ClientProtocol = "openai" | "anthropic" | "ollama";
+
+/**
+ * Which protocol a request path belongs to, so that an error raised before a route runs (auth, rate
+ * limits, body size, an unknown URL) still reaches the client in a shape its SDK can parse.
+ */
+export function protocolOfPath(path: string): ClientProtocol {
+  if (path === "/v1/messages" || path.startsWith("/v1/messages/")) return "anthropic";
+  if (path.startsWith("/api/")) return "ollama";
+  return "openai";
+}
+
+/** Anthropic's `error.type` for each status. */
+function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400:
+    case 409:
+    case 415:
+    case 422:
+      return "invalid_request_error";
+    case 401:
+      return "authentication_error";
+    case 403:
+      return "permission_error";
+    case 404:
+      return "not_found_error";
+    case 413:
+      return "request_too_large";
+    case 429:
+      return "rate_limit_error";
+    case 503:
+    case 529:
+      return "overloaded_error";
+    default:
+      return "api_error";
+  }
+}
+
+/** The error body of `protocol`: OpenAI's `{error:{…}}`, Anthropic's `{type:"error",…}`, Ollama's `{error:"…"}`. */
+export function errorBodyFor(protocol: ClientProtocol, error: MappedError): object {
+  switch (protocol) {
+    case "anthropic":
+      return { type: "error", error: { type: anthropicErrorType(error.status), message: error.message } };
+    case "ollama":
+      return { error: error.message };
+    case "openai":
+      return openAIErrorBody(error);
+  }
+}
