@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { CappedLogFile } from "../util/capped-log-file.js";
 import { readLines } from "../util/line-decoder.js";
 
 export interface EngineExit {
@@ -12,8 +12,10 @@ export interface EngineExit {
 export interface EngineProcessOptions {
   command: string;
   args: string[];
-  /** Both output streams are appended here, each line as the engine wrote it. */
+  /** Both output streams are appended here, each line as the engine wrote it (capped, see CappedLogFile). */
   logPath: string;
+  /** Sees every line of output as it arrives (e.g. to read what the engine reports while loading). */
+  onLine?: (line: string) => void;
   /** Wraps the command so the kernel kills it when herd dies, however herd dies. */
   parentDeathWrapper?: string[];
   env?: NodeJS.ProcessEnv;
@@ -30,7 +32,8 @@ export class EngineProcess {
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly log: WriteStream,
+    private readonly log: CappedLogFile,
+    private readonly onLine: ((line: string) => void) | undefined,
   ) {
     const outputDone = Promise.all([this.capture(child.stdout), this.capture(child.stderr)]);
     this.exited = new Promise<EngineExit>((resolve) => {
@@ -53,7 +56,7 @@ export class EngineProcess {
 
   static async spawn(options: EngineProcessOptions): Promise<EngineProcess> {
     await mkdir(dirname(options.logPath), { recursive: true });
-    const log = createWriteStream(options.logPath, { flags: "a" });
+    const log = new CappedLogFile(options.logPath);
     log.write(`--- ${new Date().toISOString()} herd starts: ${options.command} ${options.args.join(" ")}\n`);
     const [command, args] = options.parentDeathWrapper
       ? [
@@ -65,7 +68,7 @@ export class EngineProcess {
       stdio: ["ignore", "pipe", "pipe"],
       env: options.env ?? process.env,
     });
-    return new EngineProcess(child, log);
+    return new EngineProcess(child, log, options.onLine);
   }
 
   get pid(): number | undefined {
@@ -104,6 +107,7 @@ export class EngineProcess {
       for await (const line of readLines(stream as AsyncIterable<Uint8Array>)) {
         this.log.write(`${line}\n`);
         this.remember(line);
+        this.onLine?.(line);
       }
     } catch {
       // Output that is not valid UTF-8 is still in the engine; the log just misses its tail.

@@ -45,6 +45,8 @@ describe("llamaServerArgs", () => {
       base.apiKeyFile,
       "--no-webui",
       "--metrics",
+      "--log-verbosity",
+      "4",
     ]);
   });
 

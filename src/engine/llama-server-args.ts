@@ -36,6 +36,11 @@ export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
     input.apiKeyFile,
     "--no-webui",
     "--metrics",
+    // Level 4 adds llama.cpp's own report of each buffer it allocates ("model buffer size = ..."),
+    // which herd checks against the planner's estimate; the log file is capped, so the few lines per
+    // request it also adds cannot fill a disk.
+    "--log-verbosity",
+    "4",
   ];
   if (input.embeddings) {
     args.push("--embeddings");

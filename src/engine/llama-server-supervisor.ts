@@ -8,6 +8,7 @@ import { Backoff, sleep } from "../util/backoff.js";
 import { formatBytes } from "../util/format.js";
 import { findFreePort } from "../util/free-port.js";
 import type { Logger } from "../util/logger.js";
+import { type EngineBufferReport, parseBufferReport, rpcEndpointOf } from "./engine-memory-report.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
 import { type EngineQuirks, engineKey } from "./engine-quirks.js";
 import { llamaServerArgs } from "./llama-server-args.js";
@@ -115,6 +116,7 @@ export class LlamaServerSupervisor {
       const workarounds = (await this.options.quirks.list(key)).map((workaround) => workaround.flag);
       this.update("STARTING", this.current.restarts === 0 ? "starting the engine" : "restarting the engine", {
         workarounds,
+        engineMemory: undefined,
       });
       let shardArgs: string[] = [];
       if (this.options.prepareShards) {
@@ -145,11 +147,16 @@ export class LlamaServerSupervisor {
       });
       args.push(...shardArgs);
       const started = Date.now();
+      const buffers: EngineBufferReport[] = [];
       const engine = await EngineProcess.spawn({
         command: this.options.engine.llamaServer,
         args,
         logPath: join(this.options.logDirectory, `${this.options.spec.id}.log`),
         parentDeathWrapper: this.options.parentDeathWrapper,
+        onLine: (line) => {
+          const report = parseBufferReport(line);
+          if (report) buffers.push(report);
+        },
       });
       this.process = engine;
       if (engine.pid) await recordEnginePid(this.options.runDirectory, this.options.spec.id, engine.pid);
@@ -173,7 +180,9 @@ export class LlamaServerSupervisor {
           },
           "engine ready",
         );
-        this.update("READY", `serving on 127.0.0.1:${port}`);
+        this.update("READY", `serving on 127.0.0.1:${port}`, {
+          engineMemory: engineMemoryOf(buffers, rpcEndpointsIn(shardArgs)),
+        });
       }
       const exit = await engine.exited;
       this.process = undefined;
@@ -242,6 +251,37 @@ export class LlamaServerSupervisor {
     this.current = { ...this.current, ...changes, state, reason, since: new Date().toISOString() };
     this.options.onStatus(this.current);
   }
+}
+
+/** The `--rpc` endpoints in a command line, in order. */
+function rpcEndpointsIn(args: string[]): string[] {
+  const index = args.indexOf("--rpc");
+  return index === -1 ? [] : (args[index + 1] ?? "").split(",");
+}
+
+/** The engine's buffer reports summed per place: the head's own memory, then each RPC server's. */
+function engineMemoryOf(
+  buffers: EngineBufferReport[],
+  endpoints: string[],
+): NonNullable<InstanceStatus["engineMemory"]> {
+  const places = new Map<number | undefined, NonNullable<InstanceStatus["engineMemory"]>[number]>();
+  for (const buffer of buffers) {
+    const rpcIndex = rpcEndpointOf(buffer.buffer, endpoints);
+    let place = places.get(rpcIndex);
+    if (!place) {
+      place = {
+        ...(rpcIndex === undefined ? {} : { rpcIndex }),
+        weightBytes: 0,
+        kvBytes: 0,
+        computeBytes: 0,
+      };
+      places.set(rpcIndex, place);
+    }
+    if (buffer.kind === "weights") place.weightBytes += buffer.bytes;
+    else if (buffer.kind === "kv") place.kvBytes += buffer.bytes;
+    else place.computeBytes += buffer.bytes;
+  }
+  return [...places.values()];
 }
 
 async function checkHealth(baseUrl: string): Promise<boolean> {

@@ -62,6 +62,8 @@ export const InstancePlan = z.object({
         layerStart: z.number().int().nonnegative(),
         layerEnd: z.number().int().nonnegative(),
         fraction: z.number().nonnegative(),
+        /** The planner's estimate for this shard (weights, KV cache, compute buffers), checked against the engine's report. */
+        plannedBytes: z.number().nonnegative().optional(),
       }),
     )
     .min(1)

@@ -1,5 +1,5 @@
 import type { ClusterEvent } from "./cluster-events.js";
-import type { InstanceId, ModelName } from "./ids.js";
+import type { InstanceId, ModelName, NodeId } from "./ids.js";
 import type { InstanceState } from "./instance.js";
 
 /** Facts a node publishes about itself, in the past tense. */
@@ -12,6 +12,13 @@ export type NodeEvent =
       reason: string;
     }
   | { type: "instance-removed"; instanceId: InstanceId; model: ModelName }
+  | {
+      /** Once loaded: the engine's own account of the memory it took, beside the planner's estimate. */
+      type: "instance-memory-checked";
+      instanceId: InstanceId;
+      model: ModelName;
+      nodes: Array<{ node: NodeId; plannedBytes: number; reportedBytes: number }>;
+    }
   | { type: "model-imported"; model: ModelName }
   | { type: "model-removed"; model: ModelName }
   | { type: "engine-workaround-applied"; flag: string; reason: string }

@@ -33,5 +33,19 @@ export const InstanceStatus = InstanceSpec.extend({
   enginePid: z.number().int().positive().optional(),
   /** Engine flags herd added to work around this machine (e.g. `--no-repack`). */
   workarounds: z.array(z.string()),
+  /**
+   * What the engine reported allocating while it loaded: the head's own memory (`rpcIndex` absent)
+   * and each `--rpc` server's (its position in that list).
+   */
+  engineMemory: z
+    .array(
+      z.object({
+        rpcIndex: z.number().int().nonnegative().optional(),
+        weightBytes: z.number().nonnegative(),
+        kvBytes: z.number().nonnegative(),
+        computeBytes: z.number().nonnegative(),
+      }),
+    )
+    .optional(),
 });
 export type InstanceStatus = z.infer<typeof InstanceStatus>;

@@ -59,6 +59,7 @@ export function toInstancePlan(
       layerStart: shard.layerStart,
       layerEnd: shard.layerEnd,
       fraction: shard.fraction,
+      plannedBytes: shard.weightBytes + shard.kvBytes + shard.computeBytes,
     })),
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,

@@ -18,8 +18,10 @@ import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { sleep } from "../util/backoff.js";
+import { formatBytes } from "../util/format.js";
 import type { Logger } from "../util/logger.js";
 import { distributedArgs } from "./distributed-args.js";
+import { checkEngineMemory, type NodeMemoryCheck } from "./engine-memory-check.js";
 import { type LocalShards, shardName } from "./local-shards.js";
 
 export interface LoadRequest {
@@ -292,6 +294,32 @@ export class LocalInstances {
     this.tunnels.delete(id);
   }
 
+  /**
+   * Logs and publishes the engine's memory beside the plan's. Over by more than a tenth is a warning:
+   * the planner's formulas have drifted from this llama.cpp, and plans may promise memory that is not there.
+   */
+  private reportMemory(status: InstanceStatus, nodes: NodeMemoryCheck[]): void {
+    this.options.publish({
+      type: "instance-memory-checked",
+      instanceId: status.id,
+      model: status.model,
+      nodes,
+    });
+    const over = nodes.filter(
+      (node) => node.plannedBytes > 0 && node.reportedBytes > node.plannedBytes * 1.1,
+    );
+    const fields = {
+      instance: status.id,
+      nodes: nodes.map((node) => ({
+        node: node.node,
+        planned: formatBytes(node.plannedBytes),
+        reported: formatBytes(node.reportedBytes),
+      })),
+    };
+    if (over.length > 0) this.options.logger.warn(fields, "the engine took more memory than planned");
+    else this.options.logger.info(fields, "engine memory within the plan");
+  }
+
   private async startSupervisor(instance: PlacedInstance): Promise<InstanceStatus> {
     const spec = InstanceSpec.parse(instance);
     const model = await this.options.models.require(spec.model);
@@ -314,6 +342,9 @@ export class LocalInstances {
           state: status.state,
           reason: status.reason,
         });
+        if (status.state === "READY" && status.engineMemory && instance.plan) {
+          this.reportMemory(status, checkEngineMemory(instance.plan, status.engineMemory));
+        }
       },
       prepareShards,
       onWorkaround: (flag, reason) =>
