@@ -7,8 +7,13 @@ import { clusterClientTlsOptions } from "./secure-channel.js";
 
 const tunnelPath = "/cluster/v1/rpc/";
 
-/** Where a local RPC server for a tunnel name listens, if it is ready. */
-export type RpcServerLookup = (name: string) => { host: string; port: number } | undefined;
+/**
+ * Where a local RPC server for a tunnel name listens, if it is ready; `track` is told of each tunnel
+ * connection to it (so the server can outlive its instance until the head lets go, see LocalShards).
+ */
+export type RpcServerLookup = (
+  name: string,
+) => { host: string; port: number; track?: (socket: Socket) => void } | undefined;
 
 /** Whether an upgrade request on the cluster channel is an RPC tunnel. */
 export function isTunnelRequest(request: IncomingMessage): boolean {
@@ -39,6 +44,7 @@ export function acceptTunnel(
     socket.write("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: herd-rpc\r\n\r\n");
     if (head.length > 0) upstream.write(head);
     splice(socket, upstream);
+    target.track?.(socket);
   });
   upstream.once("error", () => {
     if (!socket.destroyed)

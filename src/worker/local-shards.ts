@@ -1,8 +1,10 @@
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
 import type { DesiredState } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
+import { sleep } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 
 export interface LocalShardsOptions {
@@ -19,6 +21,9 @@ export interface LocalShardsOptions {
   directHost: string;
 }
 
+/** Longest a shard outlives its instance while its head still holds connections to it. */
+const retireGraceMs = 10_000;
+
 /** The RPC server name of one shard of an instance; tunnels ask for it by this name. */
 export function shardName(instanceId: string, shardIndex: number): string {
   return `${instanceId}-s${shardIndex}`;
@@ -31,6 +36,11 @@ export function shardName(instanceId: string, shardIndex: number): string {
  */
 export class LocalShards {
   private readonly servers = new Map<string, RpcServerSupervisor>();
+  /** Open tunnel connections per shard: a head's llama-server holds them while it runs. */
+  private readonly connections = new Map<string, Set<Socket>>();
+  /** Shards no longer wanted, kept until their head lets go. */
+  private readonly retiring = new Map<RpcServerSupervisor, Promise<void>>();
+  private disposing = false;
 
   constructor(private readonly options: LocalShardsOptions) {}
 
@@ -49,7 +59,10 @@ export class LocalShards {
     for (const [name, server] of [...this.servers]) {
       if (wanted.has(name)) continue;
       this.servers.delete(name);
-      await server.dispose();
+      this.retiring.set(
+        server,
+        this.retire(name, server).finally(() => this.retiring.delete(server)),
+      );
     }
     if (wanted.size === 0) return;
     const engine = await this.options.engine();
@@ -79,10 +92,40 @@ export class LocalShards {
   }
 
   /** Where a shard's RPC server listens, when it is READY. */
-  lookup(name: string): { host: string; port: number } | undefined {
+  lookup(name: string): { host: string; port: number; track: (socket: Socket) => void } | undefined {
     const server = this.servers.get(name);
     const port = server?.port;
-    return port === undefined ? undefined : { host: server!.host, port };
+    if (port === undefined) return undefined;
+    return { host: server!.host, port, track: (socket) => this.track(name, socket) };
+  }
+
+  private track(name: string, socket: Socket): void {
+    let open = this.connections.get(name);
+    if (!open) {
+      open = new Set();
+      this.connections.set(name, open);
+    }
+    open.add(socket);
+    socket.once("close", () => {
+      open.delete(socket);
+      if (open.size === 0 && this.connections.get(name) === open) this.connections.delete(name);
+    });
+  }
+
+  /**
+   * Stops a shard that is no longer wanted once its head has let go of it. Every node learns of an
+   * unload at about the same moment; a shard that went first would make the head's llama-server
+   * abort on its way out (it asks its RPC servers for their memory as it exits), and an unload would
+   * read as a crash in its log. The head closes its connections as it exits; a head that never does
+   * (its machine is gone) is not waited for beyond `retireGraceMs`.
+   */
+  private async retire(name: string, server: RpcServerSupervisor): Promise<void> {
+    const deadline = Date.now() + retireGraceMs;
+    while ((this.connections.get(name)?.size ?? 0) > 0 && Date.now() < deadline && !this.disposing) {
+      await sleep(100);
+    }
+    this.connections.delete(name);
+    await server.dispose();
   }
 
   states(): Array<{ name: string; state: string }> {
@@ -90,12 +133,14 @@ export class LocalShards {
   }
 
   async dispose(): Promise<void> {
+    this.disposing = true;
     const servers = [...this.servers.values()];
     this.servers.clear();
     await Promise.all(servers.map((server) => server.dispose()));
+    await Promise.all(this.retiring.values());
   }
 
   killAllNow(): void {
-    for (const server of this.servers.values()) server.killNow();
+    for (const server of [...this.servers.values(), ...this.retiring.keys()]) server.killNow();
   }
 }
