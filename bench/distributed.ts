@@ -5,8 +5,13 @@
  * of each and their ratio, herd's prediction against the measurement, and the first and second
  * load times of the same model (the second uses the rpc-servers' tensor cache).
  *
- *   npm run bench:distributed                     # 20 x 1024 f16 (~600 MB), 64 tokens, 8 rounds
- *   npm run bench:distributed -- --layers 24 --rounds 8
+ * The default model has TinyLlama's shape (2048 wide, 5632 feed-forward, 32 heads, 4 KV heads) in
+ * q8_0, 16 blocks, ~0.9 GB: its feed-forward tensors are over the 10 MiB above which an rpc-server
+ * caches tensors, as a real model's are, so the second load shows the cache at work.
+ *
+ *   npm run bench:distributed                          # 32 tokens, 6 rounds, engines' default threads
+ *   npm run bench:distributed -- --threads 1           # each engine on one thread, as on separate machines
+ *   npm run bench:distributed -- --layers 20 --embedding 1024 --ff 2752 --heads 16 --kv-heads 16 --type f16
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -22,12 +27,18 @@ import { median, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
   options: {
-    layers: { type: "string", default: "20" },
-    embedding: { type: "string", default: "1024" },
-    tokens: { type: "string", default: "64" },
-    rounds: { type: "string", default: "8" },
+    layers: { type: "string", default: "16" },
+    embedding: { type: "string", default: "2048" },
+    ff: { type: "string", default: "5632" },
+    heads: { type: "string", default: "32" },
+    "kv-heads": { type: "string", default: "4" },
+    type: { type: "string", default: "q8_0" },
+    threads: { type: "string" },
+    tokens: { type: "string", default: "32" },
+    rounds: { type: "string", default: "6" },
   },
 });
+const threads = options.threads ? Number(options.threads) : undefined;
 const root = new URL("..", import.meta.url).pathname;
 const cli = join(root, "src/cli/main.ts");
 const children: ChildProcess[] = [];
@@ -43,14 +54,14 @@ async function main(): Promise<void> {
       name: "bench",
       layers: Number(options.layers),
       embedding,
-      feedForward: Math.ceil((embedding * 8) / 3 / 32) * 32,
-      heads: embedding / 64,
-      kvHeads: embedding / 64,
-      type: "f16",
+      feedForward: Number(options.ff),
+      heads: Number(options.heads),
+      kvHeads: Number(options["kv-heads"]),
+      type: options.type as "f16" | "q8_0" | "q4_0",
     });
     const model = (await head!.client.models()).find((candidate) => candidate.name === "bench")!;
     console.log(
-      `model: ${options.layers} x ${embedding} f16, ${(model.sizeBytes / 2 ** 20).toFixed(0)} MiB\n`,
+      `model: ${options.layers} x ${embedding} ${options.type}, ${(model.sizeBytes / 2 ** 20).toFixed(0)} MiB, engine threads: ${options.threads ?? "default"}\n`,
     );
     const rows: string[][] = [];
     for (const count of [2, 3]) {
@@ -165,6 +176,7 @@ async function loadTimed(
     parallel: 1,
     contextSize: 1024,
     rpcTransport,
+    ...(threads ? { threads } : {}),
   });
   await until(async () => {
     const [status] = await client.instances();
@@ -205,7 +217,9 @@ async function startRawLlamaCpp(
     const endpoints: string[] = [];
     for (let index = 1; index < count; index++) {
       const port = await findFreePort();
-      processes.push(spawn(rpcServer, ["--host", "127.0.0.1", "--port", String(port)], { stdio: "ignore" }));
+      const rpcArgs = ["--host", "127.0.0.1", "--port", String(port)];
+      if (threads) rpcArgs.push("--threads", String(threads));
+      processes.push(spawn(rpcServer, rpcArgs, { stdio: "ignore" }));
       endpoints.push(`127.0.0.1:${port}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -213,6 +227,7 @@ async function startRawLlamaCpp(
     // The flags herd itself derives from the plan, so both runs split the model the same way.
     const args = ["--model", modelFile, "--alias", "bench", "--host", "127.0.0.1", "--port", String(port)];
     args.push("--ctx-size", "1024", "--parallel", "1", ...distributedArgs(plan, endpoints));
+    if (threads) args.push("--threads", String(threads));
     processes.push(spawn(join(engineDirectory, "llama-server"), args, { stdio: "ignore" }));
     await until(async () => {
       const response = await fetch(`http://127.0.0.1:${port}/health`);
