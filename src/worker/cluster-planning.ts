@@ -59,6 +59,7 @@ export function toInstancePlan(
       layerStart: shard.layerStart,
       layerEnd: shard.layerEnd,
       fraction: shard.fraction,
+      totalBytes: shard.totalBytes,
     })),
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,
