@@ -25,11 +25,17 @@ export interface PlanView {
     fraction: number;
     totalBytes?: number;
   }>;
-  memoryPerNode?: Array<{ node: string; neededBytes: number; availableBytes: number }>;
+  memoryPerNode?: Array<{
+    node: string;
+    neededBytes: number;
+    availableBytes: number;
+    freeAfterBytes?: number;
+  }>;
   predicted?: { decodeTokensPerSecond: number; prefillTokensPerSecond: number };
   reasons?: string[];
   alternatives?: Array<{
     nodes: string[];
+    head?: string;
     splitMode: string;
     fits: boolean;
     predicted?: { decodeTokensPerSecond: number };

@@ -2,10 +2,13 @@ import { useEffect, useState } from "preact/hooks";
 import type { ClusterView, InstanceSummary, PlacedInstance } from "../../../src/protocol/cluster.js";
 import { useServices } from "../app-context.js";
 import { errorMessage, isMissingRoute, isUnauthorized } from "../connection.js";
-import { formatAgo, formatBytes, formatDuration, formatRate } from "../format.js";
+import { formatAgo, formatBytes, formatRate } from "../format.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import { LayerMap } from "./layer-map.js";
 import { Sparkline } from "./sparkline.js";
+
+/** Samples a head keeps of an instance's tokens/s (five minutes at its 2 s interval). */
+const historyLength = 150;
 
 /** Every instance of the cluster: where its layers sit, its state, how busy and how fast it is. */
 export function InstanceList({ view }: { view: ClusterView }) {
@@ -160,12 +163,12 @@ function InstanceCard({ instance, summary, view, colours, drainable }: InstanceC
         {reservedBytes > 0 ? <Figure label="memory" value={formatBytes(reservedBytes)} /> : null}
         <div class="figure chart">
           <span class="figure-label">
-            tokens/s, last {formatDuration((stats?.sampleIntervalMs ?? 2000) * 150)}
+            tokens/s, last {Math.round(((stats?.sampleIntervalMs ?? 2000) * historyLength) / 60_000)} min
             {stats && stats.recentTokensPerSecond.length > 0
               ? ` · peak ${formatRate(Math.max(...stats.recentTokensPerSecond))}`
               : ""}
           </span>
-          <Sparkline values={stats?.recentTokensPerSecond ?? []} capacity={150} />
+          <Sparkline values={stats?.recentTokensPerSecond ?? []} capacity={historyLength} />
         </div>
       </div>
       {error ? <p class="error">{error}</p> : null}
