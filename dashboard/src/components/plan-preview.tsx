@@ -62,7 +62,9 @@ export function PlanPreview({ plan, layerCount, colours, name }: PlanPreviewProp
                 <td>
                   {plan.splitMode === "tensor"
                     ? "slice of every layer"
-                    : `${shard.layerStart}–${shard.layerEnd - 1}`}
+                    : shard.layerEnd - shard.layerStart === 1
+                      ? String(shard.layerStart)
+                      : `${shard.layerStart}–${shard.layerEnd - 1}`}
                 </td>
                 <td class="number">{(shard.fraction * 100).toFixed(0)}%</td>
                 <td class="number">{memory ? formatBytes(memory.neededBytes) : "–"}</td>
