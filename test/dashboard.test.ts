@@ -1,7 +1,7 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatMilliseconds, formatThroughput } from "../dashboard/src/format.js";
-import { launchChromium, saveScreenshot } from "./support/browser.js";
+import { buildDashboard, launchChromium, saveScreenshot } from "./support/browser.js";
 import {
   type HerdProcess,
   sharedModelPath,
@@ -18,6 +18,7 @@ describe("the dashboard of a 3-node cluster", () => {
   let page: Page;
 
   beforeAll(async () => {
+    await buildDashboard();
     [a, , c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
     const imported = await a.cli(["models", "import", sharedModelPath]);
     expect(imported.code, imported.stderr).toBe(0);

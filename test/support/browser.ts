@@ -1,8 +1,22 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { runCommand } from "../../src/engine/run-command.js";
 
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
+
+/**
+ * Builds the dashboard the nodes serve, so that the test sees the current code (as `herd start`
+ * runs from the TypeScript source) rather than whatever `npm run build` left in dashboard/dist.
+ */
+export async function buildDashboard(): Promise<void> {
+  const vite = join(repositoryRoot, "node_modules/vite/bin/vite.js");
+  const result = await runCommand(process.execPath, [vite, "build", "dashboard", "--logLevel", "warn"], {
+    cwd: repositoryRoot,
+    timeoutMs: 120_000,
+  });
+  if (result.code !== 0) throw new Error(`the dashboard did not build:\n${result.stdout}${result.stderr}`);
+}
 
 /** Debian's Chromium (installed by `.ci/run`), headless and quiet: no updates, no first-run pages. */
 export function launchChromium(): Promise<Browser> {
