@@ -87,13 +87,14 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
   return lines.join("\n");
 }
 
-/** `herd ps`: every instance in the desired state, where its parts run, and its state. */
+/** `herd ps`: every instance in the desired state, where its parts run, its state, slots in use and tokens/s. */
 export function renderInstances(view: ClusterView): string {
   const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
   return formatTable(
-    ["INSTANCE", "MODEL", "HEAD", "SPLIT", "SHARDS", "CONTEXT", "SLOTS", "STATE", "REASON"],
+    ["INSTANCE", "MODEL", "HEAD", "SPLIT", "SHARDS", "CONTEXT", "SLOTS", "TOK/S", "STATE", "REASON"],
     view.desired.instances.map((instance) => {
       const summary = view.instances.find((candidate) => candidate.id === instance.id);
+      const stats = summary?.state === "READY" ? summary.stats : undefined;
       const plan = instance.plan;
       const shards =
         plan && plan.splitMode !== "none"
@@ -108,7 +109,8 @@ export function renderInstances(view: ClusterView): string {
         plan?.splitMode ?? "none",
         shards,
         String(instance.contextSize),
-        String(instance.parallel),
+        stats ? `${stats.slotsInUse}/${instance.parallel}` : String(instance.parallel),
+        stats ? stats.tokensPerSecond.toFixed(1) : "-",
         instance.suspended ? "FAILED" : (summary?.state ?? "PLANNED"),
         instance.suspended ?? summary?.reason ?? "waiting for the head node",
       ];

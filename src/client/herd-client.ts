@@ -6,6 +6,8 @@ import type {
   ImportModelRequest,
   LoadModelRequest,
   ProgressLine,
+  PullModelRequest,
+  PullProgress,
   SynthModelRequest,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
@@ -23,11 +25,17 @@ export interface PlanView {
     fraction: number;
     totalBytes?: number;
   }>;
-  memoryPerNode?: Array<{ node: string; neededBytes: number; availableBytes: number }>;
+  memoryPerNode?: Array<{
+    node: string;
+    neededBytes: number;
+    availableBytes: number;
+    freeAfterBytes?: number;
+  }>;
   predicted?: { decodeTokensPerSecond: number; prefillTokensPerSecond: number };
   reasons?: string[];
   alternatives?: Array<{
     nodes: string[];
+    head?: string;
     splitMode: string;
     fits: boolean;
     predicted?: { decodeTokensPerSecond: number };
@@ -35,6 +43,20 @@ export interface PlanView {
   }>;
   llamaServerArgs?: string[];
 }
+
+/** A chat request in OpenAI's shape, as far as herd's own tools use it. */
+export interface ChatRequest {
+  model: string;
+  messages: Array<{ role: "system" | "user" | "assistant"; content: string }>;
+  temperature?: number;
+  max_tokens?: number;
+  seed?: number;
+}
+
+/** What a streamed chat answer is made of. */
+export type ChatStreamPart =
+  | { type: "text-delta"; text: string }
+  | { type: "finish"; reason: string | null; completionTokens?: number; promptTokens?: number };
 
 /** An error answer from a herd node, with the fields of its error body. */
 export class HerdApiError extends Error {
@@ -110,19 +132,23 @@ export class HerdClient {
     signal?: AbortSignal,
   ): Promise<ModelProfile> {
     const response = await this.send("POST", "/herd/v1/models/synth", request, signal);
-    for await (const line of readLines(response.body as unknown as AsyncIterable<Uint8Array>)) {
-      if (line.trim() === "") continue;
-      const message = JSON.parse(line) as ProgressLine;
-      if (message.type === "progress") onProgress(message.completed, message.total);
-      else if (message.type === "done") return message.result as ModelProfile;
-      else throw new HerdApiError(message.error.message, 500, message.error.type, message.error.code);
-    }
-    throw new HerdApiError(
-      "the node closed the progress stream before finishing",
-      502,
-      "server_error",
-      "stream_cut",
-    );
+    return (await readProgress(response, (line) => {
+      if (line.type === "progress") onProgress(line.completed, line.total);
+    })) as ModelProfile;
+  }
+
+  /** Fetches a model from a hub into the node's store; `onProgress` sees bytes, speed and phase. */
+  async pullModel(
+    request: PullModelRequest,
+    onProgress: (progress: PullProgress) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<ModelProfile> {
+    const response = await this.send("POST", "/herd/v1/models/pull", request, signal);
+    return (await readProgress(response, (line) => {
+      if (line.type !== "progress") return;
+      const progress = (line as { progress?: PullProgress }).progress;
+      onProgress(progress ?? { phase: "downloading", completed: line.completed, total: line.total });
+    })) as ModelProfile;
   }
 
   async instances(): Promise<InstanceStatus[]> {
@@ -147,13 +173,52 @@ export class HerdClient {
     ).stopped;
   }
 
+  /** Stops sending new requests to an instance and unloads it once its requests have finished. */
+  drainInstance(id: string): Promise<unknown> {
+    return this.request("POST", `/herd/v1/instances/${encodeURIComponent(id)}/drain`, {});
+  }
+
+  /** Streams a chat answer (OpenAI `/v1/chat/completions` with `stream: true`); abort `signal` to stop it. */
+  async *streamChat(request: ChatRequest, signal?: AbortSignal): AsyncGenerator<ChatStreamPart> {
+    const response = await this.send(
+      "POST",
+      "/v1/chat/completions",
+      { ...request, stream: true, stream_options: { include_usage: true } },
+      signal,
+    );
+    let finish: Extract<ChatStreamPart, { type: "finish" }> = { type: "finish", reason: null };
+    for await (const event of decodeServerSentEvents(bodyChunks(response))) {
+      if (event.data === "[DONE]") break;
+      const chunk = JSON.parse(event.data) as OpenAIChatChunk;
+      if (chunk.error) {
+        throw new HerdApiError(
+          chunk.error.message,
+          502,
+          chunk.error.type ?? "server_error",
+          chunk.error.code ?? "",
+        );
+      }
+      const choice = chunk.choices?.[0];
+      if (choice?.delta?.content) yield { type: "text-delta", text: choice.delta.content };
+      if (choice?.finish_reason) finish = { ...finish, reason: choice.finish_reason };
+      if (chunk.usage) {
+        finish = {
+          ...finish,
+          completionTokens: chunk.usage.completion_tokens,
+          promptTokens: chunk.usage.prompt_tokens,
+        };
+      }
+    }
+    yield finish;
+  }
+
   /**
    * Subscribes to the node's events. Resolves once the node has registered the subscription, so
    * nothing that happens after this returns is missed; the iterable ends when `signal` aborts.
    */
   async subscribe(signal?: AbortSignal): Promise<AsyncIterable<NodeEvent>> {
     const response = await this.send("GET", "/herd/v1/events", undefined, signal);
-    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    const body = bodyChunks(response);
     return (async function* () {
       try {
         for await (const event of decodeServerSentEvents(body)) {
@@ -204,4 +269,47 @@ export class HerdClient {
     }
     return response;
   }
+}
+
+interface OpenAIChatChunk {
+  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
+  usage?: { completion_tokens: number; prompt_tokens: number };
+  error?: { message: string; type?: string; code?: string };
+}
+
+/**
+ * A response body as chunks. Read through a reader rather than by async iteration, which not every
+ * browser's ReadableStream offers; the dashboard uses this client too.
+ */
+async function* bodyChunks(response: Response): AsyncGenerator<Uint8Array> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Reads an NDJSON progress stream to its `done` line; an `error` line or a cut stream throws. */
+async function readProgress(response: Response, onLine: (line: ProgressLine) => void): Promise<unknown> {
+  for await (const line of readLines(bodyChunks(response))) {
+    if (line.trim() === "") continue;
+    const message = JSON.parse(line) as ProgressLine;
+    if (message.type === "done") return message.result;
+    if (message.type === "error") {
+      throw new HerdApiError(message.error.message, 500, message.error.type, message.error.code);
+    }
+    onLine(message);
+  }
+  throw new HerdApiError(
+    "the node closed the progress stream before finishing",
+    502,
+    "server_error",
+    "stream_cut",
+  );
 }

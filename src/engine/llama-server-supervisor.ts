@@ -11,6 +11,7 @@ import type { Logger } from "../util/logger.js";
 import { type EngineBufferReport, parseBufferReport, rpcEndpointOf } from "./engine-memory-report.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
 import { type EngineQuirks, engineKey } from "./engine-quirks.js";
+import { EngineStatsSampler } from "./engine-stats-sampler.js";
 import { llamaServerArgs } from "./llama-server-args.js";
 import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
 
@@ -58,6 +59,7 @@ export class LlamaServerSupervisor {
   private current: InstanceStatus;
   private process: EngineProcess | undefined;
   private endpointValue: EngineEndpoint | undefined;
+  private sampler: EngineStatsSampler | undefined;
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff({ initialMs: 250, maxMs: 30_000 });
@@ -74,8 +76,10 @@ export class LlamaServerSupervisor {
     };
   }
 
+  /** The status, with slots in use and tokens/s while READY. */
   get status(): InstanceStatus {
-    return this.current;
+    const stats = this.current.state === "READY" ? this.sampler?.stats : undefined;
+    return stats ? { ...this.current, stats } : this.current;
   }
 
   /** Where to send requests; defined only while READY. */
@@ -99,6 +103,7 @@ export class LlamaServerSupervisor {
       this.update("STOPPING", reason);
       this.stopping.abort(new Error("instance stopping"));
     }
+    this.sampler?.stop();
     await this.process?.stop();
     await this.loop;
     await rm(join(this.options.runDirectory, `${this.options.spec.id}.key`), { force: true });
@@ -183,8 +188,16 @@ export class LlamaServerSupervisor {
         this.update("READY", `serving on 127.0.0.1:${port}`, {
           engineMemory: engineMemoryOf(buffers, rpcEndpointsIn(shardArgs)),
         });
+        this.sampler = new EngineStatsSampler({
+          ...this.endpointValue,
+          slots: this.options.spec.parallel,
+          logger: this.options.logger,
+        });
+        this.sampler.start();
       }
       const exit = await engine.exited;
+      this.sampler?.stop();
+      this.sampler = undefined;
       this.process = undefined;
       await forgetEnginePid(this.options.runDirectory, this.options.spec.id);
       if (signal.aborted) break;

@@ -1,7 +1,10 @@
 import { z } from "zod";
 import { Backend } from "./engine.js";
 import { NodeId } from "./ids.js";
-import { InstanceSpec } from "./instance.js";
+import { InstanceSpec, InstanceStats } from "./instance.js";
+import { InstancePlan } from "./instance-plan.js";
+
+export { InstancePlan };
 
 /** What a node tells the others about its machine. */
 export const NodeProfile = z.object({
@@ -49,37 +52,6 @@ export const LinkMeasurement = z.object({
   measuredAt: z.number().int().nonnegative(),
 });
 export type LinkMeasurement = z.infer<typeof LinkMeasurement>;
-
-/** Where each part of a distributed instance runs: the head (llama-server) and the RPC shards. */
-export const InstancePlan = z.object({
-  head: NodeId,
-  splitMode: z.enum(["none", "layer", "tensor"]),
-  /** Head first, then the RPC shards in the order they are passed to `--rpc`. */
-  shards: z
-    .array(
-      z.object({
-        node: NodeId,
-        layerStart: z.number().int().nonnegative(),
-        layerEnd: z.number().int().nonnegative(),
-        fraction: z.number().nonnegative(),
-        /** The planner's estimate for this shard (weights, KV cache, compute buffers), checked against the engine's report. */
-        plannedBytes: z.number().nonnegative().optional(),
-      }),
-    )
-    .min(1)
-    .max(64),
-  /** The nodes whose ggml-rpc-servers llama-server uses, in `--rpc` order (the head too, for a CPU head's tensor split). */
-  rpcNodes: z.array(NodeId).max(64).default([]),
-  /** `--tensor-split`, one value per llama.cpp device. */
-  tensorSplit: z.array(z.number().nonnegative()).max(64).default([]),
-  /** `--n-gpu-layers`: blocks (and output layer) on devices; the rest stay on the head's CPU. */
-  gpuLayers: z.number().int().nonnegative().default(0),
-  /** `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP. */
-  rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
-  /** The planner's prediction, for comparison with what the instance measures. */
-  predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
-});
-export type InstancePlan = z.infer<typeof InstancePlan>;
 
 /** What the planner needs to place an instance again, kept with it so any coordinator can. */
 export const PlacementBasis = z.object({
@@ -138,6 +110,7 @@ export const InstanceSummary = z.object({
   state: z.enum(["PLANNED", "STARTING", "LOADING", "READY", "FAILED", "STOPPING"]),
   reason: z.string().max(1000),
   since: z.string().max(40),
+  stats: InstanceStats.optional(),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 

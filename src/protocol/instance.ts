@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { InstanceId, ModelName } from "./ids.js";
+import { InstancePlan } from "./instance-plan.js";
 
 /** The life of an instance; every change is an event with its reason. */
 export const InstanceState = z.enum(["PLANNED", "STARTING", "LOADING", "READY", "FAILED", "STOPPING"]);
@@ -20,6 +21,26 @@ export const InstanceSpec = z.object({
   createdAt: z.string(),
 });
 export type InstanceSpec = z.infer<typeof InstanceSpec>;
+
+/**
+ * How busy an instance is, sampled by its head from the engine's counters: slots in use now, and
+ * tokens generated per second over each sample interval of the last few minutes.
+ */
+export const InstanceStats = z.object({
+  slotsInUse: z.number().int().nonnegative(),
+  slots: z.number().int().positive(),
+  /** Requests waiting for a free slot. */
+  queued: z.number().int().nonnegative(),
+  /** Generated tokens per second over the latest interval. */
+  tokensPerSecond: z.number().nonnegative(),
+  /** Tokens generated since the engine started. */
+  tokensGenerated: z.number().nonnegative(),
+  sampleIntervalMs: z.number().int().positive(),
+  /** Tokens per second, one value per interval, oldest first. */
+  recentTokensPerSecond: z.array(z.number().nonnegative()).max(600),
+  sampledAt: z.string().max(40),
+});
+export type InstanceStats = z.infer<typeof InstanceStats>;
 
 /** An instance as it is now. */
 export const InstanceStatus = InstanceSpec.extend({
@@ -47,5 +68,9 @@ export const InstanceStatus = InstanceSpec.extend({
       }),
     )
     .optional(),
+  /** While READY: slots in use and tokens/s. */
+  stats: InstanceStats.optional(),
+  /** Where its layers run, for an instance placed by the cluster's planner. */
+  plan: InstancePlan.optional(),
 });
 export type InstanceStatus = z.infer<typeof InstanceStatus>;

@@ -60,6 +60,7 @@ export function toInstancePlan(
       layerEnd: shard.layerEnd,
       fraction: shard.fraction,
       plannedBytes: shard.weightBytes + shard.kvBytes + shard.computeBytes,
+      totalBytes: shard.totalBytes,
     })),
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,

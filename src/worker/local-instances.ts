@@ -194,16 +194,24 @@ export class LocalInstances {
       state: status.state,
       reason: status.reason,
       since: status.since,
+      stats: status.stats,
     }));
   }
 
-  /** Instances headed here: running ones, and suspended ones as FAILED with the reason. */
+  /** Instances headed here, with their plans: running ones, and suspended ones as FAILED with the reason. */
   list(): InstanceStatus[] {
-    const running = [...this.supervisors.values()].map((supervisor) => supervisor.status);
+    const plans = new Map(
+      this.mine(this.options.cluster.desiredState).map((placed) => [placed.id, placed.plan]),
+    );
+    const running = [...this.supervisors.values()].map((supervisor) => {
+      const plan = plans.get(supervisor.status.id);
+      return plan ? { ...supervisor.status, plan } : supervisor.status;
+    });
     const suspended = this.mine(this.options.cluster.desiredState)
       .filter((instance) => instance.suspended !== undefined && !this.supervisors.has(instance.id))
       .map((instance) => ({
         ...planned(InstanceSpec.parse(instance)),
+        plan: instance.plan,
         state: "FAILED" as const,
         reason: instance.suspended!,
       }));

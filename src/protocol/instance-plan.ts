@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { NodeId } from "./ids.js";
+
+/** Where each part of a distributed instance runs: the head (llama-server) and the RPC shards. */
+export const InstancePlan = z.object({
+  head: NodeId,
+  splitMode: z.enum(["none", "layer", "tensor"]),
+  /** Head first, then the RPC shards in the order they are passed to `--rpc`. */
+  shards: z
+    .array(
+      z.object({
+        node: NodeId,
+        layerStart: z.number().int().nonnegative(),
+        layerEnd: z.number().int().nonnegative(),
+        fraction: z.number().nonnegative(),
+        /** The planner's estimate for this shard (weights, KV cache, compute buffers), checked against the engine's report. */
+        plannedBytes: z.number().nonnegative().optional(),
+        /** Memory the planner reserved for this part (weights, KV cache, compute buffers, margin). */
+        totalBytes: z.number().nonnegative().optional(),
+      }),
+    )
+    .min(1)
+    .max(64),
+  /** The nodes whose ggml-rpc-servers llama-server uses, in `--rpc` order (the head too, for a CPU head's tensor split). */
+  rpcNodes: z.array(NodeId).max(64).default([]),
+  /** `--tensor-split`, one value per llama.cpp device. */
+  tensorSplit: z.array(z.number().nonnegative()).max(64).default([]),
+  /** `--n-gpu-layers`: blocks (and output layer) on devices; the rest stay on the head's CPU. */
+  gpuLayers: z.number().int().nonnegative().default(0),
+  /** `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP. */
+  rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
+  /** The planner's prediction, for comparison with what the instance measures. */
+  predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
+});
+export type InstancePlan = z.infer<typeof InstancePlan>;
