@@ -45,6 +45,7 @@ describe("llamaServerArgs", () => {
       base.apiKeyFile,
       "--no-webui",
       "--metrics",
+      "--jinja",
     ]);
   });
 

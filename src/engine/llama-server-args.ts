@@ -36,6 +36,9 @@ export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
     input.apiKeyFile,
     "--no-webui",
     "--metrics",
+    // Chat templates run as written (tool calls, reasoning); the pinned engine's default, said
+    // explicitly for engines a user brings (--engine-dir) whose default may differ.
+    "--jinja",
   ];
   if (input.embeddings) {
     args.push("--embeddings");

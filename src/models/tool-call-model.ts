@@ -42,9 +42,11 @@ export const toolCallChatTemplate = [
  */
 export async function toolCallModelShape(vocabPath: string): Promise<SynthModelShape> {
   const info = await readGgufFileInfo(vocabPath, { readTensorInfo: false, logWarnings: false });
-  const tokens = (info.metadata as { tokenizer?: { ggml?: { tokens?: string[] } } }).tokenizer?.ggml?.tokens;
+  const tokens = (info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: string[] } } }).tokenizer
+    ?.ggml?.tokens;
   const open = tokens?.indexOf(openMarker) ?? -1;
-  if (!tokens || open < 0) throw new Error(`${vocabPath} has no token ${openMarker}; use the llama-bpe vocab`);
+  if (!tokens || open < 0)
+    throw new Error(`${vocabPath} has no token ${openMarker}; use the llama-bpe vocab`);
   const logits = new Map<number, number>([[open, 64]]);
   // Byte-level BPE writes space, newline, tab and carriage return as Ġ, Ċ, ĉ and č.
   tokens.forEach((token, id) => {
