@@ -7,7 +7,7 @@ const closeMarker = "<|reserved_special_token_3|>";
 
 /**
  * A chat template that supports tools, written so llama.cpp's template analysis finds the format:
- * tools listed in the system turn; an assistant's calls as a JSON array of `{"name", "arguments"}`
+ * tools listed in the system turn; an assistant's call as a JSON array of one `{"name", "arguments"}`
  * between the two markers; tool results as their own turn.
  */
 export const toolCallChatTemplate = [
@@ -23,10 +23,11 @@ export const toolCallChatTemplate = [
   "<|start_header_id|>{{ message.role }}<|end_header_id|>\n\n{{ message.content }}<|eot_id|>",
   "{%- elif message.role == 'assistant' %}<|start_header_id|>assistant<|end_header_id|>\n\n",
   "{%- if message.content %}{{ message.content }}{% endif %}",
-  `{%- if message.tool_calls %}${openMarker}[`,
-  "{%- for call in message.tool_calls %}{% if not loop.first %}, {% endif %}",
+  // Only the first call of a turn is written, so the engine sees a template without parallel calls
+  // and allows one call per answer: the fixed-logit model below would otherwise call forever.
+  `{%- if message.tool_calls %}{% set call = message.tool_calls[0] %}${openMarker}[`,
   '{"name": "{{ call.function.name }}", "arguments": {{ call.function.arguments | tojson }}}',
-  `{%- endfor %}]${closeMarker}{% endif %}<|eot_id|>`,
+  `]${closeMarker}{% endif %}<|eot_id|>`,
   "{%- elif message.role == 'tool' %}<|start_header_id|>tool<|end_header_id|>\n\n{{ message.content }}<|eot_id|>",
   "{%- endif %}",
   "{%- endfor %}",
