@@ -11,7 +11,7 @@ import { readJsonBody } from "../read-json-body.js";
 import { collectProtocolResponse } from "./collect-protocol-response.js";
 import { CountTokensRequest, MessagesRequest } from "./schemas.js";
 import { toEngineRequest } from "./to-engine-request.js";
-import { anthropicEvent, anthropicPing, toProtocolStream } from "./to-protocol-stream.js";
+import { anthropicEvent, toProtocolStream } from "./to-protocol-stream.js";
 
 /**
  * Anthropic's Messages API. Requests become engine chat requests and the engine's answer becomes
@@ -31,7 +31,6 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
       dependencies,
       {
         contentType: "text/event-stream",
-        keepAliveText: anthropicPing,
         toProtocolStream: (parts) => toProtocolStream(parts, message),
         collectProtocolResponse: (answer) => collectProtocolResponse(answer, message),
         errorText: (error) => anthropicEvent(errorBodyFor("anthropic", mapError(error)) as { type: string }),

@@ -87,6 +87,9 @@ export async function* toProtocolStream(
           delta: { type: "input_json_delta", partial_json: part.argumentsDelta },
         });
         break;
+      case "keep-alive":
+        yield anthropicPing;
+        break;
       case "finish":
         yield close();
         yield anthropicEvent({

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
-import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
+import { clientAbort, streamResponse } from "../stream-response.js";
 import { timingFieldNames, timingFields } from "../timing-headers.js";
 import { type CollectedAnswer, collectParts } from "./collect-parts.js";
 import { engineAnswer } from "./engine-answer.js";
@@ -10,8 +10,6 @@ import type { EngineRequest, StreamPart, Timing } from "./stream-part.js";
 /** The few functions that make a protocol out of the engine's answer. */
 export interface ChatAdapter {
   contentType: string;
-  /** Written every few seconds while a model loads for a streamed request; none: wait silently. */
-  keepAliveText?: string;
   /** The protocol's stream of the answer, as text to write. */
   toProtocolStream(parts: AsyncIterable<StreamPart>): AsyncIterable<string>;
   collectProtocolResponse(answer: CollectedAnswer): object;
@@ -27,10 +25,15 @@ export interface ChatCall {
   startedAt: number;
 }
 
+/** How often a stream waiting for a model to load says it is alive. */
+const keepAliveMs = 5_000;
+
 /**
  * Answers one chat request in a protocol: loads the model first when `--autoload` says so, sends
  * the engine request, and streams or collects the answer. Errors before the first byte (unknown
- * model, a request the engine refuses) propagate to the app's error mapping and get a status.
+ * model, a request the engine refuses) propagate to the app's error mapping and get a status. A
+ * streamed answer that must wait for a model to load starts at once and carries keep-alive parts
+ * until the engine answers.
  */
 export async function answerChat(
   context: Context,
@@ -41,7 +44,6 @@ export async function answerChat(
   const abort = clientAbort(context);
   const forwarded = context.req.header("x-herd-forwarded") !== undefined;
   const load = await startAutoload(dependencies, call.request.model, abort.signal);
-  const timedLoad = load?.ready.then(() => performance.now() - call.startedAt);
   const ask = (loadMs: number) =>
     engineAnswer(dependencies, {
       request: call.request,
@@ -51,45 +53,46 @@ export async function answerChat(
       startedAt: call.startedAt,
       loadMs,
     });
-  if (!call.stream || (timedLoad && adapter.keepAliveText === undefined)) {
-    const loadMs = (await timedLoad) ?? 0;
-    if (call.stream) return streamAnswer(context, adapter, abort, await ask(loadMs));
-    const answer = await collectParts(await ask(loadMs));
+  if (!call.stream) {
+    if (load) await load.ready;
+    const answer = await collectParts(await ask(load ? performance.now() - call.startedAt : 0));
     return context.json(adapter.collectProtocolResponse(answer), 200, timingFields(answer.timing));
   }
-  if (!timedLoad) return streamAnswer(context, adapter, abort, await ask(0));
-  return streamAnswer(context, adapter, abort, async (writer) => {
-    const loadMs = await keepAliveWhile(timedLoad, writer, adapter.keepAliveText ?? "");
-    return ask(loadMs);
-  });
-}
-
-function streamAnswer(
-  context: Context,
-  adapter: ChatAdapter,
-  abort: AbortController,
-  source:
-    | AsyncIterable<StreamPart>
-    | ((writer: { write(text: string): void; signal: AbortSignal }) => Promise<AsyncIterable<StreamPart>>),
-): Response {
+  const parts = load ? afterLoading(load.ready, call.startedAt, ask) : await ask(0);
   return streamResponse(
     context,
-    {
-      contentType: adapter.contentType,
-      trailerNames: timingFieldNames,
-      errorText: adapter.errorText,
-      abort,
-    },
+    { contentType: adapter.contentType, trailerNames: timingFieldNames, errorText: adapter.errorText, abort },
     async (writer) => {
-      const parts = typeof source === "function" ? await source(writer) : source;
       let timing: Timing | undefined;
-      const observed = observeTiming(parts, (value) => {
-        timing = value;
-      });
-      for await (const text of adapter.toProtocolStream(observed)) writer.write(text);
+      for await (const text of adapter.toProtocolStream(
+        observeTiming(parts, (value) => {
+          timing = value;
+        }),
+      )) {
+        writer.write(text);
+      }
       return timing ? timingFields(timing) : undefined;
     },
   );
+}
+
+/** Keep-alive parts until the model is loaded, then the engine's answer. */
+async function* afterLoading(
+  ready: Promise<void>,
+  startedAt: number,
+  ask: (loadMs: number) => Promise<AsyncIterable<StreamPart>>,
+): AsyncGenerator<StreamPart> {
+  let loaded = false;
+  const settled = ready.then(() => {
+    loaded = true;
+  });
+  while (!loaded) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([settled, new Promise((resolve) => (timer = setTimeout(resolve, keepAliveMs)))]);
+    clearTimeout(timer);
+    if (!loaded) yield { type: "keep-alive" };
+  }
+  yield* await ask(performance.now() - startedAt);
 }
 
 async function* observeTiming(

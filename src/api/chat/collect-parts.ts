@@ -38,6 +38,8 @@ export async function collectParts(parts: AsyncIterable<StreamPart>): Promise<Co
         if (call) call.arguments += part.argumentsDelta;
         break;
       }
+      case "keep-alive":
+        break;
       case "finish":
         return {
           text,

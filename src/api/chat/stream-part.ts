@@ -35,4 +35,6 @@ export type StreamPart =
   | { type: "reasoning-delta"; text: string }
   | { type: "tool-call-start"; index: number; id: string; name: string }
   | { type: "tool-call-delta"; index: number; argumentsDelta: string }
-  | { type: "finish"; reason: FinishReason; usage: Usage; timing: Timing };
+  | { type: "finish"; reason: FinishReason; usage: Usage; timing: Timing }
+  /** Nothing yet (a model is loading); protocols that can, tell the client the stream is alive. */
+  | { type: "keep-alive" };

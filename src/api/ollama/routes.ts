@@ -16,8 +16,6 @@ import { collectProtocolResponse, type OllamaAnswerShape, toProtocolStream } fro
 function adapter(shape: OllamaAnswerShape): ChatAdapter {
   return {
     contentType: "application/x-ndjson",
-    // Ollama sends nothing while a model loads; its clients wait for the first line.
-    keepAliveText: undefined,
     toProtocolStream: (parts) => toProtocolStream(parts, shape),
     collectProtocolResponse: (answer) => collectProtocolResponse(answer, shape),
     errorText: (error) => `${JSON.stringify(errorBodyFor("ollama", mapError(error)))}\n`,

@@ -80,6 +80,9 @@ export async function* toProtocolStream(
       case "tool-call-delta":
         if (pendingCall) pendingCall.arguments += part.argumentsDelta;
         break;
+      case "keep-alive":
+        // NDJSON has no comment or empty line a client would skip: Ollama's clients wait in silence.
+        break;
       case "finish":
         yield flushCall() + ndjson(line(shape, {}, doneFields(part.reason, part.usage, part.timing)));
         return;
