@@ -58,7 +58,7 @@ describe("POST /api/pull", () => {
     const app = appWith(pullReporting(asked));
     const ollama = new Ollama({
       host: "http://herd.test",
-      fetch: (input, init) => app.request(input as string, init),
+      fetch: (async (input: string, init?: RequestInit) => app.request(input, init)) as typeof fetch,
     });
     const statuses = [];
     for await (const part of await ollama.pull({ model: "hf.co/owner/repo:Q4_K_M", stream: true }))
