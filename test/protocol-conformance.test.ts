@@ -75,15 +75,13 @@ describe("protocol conformance on the wire", () => {
       });
       const events = parseSseStrictly(response.body);
       expect(events.at(-1)!.data).toBe("[DONE]");
-      const chunks = events
-        .slice(0, -1)
-        .map(
-          (event) =>
-            JSON.parse(event.data) as {
-              object: string;
-              choices: Array<{ text: string; finish_reason: string | null }>;
-            },
-        );
+      const chunks = events.slice(0, -1).map(
+        (event) =>
+          JSON.parse(event.data) as {
+            object: string;
+            choices: Array<{ text: string; finish_reason: string | null }>;
+          },
+      );
       for (const chunk of chunks) expect(chunk.object).toBe("text_completion");
       expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason)).toHaveLength(1);
     });
@@ -223,7 +221,8 @@ describe("protocol conformance on the wire", () => {
       const root = await fetch(`http://127.0.0.1:${ollamaPort}/`);
       expect(await root.text()).toBe("Ollama is running");
       expect((await fetch(`${node.url}/`, { method: "HEAD" })).status).toBe(200);
-      expect(await (await fetch(`${node.url}/`)).text()).toBe("Ollama is running");
+      const asJson = await fetch(`${node.url}/`, { headers: { accept: "application/json" } });
+      expect(await asJson.text()).toBe("Ollama is running");
       const client = new Ollama({ host: `http://127.0.0.1:${ollamaPort}` });
       const generated = await client.generate({
         model: "stories260K",
@@ -258,6 +257,13 @@ describe("protocol conformance on the wire", () => {
       const unloaded = await post("/api/generate", { model: "lazier", keep_alive: 0 });
       expect(JSON.parse(unloaded.body)).toMatchObject({ done: true, done_reason: "unload" });
       expect((await node.client.instances()).some((status) => status.model === "lazier")).toBe(false);
+      const client = new Ollama({ host: node.url });
+      await client.delete({ model: "lazy:latest" });
+      expect((await client.list()).models.map((model) => model.name)).not.toContain("lazy:latest");
+      await expect(client.delete({ model: "lazy" })).rejects.toMatchObject({
+        name: "ResponseError",
+        status_code: 404,
+      });
     });
   });
 

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Hono } from "hono";
 import { NotSupportedError } from "../../protocol/errors.js";
 import type { PullProgress } from "../../protocol/management.js";
@@ -22,11 +24,17 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
   const { models } = dependencies;
 
-  // Ollama clients check `/` for liveness; a browser asking for a page gets the dashboard instead.
+  // Ollama clients check `/` for liveness (`HEAD /`, or `GET /` for "Ollama is running"). The
+  // dashboard keeps `GET /` for clients that take a page (browsers, `*/*`) when it is built; a
+  // client that asks for something else, or a node without the dashboard, gets Ollama's answer.
+  // `--ollama-port` answers as Ollama always.
+  const dashboardBuilt =
+    dependencies.dashboardDirectory !== undefined &&
+    existsSync(join(dependencies.dashboardDirectory, "index.html"));
   app.on("HEAD", "/", (context) => context.body(null, 200, { "content-type": "text/plain; charset=utf-8" }));
   app.get("/", async (context, next) => {
-    const wantsPage = (context.req.header("accept") ?? "").includes("text/html");
-    if (wantsPage && dependencies.dashboardDirectory) return next();
+    const accept = context.req.header("accept") ?? "*/*";
+    if (dashboardBuilt && (accept.includes("text/html") || accept.includes("*/*"))) return next();
     return context.text("Ollama is running");
   });
 
