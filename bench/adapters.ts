@@ -138,8 +138,8 @@ async function main(): Promise<void> {
       }
     }
     const openai = median(rates.openai);
-    console.log("| path                          | decode tok/s (median) | ratio to OpenAI |");
-    console.log("|-------------------------------|----------------------:|----------------:|");
+    console.log("| path                           | decode tok/s (median) | ratio to OpenAI |");
+    console.log("|--------------------------------|----------------------:|----------------:|");
     for (const [path, label] of [
       ["openai", "OpenAI passthrough"],
       ["anthropic", "Anthropic adapter /v1/messages"],
@@ -147,7 +147,7 @@ async function main(): Promise<void> {
     ] as const) {
       const rate = median(rates[path]);
       console.log(
-        `| ${label.padEnd(29)} | ${rate.toFixed(2).padStart(21)} | ${(rate / openai).toFixed(3).padStart(15)} |`,
+        `| ${label.padEnd(30)} | ${rate.toFixed(2).padStart(21)} | ${(rate / openai).toFixed(3).padStart(15)} |`,
       );
     }
   } finally {
