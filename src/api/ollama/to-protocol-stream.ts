@@ -56,6 +56,11 @@ export async function* toProtocolStream(
   parts: AsyncIterable<StreamPart>,
   shape: OllamaAnswerShape,
 ): AsyncGenerator<string> {
+  // The line for a piece of text, written by hand: it is the token path (one line per token), and
+  // this is the same JSON as `line()` makes, at a fraction of the work.
+  const textLineStart = `{"model":${JSON.stringify(shape.model)},"created_at":"`;
+  const textField = shape.kind === "chat" ? `","message":{"role":"assistant","content":` : `","response":`;
+  const textLineEnd = shape.kind === "chat" ? `},"done":false}\n` : `,"done":false}\n`;
   let pendingCall: { name: string; arguments: string } | undefined;
   const flushCall = () => {
     if (!pendingCall) return "";
@@ -67,9 +72,11 @@ export async function* toProtocolStream(
   };
   for await (const part of parts) {
     switch (part.type) {
-      case "text-delta":
-        yield flushCall() + ndjson(line(shape, { text: part.text }, { done: false }));
+      case "text-delta": {
+        const text = `${textLineStart}${new Date().toISOString()}${textField}${JSON.stringify(part.text)}${textLineEnd}`;
+        yield pendingCall ? flushCall() + text : text;
         break;
+      }
       case "reasoning-delta":
         yield flushCall() + ndjson(line(shape, { thinking: part.text }, { done: false }));
         break;
