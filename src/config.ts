@@ -32,6 +32,12 @@ export interface NodeConfig {
   readonly name: string | undefined;
   /** LAN discovery by UDP multicast. `--no-discovery` turns it off. Default on. */
   readonly discovery: boolean;
+  /** A second port serving the API, for Ollama clients that assume 11434. `--ollama-port`. Default: none. */
+  readonly ollamaPort: number | undefined;
+  /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
+  readonly maxBodyBytes: number;
+  /** Load a known, unloaded model when a request asks for it. `--autoload`, `HERD_AUTOLOAD=on`. Default off. */
+  readonly autoload: boolean;
 }
 
 export interface ConfigOverrides {
@@ -47,7 +53,12 @@ export interface ConfigOverrides {
   memoryLimit?: string;
   name?: string;
   discovery?: boolean;
+  ollamaPort?: number;
+  maxBody?: string;
+  autoload?: boolean;
 }
+
+export const defaultMaxBodyBytes = 8 * 1024 * 1024;
 
 export const defaultPort = 52415;
 export const defaultClusterPort = 52416;
@@ -71,6 +82,15 @@ export function loadConfig(
       "memory-limit",
     );
   }
+  const maxBodyText = overrides.maxBody ?? env.HERD_MAX_BODY;
+  const maxBodyBytes = maxBodyText === undefined ? defaultMaxBodyBytes : parseBytes(maxBodyText);
+  if (maxBodyBytes === undefined || maxBodyBytes < 1024) {
+    throw new InvalidRequestError(
+      `--max-body '${maxBodyText}' is not a size of at least 1K (try 8M)`,
+      "max-body",
+    );
+  }
+  const ollamaPortText = env.HERD_OLLAMA_PORT;
   const peersText = overrides.peers ?? (env.HERD_PEERS ? env.HERD_PEERS.split(",") : []);
   return Object.freeze({
     home,
@@ -89,6 +109,9 @@ export function loadConfig(
     memoryLimitBytes,
     name: overrides.name ?? env.HERD_NAME,
     discovery: overrides.discovery ?? env.HERD_DISCOVERY !== "off",
+    ollamaPort: overrides.ollamaPort ?? (ollamaPortText ? Number.parseInt(ollamaPortText, 10) : undefined),
+    maxBodyBytes,
+    autoload: overrides.autoload ?? env.HERD_AUTOLOAD === "on",
     port: overrides.port ?? (env.HERD_PORT ? Number.parseInt(env.HERD_PORT, 10) : defaultPort),
     engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
     engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,

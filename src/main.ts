@@ -274,6 +274,8 @@ export async function startNode(
         formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
     },
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
+    autoload: config.autoload,
+    maxBodyBytes: config.maxBodyBytes,
     startedAt: new Date(),
     engineReport: async () => ({
       install: engine,
@@ -339,6 +341,23 @@ export async function startNode(
     logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
   });
   const server = await listen(app.fetch, config.host, config.port);
+  // Ollama's own port: the same API, where `GET /` always answers as Ollama does (no dashboard).
+  const ollamaServer =
+    config.ollamaPort === undefined
+      ? undefined
+      : await listen(
+          (request, env) =>
+            request.method === "GET" && new URL(request.url).pathname === "/"
+              ? new Response("Ollama is running", {
+                  headers: { "content-type": "text/plain; charset=utf-8" },
+                })
+              : app.fetch(request, env),
+          config.host,
+          config.ollamaPort,
+        ).catch(async (error: unknown) => {
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          throw error;
+        });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
   logger.info({ url, home: config.home }, "herd node listening");
   await instances.restore();
@@ -356,11 +375,14 @@ export async function startNode(
         await instances.dispose();
         discovery?.dispose();
         await cluster.dispose();
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // Streams still open (an SSE subscriber) must not hold the shutdown.
-          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-        });
+        for (const listening of [server, ollamaServer]) {
+          if (!listening) continue;
+          await new Promise<void>((resolve) => {
+            listening.close(() => resolve());
+            // Streams still open (an SSE subscriber) must not hold the shutdown.
+            (listening as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          });
+        }
         logger.info("herd node stopped");
       })();
       return disposing;
@@ -408,7 +430,7 @@ function advertisedEndpoints(host: string, port: number): string[] {
 }
 
 function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
+  fetch: (request: Request, env: unknown) => Response | Promise<Response>,
   host: string,
   port: number,
 ): Promise<ServerType> {
@@ -417,7 +439,7 @@ function listen(
     server.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
         reject(
-          new Error(`port ${port} on ${host} is in use (another herd node?); choose another with --port`),
+          new Error(`port ${port} on ${host} is in use (another herd node, or Ollama?); choose another port`),
         );
       } else reject(error);
     });

@@ -45,4 +45,8 @@ export interface ApiDependencies {
   };
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
+  /** Load a known model that no instance serves when a request asks for it (`--autoload`). Default false. */
+  autoload?: boolean;
+  /** Largest request body accepted, in bytes (`--max-body`). Default: no limit. */
+  maxBodyBytes?: number;
 }

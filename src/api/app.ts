@@ -1,16 +1,34 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { RequestTooLargeError } from "../protocol/errors.js";
+import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
 import { managementRoutes } from "./management/routes.js";
+import { ollamaRoutes } from "./ollama/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
 
-/** The node's HTTP API: OpenAI-compatible inference, herd's management routes, and the dashboard. */
+/** The node's HTTP API: OpenAI, Anthropic and Ollama inference, herd's management routes, the dashboard. */
 export function createApp(dependencies: ApiDependencies): Hono {
   const app = new Hono();
 
+  const maxSize = dependencies.maxBodyBytes;
+  if (maxSize !== undefined) {
+    app.use(
+      "*",
+      bodyLimit({
+        maxSize,
+        onError: () => {
+          throw new RequestTooLargeError(maxSize);
+        },
+      }),
+    );
+  }
   app.route("/", openAIRoutes(dependencies));
+  app.route("/", anthropicRoutes(dependencies));
+  app.route("/", ollamaRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));

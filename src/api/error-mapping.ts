@@ -12,11 +12,13 @@ import {
   ModelUnavailableError,
   NoPlacementError,
   NotFoundError,
+  NotSupportedError,
+  RequestTooLargeError,
 } from "../protocol/errors.js";
 
 /** An error as every protocol needs it: an HTTP status, a kind, a message, the field at fault. */
 export interface MappedError {
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503;
   /** OpenAI's `error.type`. */
   type:
     | "invalid_request_error"
@@ -84,6 +86,24 @@ export function mapError(error: unknown): MappedError {
       code: "model_not_found",
       message: error.message,
       param: "model",
+    };
+  }
+  if (error instanceof RequestTooLargeError) {
+    return {
+      status: 413,
+      type: "invalid_request_error",
+      code: "request_too_large",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof NotSupportedError) {
+    return {
+      status: 501,
+      type: "invalid_request_error",
+      code: "not_supported",
+      message: error.message,
+      param: null,
     };
   }
   if (error instanceof NotFoundError) {

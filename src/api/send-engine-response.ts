@@ -3,14 +3,19 @@ import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
+import { timingFieldNames } from "./timing-headers.js";
 
 /**
  * Passes the engine's response to the client unchanged. Under Node's HTTP server the engine's
  * stream is piped straight into the client's socket (no Web Streams in between, each chunk
  * written as it arrives); a client that goes away destroys the engine stream, which ends the
  * generation. Elsewhere (in-process tests) it becomes an ordinary Response.
+ *
+ * herd's timings (see timing-headers.ts) are added from what passes by: for a whole answer as
+ * headers, from the engine's `timings`; for a stream as trailers, the time of its first chunk and
+ * the decode speed in the engine's last chunk. `startedAt` is `performance.now()` at arrival.
  */
-export function sendEngineResponse(context: Context, upstream: EngineResponse): Response {
+export function sendEngineResponse(context: Context, upstream: EngineResponse, startedAt: number): Response {
   const outgoing = (context.env as Partial<HttpBindings> | undefined)?.outgoing;
   if (!outgoing) {
     return new Response(Readable.toWeb(upstream.body) as ReadableStream<Uint8Array>, {
@@ -19,27 +24,53 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse): 
     });
   }
   const streaming = upstream.headers["content-type"]?.startsWith("text/event-stream") === true;
-  const headers = streaming
-    ? { ...upstream.headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
-    : upstream.headers;
-  outgoing.writeHead(upstream.status, headers);
+  if (!streaming) {
+    const chunks: Buffer[] = [];
+    upstream.body.on("data", (chunk: Buffer) => chunks.push(chunk));
+    upstream.body.once("end", () => {
+      const body = Buffer.concat(chunks);
+      outgoing.writeHead(upstream.status, { ...upstream.headers, ...wholeAnswerTimings(body, startedAt) });
+      outgoing.end(body);
+    });
+    upstream.body.once("error", () => {
+      // The engine went away before its answer was complete: there is nothing whole to send.
+      outgoing.destroy();
+    });
+    outgoing.once("close", () => {
+      if (!outgoing.writableFinished) upstream.body.destroy();
+    });
+    return RESPONSE_ALREADY_SENT;
+  }
+  outgoing.writeHead(upstream.status, {
+    ...upstream.headers,
+    "cache-control": "no-cache",
+    "x-accel-buffering": "no",
+    trailer: timingFieldNames.join(", "),
+  });
   outgoing.flushHeaders();
+  let firstChunkAt: number | undefined;
+  const tail: Buffer[] = [];
+  upstream.body.on("data", (chunk: Buffer) => {
+    firstChunkAt ??= performance.now();
+    tail.push(chunk);
+    if (tail.length > 3) tail.shift();
+  });
   upstream.body.pipe(outgoing, { end: false });
   let ended = false;
   upstream.body.once("end", () => {
     ended = true;
+    const speed = lastNumberAfter(Buffer.concat(tail).toString("utf8"), '"predicted_per_second":');
+    outgoing.addTrailers({
+      "x-herd-time-to-first-token-ms": ((firstChunkAt ?? performance.now()) - startedAt).toFixed(1),
+      "x-herd-tokens-per-second": (speed ?? 0).toFixed(2),
+    });
     outgoing.end();
   });
   // The engine went away mid-answer (it crashed, or a shard's machine dropped out). A stream ends
-  // with an error event the client's SDK understands rather than a cut connection; a plain body
-  // cannot say anything more, so its connection is closed.
+  // with an error event the client's SDK understands rather than a cut connection.
   upstream.body.once("close", () => {
     if (ended || outgoing.writableEnded || outgoing.destroyed) return;
     upstream.body.unpipe(outgoing);
-    if (!streaming) {
-      outgoing.destroy();
-      return;
-    }
     outgoing.end(
       `data: ${JSON.stringify({
         error: {
@@ -57,4 +88,25 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse): 
     if (!outgoing.writableFinished) upstream.body.destroy();
   });
   return RESPONSE_ALREADY_SENT;
+}
+
+/** Timing headers for a whole (not streamed) answer, from the engine's `timings` when it has them. */
+function wholeAnswerTimings(body: Buffer, startedAt: number): Record<string, string> {
+  const text = body.toString("utf8");
+  const speed = lastNumberAfter(text, '"predicted_per_second":');
+  const generationMs = lastNumberAfter(text, '"predicted_ms":');
+  if (speed === undefined || generationMs === undefined) return {};
+  // The first token came when generation began: the whole wait less the time spent generating.
+  const elapsed = performance.now() - startedAt;
+  return {
+    "x-herd-time-to-first-token-ms": Math.max(0, elapsed - generationMs).toFixed(1),
+    "x-herd-tokens-per-second": speed.toFixed(2),
+  };
+}
+
+function lastNumberAfter(text: string, key: string): number | undefined {
+  const at = text.lastIndexOf(key);
+  if (at === -1) return undefined;
+  const value = Number.parseFloat(text.slice(at + key.length, at + key.length + 32));
+  return Number.isFinite(value) ? value : undefined;
 }

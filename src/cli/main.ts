@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
-import { formatBytes, formatDuration } from "../util/format.js";
+import { formatBytes, formatCount, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
@@ -46,9 +46,22 @@ program
   .option("--no-discovery", "do not look for peers by LAN multicast")
   .option("--home <dir>", "state folder (HERD_HOME, default ~/.herd)")
   .option("--engine-dir <dir>", "use llama.cpp binaries from this folder (HERD_ENGINE_DIR)")
+  .option(
+    "--ollama-port <port>",
+    "also serve the API on this port, as Ollama does on 11434",
+    integer("ollama-port"),
+  )
+  .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
+  .option(
+    "--autoload",
+    "load a known model that is not loaded when a request asks for it (default: answer 503)",
+  )
   .addOption(backendOption)
   .action(
     async (options: {
+      ollamaPort?: number;
+      maxBody?: string;
+      autoload?: boolean;
       host: string;
       port: number;
       clusterPort: number;
@@ -77,10 +90,18 @@ program
           home: options.home,
           engineDirectory: options.engineDir,
           backend: options.backend,
+          ollamaPort: options.ollamaPort,
+          maxBody: options.maxBody,
+          autoload: options.autoload,
         },
         { onBuildProgress: renderBuildProgress() },
       );
-      process.stderr.write(`herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1)\n`);
+      process.stderr.write(
+        `herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1, Anthropic at ${started.url}, Ollama at ${started.url}/api)\n`,
+      );
+      if (started.config.ollamaPort !== undefined) {
+        process.stderr.write(`Ollama clients also reach it on port ${started.config.ollamaPort}\n`);
+      }
       if (!options.join)
         process.stderr.write(`join this cluster with  herd start --join ${started.joinToken}\n`);
       process.on("exit", () => started.killEnginesNow());
@@ -425,13 +446,6 @@ async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promis
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
-}
-
-function formatCount(count: number): string {
-  if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
-  if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
-  if (count >= 1e3) return `${(count / 1e3).toFixed(0)}K`;
-  return String(count);
 }
 
 function roundUp(value: number, multiple: number): number {

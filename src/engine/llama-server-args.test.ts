@@ -47,6 +47,7 @@ describe("llamaServerArgs", () => {
       "--metrics",
       "--log-verbosity",
       "4",
+      "--jinja",
     ]);
   });
 

@@ -41,6 +41,9 @@ export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
     // request it also adds cannot fill a disk.
     "--log-verbosity",
     "4",
+    // Chat templates run as written (tool calls, reasoning); the pinned engine's default, said
+    // explicitly for engines a user brings (--engine-dir) whose default may differ.
+    "--jinja",
   ];
   if (input.embeddings) {
     args.push("--embeddings");

@@ -11,7 +11,7 @@ import type {
 } from "./gguf-writer.js";
 import { planGgufFile, writeGgufFile } from "./gguf-writer.js";
 import type { TensorFill } from "./tensor-blocks.js";
-import { deriveSeed, GgmlType, generateTensorData } from "./tensor-blocks.js";
+import { deriveSeed, float32ToFloat16, GgmlType, generateTensorData } from "./tensor-blocks.js";
 
 export type SynthWeightType = "f16" | "q8_0" | "q4_0";
 
@@ -34,6 +34,14 @@ export type SynthModelShape = {
   name?: string;
   /** Written as `tokenizer.chat_template`. Default: the vocab's own template, else ChatML. */
   chatTemplate?: string;
+  /**
+   * Makes a model whose next-token logits are fixed, whatever the input: these token ids get these
+   * logits, every other token 0; f16 only. Every token embeds the same, the layers add nothing and
+   * the output matrix is zero but for these rows. With a chat template whose tool-call marker is
+   * the highest token, the engine's tool-call grammar takes over after it: a model that produces
+   * well-formed tool calls, for testing wire formats. Default: none (random weights).
+   */
+  fixedLogits?: ReadonlyMap<number, number>;
 };
 
 export type SynthModelOptions = SynthModelShape & { outputPath: string };
@@ -160,12 +168,15 @@ async function synthModelContent(
   const seed = shape.seed ?? 0;
   const tensors = tensorSpecs(shape, vocabularySize).map((spec) => {
     const elementCount = spec.dimensions.reduce((product, size) => product * size, 1);
-    const data = generateTensorData({
+    let data: Iterable<Uint8Array> = generateTensorData({
       type: spec.type,
       elementCount,
       fill: spec.fill,
       seed: deriveSeed(seed, spec.name),
     });
+    if (spec.name === "output.weight" && shape.fixedLogits) {
+      data = withRows(data, shape.fixedLogits, embeddingLength);
+    }
     return { name: spec.name, dimensions: spec.dimensions, type: spec.type, data };
   });
   return { content: { metadata, tensors }, vocabularySize };
@@ -203,12 +214,56 @@ function tensorSpecs(shape: SynthModelShape, vocabularySize: number): SynthTenso
       matrix(`${prefix}.ffn_down.weight`, feedForward, embedding),
     ];
   });
+  if (shape.fixedLogits) {
+    // See `fixedLogits`: identical embeddings, layers whose outputs are zero.
+    const constant = (spec: SynthTensorSpec, value: number): SynthTensorSpec => ({
+      ...spec,
+      fill: { kind: "constant", value },
+    });
+    for (const layer of layers) {
+      layer[4] = constant(layer[4]!, 0);
+      layer[8] = constant(layer[8]!, 0);
+    }
+    return [
+      constant(matrix("token_embd.weight", embedding, vocabularySize), 1),
+      ...layers.flat(),
+      norm("output_norm.weight"),
+      constant(matrix("output.weight", embedding, vocabularySize), 0),
+    ];
+  }
   return [
     matrix("token_embd.weight", embedding, vocabularySize),
     ...layers.flat(),
     norm("output_norm.weight"),
     matrix("output.weight", embedding, vocabularySize),
   ];
+}
+
+/**
+ * Sets whole rows (of `rowLength` f16 values) of a tensor's byte stream so that each row sums to
+ * the logit asked for: the hidden state of a `fixedLogits` model is all ones.
+ */
+function* withRows(
+  chunks: Iterable<Uint8Array>,
+  logits: ReadonlyMap<number, number>,
+  rowLength: number,
+): Generator<Uint8Array> {
+  const rowBytes = rowLength * 2;
+  const rows = [...logits].sort(([a], [b]) => a - b);
+  let offset = 0;
+  for (const chunk of chunks) {
+    for (const [row, logit] of rows) {
+      const half = float32ToFloat16(logit / rowLength);
+      const start = Math.max(row * rowBytes, offset);
+      const end = Math.min((row + 1) * rowBytes, offset + chunk.length);
+      for (let index = start; index < end; index += 2) {
+        chunk[index - offset] = half & 0xff;
+        chunk[index - offset + 1] = half >>> 8;
+      }
+    }
+    offset += chunk.length;
+    yield chunk;
+  }
 }
 
 function validateShape(shape: SynthModelShape): void {
@@ -230,6 +285,9 @@ function validateShape(shape: SynthModelShape): void {
   positive("headCount", shape.headCount);
   positive("keyValueHeadCount", shape.keyValueHeadCount ?? shape.headCount);
   positive("contextLength", shape.contextLength ?? 2048);
+  if (shape.fixedLogits && shape.weightType !== "f16") {
+    throw new InvalidModelShapeError("weightType", shape.weightType, "f16 for a model with fixed logits");
+  }
   if (shape.seed !== undefined && !Number.isSafeInteger(shape.seed)) {
     throw new InvalidModelShapeError("seed", shape.seed, "an integer");
   }

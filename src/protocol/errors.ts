@@ -55,6 +55,19 @@ export class NotFoundError extends HerdError {
   override name = "NotFoundError";
 }
 
+/** Something this node cannot do at all (as opposed to cannot do now); the message says what to do instead. */
+export class NotSupportedError extends HerdError {
+  override name = "NotSupportedError";
+}
+
+/** A request body over the node's `--max-body` limit. */
+export class RequestTooLargeError extends HerdError {
+  override name = "RequestTooLargeError";
+  constructor(readonly limitBytes: number) {
+    super(`the request body is larger than this node accepts (${limitBytes} bytes; see --max-body)`);
+  }
+}
+
 /** A GGUF file herd cannot use: not GGUF, truncated, or an architecture llama.cpp lacks. */
 export class InvalidModelFileError extends HerdError {
   override name = "InvalidModelFileError";

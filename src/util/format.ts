@@ -27,3 +27,11 @@ export function formatDuration(milliseconds: number): string {
   if (seconds < 60) return `${(milliseconds / 1000).toFixed(1)}s`;
   return `${Math.floor(seconds / 60)}m ${String(seconds % 60).padStart(2, "0")}s`;
 }
+
+/** A count as people write parameter counts: 293K, 1.2M, 7.6B. */
+export function formatCount(count: number): string {
+  if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
+  if (count >= 1e6) return `${(count / 1e6).toFixed(1)}M`;
+  if (count >= 1e3) return `${(count / 1e3).toFixed(0)}K`;
+  return String(count);
+}

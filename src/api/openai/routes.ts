@@ -3,13 +3,18 @@ import type { z } from "zod";
 import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
+import { startAutoload } from "../autoload.js";
+import { mapError, openAIErrorBody } from "../error-mapping.js";
+import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { sendEngineResponse } from "../send-engine-response.js";
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
+import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./schemas.js";
 
 /**
  * OpenAI's API. llama-server speaks it already, so a request is validated, routed, and passed
- * through with its response streamed back byte for byte; herd adds nothing in the token path.
+ * through with its response streamed back byte for byte; herd adds nothing in the token path but
+ * the model's name as the store knows it (`name:latest` is `name`) and timing trailers.
  */
 export function openAIRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
@@ -20,39 +25,78 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   });
 
   app.get("/v1/models/:model{.+}", async (context) => {
-    const model = await dependencies.models.require(context.req.param("model"));
+    const name = await resolveModelName(dependencies.models, context.req.param("model"));
+    const model = await dependencies.models.require(name);
     return context.json(toOpenAIModel(model));
   });
 
-  const passThrough = <T extends z.ZodType<{ model: string }>>(path: string, schema: T) =>
+  const passThrough = <T extends z.ZodType<{ model: string; stream?: boolean | null }>>(
+    path: string,
+    schema: T,
+  ) =>
     app.post(path, async (context) => {
+      const startedAt = performance.now();
       const body = await readJsonBody(context, schema);
+      const model = await resolveModelName(dependencies.models, body.model);
+      const engineBody = model === body.model ? body : { ...body, model };
+      const abort = clientAbort(context);
       // A request another node forwarded here is served here or not at all: it never bounces on.
       const forwarded = context.req.header("x-herd-forwarded") !== undefined;
-      const upstream = await dispatch({
-        router: dependencies.router,
-        model: body.model,
-        path,
-        body,
-        signal: context.req.raw.signal,
-        localOnly: forwarded,
-        forwardToNode: dependencies.forwardToNode,
-        retryForMs: 60_000,
-        check: (route) => {
-          if (path !== "/v1/embeddings" || route.embeddings) return;
-          route.release();
-          throw new InvalidRequestError(
-            `model '${body.model}' is loaded without embeddings; unload it and run 'herd load ${body.model} --embeddings'`,
-            "model",
-          );
-        },
-      });
-      return sendEngineResponse(context, upstream);
+      const send = () =>
+        dispatch({
+          router: dependencies.router,
+          model,
+          path,
+          body: engineBody,
+          signal: abort.signal,
+          localOnly: forwarded,
+          forwardToNode: dependencies.forwardToNode,
+          retryForMs: 60_000,
+          check: (route) => {
+            if (path !== "/v1/embeddings" || route.embeddings) return;
+            route.release();
+            throw new InvalidRequestError(
+              `model '${model}' is loaded without embeddings; unload it and run 'herd load ${model} --embeddings'`,
+              "model",
+            );
+          },
+        });
+      const load = await startAutoload(dependencies, model, abort.signal);
+      if (load && body.stream === true) {
+        // The stream starts now, with SSE comments while the model loads; then the engine's bytes.
+        return streamResponse(
+          context,
+          {
+            contentType: "text/event-stream",
+            abort,
+            errorText: (error) => `data: ${JSON.stringify(openAIErrorBody(mapError(error)))}\n\n`,
+          },
+          async (writer) => {
+            await keepAliveWhile(load.ready, writer, ": loading the model\n\n");
+            const upstream = await send();
+            if (upstream.status === 200) {
+              for await (const chunk of upstream.body) writer.write(chunk as Uint8Array);
+              return undefined;
+            }
+            // The engine refused the request; the status is sent already, so its error becomes an event.
+            let text = "";
+            for await (const chunk of upstream.body) text += chunk;
+            writer.write(`data: ${text.replace(/\n/g, " ")}\n\n`);
+            return undefined;
+          },
+        );
+      }
+      if (load) await load.ready;
+      return sendEngineResponse(context, await send(), startedAt);
     });
 
   passThrough("/v1/chat/completions", ChatCompletionRequest);
   passThrough("/v1/completions", CompletionRequest);
   passThrough("/v1/embeddings", EmbeddingRequest);
+  passThrough("/v1/responses", ResponsesRequest);
+  // llama-server's extension (the prompt's token count); Anthropic's count_tokens is served by it,
+  // and a node forwards it here when another node heads the model.
+  passThrough("/v1/chat/completions/input_tokens", ChatCompletionRequest);
   return app;
 }
 

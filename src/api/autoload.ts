@@ -1,0 +1,73 @@
+import type { Router } from "../inference/router.js";
+import { ConflictError, ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
+import { sleep } from "../util/backoff.js";
+import type { ApiDependencies } from "./api-dependencies.js";
+
+/** How long a request waits for a model it caused to load. */
+const loadTimeoutMs = 15 * 60_000;
+
+const loading = new WeakMap<Router, Map<string, Promise<void>>>();
+
+/**
+ * With `--autoload`, a request for a known model that no instance serves places and loads it, as
+ * `herd load` does, and waits until it is READY. Returns that wait (wrapped: a promise that holds a
+ * promise would be flattened), or undefined when there is nothing to wait for (the model is served,
+ * loading already, unknown, or autoload is off): then routing reports the model's state as usual.
+ */
+export async function startAutoload(
+  dependencies: ApiDependencies,
+  model: string,
+  signal: AbortSignal,
+): Promise<{ ready: Promise<void> } | undefined> {
+  if (!dependencies.autoload) return undefined;
+  try {
+    (await dependencies.router.route(model)).release();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ModelNotLoadedError)) return undefined;
+  }
+  let byModel = loading.get(dependencies.router);
+  if (!byModel) {
+    byModel = new Map();
+    loading.set(dependencies.router, byModel);
+  }
+  let load = byModel.get(model);
+  if (!load) {
+    load = loadModel(dependencies, model).finally(() => byModel.delete(model));
+    byModel.set(model, load);
+  }
+  const ready = waitUntilServed(dependencies.router, model, load, signal);
+  // The caller may stop listening (its client left); the rejection is still observed here.
+  ready.catch(() => {});
+  return { ready };
+}
+
+async function loadModel(dependencies: ApiDependencies, model: string): Promise<void> {
+  dependencies.logger.info({ model }, "loading a model a request asked for (--autoload)");
+  try {
+    await dependencies.instances.load({ model });
+  } catch (error) {
+    // Another request (or a person) placed it in the meantime: waiting for it is all there is to do.
+    if (!(error instanceof ConflictError)) throw error;
+  }
+}
+
+async function waitUntilServed(
+  router: Router,
+  model: string,
+  load: Promise<void>,
+  signal: AbortSignal,
+): Promise<void> {
+  await load;
+  const deadline = Date.now() + loadTimeoutMs;
+  for (;;) {
+    try {
+      (await router.route(model)).release();
+      return;
+    } catch (error) {
+      const loadingStill = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
+      if (!loadingStill || Date.now() > deadline) throw error;
+    }
+    await sleep(250, signal);
+  }
+}

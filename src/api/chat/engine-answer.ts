@@ -1,0 +1,57 @@
+import { dispatch } from "../../inference/dispatch.js";
+import { EngineError, InvalidRequestError } from "../../protocol/errors.js";
+import type { ApiDependencies } from "../api-dependencies.js";
+import { readEngineStream } from "./read-engine-stream.js";
+import type { EngineRequest, StreamPart } from "./stream-part.js";
+
+export interface EngineAnswerOptions {
+  request: EngineRequest;
+  /** `/v1/chat/completions`, or `/v1/completions` for a raw prompt. */
+  path: "/v1/chat/completions" | "/v1/completions";
+  signal: AbortSignal;
+  /** A request another node forwarded: served here or not at all. */
+  forwarded: boolean;
+  startedAt: number;
+  loadMs: number;
+}
+
+/**
+ * Sends an engine request (always streamed, with usage) to an instance of its model, here or on
+ * the node that heads it, and returns the answer as stream parts. An engine that refuses the
+ * request (a parameter it cannot honour) is the client's mistake and becomes a 400 with the
+ * engine's own words; nothing has been sent to the client yet at that point.
+ */
+export async function engineAnswer(
+  dependencies: ApiDependencies,
+  options: EngineAnswerOptions,
+): Promise<AsyncIterable<StreamPart>> {
+  const upstream = await dispatch({
+    router: dependencies.router,
+    model: options.request.model,
+    path: options.path,
+    body: { ...options.request, stream: true, stream_options: { include_usage: true } },
+    signal: options.signal,
+    localOnly: options.forwarded,
+    forwardToNode: dependencies.forwardToNode,
+    retryForMs: 60_000,
+  });
+  if (upstream.status !== 200) {
+    let text = "";
+    for await (const chunk of upstream.body) text += chunk;
+    const message = engineErrorMessage(text);
+    if (upstream.status >= 400 && upstream.status < 500) throw new InvalidRequestError(message);
+    throw new EngineError(`the engine answered ${upstream.status}: ${message}`, upstream.status);
+  }
+  return readEngineStream(upstream.body, options.startedAt, options.loadMs);
+}
+
+function engineErrorMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: { message?: string } | string };
+    if (typeof body.error === "string") return body.error;
+    if (body.error?.message) return body.error.message;
+  } catch {
+    // Not JSON: the text itself is the best description there is.
+  }
+  return text.slice(0, 500) || "no details";
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { EngineError } from "../../protocol/errors.js";
+import { readEngineStream } from "./read-engine-stream.js";
+import type { StreamPart } from "./stream-part.js";
+
+async function* bytes(text: string, chunkSize: number): AsyncGenerator<Uint8Array> {
+  const encoded = new TextEncoder().encode(text);
+  for (let offset = 0; offset < encoded.length; offset += chunkSize)
+    yield encoded.subarray(offset, offset + chunkSize);
+}
+
+async function read(text: string, chunkSize = 7): Promise<StreamPart[]> {
+  const parts: StreamPart[] = [];
+  for await (const part of readEngineStream(bytes(text, chunkSize), performance.now())) parts.push(part);
+  return parts;
+}
+
+const event = (data: object) => `data: ${JSON.stringify(data)}\n\n`;
+
+describe("readEngineStream", () => {
+  it("turns llama-server's chunks into parts, whatever the chunk boundaries, with usage and timings last", async () => {
+    const text =
+      event({ choices: [{ delta: { role: "assistant", content: null } }] }) +
+      event({ choices: [{ delta: { content: "Hé" } }] }) +
+      event({
+        choices: [
+          {
+            delta: {
+              tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "f", arguments: "{" } }],
+            },
+          },
+        ],
+      }) +
+      event({ choices: [{ delta: { tool_calls: [{ index: 0, function: { arguments: "}" } }] } }] }) +
+      event({
+        choices: [{ delta: {}, finish_reason: "tool_calls" }],
+        timings: { prompt_ms: 3, predicted_ms: 20, predicted_per_second: 99 },
+      }) +
+      event({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 } }) +
+      "data: [DONE]\n\n";
+    for (const chunkSize of [1, 7, 4096]) {
+      const parts = await read(text, chunkSize);
+      expect(parts.slice(0, -1)).toEqual([
+        { type: "text-delta", text: "Hé" },
+        { type: "tool-call-start", index: 0, id: "c1", name: "f" },
+        { type: "tool-call-delta", index: 0, argumentsDelta: "{" },
+        { type: "tool-call-delta", index: 0, argumentsDelta: "}" },
+      ]);
+      expect(parts.at(-1)).toMatchObject({
+        type: "finish",
+        reason: "tool-calls",
+        usage: { promptTokens: 4, completionTokens: 5 },
+        timing: { tokensPerSecond: 99, promptMs: 3, generationMs: 20 },
+      });
+    }
+  });
+
+  it("reads completion chunks' text", async () => {
+    const parts = await read(
+      `${event({ choices: [{ text: "Once", finish_reason: "length" }] })}data: [DONE]\n\n`,
+    );
+    expect(parts[0]).toEqual({ type: "text-delta", text: "Once" });
+    expect(parts[1]).toMatchObject({ type: "finish", reason: "length" });
+  });
+
+  it.each([
+    ["an error event", `${event({ error: { message: "out of memory" } })}`],
+    ["a stream cut before [DONE]", event({ choices: [{ delta: { content: "a" } }] })],
+  ])("fails on %s", async (_name, text) => {
+    await expect(read(text)).rejects.toBeInstanceOf(EngineError);
+  });
+});

@@ -1,0 +1,126 @@
+import { z } from "zod";
+import { EngineError } from "../../protocol/errors.js";
+import { decodeServerSentEvents } from "../../util/sse.js";
+import type { FinishReason, StreamPart, Usage } from "./stream-part.js";
+
+const EngineToolCallDelta = z.looseObject({
+  index: z.number().int().nonnegative().default(0),
+  id: z.string().nullish(),
+  function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+/** The fields of llama-server's `chat.completion.chunk` (and `text_completion`) that herd reads. */
+const EngineChunk = z.looseObject({
+  choices: z
+    .array(
+      z.looseObject({
+        delta: z
+          .looseObject({
+            content: z.string().nullish(),
+            reasoning_content: z.string().nullish(),
+            tool_calls: z.array(EngineToolCallDelta).nullish(),
+          })
+          .nullish(),
+        text: z.string().nullish(),
+        finish_reason: z.string().nullish(),
+      }),
+    )
+    .nullish(),
+  usage: z.looseObject({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
+  timings: z
+    .looseObject({
+      prompt_ms: z.number().optional(),
+      predicted_ms: z.number().optional(),
+      predicted_per_second: z.number().optional(),
+    })
+    .nullish(),
+  error: z.looseObject({ message: z.string() }).nullish(),
+});
+
+/**
+ * Reads the engine's SSE answer to a streamed request as stream parts. The finish part comes last,
+ * once usage (which follows the finish reason) has arrived. `startedAt` is when the request
+ * arrived, `loadMs` how long it waited for a model to load. An error event from the engine, or a
+ * stream that ends without `[DONE]`, throws EngineError.
+ */
+export async function* readEngineStream(
+  body: AsyncIterable<Uint8Array>,
+  startedAt: number,
+  loadMs = 0,
+): AsyncGenerator<StreamPart> {
+  let finishReason: FinishReason = "stop";
+  let usage: Usage = { promptTokens: 0, completionTokens: 0 };
+  let promptMs = 0;
+  let generationMs = 0;
+  let tokensPerSecond = 0;
+  let firstTokenAt: number | undefined;
+  let done = false;
+  for await (const event of decodeServerSentEvents(body)) {
+    if (event.data === "[DONE]") {
+      done = true;
+      break;
+    }
+    const chunk = EngineChunk.parse(JSON.parse(event.data));
+    if (chunk.error) throw new EngineError(`the engine failed: ${chunk.error.message}`, 502);
+    for (const choice of chunk.choices ?? []) {
+      const parts = partsOf(choice);
+      if (parts.length > 0) firstTokenAt ??= performance.now();
+      yield* parts;
+      if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
+    }
+    if (chunk.usage) {
+      usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+    }
+    if (chunk.timings) {
+      promptMs = chunk.timings.prompt_ms ?? promptMs;
+      generationMs = chunk.timings.predicted_ms ?? generationMs;
+      tokensPerSecond = chunk.timings.predicted_per_second ?? tokensPerSecond;
+    }
+  }
+  if (!done) throw new EngineError("the engine's answer ended before it was complete", 502);
+  const now = performance.now();
+  yield {
+    type: "finish",
+    reason: finishReason,
+    usage,
+    timing: {
+      timeToFirstTokenMs: (firstTokenAt ?? now) - startedAt,
+      tokensPerSecond,
+      promptMs,
+      generationMs,
+      totalMs: now - startedAt,
+      loadMs,
+    },
+  };
+}
+
+type EngineChoice = NonNullable<z.infer<typeof EngineChunk>["choices"]>[number];
+
+function partsOf(choice: EngineChoice): StreamPart[] {
+  const parts: StreamPart[] = [];
+  if (choice.text) parts.push({ type: "text-delta", text: choice.text });
+  const delta = choice.delta;
+  if (!delta) return parts;
+  if (delta.reasoning_content) parts.push({ type: "reasoning-delta", text: delta.reasoning_content });
+  if (delta.content) parts.push({ type: "text-delta", text: delta.content });
+  for (const call of delta.tool_calls ?? []) {
+    if (call.id || call.function?.name) {
+      parts.push({
+        type: "tool-call-start",
+        index: call.index,
+        id: call.id ?? `call_${call.index}`,
+        name: call.function?.name ?? "",
+      });
+    }
+    if (call.function?.arguments) {
+      parts.push({ type: "tool-call-delta", index: call.index, argumentsDelta: call.function.arguments });
+    }
+  }
+  return parts;
+}
+
+function finishReasonOf(reason: string): FinishReason {
+  if (reason === "length") return "length";
+  if (reason === "tool_calls") return "tool-calls";
+  return "stop";
+}

@@ -1,0 +1,158 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { Hono } from "hono";
+import { NotSupportedError } from "../../protocol/errors.js";
+import type { PullProgress } from "../../protocol/management.js";
+import type { ApiDependencies } from "../api-dependencies.js";
+import { mapError } from "../error-mapping.js";
+import { errorBodyFor } from "../error-shapes.js";
+import { ollamaName, resolveModelName } from "../model-names.js";
+import { readJsonBody } from "../read-json-body.js";
+import { clientAbort, streamResponse } from "../stream-response.js";
+import { modelDetails, modelDigest } from "./model-details.js";
+import { pullStatusLines } from "./pull-status.js";
+import { ModelReference, PullRequest } from "./schemas.js";
+
+/**
+ * The Ollama version herd reports. Ollama clients compare it to decide which API features to use;
+ * herd serves the API of this release.
+ */
+export const ollamaApiVersion = "0.12.6";
+
+/** Ollama's model management: list, running models, details, delete, pull, version, liveness. */
+export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
+  const app = new Hono();
+  const { models } = dependencies;
+
+  // Ollama clients check `/` for liveness (`HEAD /`, or `GET /` for "Ollama is running"). The
+  // dashboard keeps `GET /` for clients that take a page (browsers, `*/*`) when it is built; a
+  // client that asks for something else, or a node without the dashboard, gets Ollama's answer.
+  // `--ollama-port` answers as Ollama always.
+  const dashboardBuilt =
+    dependencies.dashboardDirectory !== undefined &&
+    existsSync(join(dependencies.dashboardDirectory, "index.html"));
+  app.on("HEAD", "/", (context) => context.body(null, 200, { "content-type": "text/plain; charset=utf-8" }));
+  app.get("/", async (context, next) => {
+    const accept = context.req.header("accept") ?? "*/*";
+    if (dashboardBuilt && (accept.includes("text/html") || accept.includes("*/*"))) return next();
+    return context.text("Ollama is running");
+  });
+
+  app.get("/api/version", (context) => context.json({ version: ollamaApiVersion }));
+
+  app.get("/api/tags", async (context) => {
+    const list = await models.list();
+    return context.json({
+      models: list.map((model) => ({
+        name: ollamaName(model.name),
+        model: ollamaName(model.name),
+        modified_at: model.importedAt,
+        size: model.sizeBytes,
+        digest: modelDigest(model),
+        details: modelDetails(model),
+      })),
+    });
+  });
+
+  app.get("/api/ps", async (context) => {
+    const ready = new Set(
+      dependencies.cluster
+        .view()
+        .instances.filter((instance) => instance.state === "READY")
+        .map((instance) => instance.model),
+    );
+    for (const status of dependencies.instances.list()) if (status.state === "READY") ready.add(status.model);
+    const running = [];
+    for (const name of [...ready].sort()) {
+      const model = await models.get(name);
+      running.push({
+        name: ollamaName(name),
+        model: ollamaName(name),
+        size: model?.sizeBytes ?? 0,
+        digest: model ? modelDigest(model) : "",
+        details: model ? modelDetails(model) : { format: "gguf" },
+        // herd keeps a model loaded until `herd unload`, however long it idles.
+        expires_at: new Date(Date.now() + 100 * 365 * 24 * 3600 * 1000).toISOString(),
+        size_vram: 0,
+      });
+    }
+    return context.json({ models: running });
+  });
+
+  app.post("/api/show", async (context) => {
+    const body = await readJsonBody(context, ModelReference);
+    const model = await models.require(await resolveModelName(models, (body.model ?? body.name)!));
+    const architecture = model.architecture;
+    return context.json({
+      license: "",
+      modelfile: `# herd serves GGUF files directly; there is no Modelfile\nFROM ${model.file}\n`,
+      parameters: "",
+      template: "",
+      details: modelDetails(model),
+      model_info: {
+        "general.architecture": architecture,
+        "general.parameter_count": model.parameterCount,
+        [`${architecture}.block_count`]: model.layerCount,
+        [`${architecture}.context_length`]: model.trainContextLength,
+        [`${architecture}.embedding_length`]: model.embeddingLength,
+        [`${architecture}.attention.head_count`]: model.headCount,
+        [`${architecture}.attention.head_count_kv`]: model.kvHeadCount,
+      },
+      capabilities: model.isEmbeddingModel ? ["embedding"] : ["completion"],
+      modified_at: model.importedAt,
+    });
+  });
+
+  app.delete("/api/delete", async (context) => {
+    const body = await readJsonBody(context, ModelReference);
+    const name = await resolveModelName(models, (body.model ?? body.name)!);
+    await models.require(name);
+    // Like Ollama, deleting a model that is loaded unloads it first.
+    if (dependencies.instances.list().some((status) => status.model === name)) {
+      await dependencies.instances.unload(name);
+    }
+    await models.remove(name);
+    return context.body(null, 200);
+  });
+
+  app.post("/api/pull", async (context) => {
+    const body = await readJsonBody(context, PullRequest);
+    const pull = dependencies.pull;
+    if (!pull) {
+      throw new NotSupportedError(
+        "this node cannot pull models; copy the GGUF file here and run 'herd models import <file>'",
+      );
+    }
+    // Ollama pulls Hugging Face models as `hf.co/owner/repo:QUANT`; herd's pull takes `owner/repo:QUANT`.
+    const ref = (body.model ?? body.name)!.replace(/^(?:https?:\/\/)?(?:hf\.co|huggingface\.co)\//, "");
+    const abort = clientAbort(context);
+    if (body.stream === false) {
+      await pull({ ref }, () => {}, abort.signal);
+      return context.json({ status: "success" });
+    }
+    return streamResponse(
+      context,
+      {
+        contentType: "application/x-ndjson",
+        abort,
+        errorText: (error) => `${JSON.stringify(errorBodyFor("ollama", mapError(error)))}\n`,
+      },
+      async (writer) => {
+        const lines = pullStatusLines();
+        await pull(
+          { ref },
+          (progress: PullProgress) => {
+            for (const line of lines.next(progress, Date.now())) writer.write(`${JSON.stringify(line)}\n`);
+          },
+          abort.signal,
+        );
+        for (const line of lines.next({ phase: "done", completed: 0, total: 0 }, Date.now())) {
+          writer.write(`${JSON.stringify(line)}\n`);
+        }
+        return undefined;
+      },
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,127 @@
+import { InvalidRequestError } from "../../protocol/errors.js";
+import type { EngineRequest } from "../chat/stream-part.js";
+import type { ChatRequest, GenerateRequest, OllamaOptions } from "./schemas.js";
+
+/** Ollama's `options` and `format` as engine request fields. */
+function samplingFields(
+  options: OllamaOptions | undefined,
+  format: ChatRequest["format"],
+): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (options) {
+    const { num_predict: numPredict, num_ctx: _contextIsFixedAtLoad, stop, ...sampling } = options;
+    for (const name of [
+      "temperature",
+      "top_p",
+      "top_k",
+      "min_p",
+      "typical_p",
+      "seed",
+      "repeat_penalty",
+      "repeat_last_n",
+      "presence_penalty",
+      "frequency_penalty",
+      "mirostat",
+      "mirostat_tau",
+      "mirostat_eta",
+    ] as const) {
+      if (sampling[name] !== undefined) fields[name] = sampling[name];
+    }
+    // -1 (no limit) and -2 (fill the context) both leave the engine's own limit, the context.
+    if (numPredict !== undefined && numPredict > 0) fields.max_tokens = numPredict;
+    if (stop?.length) fields.stop = stop;
+  }
+  if (format === "json") fields.response_format = { type: "json_object" };
+  else if (format && typeof format === "object") {
+    fields.response_format = { type: "json_schema", json_schema: { name: "format", schema: format } };
+  }
+  return fields;
+}
+
+/**
+ * An Ollama chat request as the engine's chat-completions request. Ollama's tool calls carry no
+ * ids and tool results name the tool instead, so ids are made up here and a result is matched to
+ * the latest call of the tool it names.
+ */
+export function chatToEngineRequest(request: ChatRequest, model: string): EngineRequest {
+  const messages: Record<string, unknown>[] = [];
+  const callIds = new Map<string, string>();
+  let callCount = 0;
+  for (const message of request.messages) {
+    if (message.role === "assistant" && message.tool_calls?.length) {
+      const toolCalls = message.tool_calls.map((call) => {
+        const id = `call_${callCount++}`;
+        callIds.set(call.function.name, id);
+        const args = call.function.arguments;
+        return {
+          id,
+          type: "function",
+          function: {
+            name: call.function.name,
+            arguments: typeof args === "string" ? args : JSON.stringify(args),
+          },
+        };
+      });
+      messages.push({ role: "assistant", content: message.content, tool_calls: toolCalls });
+    } else if (message.role === "tool") {
+      const id =
+        (message.tool_name && callIds.get(message.tool_name)) ?? `call_${Math.max(0, callCount - 1)}`;
+      messages.push({ role: "tool", tool_call_id: id, content: message.content });
+    } else if (message.images?.length) {
+      messages.push({
+        role: message.role,
+        content: [
+          { type: "text", text: message.content },
+          ...message.images.map((image) => ({
+            type: "image_url",
+            image_url: { url: `data:image/png;base64,${image}` },
+          })),
+        ],
+      });
+    } else messages.push({ role: message.role, content: message.content });
+  }
+  if (messages.length === 0)
+    throw new InvalidRequestError("messages must hold at least one message", "messages");
+  const engine: EngineRequest = { model, messages, ...samplingFields(request.options, request.format) };
+  if (request.tools?.length) engine.tools = request.tools;
+  if (request.tool_choice !== undefined) engine.tool_choice = request.tool_choice;
+  if (typeof request.think === "boolean") engine.chat_template_kwargs = { enable_thinking: request.think };
+  return engine;
+}
+
+/**
+ * An Ollama generate request: the prompt (and system prompt) as a chat through the model's
+ * template, or with `raw` as a plain completion of the prompt as written.
+ */
+export function generateToEngineRequest(
+  request: GenerateRequest,
+  model: string,
+): { request: EngineRequest; path: "/v1/chat/completions" | "/v1/completions" } {
+  if (request.suffix) {
+    throw new InvalidRequestError(
+      "suffix (fill-in-the-middle) is not supported; send the prompt alone",
+      "suffix",
+    );
+  }
+  const fields = samplingFields(request.options, request.format);
+  if (request.raw) return { request: { model, prompt: request.prompt, ...fields }, path: "/v1/completions" };
+  const messages: Record<string, unknown>[] = [];
+  if (request.system) messages.push({ role: "system", content: request.system });
+  messages.push(
+    request.images?.length
+      ? {
+          role: "user",
+          content: [
+            { type: "text", text: request.prompt },
+            ...request.images.map((image) => ({
+              type: "image_url",
+              image_url: { url: `data:image/png;base64,${image}` },
+            })),
+          ],
+        }
+      : { role: "user", content: request.prompt },
+  );
+  const engine: EngineRequest = { model, messages, ...fields };
+  if (typeof request.think === "boolean") engine.chat_template_kwargs = { enable_thinking: request.think };
+  return { request: engine, path: "/v1/chat/completions" };
+}

@@ -1,0 +1,14 @@
+import type { Timing } from "./chat/stream-part.js";
+
+/**
+ * herd's per-request timings as HTTP fields: response headers for answers that are not streamed,
+ * trailers for streamed ones (whose headers leave before the first token).
+ */
+export const timingFieldNames = ["x-herd-time-to-first-token-ms", "x-herd-tokens-per-second"];
+
+export function timingFields(timing: Timing): Record<string, string> {
+  return {
+    "x-herd-time-to-first-token-ms": timing.timeToFirstTokenMs.toFixed(1),
+    "x-herd-tokens-per-second": timing.tokensPerSecond.toFixed(2),
+  };
+}
