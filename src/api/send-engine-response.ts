@@ -3,6 +3,7 @@ import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
+import { currentRequest } from "../util/request-context.js";
 
 /**
  * Passes the engine's response to the client unchanged. Under Node's HTTP server the engine's
@@ -22,6 +23,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse): 
   const headers = streaming
     ? { ...upstream.headers, "cache-control": "no-cache", "x-accel-buffering": "no" }
     : upstream.headers;
+  const request = currentRequest();
   outgoing.writeHead(upstream.status, headers);
   outgoing.flushHeaders();
   upstream.body.pipe(outgoing, { end: false });
@@ -36,6 +38,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse): 
   upstream.body.once("close", () => {
     if (ended || outgoing.writableEnded || outgoing.destroyed) return;
     upstream.body.unpipe(outgoing);
+    if (request) request.interrupted = true;
     if (!streaming) {
       outgoing.destroy();
       return;
