@@ -9,8 +9,9 @@ import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-tok
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
+import { readPeerLog } from "./cluster/read-peer-log.js";
 import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
-import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig } from "./config.js";
+import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig, nodeLogPath } from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
 import { EngineQuirks, engineKey } from "./engine/engine-quirks.js";
@@ -128,7 +129,7 @@ export async function startNode(
   const config = loadConfig(overrides);
   const paths = homePaths(config.home);
   for (const folder of Object.values(paths)) await mkdir(folder, { recursive: true, mode: 0o700 });
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger({ file: nodeLogPath(config.home) });
   const reaped = await reapOrphanEngines(paths.run);
   if (reaped.length > 0)
     logger.warn({ pids: reaped }, "stopped engines a previous run of this node left behind");
@@ -272,6 +273,14 @@ export async function startNode(
       view: () => cluster.view(),
       joinToken: () =>
         formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
+    },
+    logs: {
+      path: nodeLogPath(config.home),
+      fromNode: (node, query, signal) => {
+        const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+        const key = clusterKeyBytes(identity);
+        return readPeerLog({ node: member, query, key, selfId: identity.id, signal });
+      },
     },
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     startedAt: new Date(),

@@ -3,15 +3,21 @@ import { Hono } from "hono";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { logsRoutes } from "./management/logs-routes.js";
 import { managementRoutes } from "./management/routes.js";
+import { metricsRoutes } from "./metrics/metrics-routes.js";
+import { observeRequests } from "./observe-requests.js";
 import { openAIRoutes } from "./openai/routes.js";
 
 /** The node's HTTP API: OpenAI-compatible inference, herd's management routes, and the dashboard. */
 export function createApp(dependencies: ApiDependencies): Hono {
   const app = new Hono();
 
+  app.use(observeRequests(dependencies.logger));
+  app.route("/", metricsRoutes(dependencies));
   app.route("/", openAIRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
+  app.route("/", logsRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }
