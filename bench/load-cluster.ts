@@ -56,7 +56,16 @@ export class LoadNode {
       ],
       { env: this.env, stdio: ["ignore", output, output] },
     );
-    await until(() => this.client.node(), 120_000);
+    const child = this.child;
+    await until(async () => {
+      if (child.exitCode !== null) {
+        const log = await readFile(join(this.home, "stdio.log"), "utf8");
+        throw new Error(
+          `${this.name} exited with ${child.exitCode}:\n${log.split("\n").slice(-15).join("\n")}`,
+        );
+      }
+      await this.client.node();
+    }, 120_000);
   }
 
   /** kill -9: no chance to clean up (its engines die with it: they are started with a parent-death signal). */

@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   // a shard leaves two to place it on again, and a (the coordinator) takes client traffic.
   const names = kill ? ["a", "b", "c", "d"] : ["a", "b"];
   const nodes = await startLoadCluster(base, names, env);
+  let finished = false;
   try {
     const holders = kill ? nodes.slice(1) : nodes.slice(0, 1);
     const embedding = Number(options.embedding);
@@ -219,9 +220,12 @@ async function main(): Promise<void> {
       }, 120_000);
       console.log(`${victim.name} started again from its HERD_HOME and rejoined the cluster`);
     }
+    finished = true;
   } finally {
     await Promise.all(nodes.map((node) => node.stop()));
-    await rm(base, { recursive: true, force: true });
+    // A failed run keeps its homes: the node logs say what went wrong.
+    if (finished) await rm(base, { recursive: true, force: true });
+    else console.error(`kept the nodes' homes for inspection: ${base}`);
   }
 }
 

@@ -347,7 +347,15 @@ export async function startNode(
     // Discovery is a convenience: without it, --peers and join tokens still work.
     logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
   });
-  const server = await listen(app.fetch, config.host, config.port);
+  const server = await listen(app.fetch, config.host, config.port).catch(async (error: unknown) => {
+    // Without its API the node is of no use: stop what already runs, so the process can exit.
+    clearInterval(modelRefresh);
+    keeper.dispose();
+    discovery?.dispose();
+    await cluster.dispose();
+    await instances.dispose();
+    throw error;
+  });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
   logger.info({ url, home: config.home }, "herd node listening");
   await instances.restore();
