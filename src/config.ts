@@ -128,3 +128,8 @@ export function homePaths(home: string) {
     run: join(home, "run"),
   };
 }
+
+/** The node's own log (JSON lines; the previous one is kept as `node.log.1`), read by `herd logs`. */
+export function nodeLogPath(home: string): string {
+  return join(homePaths(home).logs, "node.log");
+}

@@ -9,8 +9,9 @@ import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-tok
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
+import { readPeerLog } from "./cluster/read-peer-log.js";
 import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
-import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig } from "./config.js";
+import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig, nodeLogPath } from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
 import { EngineQuirks, engineKey } from "./engine/engine-quirks.js";
@@ -128,7 +129,7 @@ export async function startNode(
   const config = loadConfig(overrides);
   const paths = homePaths(config.home);
   for (const folder of Object.values(paths)) await mkdir(folder, { recursive: true, mode: 0o700 });
-  const logger = options.logger ?? createLogger();
+  const logger = options.logger ?? createLogger({ file: nodeLogPath(config.home) });
   const reaped = await reapOrphanEngines(paths.run);
   if (reaped.length > 0)
     logger.warn({ pids: reaped }, "stopped engines a previous run of this node left behind");
@@ -273,6 +274,14 @@ export async function startNode(
       joinToken: () =>
         formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
     },
+    logs: {
+      path: nodeLogPath(config.home),
+      fromNode: (node, query, signal) => {
+        const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+        const key = clusterKeyBytes(identity);
+        return readPeerLog({ node: member, query, key, selfId: identity.id, signal });
+      },
+    },
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
     maxBodyBytes: config.maxBodyBytes,
@@ -340,7 +349,16 @@ export async function startNode(
     // Discovery is a convenience: without it, --peers and join tokens still work.
     logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
   });
-  const server = await listen(app.fetch, config.host, config.port);
+  // Without its API the node is of no use: stop what already runs, so the process can exit.
+  const abandon = async (error: unknown): Promise<never> => {
+    clearInterval(modelRefresh);
+    keeper.dispose();
+    discovery?.dispose();
+    await cluster.dispose();
+    await instances.dispose();
+    throw error;
+  };
+  const server = await listen(app.fetch, config.host, config.port).catch(abandon);
   // Ollama's own port: the same API, where `GET /` always answers as Ollama does (no dashboard).
   const ollamaServer =
     config.ollamaPort === undefined
@@ -356,7 +374,7 @@ export async function startNode(
           config.ollamaPort,
         ).catch(async (error: unknown) => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
-          throw error;
+          return abandon(error);
         });
   const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
   logger.info({ url, home: config.home }, "herd node listening");

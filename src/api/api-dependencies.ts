@@ -1,9 +1,11 @@
+import type { Readable } from "node:stream";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
 import type { RemoteRoute, Router } from "../inference/router.js";
 import type { ModelStore } from "../models/model-store.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
+import type { NodeId } from "../protocol/ids.js";
 import type { PullModelRequest, PullProgress, SynthModelRequest } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
@@ -42,6 +44,15 @@ export interface ApiDependencies {
     view: () => ClusterView;
     /** The join token (a secret: it holds the cluster key). */
     joinToken: () => string;
+  };
+  /** The node's log file, and another node's log read over the cluster channel; absent in unit tests. */
+  logs?: {
+    path: string;
+    fromNode: (
+      node: NodeId,
+      query: { lines: number; follow: boolean },
+      signal: AbortSignal,
+    ) => Promise<{ status: number; contentType: string; body: Readable }>;
   };
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;

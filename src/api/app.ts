@@ -6,7 +6,10 @@ import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { logsRoutes } from "./management/logs-routes.js";
 import { managementRoutes } from "./management/routes.js";
+import { metricsRoutes } from "./metrics/metrics-routes.js";
+import { observeRequests } from "./observe-requests.js";
 import { ollamaRoutes } from "./ollama/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
 
@@ -14,6 +17,8 @@ import { openAIRoutes } from "./openai/routes.js";
 export function createApp(dependencies: ApiDependencies): Hono {
   const app = new Hono();
 
+  app.use(observeRequests(dependencies.logger));
+  app.route("/", metricsRoutes(dependencies));
   const maxSize = dependencies.maxBodyBytes;
   if (maxSize !== undefined) {
     app.use(
@@ -30,6 +35,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
   app.route("/", anthropicRoutes(dependencies));
   app.route("/", ollamaRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
+  app.route("/", logsRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }

@@ -14,11 +14,12 @@ import {
   NotFoundError,
   NotSupportedError,
   RequestTooLargeError,
+  StorageFullError,
 } from "../protocol/errors.js";
 
 /** An error as every protocol needs it: an HTTP status, a kind, a message, the field at fault. */
 export interface MappedError {
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503;
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 501 | 502 | 503 | 507;
   /** OpenAI's `error.type`. */
   type:
     | "invalid_request_error"
@@ -141,6 +142,15 @@ export function mapError(error: unknown): MappedError {
       status: 503,
       type: "service_unavailable",
       code: "engine_unavailable",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof StorageFullError) {
+    return {
+      status: 507,
+      type: "server_error",
+      code: "insufficient_storage",
       message: error.message,
       param: null,
     };

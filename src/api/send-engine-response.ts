@@ -3,6 +3,7 @@ import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
+import { currentRequest } from "../util/request-context.js";
 import { timingFieldNames } from "./timing-headers.js";
 
 /**
@@ -24,6 +25,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     });
   }
   const streaming = upstream.headers["content-type"]?.startsWith("text/event-stream") === true;
+  const request = currentRequest();
   if (!streaming) {
     const chunks: Buffer[] = [];
     upstream.body.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -34,6 +36,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     });
     upstream.body.once("error", () => {
       // The engine went away before its answer was complete: there is nothing whole to send.
+      if (request) request.interrupted = true;
       outgoing.destroy();
     });
     outgoing.once("close", () => {
@@ -71,6 +74,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
   upstream.body.once("close", () => {
     if (ended || outgoing.writableEnded || outgoing.destroyed) return;
     upstream.body.unpipe(outgoing);
+    if (request) request.interrupted = true;
     outgoing.end(
       `data: ${JSON.stringify({
         error: {

@@ -6,6 +6,7 @@ import { formatBytes, formatCount, formatDuration } from "../util/format.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
+import { renderLogLine } from "./render-log-line.js";
 import { formatTable } from "./table.js";
 
 const program = new Command("herd")
@@ -402,6 +403,23 @@ program
   .description("print the token another machine needs to join: herd start --join <token> (it is a secret)")
   .action(async () => {
     print(await client().joinToken());
+  });
+
+program
+  .command("logs")
+  .description("a node's log: this node's, or another's with --node (read through this node)")
+  .option("--node <name>", "the node whose log to show (name or id)")
+  .option("-n, --lines <n>", "how many of the last lines to show", (value) => Number.parseInt(value, 10), 100)
+  .option("-f, --follow", "keep showing new lines until Ctrl-C")
+  .option("--json", "print the JSON lines as written")
+  .action(async (options: { node?: string; lines: number; follow?: boolean; json?: boolean }) => {
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    const lines = await client().logs(
+      { node: options.node, lines: options.lines, follow: options.follow },
+      stop.signal,
+    );
+    for await (const line of lines) print(options.json ? line : renderLogLine(line));
   });
 
 /**

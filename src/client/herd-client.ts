@@ -230,6 +230,29 @@ export class HerdClient {
     })();
   }
 
+  /**
+   * A node's log lines (JSON, as written): the last `lines`, then with `follow` each new one until
+   * `signal` aborts. `node` names another node of the cluster; this node's log when absent.
+   */
+  async logs(
+    options: { node?: string; lines?: number; follow?: boolean } = {},
+    signal?: AbortSignal,
+  ): Promise<AsyncIterable<string>> {
+    const search = new URLSearchParams();
+    if (options.node !== undefined) search.set("node", options.node);
+    if (options.lines !== undefined) search.set("lines", String(options.lines));
+    if (options.follow) search.set("follow", "true");
+    const response = await this.send("GET", `/herd/v1/logs?${search}`, undefined, signal);
+    const body = response.body as unknown as AsyncIterable<Uint8Array>;
+    return (async function* () {
+      try {
+        for await (const line of readLines(body)) if (line !== "") yield line;
+      } catch (error) {
+        if (!signal?.aborted) throw error;
+      }
+    })();
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
     return (await response.json()) as T;

@@ -53,7 +53,9 @@ export class DesiredStateStore {
   private persist(): Promise<void> {
     const snapshot = this.current;
     // Writes are queued so that an older state never lands after a newer one.
-    this.writing = this.writing.then(() => writeJsonAtomic(this.path, snapshot));
-    return this.writing;
+    const write = this.writing.then(() => writeJsonAtomic(this.path, snapshot));
+    // One failed write (a full disk) must not fail every later one: the next starts afresh.
+    this.writing = write.catch(() => undefined);
+    return write;
   }
 }

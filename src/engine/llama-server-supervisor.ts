@@ -8,6 +8,7 @@ import { Backoff, sleep } from "../util/backoff.js";
 import { formatBytes } from "../util/format.js";
 import { findFreePort } from "../util/free-port.js";
 import type { Logger } from "../util/logger.js";
+import { outsideRequest } from "../util/request-context.js";
 import { type EngineBufferReport, parseBufferReport, rpcEndpointOf } from "./engine-memory-report.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
 import { type EngineQuirks, engineKey } from "./engine-quirks.js";
@@ -88,7 +89,7 @@ export class LlamaServerSupervisor {
   }
 
   start(): void {
-    this.loop ??= this.run().catch((error: unknown) => {
+    this.loop ??= outsideRequest(() => this.run()).catch((error: unknown) => {
       this.options.logger.error(
         { err: error, instance: this.options.spec.id },
         "supervisor stopped unexpectedly",

@@ -4,6 +4,7 @@ import type { EngineInstall } from "../protocol/engine.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { findFreePort } from "../util/free-port.js";
 import type { Logger } from "../util/logger.js";
+import { outsideRequest } from "../util/request-context.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
 import { describeExit } from "./llama-server-supervisor.js";
 import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
@@ -54,7 +55,7 @@ export class RpcServerSupervisor {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.loop ??= outsideRequest(() => this.run());
   }
 
   async dispose(): Promise<void> {

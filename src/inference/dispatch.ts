@@ -1,6 +1,8 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
 import { sleep } from "../util/backoff.js";
+import { currentRequest } from "../util/request-context.js";
 import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
+import { meterEngineResponse } from "./meter-engine-response.js";
 import type { LocalRoute, RemoteRoute, Router } from "./router.js";
 
 export interface DispatchOptions {
@@ -32,11 +34,15 @@ export interface DispatchOptions {
  */
 export async function dispatch(options: DispatchOptions): Promise<EngineResponse> {
   const deadline = Date.now() + options.retryForMs;
+  const startedAt = performance.now();
   for (;;) {
     const route = await options.router.routeOrWait(options.model, {
       localOnly: options.localOnly,
       signal: options.signal,
     });
+    // The model exists and is served: from here on it labels the request's metrics and logs.
+    const request = currentRequest();
+    if (request) request.model = options.model;
     try {
       if (route.kind === "remote") {
         const upstream = await options
@@ -49,13 +55,15 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
         return upstream;
       }
       options.check?.(route);
-      return await forwardToEngine({
+      const upstream = await forwardToEngine({
         route,
         model: options.model,
         path: options.path,
         body: options.body,
         signal: options.signal,
       });
+      meterEngineResponse(upstream, options.model, startedAt);
+      return upstream;
     } catch (error) {
       const retry =
         error instanceof ModelUnavailableError && !options.signal.aborted && Date.now() < deadline;

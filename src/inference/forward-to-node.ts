@@ -1,6 +1,7 @@
 import { Agent, request as httpsRequest } from "node:https";
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
+import { currentRequest } from "../util/request-context.js";
 import type { EngineResponse } from "./forward-to-engine.js";
 
 export interface NodeForwardOptions {
@@ -31,6 +32,8 @@ export async function forwardToNode(options: NodeForwardOptions): Promise<Engine
     agents.set(options.node, agent);
   }
   const payload = Buffer.from(JSON.stringify(options.body));
+  // The head logs the request under the same id as this node, so one id finds it on both.
+  const requestId = currentRequest()?.requestId;
   let lastError: unknown;
   for (const endpoint of options.endpoints) {
     const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint);
@@ -45,7 +48,11 @@ export async function forwardToNode(options: NodeForwardOptions): Promise<Engine
             method: "POST",
             agent,
             signal: options.signal,
-            headers: { "content-type": "application/json", "content-length": payload.length },
+            headers: {
+              "content-type": "application/json",
+              "content-length": payload.length,
+              ...(requestId ? { "x-request-id": requestId } : {}),
+            },
           },
           (response) => {
             const headers: Record<string, string> = {};

@@ -1,6 +1,11 @@
-import { copyFile, link, mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, rm, statfs, symlink } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { ConflictError, InvalidRequestError, ModelNotFoundError } from "../protocol/errors.js";
+import {
+  ConflictError,
+  InvalidRequestError,
+  ModelNotFoundError,
+  StorageFullError,
+} from "../protocol/errors.js";
 import { ModelName } from "../protocol/ids.js";
 import { ModelProfile } from "../protocol/model-profile.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
@@ -133,6 +138,14 @@ export class ModelStore {
       return profile;
     } catch (error) {
       await rm(folder, { recursive: true, force: true });
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "ENOSPC" || code === "EDQUOT") {
+        const free = await statfs(this.directory).then(
+          (stats) => stats.bavail * stats.bsize,
+          () => undefined,
+        );
+        throw new StorageFullError(this.directory, `model '${name}'`, free, { cause: error });
+      }
       throw error;
     }
   }

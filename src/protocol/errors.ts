@@ -80,6 +80,23 @@ export class InvalidModelFileError extends HerdError {
   }
 }
 
+/** A disk filled while herd wrote to it; what was being written was removed again. */
+export class StorageFullError extends HerdError {
+  override name = "StorageFullError";
+  constructor(
+    readonly directory: string,
+    readonly what: string,
+    readonly freeBytes: number | undefined,
+    options?: ErrorOptions,
+  ) {
+    const free = freeBytes === undefined ? "" : ` (${(freeBytes / 1024 ** 2).toFixed(1)} MiB free)`;
+    super(
+      `no space left on the disk of ${directory}${free} while writing ${what}; nothing was registered. Free some space, or set HERD_HOME to a larger disk`,
+      options,
+    );
+  }
+}
+
 /** The engine binaries are missing or unusable; `remedy` says what to do. */
 export class EngineUnavailableError extends HerdError {
   override name = "EngineUnavailableError";

@@ -14,9 +14,13 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   try {
     await handle.writeFile(`${JSON.stringify(value, null, 2)}\n`);
     await handle.sync();
-  } finally {
+  } catch (error) {
+    // A full disk: the old file stays as it was, and no half-written temporary is left beside it.
     await handle.close();
+    await rm(temporary, { force: true });
+    throw error;
   }
+  await handle.close();
   try {
     await rename(temporary, path);
   } catch (error) {

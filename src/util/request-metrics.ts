@@ -1,0 +1,47 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+
+/**
+ * The counters and histograms that traffic moves, one set per process (a process runs one node).
+ * Gauges of the node's state (instances, links, memory) are read fresh at each scrape instead; see
+ * `api/metrics/node-metrics.ts`.
+ */
+export const requestRegistry = new Registry();
+
+let defaultsCollected = false;
+
+/** Adds Node's own process metrics (resident memory, heap, event loop lag) to the registry, once. */
+export function collectProcessMetrics(): void {
+  if (defaultsCollected) return;
+  defaultsCollected = true;
+  collectDefaultMetrics({ register: requestRegistry });
+}
+
+export const requestsTotal = new Counter({
+  name: "herd_requests_total",
+  help: "API requests answered, by client protocol, model, HTTP status and source (client, or another node forwarding)",
+  labelNames: ["protocol", "model", "status", "source"] as const,
+  registers: [requestRegistry],
+});
+
+export const requestErrorsTotal = new Counter({
+  name: "herd_request_errors_total",
+  help: "API requests that ended in an error, by protocol, model, status and kind (the error type, or stream_interrupted / client_closed for streams cut after they started)",
+  labelNames: ["protocol", "model", "status", "kind"] as const,
+  registers: [requestRegistry],
+});
+
+export const timeToFirstToken = new Histogram({
+  name: "herd_time_to_first_token_seconds",
+  help: "From a streaming request reaching the node that heads its instance to the engine's first token",
+  labelNames: ["model"] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [requestRegistry],
+});
+
+export const decodeTokensPerSecond = new Histogram({
+  name: "herd_decode_tokens_per_second",
+  help: "Generation speed of each request as its engine measured it, on the node that heads the instance",
+  labelNames: ["model"] as const,
+  buckets: [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+  registers: [requestRegistry],
+});
