@@ -32,6 +32,16 @@ export interface NodeConfig {
   readonly name: string | undefined;
   /** LAN discovery by UDP multicast. `--no-discovery` turns it off. Default on. */
   readonly discovery: boolean;
+  /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`. Default off. */
+  readonly insecureNoAuth: boolean;
+  /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */
+  readonly corsOrigins: readonly string[];
+  /** Largest request body accepted, in bytes. `--max-body`. Default 16 MiB. */
+  readonly maxBodyBytes: number;
+  /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
+  readonly maxHeaderBytes: number;
+  /** Requests queued or running at once on one instance before new ones get 503. `--max-queue`. Default 64. */
+  readonly maxQueuePerInstance: number;
 }
 
 export interface ConfigOverrides {
@@ -47,6 +57,10 @@ export interface ConfigOverrides {
   memoryLimit?: string;
   name?: string;
   discovery?: boolean;
+  insecureNoAuth?: boolean;
+  corsOrigins?: string[];
+  maxBody?: string;
+  maxQueue?: number;
 }
 
 export const defaultPort = 52415;
@@ -71,6 +85,22 @@ export function loadConfig(
       "memory-limit",
     );
   }
+  const maxBodyText = overrides.maxBody ?? env.HERD_MAX_BODY ?? "16M";
+  const maxBodyBytes = parseBytes(maxBodyText);
+  if (maxBodyBytes === undefined || maxBodyBytes < 1024) {
+    throw new InvalidRequestError(
+      `--max-body '${maxBodyText}' is not a size of at least 1K (try 16M)`,
+      "max-body",
+    );
+  }
+  const maxQueue = overrides.maxQueue ?? (env.HERD_MAX_QUEUE ? Number.parseInt(env.HERD_MAX_QUEUE, 10) : 64);
+  if (!Number.isInteger(maxQueue) || maxQueue < 1) {
+    throw new InvalidRequestError(
+      `--max-queue must be a positive whole number, not '${maxQueue}'`,
+      "max-queue",
+    );
+  }
+  const corsText = overrides.corsOrigins ?? (env.HERD_CORS_ORIGIN ? env.HERD_CORS_ORIGIN.split(",") : []);
   const peersText = overrides.peers ?? (env.HERD_PEERS ? env.HERD_PEERS.split(",") : []);
   return Object.freeze({
     home,
@@ -89,11 +119,21 @@ export function loadConfig(
     memoryLimitBytes,
     name: overrides.name ?? env.HERD_NAME,
     discovery: overrides.discovery ?? env.HERD_DISCOVERY !== "off",
+    insecureNoAuth: overrides.insecureNoAuth ?? env.HERD_INSECURE_NO_AUTH === "1",
+    corsOrigins: Object.freeze(corsText.map((origin) => origin.trim()).filter(Boolean)),
+    maxBodyBytes,
+    maxHeaderBytes: 16 * 1024,
+    maxQueuePerInstance: maxQueue,
     port: overrides.port ?? (env.HERD_PORT ? Number.parseInt(env.HERD_PORT, 10) : defaultPort),
     engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
     engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,
     backend,
   });
+}
+
+/** Whether `host` can only be reached from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The folders under `home`. */

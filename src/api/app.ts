@@ -1,17 +1,34 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { keyRoutes } from "./management/key-routes.js";
 import { managementRoutes } from "./management/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
+import { apiSecurity } from "./security/api-security.js";
 
 /** The node's HTTP API: OpenAI-compatible inference, herd's management routes, and the dashboard. */
 export function createApp(dependencies: ApiDependencies): Hono {
   const app = new Hono();
 
+  const { security } = dependencies;
+  if (security.corsOrigins.length > 0) {
+    app.use(
+      "*",
+      cors({
+        origin: [...security.corsOrigins],
+        allowHeaders: ["authorization", "x-api-key", "content-type", "anthropic-version"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.use("*", ...apiSecurity({ ...security, apiKeys: dependencies.apiKeys }));
+
   app.route("/", openAIRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
+  app.route("/", keyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }
@@ -36,6 +53,9 @@ export function createApp(dependencies: ApiDependencies): Hono {
     } else {
       dependencies.logger.debug({ path: context.req.path, message: mapped.message }, "request rejected");
     }
+    if (mapped.retryAfterSeconds !== undefined)
+      context.header("retry-after", String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
+    if (mapped.status === 401) context.header("www-authenticate", 'Bearer realm="herd"');
     return context.json(errorBodyFor(protocolOfPath(context.req.path), mapped), mapped.status);
   });
 
