@@ -81,7 +81,7 @@ export interface HerdClientOptions {
 /** A typed client of a herd node's management API; the CLI, the dashboard and tests use it. */
 export class HerdClient {
   readonly baseUrl: string;
-  private readonly apiKey: string | undefined;
+  readonly apiKey: string | undefined;
 
   constructor(options: HerdClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? "http://127.0.0.1:52415").replace(/\/$/, "");
