@@ -92,9 +92,15 @@ export async function createTestApp(
     version: "0.0.0-test",
     startedAt: new Date(),
     cluster: {
-      view: () => {
-        throw new Error("no cluster in this test");
-      },
+      view: () => ({
+        self: NodeId.parse("node-under-test"),
+        coordinator: NodeId.parse("node-under-test"),
+        epoch: 0,
+        nodes: [],
+        links: [],
+        desired: { epoch: 0, writtenBy: null, instances: [] },
+        instances: [],
+      }),
       joinToken: () => "herd1.test",
     },
     apiKeys,

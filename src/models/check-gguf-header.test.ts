@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvalidModelFileError } from "../protocol/errors.js";
 import { checkGgufHeader } from "./check-gguf-header.js";
@@ -123,4 +124,28 @@ describe("checkGgufHeader", () => {
       expect(await checkGgufHeader(path), `cut at ${length}`).toMatch(/truncated|too short/);
     }
   });
+
+  it("reads a real model with random bytes of its header changed as a model or as an InvalidModelFileError", async () => {
+    const real = await readFile(storiesPath);
+    const path = join(directory, "mutated.gguf");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat({ max: 12_000 }), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        async (changes) => {
+          const bytes = Buffer.from(real);
+          for (const [offset, value] of changes) bytes[offset] = value;
+          await writeFile(path, bytes);
+          const before = process.memoryUsage().rss;
+          const result = await readGgufFacts(path).catch((error: unknown) => error);
+          if (result instanceof Error)
+            expect(result, String(result.stack)).toBeInstanceOf(InvalidModelFileError);
+          expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
+        },
+      ),
+      { numRuns: Math.ceil(Number(process.env.FUZZ_RUNS ?? 2000) / 10) },
+    );
+  }, 600_000);
 });

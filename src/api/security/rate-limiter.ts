@@ -1,5 +1,6 @@
 import type { ApiKeyRecord } from "../../protocol/api-keys.js";
 import { RateLimitError } from "../../protocol/errors.js";
+import { parseJsonWithDepthLimit } from "../../util/json-depth.js";
 import { TokenBucket } from "./token-bucket.js";
 
 /**
@@ -54,11 +55,11 @@ const defaultOutputTokens = 256;
 export function estimateTokens(bodyText: string): number {
   let requested: unknown;
   try {
-    const body = JSON.parse(bodyText) as Record<string, unknown> | null;
+    const body = parseJsonWithDepthLimit(bodyText) as Record<string, unknown> | null;
     const options = body?.options as Record<string, unknown> | undefined;
     requested = body?.max_tokens ?? body?.max_completion_tokens ?? options?.num_predict;
   } catch {
-    // Not JSON: the route will refuse it; its size alone is counted.
+    // Not JSON (or absurdly nested): the route will refuse it; its size alone is counted.
   }
   const output =
     typeof requested === "number" && Number.isFinite(requested) && requested >= 0
