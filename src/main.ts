@@ -490,6 +490,8 @@ function listen(
           headersTimeout: 10_000,
           requestTimeout: 60_000,
           keepAliveTimeout: 5_000,
+          // How often the timeouts above are checked (Node's default, 30 s, would let them run long).
+          connectionsCheckingInterval: 1_000,
         },
       },
       () => resolve(server),

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { connect } from "node:net";
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import { Ollama } from "ollama";
@@ -213,6 +214,25 @@ describe("an API on a network address", () => {
     await expect(node.client.node()).rejects.toMatchObject({ status: 401 } satisfies Partial<HerdApiError>);
     node.useApiKey(key);
     expect((await node.client.node()).security).toMatchObject({ authRequired: true, exposed: true });
+  });
+
+  it("refuses oversized headers, and closes connections whose headers never finish", async () => {
+    const node = await HerdProcess.start();
+    const huge = await fetch(`${node.url}/v1/models`, { headers: { "x-filler": "a".repeat(20_000) } });
+    expect(huge.status).toBe(431);
+    const started = Date.now();
+    const closedAfterMs = await new Promise<number>((resolve) => {
+      const socket = connect({ host: "127.0.0.1", port: node.port }, () => {
+        socket.write("GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+      });
+      socket.on("data", () => {});
+      socket.once("close", () => resolve(Date.now() - started));
+      socket.once("error", () => {});
+    });
+    expect(closedAfterMs).toBeGreaterThan(9_000);
+    expect(closedAfterMs).toBeLessThan(15_000);
+    // The node still serves.
+    expect((await fetch(`${node.url}/v1/models`)).status).toBe(200);
   });
 
   it("serves without keys under --insecure-no-auth, and says so loudly", async () => {
