@@ -34,10 +34,18 @@ export interface NodeConfig {
   readonly discovery: boolean;
   /** A second port serving the API, for Ollama clients that assume 11434. `--ollama-port`. Default: none. */
   readonly ollamaPort: number | undefined;
-  /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
-  readonly maxBodyBytes: number;
   /** Load a known, unloaded model when a request asks for it. `--autoload`, `HERD_AUTOLOAD=on`. Default off. */
   readonly autoload: boolean;
+  /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`. Default off. */
+  readonly insecureNoAuth: boolean;
+  /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */
+  readonly corsOrigins: readonly string[];
+  /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
+  readonly maxBodyBytes: number;
+  /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
+  readonly maxHeaderBytes: number;
+  /** Requests queued or running at once on one instance before new ones get 503. `--max-queue`. Default 64. */
+  readonly maxQueuePerInstance: number;
 }
 
 export interface ConfigOverrides {
@@ -54,8 +62,11 @@ export interface ConfigOverrides {
   name?: string;
   discovery?: boolean;
   ollamaPort?: number;
-  maxBody?: string;
   autoload?: boolean;
+  insecureNoAuth?: boolean;
+  corsOrigins?: string[];
+  maxBody?: string;
+  maxQueue?: number;
 }
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
@@ -91,6 +102,14 @@ export function loadConfig(
     );
   }
   const ollamaPortText = env.HERD_OLLAMA_PORT;
+  const maxQueue = overrides.maxQueue ?? (env.HERD_MAX_QUEUE ? Number.parseInt(env.HERD_MAX_QUEUE, 10) : 64);
+  if (!Number.isInteger(maxQueue) || maxQueue < 1) {
+    throw new InvalidRequestError(
+      `--max-queue must be a positive whole number, not '${maxQueue}'`,
+      "max-queue",
+    );
+  }
+  const corsText = overrides.corsOrigins ?? (env.HERD_CORS_ORIGIN ? env.HERD_CORS_ORIGIN.split(",") : []);
   const peersText = overrides.peers ?? (env.HERD_PEERS ? env.HERD_PEERS.split(",") : []);
   return Object.freeze({
     home,
@@ -112,11 +131,20 @@ export function loadConfig(
     ollamaPort: overrides.ollamaPort ?? (ollamaPortText ? Number.parseInt(ollamaPortText, 10) : undefined),
     maxBodyBytes,
     autoload: overrides.autoload ?? env.HERD_AUTOLOAD === "on",
+    insecureNoAuth: overrides.insecureNoAuth ?? env.HERD_INSECURE_NO_AUTH === "1",
+    corsOrigins: Object.freeze(corsText.map((origin) => origin.trim()).filter(Boolean)),
+    maxHeaderBytes: 16 * 1024,
+    maxQueuePerInstance: maxQueue,
     port: overrides.port ?? (env.HERD_PORT ? Number.parseInt(env.HERD_PORT, 10) : defaultPort),
     engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
     engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,
     backend,
   });
+}
+
+/** Whether `host` can only be reached from this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** The folders under `home`. */

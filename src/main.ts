@@ -3,6 +3,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
+import { ApiKeyStore } from "./cluster/api-key-store.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
@@ -11,7 +12,14 @@ import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { readPeerLog } from "./cluster/read-peer-log.js";
 import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
-import { type ConfigOverrides, homePaths, loadConfig, type NodeConfig, nodeLogPath } from "./config.js";
+import {
+  type ConfigOverrides,
+  homePaths,
+  isLoopbackHost,
+  loadConfig,
+  type NodeConfig,
+  nodeLogPath,
+} from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
 import { EngineQuirks, engineKey } from "./engine/engine-quirks.js";
@@ -24,9 +32,10 @@ import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
 import { ModelStore } from "./models/model-store.js";
 import { writeSynthModel } from "./models/synth-model.js";
+import type { CreateApiKeyRequest, CreatedApiKey } from "./protocol/api-keys.js";
 import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
-import { EngineUnavailableError, InvalidRequestError } from "./protocol/errors.js";
+import { EngineUnavailableError, HerdError, InvalidRequestError } from "./protocol/errors.js";
 import type { NodeEvent } from "./protocol/events.js";
 import { SynthModelRequest } from "./protocol/management.js";
 import type { ModelProfile } from "./protocol/model-profile.js";
@@ -130,6 +139,20 @@ export async function startNode(
   const paths = homePaths(config.home);
   for (const folder of Object.values(paths)) await mkdir(folder, { recursive: true, mode: 0o700 });
   const logger = options.logger ?? createLogger({ file: nodeLogPath(config.home) });
+  const apiKeys = await new ApiKeyStore(paths.state).load();
+  const exposed = !isLoopbackHost(config.host);
+  checkExposure(config, exposed, apiKeys.hasActiveKeys);
+  if (config.insecureNoAuth) {
+    logger.warn(
+      { host: config.host },
+      "INSECURE: --insecure-no-auth is set; anyone who can reach this node can use and manage it without a key (for labs only)",
+    );
+  } else if (exposed && !apiKeys.hasActiveKeys) {
+    logger.warn(
+      { host: config.host },
+      "this node has no API key yet: its API answers 401 until the cluster's keys arrive",
+    );
+  }
   const reaped = await reapOrphanEngines(paths.run);
   if (reaped.length > 0)
     logger.warn({ pids: reaped }, "stopped engines a previous run of this node left behind");
@@ -186,7 +209,7 @@ export async function startNode(
         .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
   });
   // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
-  let apiListener: ReturnType<typeof getRequestListener> | undefined;
+  let forwardedListener: ReturnType<typeof getRequestListener> | undefined;
   let instanceSummaries: () => InstanceSummary[] = () => [];
   const cluster = new ClusterNode({
     id: identity.id,
@@ -197,6 +220,7 @@ export async function startNode(
     advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
     peers: [...config.peers, ...(token?.addresses ?? [])],
     desired,
+    apiKeys,
     profile: () =>
       collectNodeProfile({
         engine,
@@ -209,7 +233,7 @@ export async function startNode(
     instances: () => instanceSummaries(),
     models: () => modelNames,
     rpcServers: (name) => shards.lookup(name),
-    onApiRequest: (request, response) => void apiListener?.(request, response),
+    onApiRequest: (request, response) => void forwardedListener?.(request, response),
     logger,
     publish,
   });
@@ -249,20 +273,26 @@ export async function startNode(
   events.on("event", (event: NodeEvent) => {
     if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
   });
-  const router = new Router(models, instances, (model) => cluster.remoteInstances(model), {
-    waitMs: 60_000,
-    recovering: (model) => {
-      for (const summary of cluster.view().instances) {
-        if (summary.state === "READY") servedModels.add(summary.model);
-      }
-      // Wait for a model that served before (it is recovering), or one this node does not hold and
-      // another node heads (the first heartbeat announcing it READY may still be on its way).
-      const placed = cluster.desiredState.instances.some(
-        (instance) => instance.model === model && instance.suspended === undefined,
-      );
-      return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+  const router = new Router(
+    models,
+    instances,
+    (model) => cluster.remoteInstances(model),
+    {
+      waitMs: 60_000,
+      recovering: (model) => {
+        for (const summary of cluster.view().instances) {
+          if (summary.state === "READY") servedModels.add(summary.model);
+        }
+        // Wait for a model that served before (it is recovering), or one this node does not hold and
+        // another node heads (the first heartbeat announcing it READY may still be on its way).
+        const placed = cluster.desiredState.instances.some(
+          (instance) => instance.model === model && instance.suspended === undefined,
+        );
+        return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+      },
     },
-  });
+    config.maxQueuePerInstance,
+  );
   const app = createApp({
     models,
     instances,
@@ -282,9 +312,15 @@ export async function startNode(
         return readPeerLog({ node: member, query, key, selfId: identity.id, signal });
       },
     },
+    apiKeys,
+    security: {
+      exposed,
+      insecureNoAuth: config.insecureNoAuth,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.maxBodyBytes,
+    },
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
-    maxBodyBytes: config.maxBodyBytes,
     startedAt: new Date(),
     engineReport: async () => ({
       install: engine,
@@ -332,7 +368,11 @@ export async function startNode(
     },
   });
 
-  apiListener = getRequestListener(app.fetch);
+  // Requests from other nodes arrive over the cluster channel, already authenticated by the cluster
+  // key; the flag lives in the server-side bindings, which no client header can set.
+  forwardedListener = getRequestListener((request, env) =>
+    app.fetch(request, { ...env, herdClusterForwarded: true }),
+  );
   await cluster.start();
   const keeper = new PlacementKeeper({ self: identity.id, cluster, logger });
   keeper.start();
@@ -358,7 +398,7 @@ export async function startNode(
     await instances.dispose();
     throw error;
   };
-  const server = await listen(app.fetch, config.host, config.port).catch(abandon);
+  const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes).catch(abandon);
   // Ollama's own port: the same API, where `GET /` always answers as Ollama does (no dashboard).
   const ollamaServer =
     config.ollamaPort === undefined
@@ -372,6 +412,7 @@ export async function startNode(
               : app.fetch(request, env),
           config.host,
           config.ollamaPort,
+          config.maxHeaderBytes,
         ).catch(async (error: unknown) => {
           await new Promise<void>((resolve) => server.close(() => resolve()));
           return abandon(error);
@@ -406,6 +447,33 @@ export async function startNode(
       return disposing;
     },
   };
+}
+
+/**
+ * Refuses to expose the API with no key: an office network must not get an open LLM server and
+ * management API by accident. A node joining a cluster starts anyway (its keys come from the
+ * cluster; until then it answers 401), as does one started with `--insecure-no-auth`.
+ */
+function checkExposure(config: NodeConfig, exposed: boolean, hasKeys: boolean): void {
+  if (!exposed || hasKeys || config.insecureNoAuth || config.joinToken) return;
+  throw new HerdError(
+    `refusing to serve the API on ${config.host} without an API key.\n` +
+      `Create one first (with no node running it is written to ${config.home}):\n` +
+      `  herd keys create --scope admin --home ${config.home}\n` +
+      `or serve on loopback (the default), or start with --insecure-no-auth in a lab.`,
+  );
+}
+
+/** Creates an API key in a HERD_HOME no node is running from; nodes load it when they start. */
+export async function createApiKeyOffline(
+  overrides: ConfigOverrides,
+  request: CreateApiKeyRequest,
+): Promise<{ created: CreatedApiKey; path: string }> {
+  const config = loadConfig(overrides);
+  const paths = homePaths(config.home);
+  await mkdir(paths.state, { recursive: true, mode: 0o700 });
+  const store = await new ApiKeyStore(paths.state).load();
+  return { created: await store.create(request), path: store.path };
 }
 
 /** What the planner needs to place (and later re-place) an instance; node names become ids. */
@@ -447,13 +515,34 @@ function advertisedEndpoints(host: string, port: number): string[] {
   return hosts.map((address) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`));
 }
 
+/**
+ * The API's HTTP server. Slow or idle clients cannot hold connections: headers must arrive within
+ * 10 s and a request body within 60 s, and an idle keep-alive connection closes after 5 s. There is
+ * no timeout on a response, since a generation may legitimately take minutes between tokens.
+ */
 function listen(
   fetch: (request: Request, env: unknown) => Response | Promise<Response>,
   host: string,
   port: number,
+  maxHeaderBytes: number,
 ): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: host, port }, () => resolve(server));
+    const server = serve(
+      {
+        fetch,
+        hostname: host,
+        port,
+        serverOptions: {
+          maxHeaderSize: maxHeaderBytes,
+          headersTimeout: 10_000,
+          requestTimeout: 60_000,
+          keepAliveTimeout: 5_000,
+          // How often the timeouts above are checked (Node's default, 30 s, would let them run long).
+          connectionsCheckingInterval: 1_000,
+        },
+      },
+      () => resolve(server),
+    );
     server.once("error", (error: NodeJS.ErrnoException) => {
       if (error.code === "EADDRINUSE") {
         reject(

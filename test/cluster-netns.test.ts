@@ -129,7 +129,7 @@ describe("engines across hosts", () => {
 
 /**
  * A node on each host, all with one join token that names no address, so only multicast discovery
- * can bring them together.
+ * can bring them together. These tests are about the cluster, so the API needs no key.
  */
 function startHosts(network: TestNetwork): Promise<HerdProcess[]> {
   const token = formatJoinToken({ key: randomBytes(32), addresses: [] });
@@ -139,7 +139,16 @@ function startHosts(network: TestNetwork): Promise<HerdProcess[]> {
         netns: host,
         port: 52415,
         clusterPort: 52416,
-        args: ["--host", "0.0.0.0", "--join", token, "--name", `host${index + 1}`, "--discovery"],
+        args: [
+          "--host",
+          "0.0.0.0",
+          "--insecure-no-auth",
+          "--join",
+          token,
+          "--name",
+          `host${index + 1}`,
+          "--discovery",
+        ],
       }),
     ),
   );

@@ -2,6 +2,7 @@ import type { Readable } from "node:stream";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
 import type { RemoteRoute, Router } from "../inference/router.js";
 import type { ModelStore } from "../models/model-store.js";
+import type { ApiKeyRecord, CreateApiKeyRequest, CreatedApiKey } from "../protocol/api-keys.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
@@ -10,6 +11,7 @@ import type { PullModelRequest, PullProgress, SynthModelRequest } from "../proto
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
+import type { ApiKeyDirectory } from "./security/api-security.js";
 
 /** Everything the HTTP layer uses, wired by `main.ts`. */
 export interface ApiDependencies {
@@ -54,10 +56,22 @@ export interface ApiDependencies {
       signal: AbortSignal,
     ) => Promise<{ status: number; contentType: string; body: Readable }>;
   };
+  /** The cluster's API keys (shared by every node). */
+  apiKeys: ApiKeyDirectory & {
+    create(request: CreateApiKeyRequest): Promise<CreatedApiKey>;
+    revoke(id: string): Promise<ApiKeyRecord>;
+  };
+  security: {
+    /** The API listens on an address other machines can reach. */
+    exposed: boolean;
+    /** `--insecure-no-auth`: no key is asked for even when exposed. */
+    insecureNoAuth: boolean;
+    /** Origins allowed to call the API from a browser; none turns CORS off. */
+    corsOrigins: readonly string[];
+    maxBodyBytes: number;
+  };
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
   /** Load a known model that no instance serves when a request asks for it (`--autoload`). Default false. */
   autoload?: boolean;
-  /** Largest request body accepted, in bytes (`--max-body`). Default: no limit. */
-  maxBodyBytes?: number;
 }

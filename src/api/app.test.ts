@@ -1,28 +1,15 @@
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { EngineQuirks } from "../engine/engine-quirks.js";
-import { Router } from "../inference/router.js";
-import { ModelStore } from "../models/model-store.js";
-import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
-import { EngineUnavailableError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
-import { NodeId } from "../protocol/ids.js";
-import { silentLogger } from "../util/logger.js";
-import { type DesiredStateSource, LocalInstances } from "../worker/local-instances.js";
-import { LocalShards } from "../worker/local-shards.js";
-import { createApp } from "./app.js";
+import type { LocalInstances } from "../worker/local-instances.js";
+import { createTestApp, type TestApp } from "./test-app.js";
 
 const storiesPath = fileURLToPath(new URL("../../../shared/models/stories260K-f32.gguf", import.meta.url));
 
-const engineMissing = new EngineUnavailableError(
-  "no llama-server in unit tests",
-  "run 'herd engine build' to build one",
-);
-
+let testApp: TestApp;
 let directory: string;
 let storeDirectory: string;
 let instances: LocalInstances;
@@ -30,68 +17,13 @@ let events: NodeEvent[];
 let app: Hono;
 
 beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), "herd-app-"));
+  testApp = await createTestApp();
+  ({ app, directory, instances, events } = testApp);
   storeDirectory = join(directory, "models");
-  events = [];
-  const models = new ModelStore(storeDirectory);
-  instances = new LocalInstances({
-    nodeId: NodeId.parse("node-under-test"),
-    cluster: new DesiredStateInMemory(),
-    shards: new LocalShards({
-      nodeId: NodeId.parse("node-under-test"),
-      engine: async () => {
-        throw engineMissing;
-      },
-      home: directory,
-      logDirectory: join(directory, "logs"),
-      runDirectory: join(directory, "run"),
-      logger: silentLogger(),
-      onChange: () => {},
-      directHost: "127.0.0.1",
-    }),
-    clusterKey: Buffer.alloc(32),
-    endpointsOf: () => [],
-    rpcServerOf: async () => undefined,
-    logDirectory: join(directory, "logs"),
-    runDirectory: join(directory, "run"),
-    models,
-    // No engine process starts in unit tests; only paths that never reach one are tested here.
-    engine: async () => {
-      throw engineMissing;
-    },
-    quirks: new EngineQuirks(join(directory, "quirks.json")),
-    logger: silentLogger(),
-    publish: (event) => events.push(event),
-  });
-  app = createApp({
-    models,
-    instances,
-    router: new Router(models, instances),
-    logger: silentLogger(),
-    engineReport: async () => {
-      throw engineMissing;
-    },
-    synthesize: async () => {
-      throw engineMissing;
-    },
-    subscribe: () => () => {},
-    forwardToNode: async () => {
-      throw new Error("no other nodes in this test");
-    },
-    version: "0.0.0-test",
-    startedAt: new Date(),
-    cluster: {
-      view: () => {
-        throw new Error("no cluster in this test");
-      },
-      joinToken: () => "herd1.test",
-    },
-  });
 });
 
 afterEach(async () => {
-  await instances.dispose();
-  await rm(directory, { recursive: true, force: true });
+  await testApp.dispose();
 });
 
 function post(path: string, body: unknown, contentType: string | null = "application/json") {
@@ -556,25 +488,3 @@ describe("POST /herd/v1/instances", () => {
 });
 
 /** The desired state of a node alone, kept in memory: what a coordinator with no peers does. */
-class DesiredStateInMemory implements DesiredStateSource {
-  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [] };
-  private readonly listeners = new Set<(state: DesiredState) => void>();
-
-  async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    const previous = this.desiredState.instances;
-    const instances =
-      change.op === "add-instance"
-        ? [...previous, change.instance]
-        : change.op === "update-instance"
-          ? previous.map((instance) => (instance.id === change.instance.id ? change.instance : instance))
-          : previous.filter((instance) => instance.id !== change.match && instance.model !== change.match);
-    this.desiredState = { epoch: this.desiredState.epoch + 1, writtenBy: null, instances };
-    for (const listener of this.listeners) listener(this.desiredState);
-    return this.desiredState;
-  }
-
-  onDesiredState(listener: (state: DesiredState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-}

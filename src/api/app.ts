@@ -1,17 +1,18 @@
 import { serveStatic } from "@hono/node-server/serve-static";
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { RequestTooLargeError } from "../protocol/errors.js";
+import { cors } from "hono/cors";
 import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { keyRoutes } from "./management/key-routes.js";
 import { logsRoutes } from "./management/logs-routes.js";
 import { managementRoutes } from "./management/routes.js";
 import { metricsRoutes } from "./metrics/metrics-routes.js";
 import { observeRequests } from "./observe-requests.js";
 import { ollamaRoutes } from "./ollama/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
+import { apiSecurity } from "./security/api-security.js";
 
 /** The node's HTTP API: OpenAI, Anthropic and Ollama inference, herd's management routes, the dashboard. */
 export function createApp(dependencies: ApiDependencies): Hono {
@@ -19,23 +20,25 @@ export function createApp(dependencies: ApiDependencies): Hono {
 
   app.use(observeRequests(dependencies.logger));
   app.route("/", metricsRoutes(dependencies));
-  const maxSize = dependencies.maxBodyBytes;
-  if (maxSize !== undefined) {
+  const { security } = dependencies;
+  if (security.corsOrigins.length > 0) {
     app.use(
       "*",
-      bodyLimit({
-        maxSize,
-        onError: () => {
-          throw new RequestTooLargeError(maxSize);
-        },
+      cors({
+        origin: [...security.corsOrigins],
+        allowHeaders: ["authorization", "x-api-key", "content-type", "anthropic-version"],
+        maxAge: 600,
       }),
     );
   }
+  app.use("*", ...apiSecurity({ ...security, apiKeys: dependencies.apiKeys }));
+
   app.route("/", openAIRoutes(dependencies));
   app.route("/", anthropicRoutes(dependencies));
   app.route("/", ollamaRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
   app.route("/", logsRoutes(dependencies));
+  app.route("/", keyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }
@@ -60,6 +63,9 @@ export function createApp(dependencies: ApiDependencies): Hono {
     } else {
       dependencies.logger.debug({ path: context.req.path, message: mapped.message }, "request rejected");
     }
+    if (mapped.retryAfterSeconds !== undefined)
+      context.header("retry-after", String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
+    if (mapped.status === 401) context.header("www-authenticate", 'Bearer realm="herd"');
     return context.json(errorBodyFor(protocolOfPath(context.req.path), mapped), mapped.status);
   });
 

@@ -1,6 +1,7 @@
 import { ZodError } from "zod";
 import { InvalidModelShapeError } from "../models/synth-model.js";
 import {
+  AuthenticationError,
   ConflictError,
   EngineError,
   EngineUnavailableError,
@@ -13,7 +14,10 @@ import {
   NoPlacementError,
   NotFoundError,
   NotSupportedError,
-  RequestTooLargeError,
+  PayloadTooLargeError,
+  PermissionError,
+  QueueFullError,
+  RateLimitError,
   StorageFullError,
 } from "../protocol/errors.js";
 
@@ -26,11 +30,15 @@ export interface MappedError {
     | "not_found_error"
     | "server_error"
     | "service_unavailable"
-    | "authentication_error";
+    | "authentication_error"
+    | "permission_error"
+    | "rate_limit_error";
   /** OpenAI's `error.code`. */
   code: string;
   message: string;
   param: string | null;
+  /** Seconds after which trying again may succeed (the `Retry-After` header). */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -43,6 +51,53 @@ export function mapError(error: unknown): MappedError {
     const param = issue && issue.path.length > 0 ? issue.path.join(".") : null;
     const message = issue ? `${param ? `'${param}': ` : ""}${issue.message}` : "invalid request";
     return { status: 400, type: "invalid_request_error", code: "invalid_value", message, param };
+  }
+  if (error instanceof AuthenticationError) {
+    return {
+      status: 401,
+      type: "authentication_error",
+      code: "invalid_api_key",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof PermissionError) {
+    return {
+      status: 403,
+      type: "permission_error",
+      code: "insufficient_scope",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof PayloadTooLargeError) {
+    return {
+      status: 413,
+      type: "invalid_request_error",
+      code: "request_too_large",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof RateLimitError) {
+    return {
+      status: 429,
+      type: "rate_limit_error",
+      code: "rate_limit_exceeded",
+      message: error.message,
+      param: null,
+      retryAfterSeconds: error.retryAfterSeconds,
+    };
+  }
+  if (error instanceof QueueFullError) {
+    return {
+      status: 503,
+      type: "service_unavailable",
+      code: "queue_full",
+      message: error.message,
+      param: "model",
+      retryAfterSeconds: error.retryAfterSeconds,
+    };
   }
   if (error instanceof InvalidRequestError) {
     return {
@@ -87,15 +142,6 @@ export function mapError(error: unknown): MappedError {
       code: "model_not_found",
       message: error.message,
       param: "model",
-    };
-  }
-  if (error instanceof RequestTooLargeError) {
-    return {
-      status: 413,
-      type: "invalid_request_error",
-      code: "request_too_large",
-      message: error.message,
-      param: null,
     };
   }
   if (error instanceof NotSupportedError) {

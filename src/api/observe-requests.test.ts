@@ -14,7 +14,7 @@ beforeEach(() => {
   lines = [];
   const logger = createLogger({
     level: "debug",
-    stream: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
   });
   app = new Hono();
   app.use(observeRequests(logger));

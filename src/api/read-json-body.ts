@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { InvalidRequestError } from "../protocol/errors.js";
+import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 
 /** Content types under which a JSON body is accepted. curl's `-d` sends form encoding, so that counts. */
 const acceptedTypes = new Set(["", "application/json", "application/x-www-form-urlencoded", "text/plain"]);
@@ -19,7 +20,7 @@ export async function readJsonBody<T extends z.ZodType>(context: Context, schema
   if (text.trim() === "") throw new InvalidRequestError("the request body is empty; expected a JSON object");
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJsonWithDepthLimit(text);
   } catch (error) {
     throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`, null, {
       cause: error,

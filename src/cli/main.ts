@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
+import type { CreatedApiKey } from "../protocol/api-keys.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
@@ -12,10 +13,13 @@ import { formatTable } from "./table.js";
 const program = new Command("herd")
   .description("Pool your machines into one LLM server (OpenAI API) on llama.cpp")
   .option("--url <url>", "the node to talk to", process.env.HERD_URL ?? "http://127.0.0.1:52415")
+  .option("--api-key <key>", "API key to send (HERD_API_KEY)")
   .showHelpAfterError();
 
-const client = () =>
-  new HerdClient({ baseUrl: program.opts<{ url: string }>().url, apiKey: process.env.HERD_API_KEY });
+const client = () => {
+  const options = program.opts<{ url: string; apiKey?: string }>();
+  return new HerdClient({ baseUrl: options.url, apiKey: options.apiKey ?? process.env.HERD_API_KEY });
+};
 const integer = (name: string) => (value: string) => {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0)
@@ -52,16 +56,18 @@ program
     "also serve the API on this port, as Ollama does on 11434",
     integer("ollama-port"),
   )
-  .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
   .option(
     "--autoload",
     "load a known model that is not loaded when a request asks for it (default: answer 503)",
   )
+  .option("--insecure-no-auth", "serve a non-loopback API without API keys (labs only)")
+  .option("--cors-origin <list>", "let browsers on these origins call the API (comma-separated)")
+  .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
+  .option("--max-queue <n>", "requests queued per instance before 503", integer("max-queue"))
   .addOption(backendOption)
   .action(
     async (options: {
       ollamaPort?: number;
-      maxBody?: string;
       autoload?: boolean;
       host: string;
       port: number;
@@ -75,6 +81,10 @@ program
       home?: string;
       engineDir?: string;
       backend?: string;
+      insecureNoAuth?: boolean;
+      corsOrigin?: string;
+      maxBody?: string;
+      maxQueue?: number;
     }) => {
       const { startNode } = await node();
       const started = await startNode(
@@ -92,8 +102,11 @@ program
           engineDirectory: options.engineDir,
           backend: options.backend,
           ollamaPort: options.ollamaPort,
-          maxBody: options.maxBody,
           autoload: options.autoload,
+          insecureNoAuth: options.insecureNoAuth,
+          corsOrigins: options.corsOrigin?.split(","),
+          maxBody: options.maxBody,
+          maxQueue: options.maxQueue,
         },
         { onBuildProgress: renderBuildProgress() },
       );
@@ -103,8 +116,11 @@ program
       if (started.config.ollamaPort !== undefined) {
         process.stderr.write(`Ollama clients also reach it on port ${started.config.ollamaPort}\n`);
       }
-      if (!options.join)
+      // The token is a secret: shown on a terminal, but kept out of a log that stderr may be.
+      if (!options.join && process.stderr.isTTY)
         process.stderr.write(`join this cluster with  herd start --join ${started.joinToken}\n`);
+      else if (!options.join)
+        process.stderr.write("to add machines, get the join token with 'herd join-token' (it is a secret)\n");
       process.on("exit", () => started.killEnginesNow());
       const stop = (signal: string) => {
         process.stderr.write(`\n${signal}: stopping herd and its engines...\n`);
@@ -421,6 +437,104 @@ program
     );
     for await (const line of lines) print(options.json ? line : renderLogLine(line));
   });
+
+const keys = program.command("keys").description("API keys: every node of the cluster accepts the same keys");
+
+keys
+  .command("create")
+  .description("create an API key and print it (it is shown only this once)")
+  .option("--name <name>", "a name to recognise the key by")
+  .addOption(
+    new Option("--scope <scope>", "inference: model APIs; admin: also management")
+      .choices(["inference", "admin"])
+      .default("inference"),
+  )
+  .option("--rpm <n>", "requests per minute (0: unlimited)", wholeNumber("rpm"))
+  .option("--tpm <n>", "tokens per minute (0: unlimited)", wholeNumber("tpm"))
+  .option("--home <dir>", "with no node running, write the key into this HERD_HOME")
+  .action(
+    async (options: {
+      name?: string;
+      scope: "inference" | "admin";
+      rpm?: number;
+      tpm?: number;
+      home?: string;
+    }) => {
+      const request = {
+        name: options.name,
+        scope: options.scope,
+        requestsPerMinute: options.rpm,
+        tokensPerMinute: options.tpm,
+      };
+      let created: CreatedApiKey;
+      try {
+        created = await client().createKey(request);
+      } catch (error) {
+        // With no node running on this machine, the key goes straight into HERD_HOME: this is how
+        // the first key is made for a node that will serve on a network address.
+        if (!(error instanceof HerdUnreachableError) || !isLocalUrl(client().baseUrl)) throw error;
+        const { createApiKeyOffline } = await node();
+        const written = await createApiKeyOffline({ home: options.home }, request);
+        created = written.created;
+        process.stderr.write(`no node answers at ${client().baseUrl}; wrote the key to ${written.path}\n`);
+      }
+      const key = created.key;
+      process.stderr.write(
+        `created key ${key.id} (${key.name}, ${key.scope}, ${formatLimit(key.requestsPerMinute)} requests/min, ${formatLimit(key.tokensPerMinute)} tokens/min); it is shown only now:\n`,
+      );
+      print(created.secret);
+    },
+  );
+
+keys
+  .command("list")
+  .alias("ls")
+  .description("list the cluster's API keys (never their secrets)")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }) => {
+    const list = await client().keys();
+    if (options.json) return print(JSON.stringify(list, null, 2));
+    print(
+      formatTable(
+        ["ID", "NAME", "SCOPE", "REQUESTS/MIN", "TOKENS/MIN", "CREATED", "REVOKED"],
+        list.map((key) => [
+          key.id,
+          key.name,
+          key.scope,
+          formatLimit(key.requestsPerMinute),
+          formatLimit(key.tokensPerMinute),
+          key.createdAt.slice(0, 19).replace("T", " "),
+          key.revokedAt ? key.revokedAt.slice(0, 19).replace("T", " ") : "-",
+        ]),
+      ),
+    );
+  });
+
+keys
+  .command("revoke <id>")
+  .description("revoke an API key on every node")
+  .action(async (id: string) => {
+    const revoked = await client().revokeKey(id);
+    print(`revoked ${revoked.id} (${revoked.name})`);
+  });
+
+function wholeNumber(name: string) {
+  return (value: string) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number (0 for unlimited)`);
+    return parsed;
+  };
+}
+
+function formatLimit(limit: number): string {
+  return limit === 0 ? "unlimited" : String(limit);
+}
+
+function isLocalUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
+}
 
 /**
  * Loads a model and prints every state its instance goes through until READY. Subscribes to the

@@ -1,3 +1,4 @@
+import type { ApiKeyView, CreateApiKeyRequest, CreatedApiKey } from "../protocol/api-keys.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
@@ -76,6 +77,23 @@ export class HerdUnreachableError extends Error {
   override name = "HerdUnreachableError";
 }
 
+/** `GET /herd/v1/node`. */
+export interface NodeInfo {
+  version: string;
+  startedAt: string;
+  pid: number;
+  security: {
+    /** Requests must carry an API key. */
+    authRequired: boolean;
+    /** Started with `--insecure-no-auth`. */
+    insecureNoAuth: boolean;
+    /** The API listens on an address other machines can reach. */
+    exposed: boolean;
+    activeKeys: number;
+    cors: boolean;
+  };
+}
+
 export interface HerdClientOptions {
   /** Default `http://127.0.0.1:52415`. */
   baseUrl?: string;
@@ -85,15 +103,29 @@ export interface HerdClientOptions {
 /** A typed client of a herd node's management API; the CLI, the dashboard and tests use it. */
 export class HerdClient {
   readonly baseUrl: string;
-  private readonly apiKey: string | undefined;
+  readonly apiKey: string | undefined;
 
   constructor(options: HerdClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? "http://127.0.0.1:52415").replace(/\/$/, "");
     this.apiKey = options.apiKey;
   }
 
-  node(): Promise<{ version: string; startedAt: string; pid: number }> {
+  node(): Promise<NodeInfo> {
     return this.request("GET", "/herd/v1/node");
+  }
+
+  async keys(): Promise<ApiKeyView[]> {
+    return (await this.request<{ keys: ApiKeyView[] }>("GET", "/herd/v1/keys")).keys;
+  }
+
+  /** Creates an API key; the answer holds its secret, which the node never shows again. */
+  createKey(request: CreateApiKeyRequest): Promise<CreatedApiKey> {
+    return this.request("POST", "/herd/v1/keys", request);
+  }
+
+  async revokeKey(id: string): Promise<ApiKeyView> {
+    return (await this.request<{ revoked: ApiKeyView }>("DELETE", `/herd/v1/keys/${encodeURIComponent(id)}`))
+      .revoked;
   }
 
   cluster(): Promise<ClusterView> {

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { WebSocket } from "ws";
+import { apiKeysDigest } from "../protocol/api-keys.js";
 import {
   type ClusterMessage,
   type ClusterView,
@@ -16,6 +17,7 @@ import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
+import type { ApiKeyStore } from "./api-key-store.js";
 import { channelRequest, readBody } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
@@ -42,6 +44,8 @@ export interface ClusterNodeOptions {
   /** Peers to dial from the start (`--peers`, the join token's addresses). */
   peers: string[];
   desired: DesiredStateStore;
+  /** The cluster's API keys: every node converges on the same set. */
+  apiKeys: ApiKeyStore;
   profile: () => NodeProfile;
   /** This node's instances, as heartbeats report them. */
   instances: () => InstanceSummary[];
@@ -91,6 +95,7 @@ export class ClusterNode {
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
   private profileCache: NodeProfile;
+  private unsubscribeApiKeys: (() => void) | undefined;
 
   constructor(private readonly options: ClusterNodeOptions) {
     this.introduction = {
@@ -125,6 +130,10 @@ export class ClusterNode {
       },
     });
     for (const peer of this.options.peers) this.want(peer);
+    // A key created or revoked here reaches every peer at once (heartbeats repair anything missed).
+    this.unsubscribeApiKeys = this.options.apiKeys.onChange((keys) => {
+      for (const socket of this.sockets.values()) socket.send({ type: "api-keys", keys });
+    });
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
     this.timers.push(setInterval(() => (this.profileCache = this.options.profile()), 5000));
@@ -279,6 +288,7 @@ export class ClusterNode {
   async dispose(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.probeTimer);
     for (const dialer of this.dialing.values()) clearTimeout(dialer.timer);
@@ -453,8 +463,20 @@ export class ClusterNode {
         if (message.desiredEpoch < this.options.desired.state.epoch) {
           peer.send({ type: "desired-state", state: this.options.desired.state });
         }
+        if (message.apiKeysDigest !== apiKeysDigest(this.options.apiKeys.list())) {
+          // Each side sends its set when they differ; merging is a union, so both end up equal.
+          peer.send({ type: "api-keys", keys: this.options.apiKeys.list() });
+        }
         break;
       }
+      case "api-keys":
+        void this.options.apiKeys.merge(message.keys).then(
+          (changed) => {
+            if (changed) this.options.logger.info({ from }, "API keys updated from a peer");
+          },
+          (error: unknown) => this.options.logger.error({ err: error }, "cannot save API keys"),
+        );
+        break;
       case "desired-state":
         void this.adoptDesired(message.state);
         break;
@@ -534,6 +556,7 @@ export class ClusterNode {
       desiredEpoch: this.options.desired.state.epoch,
       instances: this.options.instances(),
       models: this.options.models(),
+      apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
     });
   }
 

@@ -1,5 +1,6 @@
 import type { WebSocket } from "ws";
 import { ClusterMessage, type NodeIntroduction } from "../protocol/cluster.js";
+import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 
 /** One open cluster WebSocket to a peer, before and after it said who it is. */
 export class PeerSocket {
@@ -39,5 +40,5 @@ export function parseClusterMessage(data: Buffer | ArrayBuffer | Buffer[]): Clus
   const text = Array.isArray(data)
     ? Buffer.concat(data).toString("utf8")
     : Buffer.from(data as ArrayBuffer).toString("utf8");
-  return ClusterMessage.parse(JSON.parse(text));
+  return ClusterMessage.parse(parseJsonWithDepthLimit(text));
 }

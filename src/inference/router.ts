@@ -1,6 +1,6 @@
 import type { EngineEndpoint } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
-import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
+import { ModelNotLoadedError, ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import { sleep } from "../util/backoff.js";
@@ -53,6 +53,8 @@ export class Router {
       recovering: () => false,
       waitMs: 0,
     },
+    /** Requests queued or running on one instance (here, or sent to its node) before more are refused. */
+    private readonly maxQueuePerInstance = Number.POSITIVE_INFINITY,
   ) {}
 
   /**
@@ -82,9 +84,17 @@ export class Router {
    * headed elsewhere. `localOnly` is for requests another node already forwarded, so none bounces.
    */
   async route(model: string, options: { localOnly?: boolean } = {}): Promise<Route> {
-    const candidates = this.instances.ready(model);
+    const ready = this.instances.ready(model);
+    // An instance with a full queue is skipped; when every one is full the client hears so at once
+    // (503) instead of waiting behind a queue that only grows.
+    const candidates = ready.filter((candidate) => this.load(candidate.status.id) < this.maxQueuePerInstance);
+    let full = ready.length > 0 && candidates.length === 0;
     if (candidates.length === 0 && !options.localOnly) {
-      const remote = this.remote(model);
+      const reachable = this.remote(model);
+      const remote = reachable.filter(
+        (candidate) => this.load(candidate.instanceId as InstanceId) < this.maxQueuePerInstance,
+      );
+      full ||= reachable.length > 0 && remote.length === 0;
       if (remote.length > 0) {
         const target = remote.reduce((best, candidate) =>
           this.load(candidate.instanceId as InstanceId) < this.load(best.instanceId as InstanceId)
@@ -105,6 +115,7 @@ export class Router {
         };
       }
     }
+    if (full && candidates.length === 0) throw new QueueFullError(model, this.maxQueuePerInstance);
     if (candidates.length === 0) {
       if (this.recovery.recovering(model)) {
         throw new ModelUnavailableError(

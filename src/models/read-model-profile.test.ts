@@ -198,7 +198,7 @@ describe("readGgufFacts", () => {
     {
       name: "a text file",
       write: (path) => writeFile(path, "this is not a model\n"),
-      problem: /not a readable GGUF file \(Invalid GGUF magic/,
+      problem: /not a readable GGUF file \(it does not start with 'GGUF'/,
     },
     { name: "an empty file", write: (path) => writeFile(path, ""), problem: /not a readable GGUF file/ },
     {

@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { type GgufFileInfo, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
 import { InvalidModelFileError } from "../protocol/errors.js";
+import { checkGgufHeader } from "./check-gguf-header.js";
 
 /** The facts about a GGUF file that herd stores in a model profile (all but name and storage). */
 export interface GgufFacts {
@@ -70,6 +71,10 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
     });
   });
   if (!stats.isFile()) throw new InvalidModelFileError(path, "not a regular file");
+  const problem = await checkGgufHeader(path).catch((error: NodeJS.ErrnoException) => {
+    throw new InvalidModelFileError(path, error.message, { cause: error });
+  });
+  if (problem !== undefined) throw new InvalidModelFileError(path, `not a readable GGUF file (${problem})`);
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ApiKeyRecords } from "./api-keys.js";
 import { Backend } from "./engine.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
@@ -141,7 +142,11 @@ export const ClusterMessage = z.discriminatedUnion("type", [
     instances: z.array(InstanceSummary).max(4096),
     /** Names of the models in the sender's store (a head must hold its model's file). */
     models: z.array(z.string().max(128)).max(4096).default([]),
+    /** Fingerprint of the sender's API keys: a peer whose own differs sends its set. */
+    apiKeysDigest: z.string().max(64).default(""),
   }),
+  /** The sender's API keys (hashes only), merged by the receiver. */
+  z.object({ type: z.literal("api-keys"), keys: ApiKeyRecords }),
   z.object({ type: z.literal("desired-state"), state: DesiredState }),
   z.object({ type: z.literal("ping"), id: z.number().int(), sentAt: z.number() }),
   z.object({ type: z.literal("pong"), id: z.number().int(), sentAt: z.number() }),

@@ -60,14 +60,6 @@ export class NotSupportedError extends HerdError {
   override name = "NotSupportedError";
 }
 
-/** A request body over the node's `--max-body` limit. */
-export class RequestTooLargeError extends HerdError {
-  override name = "RequestTooLargeError";
-  constructor(readonly limitBytes: number) {
-    super(`the request body is larger than this node accepts (${limitBytes} bytes; see --max-body)`);
-  }
-}
-
 /** A GGUF file herd cannot use: not GGUF, truncated, or an architecture llama.cpp lacks. */
 export class InvalidModelFileError extends HerdError {
   override name = "InvalidModelFileError";
@@ -144,4 +136,47 @@ export class NoPlacementError extends HerdError {
       options,
     );
   }
+}
+
+/** The request carries no API key, or one that is unknown or revoked. */
+export class AuthenticationError extends HerdError {
+  override name = "AuthenticationError";
+}
+
+/** The API key is valid but its scope does not cover this route. */
+export class PermissionError extends HerdError {
+  override name = "PermissionError";
+}
+
+/** The request body is larger than the node accepts (`--max-body`). */
+export class PayloadTooLargeError extends HerdError {
+  override name = "PayloadTooLargeError";
+  constructor(readonly limitBytes: number) {
+    super(`the request body is larger than this node accepts (${limitBytes} bytes; see --max-body)`);
+  }
+}
+
+/** The key used up its requests or tokens per minute; it may try again after `retryAfterSeconds`. */
+export class RateLimitError extends HerdError {
+  override name = "RateLimitError";
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Every instance of the model already has as many requests waiting as it may queue (`--max-queue`). */
+export class QueueFullError extends HerdError {
+  override name = "QueueFullError";
+  constructor(
+    readonly model: string,
+    readonly limit: number,
+  ) {
+    super(
+      `model '${model}' is busy: each of its instances has ${limit} requests queued or running (--max-queue); try again shortly`,
+    );
+  }
+  readonly retryAfterSeconds = 1;
 }

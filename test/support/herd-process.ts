@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
-import { HerdClient } from "../../src/client/herd-client.js";
+import { HerdApiError, HerdClient } from "../../src/client/herd-client.js";
 import { runCommand } from "../../src/engine/run-command.js";
 import { findFreePort } from "../../src/util/free-port.js";
 
@@ -27,7 +27,7 @@ const homes = new Set<string>();
  * TypeScript source, so tests see the current code). Its log is `<home>/node.log`.
  */
 export class HerdProcess {
-  readonly client: HerdClient;
+  client: HerdClient;
   private exitPromise: Promise<number | null>;
 
   private constructor(
@@ -37,8 +37,9 @@ export class HerdProcess {
     private readonly child: ChildProcess,
     private readonly env: NodeJS.ProcessEnv,
     readonly address: string,
+    apiKey: string | undefined,
   ) {
-    this.client = new HerdClient({ baseUrl: this.url });
+    this.client = new HerdClient({ baseUrl: this.url, apiKey });
     this.exitPromise = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
     running.add(this);
   }
@@ -53,6 +54,8 @@ export class HerdProcess {
       clusterPort?: number;
       /** Run inside this network namespace (`ip netns exec`), reached at `address`. */
       netns?: { name: string; address: string };
+      /** The API key its client and `cli()` send. */
+      apiKey?: string;
     } = {},
   ): Promise<HerdProcess> {
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
@@ -90,7 +93,15 @@ export class HerdProcess {
       env,
       stdio: ["ignore", log, log],
     });
-    const node = new HerdProcess(home, port, clusterPort, child, env, options.netns?.address ?? "127.0.0.1");
+    const node = new HerdProcess(
+      home,
+      port,
+      clusterPort,
+      child,
+      env,
+      options.netns?.address ?? "127.0.0.1",
+      options.apiKey,
+    );
     await node.waitUntilServing();
     return node;
   }
@@ -108,9 +119,15 @@ export class HerdProcess {
     return this.child.pid!;
   }
 
-  /** Runs a `herd` CLI command against this node. */
-  cli(args: string[]): Promise<CliResult> {
-    return runCli(args, { ...this.env, HERD_URL: this.url, HERD_HOME: this.home });
+  /** Runs a `herd` CLI command against this node (with the API key its client uses, if any). */
+  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+    const key = this.client.apiKey ? { HERD_API_KEY: this.client.apiKey } : {};
+    return runCli(args, { ...this.env, HERD_URL: this.url, HERD_HOME: this.home, ...key, ...env });
+  }
+
+  /** Makes the client and `cli()` send `apiKey` from now on. */
+  useApiKey(apiKey: string | undefined): void {
+    this.client = new HerdClient({ baseUrl: this.url, apiKey });
   }
 
   async log(): Promise<string> {
@@ -147,7 +164,9 @@ export class HerdProcess {
       try {
         await this.client.node();
         return;
-      } catch {
+      } catch (error) {
+        // A node that asks for a key is serving.
+        if (error instanceof HerdApiError && error.status === 401) return;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

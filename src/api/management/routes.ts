@@ -9,6 +9,7 @@ import {
 import type { ApiDependencies } from "../api-dependencies.js";
 import { mapError } from "../error-mapping.js";
 import { readJsonBody } from "../read-json-body.js";
+import { authRequired } from "../security/api-security.js";
 
 /** herd's own API under `/herd/v1`: models, instances, engine, events. */
 export function managementRoutes(dependencies: ApiDependencies): Hono {
@@ -20,6 +21,13 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
       version: dependencies.version,
       startedAt: dependencies.startedAt.toISOString(),
       pid: process.pid,
+      security: {
+        authRequired: authRequired({ ...dependencies.security, apiKeys: dependencies.apiKeys }),
+        insecureNoAuth: dependencies.security.insecureNoAuth,
+        exposed: dependencies.security.exposed,
+        activeKeys: dependencies.apiKeys.list().filter((key) => key.revokedAt === undefined).length,
+        cors: dependencies.security.corsOrigins.length > 0,
+      },
     }),
   );
 
