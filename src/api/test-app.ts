@@ -36,7 +36,7 @@ export interface TestApp {
  * in a temporary folder, with no engine: only paths that never reach an engine answer normally.
  */
 export async function createTestApp(
-  overrides: Partial<Pick<ApiDependencies, "security" | "forwardToNode">> & {
+  overrides: Partial<Pick<ApiDependencies, "security" | "forwardToNode" | "pull">> & {
     maxQueuePerInstance?: number;
   } = {},
 ): Promise<TestApp> {
@@ -104,6 +104,7 @@ export async function createTestApp(
       joinToken: () => "herd1.test",
     },
     apiKeys,
+    pull: overrides.pull,
     security: overrides.security ?? {
       exposed: false,
       insecureNoAuth: false,

@@ -1,15 +1,10 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Ollama } from "ollama";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { parseNdjsonStrictly } from "../../../test/support/strict-streams.js";
-import { ModelStore } from "../../models/model-store.js";
 import type { PullModelRequest, PullProgress } from "../../protocol/management.js";
 import type { ModelProfile } from "../../protocol/model-profile.js";
-import { silentLogger } from "../../util/logger.js";
 import type { ApiDependencies } from "../api-dependencies.js";
-import { createApp } from "../app.js";
+import { createTestApp, type TestApp } from "../test-app.js";
 
 const digest = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -37,25 +32,22 @@ function pullReporting(
   };
 }
 
-let directory: string;
-beforeEach(async () => {
-  directory = await mkdtemp(join(tmpdir(), "herd-pull-"));
+let testApp: TestApp | undefined;
+afterEach(async () => {
+  await testApp?.dispose();
+  testApp = undefined;
 });
-afterEach(() => rm(directory, { recursive: true, force: true }));
 
-/** The app with only what `/api/pull` uses; the other routes are not called here. */
-function appWith(pull: ApiDependencies["pull"]) {
-  return createApp({
-    logger: silentLogger(),
-    models: new ModelStore(directory),
-    pull,
-  } as unknown as ApiDependencies);
+/** The node's app in-process, with `pull` as the node's pull function. */
+async function appWith(pull: ApiDependencies["pull"]) {
+  testApp = await createTestApp({ pull });
+  return testApp.app;
 }
 
 describe("POST /api/pull", () => {
   it("streams Ollama's progress lines to the official client, for an hf.co name", async () => {
     const asked: PullModelRequest[] = [];
-    const app = appWith(pullReporting(asked));
+    const app = await appWith(pullReporting(asked));
     const ollama = new Ollama({
       host: "http://herd.test",
       fetch: (async (input: string, init?: RequestInit) => app.request(input, init)) as typeof fetch,
@@ -77,7 +69,7 @@ describe("POST /api/pull", () => {
   });
 
   it("answers once with success when not streamed", async () => {
-    const response = await appWith(pullReporting([])).request("/api/pull", {
+    const response = await (await appWith(pullReporting([]))).request("/api/pull", {
       method: "POST",
       body: JSON.stringify({ name: "owner/repo", stream: false }),
     });
@@ -86,7 +78,7 @@ describe("POST /api/pull", () => {
   });
 
   it("ends the stream with an error line when the pull fails midway", async () => {
-    const response = await appWith(pullReporting([], 1024)).request("/api/pull", {
+    const response = await (await appWith(pullReporting([], 1024))).request("/api/pull", {
       method: "POST",
       body: JSON.stringify({ model: "owner/repo" }),
     });
@@ -99,7 +91,7 @@ describe("POST /api/pull", () => {
   });
 
   it("says clearly, in Ollama's shape, that a node without pulling cannot pull", async () => {
-    const response = await appWith(undefined).request("/api/pull", {
+    const response = await (await appWith(undefined)).request("/api/pull", {
       method: "POST",
       body: JSON.stringify({ model: "owner/repo" }),
     });
@@ -110,7 +102,10 @@ describe("POST /api/pull", () => {
   });
 
   it("rejects a body without a model in Ollama's shape", async () => {
-    const response = await appWith(pullReporting([])).request("/api/pull", { method: "POST", body: "{}" });
+    const response = await (await appWith(pullReporting([]))).request("/api/pull", {
+      method: "POST",
+      body: "{}",
+    });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain("model");
   });
