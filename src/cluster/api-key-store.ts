@@ -6,14 +6,13 @@ import {
   type CreateApiKeyRequest,
   CreateApiKeyRequest as CreateApiKeySchema,
   type CreatedApiKey,
-  generateApiKey,
-  matchApiKey,
   mergeApiKeys,
   revokedRecord,
   toApiKeyView,
 } from "../protocol/api-keys.js";
 import { NotFoundError } from "../protocol/errors.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
+import { generateApiKey, matchApiKey } from "./api-key-secrets.js";
 
 const ApiKeysFile = z.object({ keys: ApiKeyRecords });
 

@@ -1,9 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ZodError } from "zod";
-import { CreateApiKeyRequest, generateApiKey } from "../protocol/api-keys.js";
+import { CreateApiKeyRequest } from "../protocol/api-keys.js";
 import { ClusterMessage } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
+import { generateApiKey } from "./api-key-secrets.js";
 import { parseClusterMessage } from "./peer-socket.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 2000);

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { WebSocket } from "ws";
-import { apiKeysDigest } from "../protocol/api-keys.js";
 import {
   type ClusterMessage,
   type ClusterView,
@@ -17,6 +16,7 @@ import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
+import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
 import { channelRequest, readBody } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";

@@ -1,4 +1,3 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 
 /** `inference`: the model APIs only; `admin`: also herd's management API (load, unload, keys...). */
@@ -47,45 +46,6 @@ export interface CreatedApiKey {
   secret: string;
 }
 
-const secretPattern = /^herd-([0-9a-f]{12})-[A-Za-z0-9_-]{43}$/;
-
-/** A new key: `herd-<id>-<256 random bits>`, and the record that stores only its hash. */
-export function generateApiKey(request: z.output<typeof CreateApiKeyRequest>): {
-  record: ApiKeyRecord;
-  secret: string;
-} {
-  const id = randomBytes(6).toString("hex");
-  const secret = `herd-${id}-${randomBytes(32).toString("base64url")}`;
-  return {
-    secret,
-    record: {
-      id,
-      name: request.name ?? id,
-      scope: request.scope,
-      hash: hashSecret(secret),
-      createdAt: new Date().toISOString(),
-      requestsPerMinute: request.requestsPerMinute,
-      tokensPerMinute: request.tokensPerMinute,
-    },
-  };
-}
-
-function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
-}
-
-/** The live record `secret` belongs to, compared in constant time; undefined for anything else. */
-export function matchApiKey(
-  records: ReadonlyMap<string, ApiKeyRecord>,
-  secret: string,
-): ApiKeyRecord | undefined {
-  const id = secretPattern.exec(secret)?.[1];
-  const record = id === undefined ? undefined : records.get(id);
-  if (!record || record.revokedAt !== undefined || record.hash === "") return undefined;
-  const presented = Buffer.from(hashSecret(secret), "hex");
-  return timingSafeEqual(presented, Buffer.from(record.hash, "hex")) ? record : undefined;
-}
-
 /**
  * Merges two sets of keys. Keys are only ever added or revoked, so the union with "revoked wins"
  * gives every node the same set whatever order the changes reach it in, and a node that was
@@ -102,15 +62,6 @@ export function mergeApiKeys(current: readonly ApiKeyRecord[], incoming: readonl
     }
   }
   return { records: [...merged.values()].sort((a, b) => a.id.localeCompare(b.id)), changed };
-}
-
-/** A short fingerprint of a key set, carried in heartbeats so peers notice when theirs differ. */
-export function apiKeysDigest(records: readonly ApiKeyRecord[]): string {
-  const hash = createHash("sha256");
-  for (const record of [...records].sort((a, b) => a.id.localeCompare(b.id))) {
-    hash.update(`${record.id}:${record.revokedAt ?? ""}\n`);
-  }
-  return hash.digest("base64url").slice(0, 22);
 }
 
 /** A record without its hash. */

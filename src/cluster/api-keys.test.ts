@@ -1,13 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  ApiKeyRecord,
-  apiKeysDigest,
-  CreateApiKeyRequest,
-  generateApiKey,
-  matchApiKey,
-  mergeApiKeys,
-  revokedRecord,
-} from "./api-keys.js";
+import { ApiKeyRecord, CreateApiKeyRequest, mergeApiKeys, revokedRecord } from "../protocol/api-keys.js";
+import { apiKeysDigest, generateApiKey, matchApiKey } from "./api-key-secrets.js";
 
 const make = (scope: "inference" | "admin" = "inference") =>
   generateApiKey(CreateApiKeyRequest.parse({ scope }));
