@@ -1,10 +1,13 @@
 import { ZodError } from "zod";
 import { InvalidModelShapeError } from "../models/synth-model.js";
 import {
+  ChecksumMismatchError,
   ConflictError,
   EngineError,
   EngineUnavailableError,
   HerdError,
+  HubError,
+  InsufficientStorageError,
   InvalidModelFileError,
   InvalidRequestError,
   ModelNotFoundError,
@@ -16,7 +19,7 @@ import {
 
 /** An error as every protocol needs it: an HTTP status, a kind, a message, the field at fault. */
 export interface MappedError {
-  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503;
+  status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 502 | 503 | 507;
   /** OpenAI's `error.type`. */
   type:
     | "invalid_request_error"
@@ -86,6 +89,25 @@ export function mapError(error: unknown): MappedError {
       param: "model",
     };
   }
+  if (error instanceof HubError) return mapHubError(error);
+  if (error instanceof ChecksumMismatchError) {
+    return {
+      status: 502,
+      type: "server_error",
+      code: "checksum_mismatch",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof InsufficientStorageError) {
+    return {
+      status: 507,
+      type: "server_error",
+      code: "insufficient_storage",
+      message: error.message,
+      param: null,
+    };
+  }
   if (error instanceof NotFoundError) {
     return { status: 404, type: "not_found_error", code: "not_found", message: error.message, param: null };
   }
@@ -146,6 +168,29 @@ export function mapError(error: unknown): MappedError {
     message: "internal error; see the node's log",
     param: null,
   };
+}
+
+/** The hub's answer, passed on: its refusals are about the request (which repository, which token). */
+function mapHubError(error: HubError): MappedError {
+  if (error.hubStatus === 401 || error.hubStatus === 403) {
+    return {
+      status: 403,
+      type: "invalid_request_error",
+      code: "hub_access_denied",
+      message: error.message,
+      param: "ref",
+    };
+  }
+  if (error.hubStatus === 404) {
+    return {
+      status: 404,
+      type: "not_found_error",
+      code: "hub_not_found",
+      message: error.message,
+      param: "ref",
+    };
+  }
+  return { status: 502, type: "server_error", code: "hub_unavailable", message: error.message, param: null };
 }
 
 /** OpenAI's error body, which herd's management API uses too. */

@@ -1,0 +1,280 @@
+import { createHash } from "node:crypto";
+import { type FileHandle, open, rename, rm, stat, statfs } from "node:fs/promises";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { ChecksumMismatchError, HerdError, HubError, InsufficientStorageError } from "../protocol/errors.js";
+import { Backoff, sleep } from "../util/backoff.js";
+import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
+
+/** Where a download's bytes come from: any byte range of the file, on demand. */
+export interface RangeSource {
+  /** Exactly the bytes `[start, end)` of the file, in order. */
+  open(start: number, end: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+}
+
+/** A failure that trying again cannot fix (a refused token, a missing file, a full disk). */
+export class PermanentDownloadError extends HerdError {
+  override name = "PermanentDownloadError";
+}
+
+export interface DownloadRequest {
+  source: RangeSource;
+  /** Where the file ends up once verified; until then it is `<path>.part`, with `<path>.part.json`. */
+  path: string;
+  sizeBytes: number;
+  /** The expected hex sha256; the download is refused when the bytes do not match it. */
+  sha256: string;
+  /** The file's name in messages. */
+  label: string;
+  signal: AbortSignal;
+  /** Called with the bytes present so far (on disk), after every chunk written. */
+  onProgress?: (presentBytes: number) => void;
+  /** Connections for a large file, each fetching its own range. Default 4. */
+  connections?: number;
+  /** Files at least this large are fetched over several connections. Default 32 MiB. */
+  parallelFromBytes?: number;
+  /** Attempts per range after a failure that made no progress. Default 4. */
+  retries?: number;
+}
+
+export interface DownloadResult {
+  /** Bytes received in this call (a resumed download receives only what was missing). */
+  transferredBytes: number;
+}
+
+const Segment = z.object({ start: z.number(), end: z.number(), done: z.number() });
+type Segment = z.infer<typeof Segment>;
+const PartState = z.object({ sizeBytes: z.number(), sha256: z.string(), segments: z.array(Segment) });
+type PartState = z.infer<typeof PartState>;
+
+const alignment = 1024 * 1024;
+const readBlockBytes = 8 * 1024 * 1024;
+
+/** Bytes of `path` already downloaded by an earlier, interrupted call (0 when there is none). */
+export async function presentBytes(path: string, sizeBytes: number, sha256: string): Promise<number> {
+  const state = await loadState(path, sizeBytes, sha256);
+  return state ? sumDone(state) : 0;
+}
+
+/**
+ * Downloads a file with HTTP-range-style resumption: the bytes go to `<path>.part` at their offset,
+ * and `<path>.part.json` records how far each range got, so a later call fetches only what is
+ * missing. Large files are split into ranges fetched in parallel. The sha256 is computed while the
+ * bytes arrive (in file order, reading back what parallel ranges wrote ahead) and compared before the
+ * file is renamed into place: on a mismatch the partial file is deleted, since resuming it could only
+ * reproduce the same bad bytes.
+ */
+export async function downloadFile(request: DownloadRequest): Promise<DownloadResult> {
+  request.signal.throwIfAborted();
+  const partPath = `${request.path}.part`;
+  let state = await loadState(request.path, request.sizeBytes, request.sha256);
+  let handle: FileHandle;
+  if (state) {
+    handle = await open(partPath, "r+");
+  } else {
+    state = freshState(request);
+    handle = await open(partPath, "w+");
+    // Sparse: blocks are allocated as ranges are written, so a resumed download keeps its offsets.
+    await handle.truncate(request.sizeBytes);
+    await writeJsonAtomic(`${partPath}.json`, state);
+  }
+  const stop = new AbortController();
+  const onAbort = () => stop.abort(request.signal.reason);
+  request.signal.addEventListener("abort", onAbort, { once: true });
+  const hasher = new OrderedHasher(handle, state, stop.signal);
+  let transferredBytes = 0;
+  // The record is saved every second and at the end; one save at a time, so an older one never lands last.
+  let saving: Promise<void> = Promise.resolve();
+  const save = () => {
+    saving = saving.then(() => writeJsonAtomic(`${partPath}.json`, state)).catch(() => {});
+    return saving;
+  };
+  const saver = setInterval(() => void save(), 1000);
+  try {
+    const progress = () => request.onProgress?.(sumDone(state));
+    progress();
+    const workers = state.segments.map((segment) =>
+      fetchSegment(request, handle, segment, hasher, stop.signal, (bytes) => {
+        transferredBytes += bytes;
+        progress();
+      }).catch((error: unknown) => {
+        // One range failing for good ends the others: the caller gets the first real error.
+        stop.abort(error);
+        throw error;
+      }),
+    );
+    const hashing = hasher.run();
+    hashing.catch(() => {});
+    await Promise.all(workers);
+    const actual = await hashing;
+    clearInterval(saver);
+    await saving;
+    if (actual !== request.sha256.toLowerCase()) {
+      await handle.close();
+      await rm(partPath, { force: true });
+      await rm(`${partPath}.json`, { force: true });
+      throw new ChecksumMismatchError(request.label, request.sha256, actual);
+    }
+    await handle.close();
+    await rename(partPath, request.path);
+    await rm(`${partPath}.json`, { force: true });
+    return { transferredBytes };
+  } catch (error) {
+    stop.abort(error);
+    clearInterval(saver);
+    if (!(error instanceof ChecksumMismatchError)) {
+      await handle.close().catch(() => {});
+      await save();
+    }
+    throw await explainFailure(error, request, state);
+  } finally {
+    clearInterval(saver);
+    request.signal.removeEventListener("abort", onAbort);
+  }
+}
+
+async function fetchSegment(
+  request: DownloadRequest,
+  handle: FileHandle,
+  segment: Segment,
+  hasher: OrderedHasher,
+  signal: AbortSignal,
+  onBytes: (bytes: number) => void,
+): Promise<void> {
+  const backoff = new Backoff({ initialMs: 200, maxMs: 5000 });
+  const length = segment.end - segment.start;
+  let failures = 0;
+  while (segment.done < length) {
+    const from = segment.done;
+    try {
+      const body = await request.source.open(segment.start + segment.done, segment.end, signal);
+      for await (const chunk of body) {
+        if (segment.done + chunk.length > length)
+          throw new PermanentDownloadError(`${request.label}: the source sent more bytes than asked for`);
+        const position = segment.start + segment.done;
+        await writeFully(handle, chunk, position);
+        segment.done += chunk.length;
+        hasher.offer(position, chunk);
+        onBytes(chunk.length);
+      }
+      if (segment.done < length) throw new Error("the connection closed early");
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      if (error instanceof PermanentDownloadError || error instanceof HubError || isDiskFull(error))
+        throw error;
+      // Retry a range that broke; only a streak of attempts that each brought nothing gives up.
+      if (segment.done > from) failures = 0;
+      if (++failures > (request.retries ?? 4)) throw error;
+      await sleep(backoff.nextDelay(0), signal);
+    }
+  }
+}
+
+/** Hashes the file in order as its prefix completes: inline for bytes that arrive in order, read back otherwise. */
+class OrderedHasher {
+  private readonly hash = createHash("sha256");
+  private hashed = 0;
+  private reading = false;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly state: PartState,
+    private readonly signal: AbortSignal,
+  ) {
+    signal.addEventListener("abort", () => this.wake?.(), { once: true });
+  }
+
+  /** A chunk was written at `position`: hash it now if it is next, else let the reader catch up. */
+  offer(position: number, chunk: Uint8Array): void {
+    if (!this.reading && position === this.hashed) {
+      this.hash.update(chunk);
+      this.hashed += chunk.length;
+    }
+    this.wake?.();
+  }
+
+  async run(): Promise<string> {
+    const buffer = Buffer.allocUnsafe(readBlockBytes);
+    while (this.hashed < this.state.sizeBytes) {
+      this.signal.throwIfAborted();
+      const limit = completePrefix(this.state);
+      if (limit > this.hashed) {
+        this.reading = true;
+        try {
+          const length = Math.min(limit - this.hashed, buffer.length);
+          const { bytesRead } = await this.handle.read(buffer, 0, length, this.hashed);
+          if (bytesRead === 0) throw new Error("the partial file is shorter than recorded");
+          this.hash.update(buffer.subarray(0, bytesRead));
+          this.hashed += bytesRead;
+        } finally {
+          this.reading = false;
+        }
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+    return this.hash.digest("hex");
+  }
+}
+
+/** End of the part of the file that is complete from its first byte. */
+function completePrefix(state: PartState): number {
+  let end = 0;
+  for (const segment of state.segments) {
+    end = segment.start + segment.done;
+    if (segment.done < segment.end - segment.start) break;
+  }
+  return end;
+}
+
+function freshState(request: DownloadRequest): PartState {
+  const { sizeBytes } = request;
+  const parallel = sizeBytes >= (request.parallelFromBytes ?? 32 * 1024 * 1024);
+  const count = parallel ? Math.max(1, request.connections ?? 4) : 1;
+  const step = Math.max(alignment, Math.ceil(sizeBytes / count / alignment) * alignment);
+  const segments: Segment[] = [];
+  for (let start = 0; start < sizeBytes || segments.length === 0; start += step) {
+    segments.push({ start, end: Math.min(sizeBytes, start + step), done: 0 });
+  }
+  return { sizeBytes, sha256: request.sha256.toLowerCase(), segments };
+}
+
+/** The state of an earlier attempt at this very file, if its partial file is still there intact. */
+async function loadState(path: string, sizeBytes: number, sha256: string): Promise<PartState | undefined> {
+  const state = await readJsonFile(`${path}.part.json`, PartState).catch(() => undefined);
+  if (!state || state.sizeBytes !== sizeBytes || state.sha256 !== sha256.toLowerCase()) return undefined;
+  const part = await stat(`${path}.part`).catch(() => undefined);
+  return part?.size === sizeBytes ? state : undefined;
+}
+
+function sumDone(state: PartState): number {
+  return state.segments.reduce((sum, segment) => sum + segment.done, 0);
+}
+
+async function writeFully(handle: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
+    offset += bytesWritten;
+  }
+}
+
+function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** A full disk becomes an error that says how much room is missing; others pass through. */
+async function explainFailure(error: unknown, request: DownloadRequest, state: PartState): Promise<unknown> {
+  if (!isDiskFull(error)) return error;
+  const directory = dirname(request.path);
+  const free = await statfs(directory).then(
+    (stats) => stats.bavail * stats.bsize,
+    () => 0,
+  );
+  return new InsufficientStorageError(request.sizeBytes - sumDone(state), free, directory, { cause: error });
+}

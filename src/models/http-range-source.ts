@@ -1,0 +1,109 @@
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { HubError } from "../protocol/errors.js";
+import { PermanentDownloadError, type RangeSource } from "./download-file.js";
+
+export interface HttpRangeSourceOptions {
+  url: string;
+  /** Sent to `url`'s host only: a redirect to another host (a CDN's signed link) gets none. */
+  headers?: Record<string, string>;
+  /** Extra request options, e.g. TLS settings of the cluster channel. */
+  requestOptions?: RequestOptions & Record<string, unknown>;
+  /** Turns a refusal (401, 403, 404, ...) into the error the user should read. */
+  refusal?: (status: number, response: IncomingMessage) => Error;
+}
+
+const maxRedirects = 5;
+
+/**
+ * Byte ranges of a file over HTTP(S): `Range` requests answered with 206, following redirects (the
+ * hub sends each file to a CDN) and remembering where they led, so only the first range pays for
+ * the redirect. A remembered link that stops working (signed links expire) is resolved again.
+ */
+export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & { close(): void } {
+  const agents = {
+    "http:": new HttpAgent({ keepAlive: true, maxSockets: 16 }),
+    "https:": new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
+  };
+  let resolved: string | undefined;
+  const origin = new URL(options.url).origin;
+
+  const get = (url: string, start: number, end: number, signal: AbortSignal): Promise<IncomingMessage> =>
+    new Promise((resolve, reject) => {
+      const target = new URL(url);
+      const send = target.protocol === "https:" ? httpsRequest : httpRequest;
+      const outgoing = send(
+        target,
+        {
+          method: "GET",
+          agent: agents[target.protocol as "http:" | "https:"],
+          signal,
+          ...options.requestOptions,
+          headers: {
+            ...(target.origin === origin ? options.headers : {}),
+            range: `bytes=${start}-${end - 1}`,
+            "accept-encoding": "identity",
+          },
+        },
+        resolve,
+      );
+      outgoing.on("error", reject);
+      outgoing.end();
+    });
+
+  const open = async (
+    start: number,
+    end: number,
+    signal: AbortSignal,
+    fresh = false,
+  ): Promise<AsyncIterable<Uint8Array>> => {
+    let url = (!fresh && resolved) || options.url;
+    for (let redirects = 0; ; redirects++) {
+      const response = await get(url, start, end, signal);
+      const status = response.statusCode ?? 0;
+      if (status >= 300 && status < 400 && response.headers.location) {
+        response.resume();
+        if (redirects >= maxRedirects) throw new PermanentDownloadError(`${options.url}: too many redirects`);
+        url = new URL(response.headers.location, url).toString();
+        continue;
+      }
+      if (status === 206) {
+        const range = /^bytes (\d+)-(\d+)\//.exec(response.headers["content-range"] ?? "");
+        if (!range || Number(range[1]) !== start || Number(range[2]) !== end - 1) {
+          response.destroy();
+          throw new PermanentDownloadError(
+            `${options.url}: asked for bytes ${start}-${end - 1}, got '${response.headers["content-range"]}'`,
+          );
+        }
+        resolved = url;
+        return response;
+      }
+      if (status === 200 && start === 0 && Number(response.headers["content-length"]) === end) {
+        resolved = url;
+        return response;
+      }
+      response.resume();
+      if (url !== options.url && !fresh && [401, 403, 404, 410].includes(status)) {
+        // The remembered link expired: go through the original address again.
+        return open(start, end, signal, true);
+      }
+      if (status === 200)
+        throw new PermanentDownloadError(`${url} does not serve byte ranges, so downloads cannot resume`);
+      if (status === 429 || status >= 500) throw new Error(`${new URL(url).host} answered ${status}`);
+      throw options.refusal?.(status, response) ?? new HubError(`${url} answered ${status}`, status);
+    }
+  };
+
+  return {
+    open: (start, end, signal) => open(start, end, signal),
+    close() {
+      agents["http:"].destroy();
+      agents["https:"].destroy();
+    },
+  };
+}
