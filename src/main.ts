@@ -21,7 +21,9 @@ import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
+import { HubClient } from "./models/hub-client.js";
 import { ModelStore } from "./models/model-store.js";
+import { ModelPuller } from "./models/pull-model.js";
 import { writeSynthModel } from "./models/synth-model.js";
 import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
@@ -157,6 +159,8 @@ export async function startNode(
     events.emit("event", event);
   };
   const models = new ModelStore(paths.models);
+  const hub = new HubClient(config.hub);
+  const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
   // The names heartbeats announce, so the coordinator knows which nodes can head which model.
   let modelNames = (await models.list()).map((model) => model.name);
   const modelRefresh = setInterval(() => {
@@ -302,6 +306,11 @@ export async function startNode(
           { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
         ).then(() => undefined),
       );
+      publish({ type: "model-imported", model: profile.name });
+      return profile;
+    },
+    pull: async (request, onProgress, signal) => {
+      const profile = await puller.pull(request, onProgress, signal);
       publish({ type: "model-imported", model: profile.name });
       return profile;
     },

@@ -4,7 +4,13 @@ import type { ModelStore } from "../models/model-store.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
-import type { PullModelRequest, PullProgress, SynthModelRequest } from "../protocol/management.js";
+import type {
+  FitModelsRequest,
+  FitReport,
+  PullModelRequest,
+  PullProgress,
+  SynthModelRequest,
+} from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
@@ -28,6 +34,8 @@ export interface ApiDependencies {
     onProgress: (progress: PullProgress) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
+  /** Which models (local, or a hub repository's quantizations) fit the cluster now; absent where unavailable. */
+  fit?: (request: FitModelsRequest, signal: AbortSignal) => Promise<FitReport>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */
   forwardToNode: (
     route: RemoteRoute,

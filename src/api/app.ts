@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { modelSupplyRoutes } from "./management/model-supply-routes.js";
 import { managementRoutes } from "./management/routes.js";
 import { openAIRoutes } from "./openai/routes.js";
 
@@ -12,6 +13,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
 
   app.route("/", openAIRoutes(dependencies));
   app.route("/", managementRoutes(dependencies));
+  app.route("/", modelSupplyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }

@@ -258,6 +258,29 @@ models
     },
   );
 
+program
+  .command("pull <ref>")
+  .description(
+    "download a model from Hugging Face (owner/repo, owner/repo:Q4_K_M or owner/repo/FILE.gguf), resuming and verified",
+  )
+  .option("--name <name>", "the name clients will use (default: from the repository and quantization)")
+  .option("--offline", "do not use the network: succeed only if the model was pulled before")
+  .action(async (ref: string, options: { name?: string; offline?: boolean }) => {
+    // The bar appears once the size is known, so an error while resolving prints alone.
+    let progress: ReturnType<typeof createProgressDisplay> | undefined;
+    const profile = await client()
+      .pullModel({ ref, name: options.name, offline: options.offline }, (update) => {
+        if (update.total === 0) return;
+        progress ??= createProgressDisplay(`pull ${ref}`, "bytes");
+        progress.update(update.completed, update.total, update.bytesPerSecond);
+      })
+      .finally(() => progress?.stop());
+    const files = profile.files?.length ?? 1;
+    print(
+      `pulled ${profile.name}: ${profile.architecture}, ${formatCount(profile.parameterCount)} parameters, ${profile.fileType}, ${formatBytes(profile.sizeBytes)}${files > 1 ? ` in ${files} files` : ""}, sha256 verified`,
+    );
+  });
+
 /** Placement flags shared by `herd load` and `herd plan`. */
 function withPlacementOptions(command: Command): Command {
   return command

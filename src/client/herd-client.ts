@@ -3,9 +3,13 @@ import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
+  FitModelsRequest,
+  FitReport,
   ImportModelRequest,
   LoadModelRequest,
   ProgressLine,
+  PullModelRequest,
+  PullProgress,
   SynthModelRequest,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
@@ -110,12 +114,43 @@ export class HerdClient {
     signal?: AbortSignal,
   ): Promise<ModelProfile> {
     const response = await this.send("POST", "/herd/v1/models/synth", request, signal);
+    return this.followProgress(response, (line) => onProgress(line.completed, line.total));
+  }
+
+  /** Pulls a model from a hub onto the node; `onProgress` sees phases, bytes and speed. */
+  async pullModel(
+    request: PullModelRequest,
+    onProgress: (progress: PullProgress) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<ModelProfile> {
+    const response = await this.send("POST", "/herd/v1/models/pull", request, signal);
+    return this.followProgress(response, ({ type: _, ...progress }) =>
+      onProgress({ ...progress, phase: progress.phase ?? "downloading" }),
+    );
+  }
+
+  /** Which models fit the cluster now (local ones, or a hub repository's quantizations), best first. */
+  fitModels(request: FitModelsRequest): Promise<FitReport> {
+    return this.request("POST", "/herd/v1/models/fit", request);
+  }
+
+  /** Reads an NDJSON progress stream to its `done` line, whose result it returns. */
+  private async followProgress<T>(
+    response: Response,
+    onProgress: (line: Extract<ProgressLine, { type: "progress" }>) => void,
+  ): Promise<T> {
     for await (const line of readLines(response.body as unknown as AsyncIterable<Uint8Array>)) {
       if (line.trim() === "") continue;
       const message = JSON.parse(line) as ProgressLine;
-      if (message.type === "progress") onProgress(message.completed, message.total);
-      else if (message.type === "done") return message.result as ModelProfile;
-      else throw new HerdApiError(message.error.message, 500, message.error.type, message.error.code);
+      if (message.type === "progress") onProgress(message);
+      else if (message.type === "done") return message.result as T;
+      else
+        throw new HerdApiError(
+          message.error.message,
+          message.error.status ?? 500,
+          message.error.type,
+          message.error.code,
+        );
     }
     throw new HerdApiError(
       "the node closed the progress stream before finishing",

@@ -81,11 +81,11 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
           );
         }
         resolved = url;
-        return response;
+        return receive(response);
       }
       if (status === 200 && start === 0 && Number(response.headers["content-length"]) === end) {
         resolved = url;
-        return response;
+        return receive(response);
       }
       response.resume();
       if (url !== options.url && !fresh && [401, 403, 404, 410].includes(status)) {
@@ -104,6 +104,64 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
     close() {
       agents["http:"].destroy();
       agents["https:"].destroy();
+    },
+  };
+}
+
+/** Bytes queued ahead of the writer before the socket is paused (then the kernel holds the rest). */
+const queueLimitBytes = 16 * 1024 * 1024;
+
+/**
+ * A response body as an async iterable that hands over every byte that arrived before the
+ * connection broke, then throws. (Iterating the response directly drops what Node had buffered when
+ * the connection resets, and those bytes would be fetched twice on resume.)
+ */
+export function receive(response: IncomingMessage): AsyncIterable<Uint8Array> {
+  const queue: Buffer[] = [];
+  let queued = 0;
+  let failure: Error | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  response.on("data", (chunk: Buffer) => {
+    queue.push(chunk);
+    queued += chunk.length;
+    if (queued >= queueLimitBytes) response.pause();
+    wake?.();
+  });
+  response.on("end", () => {
+    ended = true;
+    wake?.();
+  });
+  response.on("error", (error) => {
+    failure ??= error;
+    wake?.();
+  });
+  response.on("close", () => {
+    if (!response.complete) failure ??= new Error("the connection closed early");
+    wake?.();
+  });
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (;;) {
+          const chunk = queue.shift();
+          if (chunk) {
+            queued -= chunk.length;
+            if (response.isPaused() && queued < queueLimitBytes / 2) response.resume();
+            yield chunk;
+            continue;
+          }
+          if (failure) throw failure;
+          if (ended) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      } finally {
+        // A reader that stops early (an abort) releases the connection.
+        if (!ended) response.destroy();
+      }
     },
   };
 }

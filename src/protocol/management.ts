@@ -75,7 +75,7 @@ export type ProgressLine =
       Omit<PullProgress, "completed" | "total">
     >)
   | { type: "done"; result: unknown }
-  | { type: "error"; error: { message: string; type: string; code: string } };
+  | { type: "error"; error: { message: string; type: string; code: string; status?: number } };
 
 /**
  * `POST /herd/v1/models/fit`: which models fit the cluster as it is now. `model` is a local model's
