@@ -7,6 +7,7 @@ import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
+import { modelFileRoutes } from "./cluster/model-file-routes.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
@@ -35,6 +36,7 @@ import { createLogger, type Logger } from "./util/logger.js";
 import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
+import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 
 export { loadConfig, type NodeConfig };
@@ -212,9 +214,20 @@ export async function startNode(
     instances: () => instanceSummaries(),
     models: () => modelNames,
     rpcServers: (name) => shards.lookup(name),
+    routes: modelFileRoutes(models),
     onApiRequest: (request, response) => void apiListener?.(request, response),
     logger,
     publish,
+  });
+  const peerModels = new PeerModelFetcher({
+    selfId: identity.id,
+    key: clusterKeyBytes(identity),
+    store: models,
+    holders: (model) =>
+      cluster
+        .nodesHolding(model)
+        .flatMap((id) => cluster.view().nodes.filter((member) => member.id === id && id !== identity.id)),
+    logger,
   });
   const instances = new LocalInstances({
     nodeId: identity.id,
@@ -236,6 +249,7 @@ export async function startNode(
       );
       return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
     },
+    obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,

@@ -35,6 +35,8 @@ export interface DownloadRequest {
   parallelFromBytes?: number;
   /** Attempts per range after a failure that made no progress. Default 4. */
   retries?: number;
+  /** Told of each failure that will be retried, for the log. */
+  onRetry?: (error: unknown) => void;
 }
 
 export interface DownloadResult {
@@ -165,6 +167,7 @@ async function fetchSegment(
       // Retry a range that broke; only a streak of attempts that each brought nothing gives up.
       if (segment.done > from) failures = 0;
       if (++failures > (request.retries ?? 4)) throw error;
+      request.onRetry?.(error);
       await sleep(backoff.nextDelay(0), signal);
     }
   }
@@ -277,4 +280,16 @@ async function explainFailure(error: unknown, request: DownloadRequest, state: P
     () => 0,
   );
   return new InsufficientStorageError(request.sizeBytes - sumDone(state), free, directory, { cause: error });
+}
+
+/** Throws `InsufficientStorageError` when `directory`'s filesystem has less than `neededBytes` free. */
+export async function ensureFreeSpace(directory: string, neededBytes: number): Promise<void> {
+  const stats = await statfs(directory);
+  const free = stats.bavail * stats.bsize;
+  if (neededBytes > free) throw new InsufficientStorageError(neededBytes, free, directory);
+}
+
+/** A file `downloadFile` finished (verified and renamed into place) that was not used yet. */
+export async function isDownloaded(path: string, sizeBytes: number): Promise<boolean> {
+  return (await stat(path).catch(() => undefined))?.size === sizeBytes;
 }

@@ -5,6 +5,7 @@ import {
   type RequestOptions,
 } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { ConnectionOptions } from "node:tls";
 import { HubError } from "../protocol/errors.js";
 import { PermanentDownloadError, type RangeSource } from "./download-file.js";
 
@@ -13,7 +14,7 @@ export interface HttpRangeSourceOptions {
   /** Sent to `url`'s host only: a redirect to another host (a CDN's signed link) gets none. */
   headers?: Record<string, string>;
   /** Extra request options, e.g. TLS settings of the cluster channel. */
-  requestOptions?: RequestOptions & Record<string, unknown>;
+  requestOptions?: RequestOptions & ConnectionOptions;
   /** Turns a refusal (401, 403, 404, ...) into the error the user should read. */
   refusal?: (status: number, response: IncomingMessage) => Error;
 }

@@ -1,11 +1,11 @@
-import { mkdir, stat, statfs } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { ConflictError, HerdError, HubError, InsufficientStorageError } from "../protocol/errors.js";
+import { ConflictError, HerdError, HubError } from "../protocol/errors.js";
 import type { PullModelRequest, PullProgress } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { formatBytes } from "../util/format.js";
 import type { Logger } from "../util/logger.js";
-import { downloadFile, presentBytes } from "./download-file.js";
+import { downloadFile, ensureFreeSpace, isDownloaded, presentBytes } from "./download-file.js";
 import type { HubClient } from "./hub-client.js";
 import { chooseHubModel, type HubFile, quantizationOfFile } from "./hub-files.js";
 import { formatHubReference, type HubReference, parseHubReference } from "./hub-reference.js";
@@ -67,18 +67,18 @@ export class ModelPuller {
     const target = (file: HubFile) => join(downloads, file.sha256!.toLowerCase());
     const present = await Promise.all(
       chosen.files.map(async (file) =>
-        (await isComplete(target(file), file.sizeBytes))
+        (await isDownloaded(target(file), file.sizeBytes))
           ? file.sizeBytes
           : presentBytes(target(file), file.sizeBytes, file.sha256!),
       ),
     );
-    await ensureSpace(downloads, total - present.reduce((sum, bytes) => sum + bytes, 0));
+    await ensureFreeSpace(downloads, total - present.reduce((sum, bytes) => sum + bytes, 0));
 
     const meter = new SpeedMeter();
     let finished = 0;
     for (const file of chosen.files) {
       const digest = `sha256:${file.sha256}`;
-      if (!(await isComplete(target(file), file.sizeBytes))) {
+      if (!(await isDownloaded(target(file), file.sizeBytes))) {
         const source = hub.rangeSource(reference.repository, listing.commit, file.path);
         try {
           const result = await downloadFile({
@@ -173,15 +173,4 @@ export function defaultModelName(repository: string, quantization: string): stri
 function sameContent(profile: ModelProfile, files: HubFile[]): boolean {
   const sums = new Set(profile.files?.map((file) => file.sha256));
   return files.every((file) => file.sha256 !== undefined && sums.has(file.sha256.toLowerCase()));
-}
-
-/** A file a previous pull verified and renamed into place but did not get to register. */
-async function isComplete(path: string, sizeBytes: number): Promise<boolean> {
-  return (await stat(path).catch(() => undefined))?.size === sizeBytes;
-}
-
-async function ensureSpace(directory: string, neededBytes: number): Promise<void> {
-  const stats = await statfs(directory);
-  const free = stats.bavail * stats.bsize;
-  if (neededBytes > free) throw new InsufficientStorageError(neededBytes, free, directory);
 }

@@ -12,7 +12,7 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError } from "../protocol/errors.js";
+import { ConflictError, InvalidRequestError, ModelNotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -72,6 +72,12 @@ export interface LocalInstancesOptions {
   /** Where another node's direct-transport RPC server listens, once it does. */
   rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
   plan?: PlanInstance;
+  /** Copies a model this node must head but lacks from a peer that holds it. */
+  obtainModel?: (
+    name: string,
+    signal: AbortSignal,
+    report: (reason: string) => void,
+  ) => Promise<ModelProfile>;
 }
 
 /**
@@ -294,12 +300,16 @@ export class LocalInstances {
 
   private async startSupervisor(instance: PlacedInstance): Promise<InstanceStatus> {
     const spec = InstanceSpec.parse(instance);
-    const model = await this.options.models.require(spec.model);
+    // A head placed on a node without the file (a recovery, pinned nodes) copies it from a peer.
+    const model = await this.options.models.get(spec.model);
+    const obtain = this.options.obtainModel;
+    if (!model && !obtain) throw new ModelNotFoundError(spec.model);
     const engine = await this.options.engine();
     const prepareShards = instance.plan ? await this.shardPreparation(instance) : undefined;
     const supervisor = new LlamaServerSupervisor({
       spec,
       model,
+      obtainModel: model ? undefined : (signal, report) => obtain!(spec.model, signal, report),
       engine,
       quirks: this.options.quirks,
       logDirectory: this.options.logDirectory,
