@@ -36,6 +36,7 @@ import { createLogger, type Logger } from "./util/logger.js";
 import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
+import { fitModels } from "./worker/model-fit.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 
@@ -323,6 +324,18 @@ export async function startNode(
       publish({ type: "model-imported", model: profile.name });
       return profile;
     },
+    fit: (request, signal) =>
+      fitModels(
+        {
+          store: models,
+          hub,
+          plan: (load) => instances.dryRun(load),
+          planProfile: (model, load) => instances.dryRunFor(model, load),
+          nodeName: (id) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id,
+        },
+        request,
+        signal,
+      ),
     pull: async (request, onProgress, signal) => {
       const profile = await puller.pull(request, onProgress, signal);
       publish({ type: "model-imported", model: profile.name });

@@ -185,7 +185,7 @@ models
     if (options.json) return print(JSON.stringify(list, null, 2));
     print(
       formatTable(
-        ["NAME", "ARCH", "TYPE", "PARAMS", "SIZE", "LAYERS", "CONTEXT", "INSTANCES"],
+        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "FILE", "INSTANCES"],
         list.map((model) => [
           model.name,
           model.architecture,
@@ -193,7 +193,7 @@ models
           formatCount(model.parameterCount),
           formatBytes(model.sizeBytes),
           String(model.layerCount),
-          String(model.trainContextLength),
+          `${model.file}${(model.files?.length ?? 1) > 1 ? ` (+${model.files!.length - 1} parts)` : ""}`,
           model.instances.join(",") || "-",
         ]),
       ),
@@ -343,6 +343,41 @@ withPlacementOptions(
       return print(`${created.id}: ${created.state} (${created.reason})`);
     }
     await loadAndFollow(api, request);
+  });
+
+withPlacementOptions(
+  models
+    .command("fit [model]")
+    .description(
+      "which models fit the cluster now (all local ones, one, or each quantization of a hub repository), best first",
+    ),
+)
+  .option("--json", "print JSON")
+  .action(async (model: string | undefined, options: PlacementFlags & { json?: boolean }) => {
+    const { model: _, ...request } = loadRequest(model ?? "", options);
+    const report = await client().fitModels({ ...request, model });
+    if (options.json) return print(JSON.stringify(report, null, 2));
+    if (report.candidates.length === 0) return print("no models (import or pull one first)");
+    print(
+      formatTable(
+        ["MODEL", "QUANT", "SIZE", "FITS", "NODES", "HEAD", "SPLIT", "TOKENS/S", "NOTE"],
+        report.candidates.map((candidate) => [
+          candidate.ref ?? candidate.name,
+          candidate.quantization,
+          formatBytes(candidate.sizeBytes),
+          candidate.fits ? "yes" : "no",
+          candidate.fits ? `${candidate.nodeCount} (${candidate.nodes.join(",")})` : "-",
+          candidate.head ?? "-",
+          candidate.splitMode ?? "-",
+          candidate.predictedDecodeTokensPerSecond?.toFixed(1) ?? "-",
+          candidate.fits
+            ? candidate.origin === "hub"
+              ? `herd pull ${candidate.ref}`
+              : "local"
+            : candidate.reason,
+        ]),
+      ),
+    );
   });
 
 withPlacementOptions(

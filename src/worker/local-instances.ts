@@ -137,7 +137,12 @@ export class LocalInstances {
 
   /** What `load` would do: the planner's full answer, without changing anything. */
   async dryRun(request: LoadRequest): Promise<unknown> {
-    const { model, spec } = await this.specFor(request);
+    return this.dryRunFor(await this.options.models.require(request.model), request);
+  }
+
+  /** The same for a model that is not in the store (yet): a hub file's header, for `models fit`. */
+  dryRunFor(model: ModelProfile, request: LoadRequest): unknown {
+    const spec = this.specFrom(model, request);
     return (
       this.options.plan?.(model, spec, request)?.details ?? { head: this.options.nodeId, splitMode: "none" }
     );
@@ -164,6 +169,10 @@ export class LocalInstances {
 
   private async specFor(request: LoadRequest): Promise<{ model: ModelProfile; spec: InstanceSpec }> {
     const model = await this.options.models.require(request.model);
+    return { model, spec: this.specFrom(model, request) };
+  }
+
+  private specFrom(model: ModelProfile, request: LoadRequest): InstanceSpec {
     const parallel = request.parallel ?? 4;
     const contextSize = request.contextSize ?? Math.min(model.trainContextLength || 4096, 4096) * parallel;
     if (contextSize < parallel) {
@@ -178,7 +187,7 @@ export class LocalInstances {
       threads: request.threads,
       createdAt: new Date().toISOString(),
     });
-    return { model, spec };
+    return spec;
   }
 
   /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */

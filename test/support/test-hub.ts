@@ -191,7 +191,8 @@ export class TestHub {
     file.requests++;
     const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
     const start = range ? Number(range[1]) : 0;
-    const end = range?.[2] ? Number(range[2]) + 1 : file.sizeBytes;
+    // As HTTP says: a range that runs past the end is the rest of the file.
+    const end = range?.[2] ? Math.min(Number(range[2]) + 1, file.sizeBytes) : file.sizeBytes;
     if (start >= file.sizeBytes || end > file.sizeBytes || end <= start) {
       response.writeHead(416, { "content-range": `bytes */${file.sizeBytes}` });
       response.end();

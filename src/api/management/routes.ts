@@ -25,12 +25,13 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
   app.get("/herd/v1/engine", async (context) => context.json(await dependencies.engineReport()));
 
   app.get("/herd/v1/models", async (context) => {
-    const loaded = instances.list();
+    // Instances anywhere in the cluster: a model's instances may be headed on another node's copy.
+    const loaded = dependencies.cluster.view().instances;
     const list = await models.list();
     return context.json({
       models: list.map((model) => ({
         ...model,
-        instances: loaded.filter((status) => status.model === model.name).map((s) => s.id),
+        instances: loaded.filter((summary) => summary.model === model.name).map((summary) => summary.id),
       })),
     });
   });
