@@ -1,15 +1,15 @@
-import { createHash } from "node:crypto";
 import { type FileHandle, open, rename, rm, stat, statfs } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { ChecksumMismatchError, HerdError, HubError, InsufficientStorageError } from "../protocol/errors.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
+import { BackgroundHasher } from "./background-hasher.js";
 
 /** Where a download's bytes come from: any byte range of the file, on demand. */
 export interface RangeSource {
-  /** Exactly the bytes `[start, end)` of the file, in order. */
-  open(start: number, end: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array>>;
+  /** Exactly the bytes `[start, end)` of the file, in order; a run of chunks is written with one call. */
+  open(start: number, end: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array | Uint8Array[]>>;
 }
 
 /** A failure that trying again cannot fix (a refused token, a missing file, a full disk). */
@@ -50,7 +50,6 @@ const PartState = z.object({ sizeBytes: z.number(), sha256: z.string(), segments
 type PartState = z.infer<typeof PartState>;
 
 const alignment = 1024 * 1024;
-const readBlockBytes = 8 * 1024 * 1024;
 
 /** Bytes of `path` already downloaded by an earlier, interrupted call (0 when there is none). */
 export async function presentBytes(path: string, sizeBytes: number, sha256: string): Promise<number> {
@@ -62,7 +61,7 @@ export async function presentBytes(path: string, sizeBytes: number, sha256: stri
  * Downloads a file with HTTP-range-style resumption: the bytes go to `<path>.part` at their offset,
  * and `<path>.part.json` records how far each range got, so a later call fetches only what is
  * missing. Large files are split into ranges fetched in parallel. The sha256 is computed while the
- * bytes arrive (in file order, reading back what parallel ranges wrote ahead) and compared before the
+ * bytes arrive (on another thread, in file order, reading back what was written) and compared before the
  * file is renamed into place: on a mismatch the partial file is deleted, since resuming it could only
  * reproduce the same bad bytes.
  */
@@ -83,7 +82,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
   const stop = new AbortController();
   const onAbort = () => stop.abort(request.signal.reason);
   request.signal.addEventListener("abort", onAbort, { once: true });
-  const hasher = new OrderedHasher(handle, state, stop.signal);
+  const hasher = new BackgroundHasher(partPath, request.sizeBytes);
   let transferredBytes = 0;
   // The record is saved every second and at the end; one save at a time, so an older one never lands last.
   let saving: Promise<void> = Promise.resolve();
@@ -92,12 +91,22 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
     return saving;
   };
   const saver = setInterval(() => void save(), 1000);
+  let workers: Array<Promise<void>> = [];
   try {
     const progress = () => request.onProgress?.(sumDone(state));
     progress();
-    const workers = state.segments.map((segment) =>
-      fetchSegment(request, handle, segment, hasher, stop.signal, (bytes) => {
+    // The hashing thread is woken every few MiB, not for every chunk.
+    let published = 0;
+    const advance = () => {
+      const prefix = completePrefix(state);
+      if (prefix - published < 4 * 1024 * 1024 && prefix < request.sizeBytes) return;
+      published = prefix;
+      hasher.advance(prefix);
+    };
+    workers = state.segments.map((segment) =>
+      fetchSegment(request, handle, segment, stop.signal, (bytes) => {
         transferredBytes += bytes;
+        advance();
         progress();
       }).catch((error: unknown) => {
         // One range failing for good ends the others: the caller gets the first real error.
@@ -105,10 +114,10 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
         throw error;
       }),
     );
-    const hashing = hasher.run();
-    hashing.catch(() => {});
+    hasher.advance(completePrefix(state));
     await Promise.all(workers);
-    const actual = await hashing;
+    hasher.advance(completePrefix(state));
+    const actual = await hasher.digest;
     clearInterval(saver);
     await saving;
     if (actual !== request.sha256.toLowerCase()) {
@@ -125,12 +134,15 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
     stop.abort(error);
     clearInterval(saver);
     if (!(error instanceof ChecksumMismatchError)) {
+      // Let every range finish the write it is in, so the record counts all the bytes on disk.
+      await Promise.allSettled(workers);
       await handle.close().catch(() => {});
       await save();
     }
     throw await explainFailure(error, request, state);
   } finally {
     clearInterval(saver);
+    await hasher.stop();
     request.signal.removeEventListener("abort", onAbort);
   }
 }
@@ -139,7 +151,6 @@ async function fetchSegment(
   request: DownloadRequest,
   handle: FileHandle,
   segment: Segment,
-  hasher: OrderedHasher,
   signal: AbortSignal,
   onBytes: (bytes: number) => void,
 ): Promise<void> {
@@ -150,14 +161,16 @@ async function fetchSegment(
     const from = segment.done;
     try {
       const body = await request.source.open(segment.start + segment.done, segment.end, signal);
-      for await (const chunk of body) {
-        if (segment.done + chunk.length > length)
+      for await (const piece of body) {
+        const chunks = Array.isArray(piece) ? piece : [piece];
+        const bytes = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+        if (segment.done + bytes > length)
           throw new PermanentDownloadError(`${request.label}: the source sent more bytes than asked for`);
-        const position = segment.start + segment.done;
-        await writeFully(handle, chunk, position);
-        segment.done += chunk.length;
-        hasher.offer(position, chunk);
-        onBytes(chunk.length);
+        await writeAll(handle, chunks, segment.start + segment.done);
+        segment.done += bytes;
+        onBytes(bytes);
+        // Checked after the write: what arrived is kept, not fetched again next time.
+        signal.throwIfAborted();
       }
       if (segment.done < length) throw new Error("the connection closed early");
     } catch (error) {
@@ -170,57 +183,6 @@ async function fetchSegment(
       request.onRetry?.(error);
       await sleep(backoff.nextDelay(0), signal);
     }
-  }
-}
-
-/** Hashes the file in order as its prefix completes: inline for bytes that arrive in order, read back otherwise. */
-class OrderedHasher {
-  private readonly hash = createHash("sha256");
-  private hashed = 0;
-  private reading = false;
-  private wake: (() => void) | undefined;
-
-  constructor(
-    private readonly handle: FileHandle,
-    private readonly state: PartState,
-    private readonly signal: AbortSignal,
-  ) {
-    signal.addEventListener("abort", () => this.wake?.(), { once: true });
-  }
-
-  /** A chunk was written at `position`: hash it now if it is next, else let the reader catch up. */
-  offer(position: number, chunk: Uint8Array): void {
-    if (!this.reading && position === this.hashed) {
-      this.hash.update(chunk);
-      this.hashed += chunk.length;
-    }
-    this.wake?.();
-  }
-
-  async run(): Promise<string> {
-    const buffer = Buffer.allocUnsafe(readBlockBytes);
-    while (this.hashed < this.state.sizeBytes) {
-      this.signal.throwIfAborted();
-      const limit = completePrefix(this.state);
-      if (limit > this.hashed) {
-        this.reading = true;
-        try {
-          const length = Math.min(limit - this.hashed, buffer.length);
-          const { bytesRead } = await this.handle.read(buffer, 0, length, this.hashed);
-          if (bytesRead === 0) throw new Error("the partial file is shorter than recorded");
-          this.hash.update(buffer.subarray(0, bytesRead));
-          this.hashed += bytesRead;
-        } finally {
-          this.reading = false;
-        }
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = undefined;
-    }
-    return this.hash.digest("hex");
   }
 }
 
@@ -258,11 +220,24 @@ function sumDone(state: PartState): number {
   return state.segments.reduce((sum, segment) => sum + segment.done, 0);
 }
 
-async function writeFully(handle: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+async function writeAll(handle: FileHandle, chunks: Uint8Array[], position: number): Promise<void> {
+  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+  const { bytesWritten } = await handle.writev(chunks, position);
+  if (bytesWritten === total) return;
+  // A short write (rare on files): write the rest piece by piece.
   let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, position + offset);
-    offset += bytesWritten;
+  for (const chunk of chunks) {
+    let from = Math.max(0, bytesWritten - offset);
+    offset += chunk.length;
+    while (from < chunk.length) {
+      const written = await handle.write(
+        chunk,
+        from,
+        chunk.length - from,
+        position + offset - chunk.length + from,
+      );
+      from += written.bytesWritten;
+    }
   }
 }
 

@@ -62,7 +62,7 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
     end: number,
     signal: AbortSignal,
     fresh = false,
-  ): Promise<AsyncIterable<Uint8Array>> => {
+  ): Promise<AsyncIterable<Uint8Array | Uint8Array[]>> => {
     let url = (!fresh && resolved) || options.url;
     for (let redirects = 0; ; redirects++) {
       const response = await get(url, start, end, signal);
@@ -117,7 +117,7 @@ const queueLimitBytes = 16 * 1024 * 1024;
  * connection broke, then throws. (Iterating the response directly drops what Node had buffered when
  * the connection resets, and those bytes would be fetched twice on resume.)
  */
-export function receive(response: IncomingMessage): AsyncIterable<Uint8Array> {
+export function receive(response: IncomingMessage): AsyncIterable<Uint8Array | Uint8Array[]> {
   const queue: Buffer[] = [];
   let queued = 0;
   let failure: Error | undefined;
@@ -145,11 +145,12 @@ export function receive(response: IncomingMessage): AsyncIterable<Uint8Array> {
     async *[Symbol.asyncIterator]() {
       try {
         for (;;) {
-          const chunk = queue.shift();
-          if (chunk) {
-            queued -= chunk.length;
-            if (response.isPaused() && queued < queueLimitBytes / 2) response.resume();
-            yield chunk;
+          if (queue.length > 0) {
+            // What queued up while the writer was busy is written with one call.
+            const chunks = queue.splice(0, queue.length);
+            queued = 0;
+            if (response.isPaused()) response.resume();
+            yield chunks.length === 1 ? chunks[0]! : chunks;
             continue;
           }
           if (failure) throw failure;
