@@ -93,7 +93,20 @@ describe("pulling models from a hub", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as { usage: { completion_tokens: number } };
     expect(body.usage.completion_tokens).toBeGreaterThan(0);
-    await node.cli(["unload", "tiny-Q8_0"]);
+
+    const listed = await node.cli(["models", "list"]);
+    const row = listed.stdout.split("\n").find((line) => line.startsWith("tiny-Q8_0 "));
+    expect(row).toMatch(
+      /llama +Q8_0 .* \S+\/models\/tiny-Q8_0\/tiny-Q8_0-00001-of-00002\.gguf \(\+1 parts\) +tiny-Q8_0-[0-9a-f]{6}$/,
+    );
+    const refused = await node.cli(["models", "rm", "tiny-Q8_0"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /model 'tiny-Q8_0' is used by instance tiny-Q8_0-[0-9a-f]{6}; unload it first or pass force/,
+    );
+    const forced = await node.cli(["models", "rm", "tiny-Q8_0", "--force"]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect((await node.client.models()).map((found) => found.name)).not.toContain("tiny-Q8_0");
   });
 
   it("rejects a corrupted download and registers nothing", async () => {
