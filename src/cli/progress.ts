@@ -44,10 +44,14 @@ export function createProgressDisplay(label: string, unit: "bytes" | "percent"):
     };
   }
   let lastPrinted = 0;
+  let finished = false;
   return {
     update(completed, total, bytesPerSecond) {
       const now = Date.now();
       if (now - lastPrinted < 5000 && completed < total) return;
+      // The end is printed once, though phases after it (checking, registering) report it again.
+      if (completed >= total && finished) return;
+      finished = completed >= total;
       lastPrinted = now;
       const percent = total > 0 ? Math.floor((completed / total) * 100) : 0;
       const speed = bytesPerSecond === undefined ? "" : `, ${formatBytes(bytesPerSecond)}/s`;

@@ -1,9 +1,9 @@
-import { type FileHandle, open, rename, rm, stat, statfs } from "node:fs/promises";
+import { type FileHandle, open, rename, rm, stat, statfs, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { ChecksumMismatchError, HerdError, HubError, InsufficientStorageError } from "../protocol/errors.js";
 import { Backoff, sleep } from "../util/backoff.js";
-import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
+import { readJsonFile } from "../util/json-file.js";
 import { BackgroundHasher } from "./background-hasher.js";
 
 /** Where a download's bytes come from: any byte range of the file, on demand. */
@@ -77,7 +77,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
     handle = await open(partPath, "w+");
     // Sparse: blocks are allocated as ranges are written, so a resumed download keeps its offsets.
     await handle.truncate(request.sizeBytes);
-    await writeJsonAtomic(`${partPath}.json`, state);
+    await writeRecord(`${partPath}.json`, state);
   }
   const stop = new AbortController();
   const onAbort = () => stop.abort(request.signal.reason);
@@ -87,7 +87,7 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
   // The record is saved every second and at the end; one save at a time, so an older one never lands last.
   let saving: Promise<void> = Promise.resolve();
   const save = () => {
-    saving = saving.then(() => writeJsonAtomic(`${partPath}.json`, state)).catch(() => {});
+    saving = saving.then(() => writeRecord(`${partPath}.json`, state)).catch(() => {});
     return saving;
   };
   const saver = setInterval(() => void save(), 1000);
@@ -267,4 +267,15 @@ export async function ensureFreeSpace(directory: string, neededBytes: number): P
 /** A file `downloadFile` finished (verified and renamed into place) that was not used yet. */
 export async function isDownloaded(path: string, sizeBytes: number): Promise<boolean> {
   return (await stat(path).catch(() => undefined))?.size === sizeBytes;
+}
+
+/**
+ * Saves the progress record by rename, without fsync: an fsync every second would also force the
+ * partial file's gigabytes of dirty pages to disk (ordered journaling), slowing the download to disk
+ * speed. After a power loss the record may be stale or missing; the download then resumes from less
+ * or starts again, and the sha256 check still catches any torn bytes.
+ */
+async function writeRecord(path: string, state: PartState): Promise<void> {
+  await writeFile(`${path}.tmp`, JSON.stringify(state));
+  await rename(`${path}.tmp`, path);
 }
