@@ -46,6 +46,11 @@ export interface NodeConfig {
   readonly maxHeaderBytes: number;
   /** Requests queued or running at once on one instance before new ones get 503. `--max-queue`. Default 64. */
   readonly maxQueuePerInstance: number;
+  /**
+   * The model hub: `HF_ENDPOINT` (a mirror), `HF_TOKEN` (gated and private repositories),
+   * `HF_HUB_OFFLINE=1` (never download). Default `https://huggingface.co`, no token, online.
+   */
+  readonly hub: Readonly<{ endpoint: string; token: string | undefined; offline: boolean }>;
 }
 
 export interface ConfigOverrides {
@@ -139,6 +144,11 @@ export function loadConfig(
     engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
     engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,
     backend,
+    hub: Object.freeze({
+      endpoint: env.HF_ENDPOINT || "https://huggingface.co",
+      token: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
+      offline: env.HF_HUB_OFFLINE === "1" || env.HF_HUB_OFFLINE === "true",
+    }),
   });
 }
 

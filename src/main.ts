@@ -8,6 +8,7 @@ import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
+import { modelFileRoutes } from "./cluster/model-file-routes.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { readPeerLog } from "./cluster/read-peer-log.js";
@@ -30,7 +31,9 @@ import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
+import { HubClient } from "./models/hub-client.js";
 import { ModelStore } from "./models/model-store.js";
+import { ModelPuller } from "./models/pull-model.js";
 import { writeSynthModel } from "./models/synth-model.js";
 import type { CreateApiKeyRequest, CreatedApiKey } from "./protocol/api-keys.js";
 import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
@@ -43,6 +46,8 @@ import { createLogger, type Logger } from "./util/logger.js";
 import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
+import { fitModels } from "./worker/model-fit.js";
+import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 
 export { loadConfig, type NodeConfig };
@@ -181,6 +186,8 @@ export async function startNode(
     events.emit("event", event);
   };
   const models = new ModelStore(paths.models);
+  const hub = new HubClient(config.hub);
+  const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
   // The names heartbeats announce, so the coordinator knows which nodes can head which model.
   let modelNames = (await models.list()).map((model) => model.name);
   const modelRefresh = setInterval(() => {
@@ -233,9 +240,20 @@ export async function startNode(
     instances: () => instanceSummaries(),
     models: () => modelNames,
     rpcServers: (name) => shards.lookup(name),
+    routes: modelFileRoutes(models),
     onApiRequest: (request, response) => void forwardedListener?.(request, response),
     logger,
     publish,
+  });
+  const peerModels = new PeerModelFetcher({
+    selfId: identity.id,
+    key: clusterKeyBytes(identity),
+    store: models,
+    holders: (model) =>
+      cluster
+        .nodesHolding(model)
+        .flatMap((id) => cluster.view().nodes.filter((member) => member.id === id && id !== identity.id)),
+    logger,
   });
   const instances = new LocalInstances({
     nodeId: identity.id,
@@ -257,6 +275,7 @@ export async function startNode(
       );
       return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
     },
+    obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
@@ -349,6 +368,23 @@ export async function startNode(
           { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
         ).then(() => undefined),
       );
+      publish({ type: "model-imported", model: profile.name });
+      return profile;
+    },
+    fit: (request, signal) =>
+      fitModels(
+        {
+          store: models,
+          hub,
+          plan: (load) => instances.dryRun(load),
+          planProfile: (model, load) => instances.dryRunFor(model, load),
+          nodeName: (id) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id,
+        },
+        request,
+        signal,
+      ),
+    pull: async (request, onProgress, signal) => {
+      const profile = await puller.pull(request, onProgress, signal);
       publish({ type: "model-imported", model: profile.name });
       return profile;
     },

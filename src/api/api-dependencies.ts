@@ -7,7 +7,13 @@ import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
-import type { PullModelRequest, PullProgress, SynthModelRequest } from "../protocol/management.js";
+import type {
+  FitModelsRequest,
+  FitReport,
+  PullModelRequest,
+  PullProgress,
+  SynthModelRequest,
+} from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
@@ -32,6 +38,8 @@ export interface ApiDependencies {
     onProgress: (progress: PullProgress) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
+  /** Which models (local, or a hub repository's quantizations) fit the cluster now; absent where unavailable. */
+  fit?: (request: FitModelsRequest, signal: AbortSignal) => Promise<FitReport>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */
   forwardToNode: (
     route: RemoteRoute,

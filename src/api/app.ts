@@ -7,6 +7,7 @@ import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
 import { keyRoutes } from "./management/key-routes.js";
 import { logsRoutes } from "./management/logs-routes.js";
+import { modelSupplyRoutes } from "./management/model-supply-routes.js";
 import { managementRoutes } from "./management/routes.js";
 import { metricsRoutes } from "./metrics/metrics-routes.js";
 import { observeRequests } from "./observe-requests.js";
@@ -39,6 +40,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
   app.route("/", managementRoutes(dependencies));
   app.route("/", logsRoutes(dependencies));
   app.route("/", keyRoutes(dependencies));
+  app.route("/", modelSupplyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));
   }

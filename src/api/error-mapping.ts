@@ -2,10 +2,13 @@ import { ZodError } from "zod";
 import { InvalidModelShapeError } from "../models/synth-model.js";
 import {
   AuthenticationError,
+  ChecksumMismatchError,
   ConflictError,
   EngineError,
   EngineUnavailableError,
   HerdError,
+  HubError,
+  InsufficientStorageError,
   InvalidModelFileError,
   InvalidRequestError,
   ModelNotFoundError,
@@ -144,6 +147,25 @@ export function mapError(error: unknown): MappedError {
       param: "model",
     };
   }
+  if (error instanceof HubError) return mapHubError(error);
+  if (error instanceof ChecksumMismatchError) {
+    return {
+      status: 502,
+      type: "server_error",
+      code: "checksum_mismatch",
+      message: error.message,
+      param: null,
+    };
+  }
+  if (error instanceof InsufficientStorageError) {
+    return {
+      status: 507,
+      type: "server_error",
+      code: "insufficient_storage",
+      message: error.message,
+      param: null,
+    };
+  }
   if (error instanceof NotSupportedError) {
     return {
       status: 501,
@@ -222,6 +244,29 @@ export function mapError(error: unknown): MappedError {
     message: "internal error; see the node's log",
     param: null,
   };
+}
+
+/** The hub's answer, passed on: its refusals are about the request (which repository, which token). */
+function mapHubError(error: HubError): MappedError {
+  if (error.hubStatus === 401 || error.hubStatus === 403) {
+    return {
+      status: 403,
+      type: "invalid_request_error",
+      code: "hub_access_denied",
+      message: error.message,
+      param: "ref",
+    };
+  }
+  if (error.hubStatus === 404) {
+    return {
+      status: 404,
+      type: "not_found_error",
+      code: "hub_not_found",
+      message: error.message,
+      param: "ref",
+    };
+  }
+  return { status: 502, type: "server_error", code: "hub_unavailable", message: error.message, param: null };
 }
 
 /** OpenAI's error body, which herd's management API uses too. */

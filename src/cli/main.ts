@@ -223,7 +223,7 @@ models
     if (options.json) return print(JSON.stringify(list, null, 2));
     print(
       formatTable(
-        ["NAME", "ARCH", "TYPE", "PARAMS", "SIZE", "LAYERS", "CONTEXT", "INSTANCES"],
+        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "FILE", "INSTANCES"],
         list.map((model) => [
           model.name,
           model.architecture,
@@ -231,7 +231,7 @@ models
           formatCount(model.parameterCount),
           formatBytes(model.sizeBytes),
           String(model.layerCount),
-          String(model.trainContextLength),
+          `${model.file}${(model.files?.length ?? 1) > 1 ? ` (+${model.files!.length - 1} parts)` : ""}`,
           model.instances.join(",") || "-",
         ]),
       ),
@@ -296,6 +296,29 @@ models
     },
   );
 
+program
+  .command("pull <ref>")
+  .description(
+    "download a model from Hugging Face (owner/repo, owner/repo:Q4_K_M or owner/repo/FILE.gguf), resuming and verified",
+  )
+  .option("--name <name>", "the name clients will use (default: from the repository and quantization)")
+  .option("--offline", "do not use the network: succeed only if the model was pulled before")
+  .action(async (ref: string, options: { name?: string; offline?: boolean }) => {
+    // The bar appears once the size is known, so an error while resolving prints alone.
+    let progress: ReturnType<typeof createProgressDisplay> | undefined;
+    const profile = await client()
+      .pullModel({ ref, name: options.name, offline: options.offline }, (update) => {
+        if (update.total === 0) return;
+        progress ??= createProgressDisplay(`pull ${ref}`, "bytes");
+        progress.update(update.completed, update.total, update.bytesPerSecond);
+      })
+      .finally(() => progress?.stop());
+    const files = profile.files?.length ?? 1;
+    print(
+      `pulled ${profile.name}: ${profile.architecture}, ${formatCount(profile.parameterCount)} parameters, ${profile.fileType}, ${formatBytes(profile.sizeBytes)}${files > 1 ? ` in ${files} files` : ""}, sha256 verified`,
+    );
+  });
+
 /** Placement flags shared by `herd load` and `herd plan`. */
 function withPlacementOptions(command: Command): Command {
   return command
@@ -358,6 +381,41 @@ withPlacementOptions(
       return print(`${created.id}: ${created.state} (${created.reason})`);
     }
     await loadAndFollow(api, request);
+  });
+
+withPlacementOptions(
+  models
+    .command("fit [model]")
+    .description(
+      "which models fit the cluster now (all local ones, one, or each quantization of a hub repository), best first",
+    ),
+)
+  .option("--json", "print JSON")
+  .action(async (model: string | undefined, options: PlacementFlags & { json?: boolean }) => {
+    const { model: _, ...request } = loadRequest(model ?? "", options);
+    const report = await client().fitModels({ ...request, model });
+    if (options.json) return print(JSON.stringify(report, null, 2));
+    if (report.candidates.length === 0) return print("no models (import or pull one first)");
+    print(
+      formatTable(
+        ["MODEL", "QUANT", "SIZE", "FITS", "NODES", "HEAD", "SPLIT", "TOKENS/S", "NOTE"],
+        report.candidates.map((candidate) => [
+          candidate.ref ?? candidate.name,
+          candidate.quantization,
+          formatBytes(candidate.sizeBytes),
+          candidate.fits ? "yes" : "no",
+          candidate.fits ? `${candidate.nodeCount} (${candidate.nodes.join(",")})` : "-",
+          candidate.head ?? "-",
+          candidate.splitMode ?? "-",
+          candidate.predictedDecodeTokensPerSecond?.toFixed(1) ?? "-",
+          candidate.fits
+            ? candidate.origin === "hub"
+              ? `herd pull ${candidate.ref}`
+              : "local"
+            : candidate.reason,
+        ]),
+      ),
+    );
   });
 
 withPlacementOptions(

@@ -4,6 +4,8 @@ import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
+  FitModelsRequest,
+  FitReport,
   ImportModelRequest,
   LoadModelRequest,
   ProgressLine,
@@ -178,9 +180,14 @@ export class HerdClient {
     const response = await this.send("POST", "/herd/v1/models/pull", request, signal);
     return (await readProgress(response, (line) => {
       if (line.type !== "progress") return;
-      const progress = (line as { progress?: PullProgress }).progress;
-      onProgress(progress ?? { phase: "downloading", completed: line.completed, total: line.total });
+      const { type: _, ...progress } = line;
+      onProgress({ ...progress, phase: progress.phase ?? "downloading" });
     })) as ModelProfile;
+  }
+
+  /** Which models fit the cluster now (local ones, or a hub repository's quantizations), best first. */
+  fitModels(request: FitModelsRequest): Promise<FitReport> {
+    return this.request("POST", "/herd/v1/models/fit", request);
   }
 
   async instances(): Promise<InstanceStatus[]> {
@@ -357,7 +364,12 @@ async function readProgress(response: Response, onLine: (line: ProgressLine) => 
     const message = JSON.parse(line) as ProgressLine;
     if (message.type === "done") return message.result;
     if (message.type === "error") {
-      throw new HerdApiError(message.error.message, 500, message.error.type, message.error.code);
+      throw new HerdApiError(
+        message.error.message,
+        message.error.status ?? 500,
+        message.error.type,
+        message.error.code,
+      );
     }
     onLine(message);
   }

@@ -11,9 +11,9 @@ import {
   type NodeIntroduction,
   type NodeProfile,
 } from "../protocol/cluster.js";
-import type { ClusterEvent } from "../protocol/cluster-events.js";
 import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
-import type { NodeId } from "../protocol/ids.js";
+import type { NodeEvent } from "../protocol/events.js";
+import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
@@ -53,10 +53,12 @@ export interface ClusterNodeOptions {
   models: () => string[];
   /** The local RPC servers that tunnels may reach, by name. */
   rpcServers: RpcServerLookup;
+  /** More routes on the channel (model files for peers); false when a request is not theirs. */
+  routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
   onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
   logger: Logger;
-  publish: (event: ClusterEvent) => void;
+  publish: (event: NodeEvent) => void;
   /** Seconds between link measurements. Default 60. */
   linkIntervalSeconds?: number;
 }
@@ -451,10 +453,22 @@ export class ClusterNode {
         for (const link of message.links)
           if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
         this.modelsElsewhere.set(from, message.models);
-        this.instancesElsewhere.set(
-          from,
-          message.instances.filter((instance) => instance.node === from),
-        );
+        const previous = this.instancesElsewhere.get(from) ?? [];
+        const current = message.instances.filter((instance) => instance.node === from);
+        this.instancesElsewhere.set(from, current);
+        // Instances headed elsewhere change state here too, so a client following a load through
+        // any node sees it (as often as heartbeats tell).
+        for (const summary of current) {
+          const before = previous.find((instance) => instance.id === summary.id);
+          if (before?.state === summary.state && before.reason === summary.reason) continue;
+          this.options.publish({
+            type: "instance-state-changed",
+            instanceId: summary.id as InstanceId,
+            model: summary.model as ModelName,
+            state: summary.state,
+            reason: summary.reason,
+          });
+        }
         for (const member of message.members) {
           if (member.id === this.options.id) continue;
           const known = this.sockets.get(member.id);
@@ -662,6 +676,6 @@ export class ClusterNode {
       }
       return true;
     }
-    return false;
+    return (await this.options.routes?.(request, response)) ?? false;
   }
 }

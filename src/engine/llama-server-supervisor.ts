@@ -18,7 +18,13 @@ import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
 
 export interface SupervisorOptions {
   spec: InstanceSpec;
-  model: ModelProfile;
+  /** The model; absent when this node lacks its file and `obtainModel` gets it first. */
+  model?: ModelProfile;
+  /**
+   * Gets the model file onto this node (from a peer) before the first start; `report` says how far
+   * it got. A failure is reported as FAILED and tried again after a backoff.
+   */
+  obtainModel?: (signal: AbortSignal, report: (reason: string) => void) => Promise<ModelProfile>;
   engine: EngineInstall;
   quirks: EngineQuirks;
   logDirectory: string;
@@ -115,10 +121,32 @@ export class LlamaServerSupervisor {
     this.process?.killNow();
   }
 
+  /** The model's profile, once its file is on this node; undefined when stopped first. */
+  private async ensureModel(signal: AbortSignal): Promise<ModelProfile | undefined> {
+    if (this.options.model) return this.options.model;
+    const obtain = this.options.obtainModel;
+    if (!obtain) throw new Error("a supervisor needs a model or a way to obtain it");
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+    while (!signal.aborted) {
+      this.update("STARTING", "getting the model file from a peer");
+      try {
+        return await obtain(signal, (reason) => {
+          if (!signal.aborted) this.update("STARTING", reason);
+        });
+      } catch (error) {
+        if (signal.aborted) break;
+        this.update("FAILED", `cannot get the model file: ${(error as Error).message}`);
+        await sleep(backoff.nextDelay(0), signal).catch(() => {});
+      }
+    }
+    return undefined;
+  }
+
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
     const key = engineKey(this.options.engine);
-    while (!signal.aborted) {
+    const model = await this.ensureModel(signal);
+    while (model && !signal.aborted) {
       const workarounds = (await this.options.quirks.list(key)).map((workaround) => workaround.flag);
       this.update("STARTING", this.current.restarts === 0 ? "starting the engine" : "restarting the engine", {
         workarounds,
@@ -140,13 +168,13 @@ export class LlamaServerSupervisor {
       await mkdir(this.options.runDirectory, { recursive: true, mode: 0o700 });
       await writeFile(apiKeyFile, `${apiKey}\n`, { mode: 0o600 });
       const args = llamaServerArgs({
-        modelPath: this.options.model.file,
+        modelPath: model.file,
         alias: this.options.spec.model,
         port,
         contextSize: this.options.spec.contextSize,
         parallel: this.options.spec.parallel,
         embeddings: this.options.spec.embeddings,
-        modelHasPooling: this.options.model.isEmbeddingModel,
+        modelHasPooling: model.isEmbeddingModel,
         threads: this.options.spec.threads,
         apiKeyFile,
         workarounds,
@@ -167,14 +195,10 @@ export class LlamaServerSupervisor {
       this.process = engine;
       if (engine.pid) await recordEnginePid(this.options.runDirectory, this.options.spec.id, engine.pid);
       this.endpointValue = { baseUrl: `http://127.0.0.1:${port}`, apiKey };
-      this.update(
-        "LOADING",
-        `loading ${this.options.model.name} (${formatBytes(this.options.model.sizeBytes)})`,
-        {
-          enginePort: port,
-          enginePid: engine.pid,
-        },
-      );
+      this.update("LOADING", `loading ${model.name} (${formatBytes(model.sizeBytes)})`, {
+        enginePort: port,
+        enginePid: engine.pid,
+      });
       const ready = await this.waitUntilReady(engine, this.endpointValue.baseUrl);
       if (ready) {
         this.options.logger.info(

@@ -1,5 +1,5 @@
-import { copyFile, link, mkdir, readdir, rm, statfs, symlink } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { copyFile, link, mkdir, readdir, rename, rm, stat, statfs, symlink } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
 import {
   ConflictError,
   InvalidRequestError,
@@ -9,7 +9,16 @@ import {
 import { ModelName } from "../protocol/ids.js";
 import { ModelProfile } from "../protocol/model-profile.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
-import { readGgufFacts } from "./read-model-profile.js";
+import { sha256OfFile } from "./hash-file.js";
+import { ggufPartPaths, readGgufFacts } from "./read-model-profile.js";
+
+/** A model's file as peers and pulls see it. */
+export type ModelFile = NonNullable<ModelProfile["files"]>[number];
+
+/** A verified file waiting outside the store, to be moved in under `name`. */
+export interface DownloadedFile extends ModelFile {
+  path: string;
+}
 
 export interface ImportOptions {
   /** Name clients will use; derived from the file name when absent. */
@@ -24,7 +33,14 @@ export interface ImportOptions {
  * the profile is written last, so a failed import leaves nothing registered.
  */
 export class ModelStore {
+  private readonly describing = new Map<string, Promise<ModelFile[]>>();
+
   constructor(readonly directory: string) {}
+
+  /** Where downloads in progress live (inside the store's filesystem, so finished files move in by rename). */
+  get downloadsDirectory(): string {
+    return join(this.directory, ".downloads");
+  }
 
   async list(): Promise<ModelProfile[]> {
     await mkdir(this.directory, { recursive: true });
@@ -59,21 +75,12 @@ export class ModelStore {
     // Check the header before anything is created, so a bad file leaves no trace.
     await readGgufFacts(source);
     return this.register(name, basename(source), source, async (target) => {
-      if (options.copy) {
-        await copyFile(source, target);
-        return "copy";
+      let storage: ModelProfile["storage"] = "hardlink";
+      // A split model's parts all go beside the first, where llama.cpp looks for them.
+      for (const part of ggufPartPaths(source)) {
+        storage = await placeFile(part, join(dirname(target), basename(part)), options.copy ?? false);
       }
-      try {
-        await link(source, target);
-        return "hardlink";
-      } catch (error) {
-        // Another filesystem or no permission to link: fall back to a symlink rather than silently
-        // copying what may be tens of gigabytes.
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "EXDEV" && code !== "EPERM" && code !== "EACCES") throw error;
-        await symlink(source, target);
-        return "symlink";
-      }
+      return storage;
     });
   }
 
@@ -88,6 +95,56 @@ export class ModelStore {
       await write(target);
       return "written";
     });
+  }
+
+  /**
+   * Registers downloaded, verified files (all parts of a split model, first part first) by moving
+   * them into the model's folder. On failure they are deleted with the folder: they were verified,
+   * so a file that still does not read as a model would not improve by being fetched again.
+   */
+  async adopt(name: string, files: DownloadedFile[], source: string): Promise<ModelProfile> {
+    const first = files[0];
+    if (!first) throw new InvalidRequestError("a model needs at least one file");
+    return this.register(
+      this.validName(name),
+      first.name,
+      source,
+      async (target) => {
+        for (const file of files) await rename(file.path, join(dirname(target), file.name));
+        return "downloaded";
+      },
+      files.map(({ name: fileName, sizeBytes, sha256 }) => ({ name: fileName, sizeBytes, sha256 })),
+    );
+  }
+
+  /**
+   * Every file of a model with its size and sha256, for a peer that copies it. Imported models get
+   * their checksums computed once (on first request) and kept in the profile.
+   */
+  files(name: string): Promise<ModelFile[]> {
+    let pending = this.describing.get(name);
+    if (!pending) {
+      pending = this.describeFiles(name).finally(() => this.describing.delete(name));
+      this.describing.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async describeFiles(name: string): Promise<ModelFile[]> {
+    const profile = await this.require(name);
+    if (profile.files) return profile.files;
+    const files: ModelFile[] = [];
+    for (const part of ggufPartPaths(profile.file)) {
+      files.push({
+        name: basename(part),
+        sizeBytes: (await stat(part)).size,
+        sha256: await sha256OfFile(part),
+      });
+    }
+    // The profile may have been removed meanwhile; then there is nothing to remember.
+    if (await this.get(name))
+      await writeJsonAtomic(join(this.directory, name, "profile.json"), { ...profile, files });
+    return files;
   }
 
   async remove(name: string): Promise<void> {
@@ -113,6 +170,7 @@ export class ModelStore {
     fileName: string,
     source: string,
     place: (target: string) => Promise<ModelProfile["storage"]>,
+    files?: ModelFile[],
   ): Promise<ModelProfile> {
     const folder = join(this.directory, name);
     if (await this.get(name)) {
@@ -131,6 +189,7 @@ export class ModelStore {
         file,
         source,
         storage,
+        files,
         ...facts,
         importedAt: new Date().toISOString(),
       });
@@ -148,6 +207,25 @@ export class ModelStore {
       }
       throw error;
     }
+  }
+}
+
+/** Puts `source` at `target`: a copy when asked, else a hard link, else (another filesystem) a symlink. */
+async function placeFile(source: string, target: string, copy: boolean): Promise<ModelProfile["storage"]> {
+  if (copy) {
+    await copyFile(source, target);
+    return "copy";
+  }
+  try {
+    await link(source, target);
+    return "hardlink";
+  } catch (error) {
+    // Another filesystem or no permission to link: fall back to a symlink rather than silently
+    // copying what may be tens of gigabytes.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EXDEV" && code !== "EPERM" && code !== "EACCES") throw error;
+    await symlink(source, target);
+    return "symlink";
   }
 }
 

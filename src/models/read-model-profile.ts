@@ -1,5 +1,5 @@
 import { stat } from "node:fs/promises";
-import { type GgufFileInfo, GgufInsights, readGgufFileInfo } from "node-llama-cpp";
+import { type GgufFileInfo, GgufInsights, type GgufTensorInfo, readGgufFileInfo } from "node-llama-cpp";
 import { InvalidModelFileError } from "../protocol/errors.js";
 import { checkGgufHeader } from "./check-gguf-header.js";
 
@@ -60,37 +60,97 @@ const fileTypeNames: Record<number, string> = {
   38: "MXFP4",
 };
 
+/** `model-00001-of-00003.gguf`: the parts of a split GGUF are named after their number and count. */
+const splitPart = /-(\d{5})-of-(\d{5})\.gguf$/i;
+
+/** Every part's path of a split GGUF given its first part (or the path alone for a whole file). */
+export function ggufPartPaths(path: string): string[] {
+  const match = splitPart.exec(path);
+  if (!match) return [path];
+  const count = Number(match[2]);
+  const prefix = path.slice(0, match.index);
+  return Array.from(
+    { length: count },
+    (_, index) => `${prefix}-${String(index + 1).padStart(5, "0")}-of-${match[2]}.gguf`,
+  );
+}
+
 /**
  * Reads a GGUF file's header (never its weights) and derives what placement needs. Rejects files
- * that are not GGUF, are cut short, or use an architecture llama.cpp does not know.
+ * that are not GGUF, are cut short, or use an architecture llama.cpp does not know. For the first
+ * part of a split GGUF, every part is read and checked.
  */
 export async function readGgufFacts(path: string): Promise<GgufFacts> {
-  const stats = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new InvalidModelFileError(path, error.code === "ENOENT" ? "no such file" : error.message, {
-      cause: error,
+  const parts = ggufPartPaths(path);
+  const sizes: number[] = [];
+  for (const part of parts) {
+    const stats = await stat(part).catch((error: NodeJS.ErrnoException) => {
+      throw new InvalidModelFileError(part, error.code === "ENOENT" ? "no such file" : error.message, {
+        cause: error,
+      });
     });
-  });
-  if (!stats.isFile()) throw new InvalidModelFileError(path, "not a regular file");
-  const problem = await checkGgufHeader(path).catch((error: NodeJS.ErrnoException) => {
-    throw new InvalidModelFileError(path, error.message, { cause: error });
-  });
-  if (problem !== undefined) throw new InvalidModelFileError(path, `not a readable GGUF file (${problem})`);
+    if (!stats.isFile()) throw new InvalidModelFileError(part, "not a regular file");
+    sizes.push(stats.size);
+  }
+  // Every part is checked before node-llama-cpp reads any: its reader trusts the counts in a header.
+  for (const part of parts) {
+    const problem = await checkGgufHeader(part).catch((error: NodeJS.ErrnoException) => {
+      throw new InvalidModelFileError(part, error.message, { cause: error });
+    });
+    if (problem !== undefined) throw new InvalidModelFileError(part, `not a readable GGUF file (${problem})`);
+  }
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, {
       logWarnings: false,
       sourceType: "filesystem",
-      spliceSplitFiles: false,
+      spliceSplitFiles: parts.length > 1,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new InvalidModelFileError(path, `not a readable GGUF file (${message})`, { cause: error });
   }
+  return ggufFactsFromInfo(info, path, sizes, true);
+}
+
+/**
+ * The same facts for a GGUF on a hub, read through HTTP range requests of its header only; `sizes`
+ * are the parts' sizes from the hub's listing.
+ */
+export async function readRemoteGgufFacts(
+  url: string,
+  sizes: number[],
+  options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<GgufFacts> {
+  let info: GgufFileInfo;
+  try {
+    info = await readGgufFileInfo(url, {
+      logWarnings: false,
+      sourceType: "network",
+      fetchHeaders: options.headers,
+      signal: options.signal,
+      spliceSplitFiles: sizes.length > 1,
+      fetchRetryOptions: { retries: 1 },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InvalidModelFileError(url, `cannot read its GGUF header (${message})`, { cause: error });
+  }
+  return ggufFactsFromInfo(info, url, sizes, false);
+}
+
+async function ggufFactsFromInfo(
+  info: GgufFileInfo,
+  path: string,
+  sizes: number[],
+  checkSizes: boolean,
+): Promise<GgufFacts> {
+  const totalSize = sizes.reduce((sum, size) => sum + size, 0);
   // node-llama-cpp returns what it could read of a header that is cut short.
-  if (info.infoEndOffset !== undefined && Number(info.infoEndOffset) > stats.size) {
+  if (checkSizes && info.infoEndOffset !== undefined && Number(info.infoEndOffset) > sizes[0]!) {
     throw new InvalidModelFileError(
       path,
-      `truncated inside its header: ${stats.size} bytes, the header alone needs ${info.infoEndOffset}`,
+      `truncated inside its header: ${sizes[0]} bytes, the header alone needs ${info.infoEndOffset}`,
     );
   }
   const architecture = info.metadata.general?.architecture;
@@ -100,30 +160,38 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
   if (!insights.isSupportedByLlamaCpp) {
     throw new InvalidModelFileError(path, `architecture '${architecture}' is not supported by llama.cpp`);
   }
-  const tensors = [...(info.fullTensorInfo ?? info.tensorInfo ?? [])].sort(
-    (a, b) => Number(a.offset) - Number(b.offset),
-  );
-  const first = tensors[0];
-  if (!first) throw new InvalidModelFileError(path, "the file holds no tensors");
-  const dataStart = Number(first.fileOffset) - Number(first.offset);
-  const expectedSize = dataStart + insights.modelSize;
-  if (stats.size < expectedSize) {
-    throw new InvalidModelFileError(
-      path,
-      `truncated: ${stats.size} bytes, the header describes ${expectedSize}`,
-    );
+  // Tensor offsets count from the data section of the part that holds them.
+  const byPart = new Map<number, Array<GgufTensorInfo>>();
+  for (const tensor of info.fullTensorInfo ?? info.tensorInfo ?? []) {
+    const part = tensor.filePart ?? 1;
+    byPart.set(part, [...(byPart.get(part) ?? []), tensor]);
   }
-
+  if (byPart.size === 0) throw new InvalidModelFileError(path, "the file holds no tensors");
+  let dataStarts = 0;
   let layerBytes = 0;
   let expertBytes = 0;
-  tensors.forEach((tensor, index) => {
-    const next = tensors[index + 1];
-    const end = next ? Number(next.offset) : insights.modelSize;
-    if (tensor.name.startsWith("blk.")) layerBytes += end - Number(tensor.offset);
-    // Mixture-of-Experts blocks stack their experts in `ffn_{gate,up,down}_exps` (shared experts are `_shexp`).
-    if (tensor.name.startsWith("blk.") && tensor.name.includes("_exps"))
-      expertBytes += end - Number(tensor.offset);
-  });
+  for (const [part, unsorted] of byPart) {
+    const tensors = [...unsorted].sort((a, b) => Number(a.offset) - Number(b.offset));
+    const first = tensors[0]!;
+    const dataStart = Number(first.fileOffset) - Number(first.offset);
+    dataStarts += dataStart;
+    // One file: its tensors end where the model's size says; a split part: where the part ends.
+    const partEnd = byPart.size === 1 ? insights.modelSize : (sizes[part - 1] ?? 0) - dataStart;
+    tensors.forEach((tensor, index) => {
+      const next = tensors[index + 1];
+      const bytes = (next ? Number(next.offset) : partEnd) - Number(tensor.offset);
+      if (tensor.name.startsWith("blk.")) layerBytes += bytes;
+      // Mixture-of-Experts blocks stack their experts in `ffn_{gate,up,down}_exps` (shared experts are `_shexp`).
+      if (tensor.name.startsWith("blk.") && tensor.name.includes("_exps")) expertBytes += bytes;
+    });
+  }
+  const expectedSize = dataStarts + insights.modelSize;
+  if (checkSizes && totalSize < expectedSize) {
+    throw new InvalidModelFileError(
+      path,
+      `truncated: ${totalSize} bytes, the header describes ${expectedSize}`,
+    );
+  }
 
   const metadata = info.architectureMetadata as Record<string, unknown> & {
     block_count?: number;
@@ -156,7 +224,7 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
   const fileTypeNumber = info.metadata.general?.file_type;
 
   return {
-    sizeBytes: stats.size,
+    sizeBytes: totalSize,
     architecture,
     fileType: fileTypeName(fileTypeNumber, insights.dominantTensorType),
     parameterCount: insights.totalParameters,

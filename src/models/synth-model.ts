@@ -134,7 +134,8 @@ function summarize(plan: GgufFilePlan, vocabularySize: number): SynthModelPlan {
 
 type SynthTensorSpec = Omit<GgufTensor, "data"> & { fill: TensorFill };
 
-async function synthModelContent(
+/** The metadata and lazily generated tensors of a synthetic model, for writers other than `writeSynthModel`. */
+export async function synthModelContent(
   shape: SynthModelShape,
   signal?: AbortSignal,
 ): Promise<{ content: GgufContent<GgufTensor>; vocabularySize: number }> {

@@ -180,3 +180,49 @@ export class QueueFullError extends HerdError {
   }
   readonly retryAfterSeconds = 1;
 }
+
+/**
+ * A model hub (Hugging Face or a mirror) refused or did not know what was asked. `hubStatus` is the
+ * hub's HTTP status (401/403: gated or private, 404: no such repository or file, 0: unreachable).
+ */
+export class HubError extends HerdError {
+  override name = "HubError";
+  constructor(
+    message: string,
+    readonly hubStatus: number,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A download's bytes do not match the checksum its source published; nothing was registered. */
+export class ChecksumMismatchError extends HerdError {
+  override name = "ChecksumMismatchError";
+  constructor(
+    readonly file: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(
+      `${file} is corrupt: its sha256 is ${actual}, the source says ${expected}; the partial download was discarded, pull again`,
+    );
+  }
+}
+
+/** The disk cannot hold what is to be written. */
+export class InsufficientStorageError extends HerdError {
+  override name = "InsufficientStorageError";
+  constructor(
+    readonly neededBytes: number,
+    readonly availableBytes: number,
+    readonly directory: string,
+    options?: ErrorOptions,
+  ) {
+    const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+    super(
+      `not enough disk space in ${directory}: ${gib(neededBytes)} more are needed, ${gib(availableBytes)} are free`,
+      options,
+    );
+  }
+}

@@ -51,6 +51,8 @@ export const PullModelRequest = z.strictObject({
   ref: z.string().min(1),
   /** The name to register it under; default derived from the repository and quantization. */
   name: z.string().min(1).optional(),
+  /** Never touch the network: succeed only if the model is already here. Default false. */
+  offline: z.boolean().optional(),
 });
 export type PullModelRequest = z.infer<typeof PullModelRequest>;
 
@@ -67,8 +69,44 @@ export interface PullProgress {
   bytesPerSecond?: number;
 }
 
-/** One line of a long operation's NDJSON progress stream. */
+/** One line of a long operation's NDJSON progress stream (a pull's lines carry its phase, file and speed). */
 export type ProgressLine =
-  | { type: "progress"; completed: number; total: number }
+  | ({ type: "progress"; completed: number; total: number } & Partial<
+      Omit<PullProgress, "completed" | "total">
+    >)
   | { type: "done"; result: unknown }
-  | { type: "error"; error: { message: string; type: string; code: string } };
+  | { type: "error"; error: { message: string; type: string; code: string; status?: number } };
+
+/**
+ * `POST /herd/v1/models/fit`: which models fit the cluster as it is now. `model` is a local model's
+ * name or a hub reference (every quantization of the repository, or the one named); absent: every
+ * local model. The placement fields are those of a load.
+ */
+export const FitModelsRequest = LoadModelRequest.extend({ model: z.string().min(1).optional() });
+export type FitModelsRequest = z.infer<typeof FitModelsRequest>;
+
+/** One model (or one quantization of a hub repository) and whether and how it would run. */
+export interface FitCandidate {
+  /** The local model's name, or the name a pull would register. */
+  name: string;
+  origin: "local" | "hub";
+  /** The hub reference that pulls it (`owner/repo:QUANT`), for hub candidates. */
+  ref?: string;
+  quantization: string;
+  sizeBytes: number;
+  fits: boolean;
+  /** Nodes the planner would use, and their names. */
+  nodeCount: number;
+  nodes: string[];
+  head?: string;
+  splitMode?: string;
+  predictedDecodeTokensPerSecond?: number;
+  predictedPrefillTokensPerSecond?: number;
+  /** Why it does not fit, or the planner's headline reason. */
+  reason: string;
+}
+
+/** The answer of `POST /herd/v1/models/fit`: best first (fits, then faster, then bigger). */
+export interface FitReport {
+  candidates: FitCandidate[];
+}

@@ -6,10 +6,17 @@ export const ModelProfile = z.object({
   name: ModelName,
   /** Path of the GGUF file inside the store. */
   file: z.string(),
-  /** Where the file came from: the path it was imported from, or `synth:<shape>`. */
+  /** Where the file came from: the path it was imported from, `synth:<shape>`, or `hf:<repo>/<file>@<commit>`. */
   source: z.string(),
   /** How the store holds the file: a hard link or copy of the source, or a symbolic link to it. */
-  storage: z.enum(["hardlink", "copy", "symlink", "written"]),
+  storage: z.enum(["hardlink", "copy", "symlink", "written", "downloaded"]),
+  /**
+   * Every file of the model with its size and sha256 (split GGUFs have several; `file` is the first).
+   * Known for downloaded models; absent for imported ones until a peer asks for them.
+   */
+  files: z
+    .array(z.object({ name: z.string(), sizeBytes: z.number().int().nonnegative(), sha256: z.string() }))
+    .optional(),
   sizeBytes: z.number().int().nonnegative(),
   architecture: z.string(),
   /** llama.cpp's file type name, e.g. `F32`, `MOSTLY_Q4_K_M`. */

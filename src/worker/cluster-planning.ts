@@ -16,10 +16,11 @@ export interface PlanningRequest {
 }
 
 /**
- * Plans an instance over the live nodes of the cluster as `view` shows them. The head must hold the
- * model file (shards need none: llama.cpp sends them their tensors), so the planner is asked to
- * prefer `preferredHead`, and a plan headed on a node without the file is refused with what to do.
- * Throws NoPlacementError when nothing fits.
+ * Plans an instance over the live nodes of the cluster as `view` shows them. The head needs the
+ * model file (shards need none: llama.cpp sends them their tensors). When a node that may be used
+ * holds it, only holders may head; when none of the usable nodes does but some live node holds it,
+ * any usable node may head and copies the file from a holder before it starts. `preferredHead` wins
+ * among equally fast plans. Throws NoPlacementError when nothing fits.
  */
 export function planOnCluster(
   view: ClusterView,
@@ -31,13 +32,23 @@ export function planOnCluster(
   const nodes = view.nodes
     .filter((node) => node.state === "alive" && node.profile !== null)
     .map((node) => placementNodeFromProfile(node.id, node.name, node.profile!));
-  const placementRequest: PlacementRequest = { ...request, head: preferredHead, allowedHeads: holders };
+  const usable = nodes
+    .map((node) => node.id)
+    .filter(
+      (id) => (request.nodes === undefined || request.nodes.includes(id)) && !request.avoid?.includes(id),
+    );
+  const copyable = holders.length > 0 && !holders.some((holder) => usable.includes(holder));
+  const placementRequest: PlacementRequest = {
+    ...request,
+    head: preferredHead,
+    allowedHeads: copyable ? undefined : holders,
+  };
   const plan = planPlacement({
     model: basis.model,
     request: placementRequest,
     cluster: { nodes, links: view.links },
   });
-  if (!holders.includes(plan.head)) {
+  if (!copyable && !holders.includes(plan.head)) {
     const name = view.nodes.find((node) => node.id === plan.head)?.name ?? plan.head;
     throw new ConflictError(
       `the best plan runs '${basis.model.name}' headed on ${name}, which does not hold the model file; import it there too, or pin the nodes with --nodes`,

@@ -12,7 +12,7 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError } from "../protocol/errors.js";
+import { ConflictError, InvalidRequestError, ModelNotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -74,6 +74,12 @@ export interface LocalInstancesOptions {
   /** Where another node's direct-transport RPC server listens, once it does. */
   rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
   plan?: PlanInstance;
+  /** Copies a model this node must head but lacks from a peer that holds it. */
+  obtainModel?: (
+    name: string,
+    signal: AbortSignal,
+    report: (reason: string) => void,
+  ) => Promise<ModelProfile>;
 }
 
 /**
@@ -133,7 +139,12 @@ export class LocalInstances {
 
   /** What `load` would do: the planner's full answer, without changing anything. */
   async dryRun(request: LoadRequest): Promise<unknown> {
-    const { model, spec } = await this.specFor(request);
+    return this.dryRunFor(await this.options.models.require(request.model), request);
+  }
+
+  /** The same for a model that is not in the store (yet): a hub file's header, for `models fit`. */
+  dryRunFor(model: ModelProfile, request: LoadRequest): unknown {
+    const spec = this.specFrom(model, request);
     return (
       this.options.plan?.(model, spec, request)?.details ?? { head: this.options.nodeId, splitMode: "none" }
     );
@@ -160,6 +171,10 @@ export class LocalInstances {
 
   private async specFor(request: LoadRequest): Promise<{ model: ModelProfile; spec: InstanceSpec }> {
     const model = await this.options.models.require(request.model);
+    return { model, spec: this.specFrom(model, request) };
+  }
+
+  private specFrom(model: ModelProfile, request: LoadRequest): InstanceSpec {
     const parallel = request.parallel ?? 4;
     const contextSize = request.contextSize ?? Math.min(model.trainContextLength || 4096, 4096) * parallel;
     if (contextSize < parallel) {
@@ -174,7 +189,7 @@ export class LocalInstances {
       threads: request.threads,
       createdAt: new Date().toISOString(),
     });
-    return { model, spec };
+    return spec;
   }
 
   /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */
@@ -330,12 +345,16 @@ export class LocalInstances {
 
   private async startSupervisor(instance: PlacedInstance): Promise<InstanceStatus> {
     const spec = InstanceSpec.parse(instance);
-    const model = await this.options.models.require(spec.model);
+    // A head placed on a node without the file (a recovery, pinned nodes) copies it from a peer.
+    const model = await this.options.models.get(spec.model);
+    const obtain = this.options.obtainModel;
+    if (!model && !obtain) throw new ModelNotFoundError(spec.model);
     const engine = await this.options.engine();
     const prepareShards = instance.plan ? await this.shardPreparation(instance) : undefined;
     const supervisor = new LlamaServerSupervisor({
       spec,
       model,
+      obtainModel: model ? undefined : (signal, report) => obtain!(spec.model, signal, report),
       engine,
       quirks: this.options.quirks,
       logDirectory: this.options.logDirectory,

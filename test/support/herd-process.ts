@@ -233,12 +233,16 @@ export async function waitFor<T>(
  * Starts a cluster on loopback: the first node, then the others with its join token, and waits
  * until the first sees them all alive with every link measured. `args` adds flags to every node.
  */
-export async function startCluster(names: string[], args: string[] = []): Promise<HerdProcess[]> {
-  const first = await HerdProcess.start({ args: ["--name", names[0]!, ...args] });
+export async function startCluster(
+  names: string[],
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HerdProcess[]> {
+  const first = await HerdProcess.start({ args: ["--name", names[0]!, ...args], env });
   const token = await first.client.joinToken();
   const nodes = [first];
   for (const name of names.slice(1)) {
-    nodes.push(await HerdProcess.start({ args: ["--name", name, "--join", token, ...args] }));
+    nodes.push(await HerdProcess.start({ args: ["--name", name, "--join", token, ...args], env }));
   }
   await waitFor(`${names.length} live nodes with measured links`, async () => {
     const view = await first.client.cluster();

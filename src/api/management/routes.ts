@@ -1,15 +1,10 @@
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import {
-  ImportModelRequest,
-  LoadModelRequest,
-  type ProgressLine,
-  SynthModelRequest,
-} from "../../protocol/management.js";
+import { ImportModelRequest, LoadModelRequest, SynthModelRequest } from "../../protocol/management.js";
 import type { ApiDependencies } from "../api-dependencies.js";
-import { mapError } from "../error-mapping.js";
 import { readJsonBody } from "../read-json-body.js";
 import { authRequired } from "../security/api-security.js";
+import { ndjsonProgress } from "./ndjson-progress.js";
 
 /** herd's own API under `/herd/v1`: models, instances, engine, events. */
 export function managementRoutes(dependencies: ApiDependencies): Hono {
@@ -38,12 +33,13 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
   app.get("/herd/v1/engine", async (context) => context.json(await dependencies.engineReport()));
 
   app.get("/herd/v1/models", async (context) => {
-    const loaded = instances.list();
+    // Instances anywhere in the cluster: a model's instances may be headed on another node's copy.
+    const loaded = dependencies.cluster.view().instances;
     const list = await models.list();
     return context.json({
       models: list.map((model) => ({
         ...model,
-        instances: loaded.filter((status) => status.model === model.name).map((s) => s.id),
+        instances: loaded.filter((summary) => summary.model === model.name).map((summary) => summary.id),
       })),
     });
   });
@@ -59,7 +55,9 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
     const body = await readJsonBody(context, SynthModelRequest);
     const abort = new AbortController();
     context.req.raw.signal.addEventListener("abort", () => abort.abort(new Error("client went away")));
-    return ndjsonProgress(abort, (onProgress) => dependencies.synthesize(body, onProgress, abort.signal));
+    return ndjsonProgress(abort, (onProgress) =>
+      dependencies.synthesize(body, (completed, total) => onProgress({ completed, total }), abort.signal),
+    );
   });
 
   app.delete("/herd/v1/models/:name", async (context) => {
@@ -132,52 +130,4 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
   });
 
   return app;
-}
-
-/**
- * Runs a long operation and streams its progress as NDJSON: `progress` lines (at most ten a second),
- * then one `done` or `error` line. Errors after the stream started cannot change the HTTP status,
- * so they travel as the last line.
- */
-function ndjsonProgress(
-  abort: AbortController,
-  operation: (onProgress: (completed: number, total: number) => void) => Promise<unknown>,
-): Response {
-  const encoder = new TextEncoder();
-  const stream = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (line: ProgressLine) => {
-        try {
-          controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
-        } catch {
-          // The client went away; the abort signal stops the work.
-        }
-      };
-      let lastSent = 0;
-      operation((completed, total) => {
-        const now = Date.now();
-        if (now - lastSent < 100 && completed < total) return;
-        lastSent = now;
-        send({ type: "progress", completed, total });
-      })
-        .then((result) => send({ type: "done", result }))
-        .catch((error: unknown) => {
-          const mapped = mapError(error);
-          send({ type: "error", error: { message: mapped.message, type: mapped.type, code: mapped.code } });
-        })
-        .finally(() => {
-          try {
-            controller.close();
-          } catch {
-            // Already closed by a cancel.
-          }
-        });
-    },
-    cancel() {
-      abort.abort(new Error("client went away"));
-    },
-  });
-  return new Response(stream, {
-    headers: { "content-type": "application/x-ndjson", "cache-control": "no-cache" },
-  });
 }
