@@ -105,8 +105,16 @@ describe("metrics, request ids and logs across two nodes", () => {
 
   it("logs a forwarded request under the same id on the node that received it and on the head", async () => {
     await stream(entry, "follow-me-7");
-    const received = (await nodeLog(entry)).filter((line) => line.requestId === "follow-me-7");
-    const served = (await nodeLog(head)).filter((line) => line.requestId === "follow-me-7");
+    // Each node logs "request served" once its side of the response has finished, which can be a
+    // moment after the client read the last byte.
+    const logged = async (node: HerdProcess) =>
+      (await nodeLog(node)).filter((line) => line.requestId === "follow-me-7");
+    await waitFor("both nodes to log the request", async () => {
+      const both = [await logged(entry), await logged(head)];
+      return both.every((lines) => lines.some((line) => line.msg === "request served")) ? true : undefined;
+    });
+    const received = await logged(entry);
+    const served = await logged(head);
     expect(received).toContainEqual(
       expect.objectContaining({
         msg: "request served",

@@ -156,7 +156,13 @@ async function ggufFactsFromInfo(
   const architecture = info.metadata.general?.architecture;
   if (typeof architecture !== "string")
     throw new InvalidModelFileError(path, "general.architecture is missing");
-  const insights = await GgufInsights.from(info);
+  // The header passed the structural check, but its values may still be nonsense (a tensor type
+  // that does not exist): node-llama-cpp then throws a plain Error, which is the file's fault.
+  const insights = await GgufInsights.from(info).catch((error: unknown) => {
+    throw new InvalidModelFileError(path, `its tensors cannot be read: ${(error as Error).message}`, {
+      cause: error,
+    });
+  });
   if (!insights.isSupportedByLlamaCpp) {
     throw new InvalidModelFileError(path, `architecture '${architecture}' is not supported by llama.cpp`);
   }
