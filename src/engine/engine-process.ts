@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { CappedLogFile } from "../util/capped-log-file.js";
 import { readLines } from "../util/line-decoder.js";
+import { RotatingLogFile } from "../util/rotating-log-file.js";
 
 export interface EngineExit {
   code: number | null;
@@ -12,7 +12,7 @@ export interface EngineExit {
 export interface EngineProcessOptions {
   command: string;
   args: string[];
-  /** Both output streams are appended here, each line as the engine wrote it (capped, see CappedLogFile). */
+  /** Both output streams are appended here, each line as the engine wrote it (size-capped, see RotatingLogFile). */
   logPath: string;
   /** Sees every line of output as it arrives (e.g. to read what the engine reports while loading). */
   onLine?: (line: string) => void;
@@ -32,7 +32,7 @@ export class EngineProcess {
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly log: CappedLogFile,
+    private readonly log: RotatingLogFile,
     private readonly onLine: ((line: string) => void) | undefined,
   ) {
     const outputDone = Promise.all([this.capture(child.stdout), this.capture(child.stderr)]);
@@ -56,7 +56,7 @@ export class EngineProcess {
 
   static async spawn(options: EngineProcessOptions): Promise<EngineProcess> {
     await mkdir(dirname(options.logPath), { recursive: true });
-    const log = new CappedLogFile(options.logPath);
+    const log = new RotatingLogFile(options.logPath);
     log.write(`--- ${new Date().toISOString()} herd starts: ${options.command} ${options.args.join(" ")}\n`);
     const [command, args] = options.parentDeathWrapper
       ? [

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
  * `maxBytes` of its log. Writes are synchronous so the last lines before a crash are on disk.
  */
 export class RotatingLogFile {
-  private descriptor: number;
+  private descriptor: number | undefined;
   private size: number;
 
   constructor(
@@ -21,18 +21,27 @@ export class RotatingLogFile {
 
   /** Appends one chunk (pino hands over whole lines). */
   write(chunk: string): void {
+    if (this.descriptor === undefined) return;
     const bytes = Buffer.from(chunk);
-    if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
     try {
-      writeSync(this.descriptor, bytes);
+      if (this.size > 0 && this.size + bytes.length > this.maxBytes) this.rotate();
+      writeSync(this.descriptor!, bytes);
       this.size += bytes.length;
     } catch {
-      // A full disk must not stop the node: the line still went to stderr.
+      // A full disk must not stop the node (or the engine it logs for): the line is lost, not the process.
     }
   }
 
-  private rotate(): void {
+  /** Closes the file. Safe to call twice. */
+  end(): void {
+    if (this.descriptor === undefined) return;
     closeSync(this.descriptor);
+    this.descriptor = undefined;
+  }
+
+  private rotate(): void {
+    closeSync(this.descriptor!);
+    this.descriptor = undefined;
     try {
       renameSync(this.path, `${this.path}.1`);
     } catch {

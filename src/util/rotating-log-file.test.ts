@@ -2,18 +2,18 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CappedLogFile } from "./capped-log-file.js";
+import { RotatingLogFile } from "./rotating-log-file.js";
 
 let directory: string;
 afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-describe("CappedLogFile", () => {
+describe("RotatingLogFile", () => {
   it("moves the full file aside and keeps the newest lines within the cap", async () => {
     directory = await mkdtemp(join(tmpdir(), "herd-log-"));
     const path = join(directory, "engine.log");
-    const log = new CappedLogFile(path, 100);
+    const log = new RotatingLogFile(path, 100);
     for (let index = 0; index < 25; index++) log.write(`line ${String(index).padStart(2, "0")}\n`);
     log.end();
     const current = await readFile(path, "utf8");
@@ -29,10 +29,10 @@ describe("CappedLogFile", () => {
   it("appends to an existing file and counts its size", async () => {
     directory = await mkdtemp(join(tmpdir(), "herd-log-"));
     const path = join(directory, "engine.log");
-    const first = new CappedLogFile(path, 1000);
+    const first = new RotatingLogFile(path, 1000);
     first.write("before\n");
     first.end();
-    const second = new CappedLogFile(path, 1000);
+    const second = new RotatingLogFile(path, 1000);
     second.write("after\n");
     second.end();
     expect(await readFile(path, "utf8")).toBe("before\nafter\n");
