@@ -67,7 +67,8 @@ describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () =
       const json = await openai.chat.completions.create({
         model: "stories260K",
         messages: [{ role: "user", content: "Once upon a time" }],
-        max_tokens: 40,
+        max_tokens: 200,
+        temperature: 0,
         response_format: {
           type: "json_schema",
           json_schema: {
