@@ -19,6 +19,7 @@ import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
+import { clusterGateway } from "./inference/cluster-gateway.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
 import { ModelStore } from "./models/model-store.js";
@@ -34,6 +35,7 @@ import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
+import { UpstreamRegistry } from "./worker/upstream-registry.js";
 
 export { loadConfig, type NodeConfig };
 
@@ -219,19 +221,30 @@ export async function startNode(
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
     rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-    plan: (model, spec, request) => {
+    plan: (model, spec, request, excluded, draft) => {
       const view = cluster.view();
-      const basis = placementBasis(model, request, view);
+      const basis = placementBasis(model, request, view, draft);
+      // This node holds the files: loads and plans start from its own store. A head needs the
+      // draft's file as well as the model's.
+      const holders = [...new Set([identity.id, ...cluster.nodesHolding(model.name)])].filter(
+        (node) => !draft || node === identity.id || cluster.nodesHolding(draft.name).includes(node),
+      );
       const details = planOnCluster(
         view,
         basis,
-        { ...basis, contextSize: spec.contextSize, parallel: spec.parallel },
-        // This node holds the file: loads and plans start from its own store.
-        [...new Set([identity.id, ...cluster.nodesHolding(model.name)])],
-        identity.id,
+        {
+          ...basis,
+          // Other replicas' nodes: a replica runs on nodes of its own.
+          avoid: [...(basis.avoid ?? []), ...excluded],
+          contextSize: spec.contextSize,
+          parallel: spec.parallel,
+        },
+        holders,
+        holders.find((node) => !excluded.includes(node)) ?? identity.id,
       );
       return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
     },
+    requestsOf: (instanceId) => ({ inFlight: router.load(instanceId), served: router.servedBy(instanceId) }),
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
@@ -248,20 +261,26 @@ export async function startNode(
   events.on("event", (event: NodeEvent) => {
     if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
   });
-  const router = new Router(models, instances, (model) => cluster.remoteInstances(model), {
-    waitMs: 60_000,
-    recovering: (model) => {
-      for (const summary of cluster.view().instances) {
-        if (summary.state === "READY") servedModels.add(summary.model);
-      }
-      // Wait for a model that served before (it is recovering), or one this node does not hold and
-      // another node heads (the first heartbeat announcing it READY may still be on its way).
-      const placed = cluster.desiredState.instances.some(
-        (instance) => instance.model === model && instance.suspended === undefined,
-      );
-      return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+  const router: Router = new Router(
+    models,
+    instances,
+    (model) => cluster.remoteInstances(model),
+    {
+      waitMs: 60_000,
+      recovering: (model) => {
+        for (const summary of cluster.view().instances) {
+          if (summary.state === "READY") servedModels.add(summary.model);
+        }
+        // Wait for a model that served before (it is recovering), or one this node does not hold and
+        // another node heads (the first heartbeat announcing it READY may still be on its way).
+        const placed = cluster.desiredState.instances.some(
+          (instance) => instance.model === model && instance.suspended === undefined,
+        );
+        return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+      },
     },
-  });
+    clusterGateway(() => cluster.desiredState),
+  );
   const app = createApp({
     models,
     instances,
@@ -273,6 +292,7 @@ export async function startNode(
       joinToken: () =>
         formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
     },
+    upstreams: new UpstreamRegistry(cluster),
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     startedAt: new Date(),
     engineReport: async () => ({
@@ -369,7 +389,12 @@ export async function startNode(
 }
 
 /** What the planner needs to place (and later re-place) an instance; node names become ids. */
-function placementBasis(model: ModelProfile, request: LoadRequest, view: ClusterView): PlacementBasis {
+function placementBasis(
+  model: ModelProfile,
+  request: LoadRequest,
+  view: ClusterView,
+  draft?: ModelProfile,
+): PlacementBasis {
   const resolve = (names: string[] | undefined, option: string) =>
     names?.map((name) => {
       const node = view.nodes.find((candidate) => candidate.name === name || candidate.id === name);
@@ -377,20 +402,22 @@ function placementBasis(model: ModelProfile, request: LoadRequest, view: Cluster
         throw new InvalidRequestError(`no node named '${name}' in the cluster (see 'herd nodes')`, option);
       return node.id;
     });
+  const placementModel = (profile: ModelProfile) => ({
+    name: profile.name,
+    sizeBytes: profile.sizeBytes,
+    architecture: profile.architecture,
+    layerCount: profile.layerCount,
+    bytesPerLayer: profile.bytesPerLayer,
+    nonLayerBytes: profile.nonLayerBytes,
+    kvBytesPerToken: profile.kvBytesPerToken,
+    embeddingLength: profile.embeddingLength,
+    expertCount: profile.expertCount,
+    expertUsedCount: profile.expertUsedCount,
+    expertBytesPerLayer: profile.expertBytesPerLayer,
+  });
   return {
-    model: {
-      name: model.name,
-      sizeBytes: model.sizeBytes,
-      architecture: model.architecture,
-      layerCount: model.layerCount,
-      bytesPerLayer: model.bytesPerLayer,
-      nonLayerBytes: model.nonLayerBytes,
-      kvBytesPerToken: model.kvBytesPerToken,
-      embeddingLength: model.embeddingLength,
-      expertCount: model.expertCount,
-      expertUsedCount: model.expertUsedCount,
-      expertBytesPerLayer: model.expertBytesPerLayer,
-    },
+    model: placementModel(model),
+    draft: draft ? placementModel(draft) : undefined,
     split: request.split ?? "auto",
     rpcTransport: request.rpcTransport ?? "tunnel",
     nodes: resolve(request.nodes, "nodes"),

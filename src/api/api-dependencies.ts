@@ -8,6 +8,7 @@ import type { PullModelRequest, PullProgress, SynthModelRequest } from "../proto
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
+import type { UpstreamRegistry } from "../worker/upstream-registry.js";
 
 /** Everything the HTTP layer uses, wired by `main.ts`. */
 export interface ApiDependencies {
@@ -43,6 +44,8 @@ export interface ApiDependencies {
     /** The join token (a secret: it holds the cluster key). */
     joinToken: () => string;
   };
+  /** External upstreams and model routes; absent where they are not managed (in-process tests). */
+  upstreams?: UpstreamRegistry;
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Hono } from "hono";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { applyDesiredChange } from "../cluster/apply-desired-change.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
 import { Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
@@ -557,18 +558,15 @@ describe("POST /herd/v1/instances", () => {
 
 /** The desired state of a node alone, kept in memory: what a coordinator with no peers does. */
 class DesiredStateInMemory implements DesiredStateSource {
-  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [] };
+  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} };
   private readonly listeners = new Set<(state: DesiredState) => void>();
 
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    const previous = this.desiredState.instances;
-    const instances =
-      change.op === "add-instance"
-        ? [...previous, change.instance]
-        : change.op === "update-instance"
-          ? previous.map((instance) => (instance.id === change.instance.id ? change.instance : instance))
-          : previous.filter((instance) => instance.id !== change.match && instance.model !== change.match);
-    this.desiredState = { epoch: this.desiredState.epoch + 1, writtenBy: null, instances };
+    this.desiredState = {
+      ...applyDesiredChange(this.desiredState, change),
+      epoch: this.desiredState.epoch + 1,
+      writtenBy: null,
+    };
     for (const listener of this.listeners) listener(this.desiredState);
     return this.desiredState;
   }

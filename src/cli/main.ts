@@ -7,6 +7,7 @@ import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
 import { formatTable } from "./table.js";
+import { addThroughputCommands } from "./throughput-commands.js";
 
 const program = new Command("herd")
   .description("Pool your machines into one LLM server (OpenAI API) on llama.cpp")
@@ -269,6 +270,9 @@ function withPlacementOptions(command: Command): Command {
     .option("--min-nodes <n>", "use at least this many nodes", integer("min-nodes"))
     .option("--max-nodes <n>", "use at most this many nodes", integer("max-nodes"))
     .option("--threads <n>", "CPU threads for each engine", integer("threads"))
+    .option("--replicas <n>", "instances on disjoint nodes, or 'auto' for as many as fit", replicaCount)
+    .option("--draft <model>", "a smaller model of the same vocabulary for speculative decoding")
+    .option("--draft-max <n>", "most tokens the draft proposes at a time", integer("draft-max"))
     .addOption(
       new Option(
         "--rpc-transport <transport>",
@@ -287,6 +291,9 @@ interface PlacementFlags {
   maxNodes?: number;
   threads?: number;
   rpcTransport?: "tunnel" | "direct";
+  replicas?: number | "auto";
+  draft?: string;
+  draftMax?: number;
 }
 
 function loadRequest(model: string, options: PlacementFlags & { embeddings?: boolean }): LoadModelRequest {
@@ -302,7 +309,14 @@ function loadRequest(model: string, options: PlacementFlags & { embeddings?: boo
     minNodes: options.minNodes,
     maxNodes: options.maxNodes,
     rpcTransport: options.rpcTransport,
+    replicas: options.replicas,
+    draft: options.draft,
+    draftMax: options.draftMax,
   };
+}
+
+function replicaCount(value: string): number | "auto" {
+  return value === "auto" ? "auto" : integer("replicas")(value);
 }
 
 withPlacementOptions(
@@ -394,19 +408,33 @@ async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promis
   try {
     const events = await api.subscribe(stop.signal);
     const created = await api.load(request);
-    let last = `${created.id}: ${created.state} (${created.reason})`;
-    print(last);
-    let failures = 0;
+    const replicas = created.replicas ?? [created];
+    const last = new Map<string, string>();
+    for (const replica of replicas) {
+      const line = `${replica.id}: ${replica.state} (${replica.reason})`;
+      last.set(replica.id, line);
+      print(line);
+    }
+    const waiting = new Set(
+      replicas.filter((replica) => replica.state !== "READY").map((replica) => replica.id),
+    );
+    const failures = new Map<string, number>();
+    if (waiting.size === 0) return;
     for await (const event of events) {
-      if (event.type === "instance-removed" && event.instanceId === created.id) {
-        throw new HerdError(`instance ${created.id} was unloaded while loading`);
+      if (event.type === "instance-removed" && waiting.has(event.instanceId)) {
+        throw new HerdError(`instance ${event.instanceId} was unloaded while loading`);
       }
-      if (event.type !== "instance-state-changed" || event.instanceId !== created.id) continue;
+      if (event.type !== "instance-state-changed" || !last.has(event.instanceId)) continue;
       const line = `${event.instanceId}: ${event.state} (${event.reason})`;
-      if (line !== last) print(line);
-      last = line;
-      if (event.state === "READY") return;
-      if (event.state === "FAILED" && ++failures >= 4) {
+      if (line !== last.get(event.instanceId)) print(line);
+      last.set(event.instanceId, line);
+      if (event.state === "READY") {
+        waiting.delete(event.instanceId);
+        if (waiting.size === 0) return;
+      }
+      const failed = (failures.get(event.instanceId) ?? 0) + (event.state === "FAILED" ? 1 : 0);
+      failures.set(event.instanceId, failed);
+      if (failed >= 4) {
         throw new HerdError(
           `${event.model} keeps failing: ${event.reason}\nThe engine's log is HERD_HOME/logs/${event.instanceId}.log`,
         );
@@ -437,6 +465,8 @@ function formatCount(count: number): string {
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
+
+addThroughputCommands(program, client);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,6 +16,8 @@ import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
 export interface SupervisorOptions {
   spec: InstanceSpec;
   model: ModelProfile;
+  /** The draft model for speculative decoding (`spec.draft`), from this node's store. */
+  draft?: ModelProfile;
   engine: EngineInstall;
   quirks: EngineQuirks;
   logDirectory: string;
@@ -140,6 +142,12 @@ export class LlamaServerSupervisor {
         embeddings: this.options.spec.embeddings,
         modelHasPooling: this.options.model.isEmbeddingModel,
         threads: this.options.spec.threads,
+        draft: this.options.draft && {
+          modelPath: this.options.draft.file,
+          maxTokens: this.options.spec.draftMax,
+          // A split instance's devices include other nodes' RPC servers: the draft stays on the head.
+          headOnly: shardArgs.length > 0,
+        },
         apiKeyFile,
         workarounds,
       });

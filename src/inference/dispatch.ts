@@ -1,6 +1,9 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
+import type { RequestPolicy } from "../protocol/upstream.js";
 import { sleep } from "../util/backoff.js";
+import { conversationKey } from "./conversation-key.js";
 import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
+import { forwardToUpstream } from "./forward-to-upstream.js";
 import type { LocalRoute, RemoteRoute, Router } from "./router.js";
 
 export interface DispatchOptions {
@@ -12,6 +15,8 @@ export interface DispatchOptions {
   signal: AbortSignal;
   /** Served here or not at all (a request another node forwarded). */
   localOnly: boolean;
+  /** `local-only`: the request never leaves the cluster (from its header or its API key). Default `any`. */
+  policy?: RequestPolicy;
   /** Refuses a local route that cannot serve this request (e.g. no embeddings); must release it. */
   check?: (route: LocalRoute) => void;
   forwardToNode: (
@@ -32,12 +37,24 @@ export interface DispatchOptions {
  */
 export async function dispatch(options: DispatchOptions): Promise<EngineResponse> {
   const deadline = Date.now() + options.retryForMs;
+  const affinityKey = conversationKey(options.body);
   for (;;) {
     const route = await options.router.routeOrWait(options.model, {
       localOnly: options.localOnly,
+      policy: options.policy,
+      affinityKey,
       signal: options.signal,
     });
     try {
+      if (route.kind === "upstream") {
+        return await forwardToUpstream({
+          route,
+          model: options.model,
+          path: options.path,
+          body: options.body,
+          signal: options.signal,
+        });
+      }
       if (route.kind === "remote") {
         const upstream = await options
           .forwardToNode(route, options.path, options.body, options.signal)

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { Backend } from "./engine.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec } from "./instance.js";
+import { ModelRoute, Upstream } from "./upstream.js";
 
 /** What a node tells the others about its machine. */
 export const NodeProfile = z.object({
@@ -79,21 +80,25 @@ export const InstancePlan = z.object({
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;
 
+const PlacementModel = z.object({
+  name: z.string(),
+  sizeBytes: z.number(),
+  architecture: z.string(),
+  layerCount: z.number(),
+  bytesPerLayer: z.number(),
+  nonLayerBytes: z.number(),
+  kvBytesPerToken: z.number(),
+  embeddingLength: z.number(),
+  expertCount: z.number().default(0),
+  expertUsedCount: z.number().default(0),
+  expertBytesPerLayer: z.number().default(0),
+});
+
 /** What the planner needs to place an instance again, kept with it so any coordinator can. */
 export const PlacementBasis = z.object({
-  model: z.object({
-    name: z.string(),
-    sizeBytes: z.number(),
-    architecture: z.string(),
-    layerCount: z.number(),
-    bytesPerLayer: z.number(),
-    nonLayerBytes: z.number(),
-    kvBytesPerToken: z.number(),
-    embeddingLength: z.number(),
-    expertCount: z.number().default(0),
-    expertUsedCount: z.number().default(0),
-    expertBytesPerLayer: z.number().default(0),
-  }),
+  model: PlacementModel,
+  /** The draft model the head also holds (speculative decoding). */
+  draft: PlacementModel.optional(),
   split: z.enum(["auto", "layer", "tensor"]).default("auto"),
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   nodes: z.array(NodeId).optional(),
@@ -110,6 +115,8 @@ export const PlacedInstance = InstanceSpec.extend({
   basis: PlacementBasis.optional(),
   /** Why the instance is not running now (it does not fit on the nodes left); it is placed again when it fits. */
   suspended: z.string().max(2000).optional(),
+  /** Since when no new request goes to it; it is unloaded once its requests in flight are done. */
+  draining: z.string().max(40).optional(),
 });
 export type PlacedInstance = z.infer<typeof PlacedInstance>;
 
@@ -119,6 +126,10 @@ export const DesiredState = z.object({
   /** The coordinator that wrote this epoch (a tie-break if two ever write the same epoch). */
   writtenBy: NodeId.nullable(),
   instances: z.array(PlacedInstance),
+  /** External services that may serve some models (never more than a model's route allows). */
+  upstreams: z.array(Upstream).default([]),
+  /** Each model's route; a model an upstream lists and that has none here is `local-then-upstream`. */
+  routes: z.record(z.string(), ModelRoute).default({}),
 });
 export type DesiredState = z.infer<typeof DesiredState>;
 
@@ -136,6 +147,12 @@ export const InstanceSummary = z.object({
   state: z.enum(["PLANNED", "STARTING", "LOADING", "READY", "FAILED", "STOPPING"]),
   reason: z.string().max(1000),
   since: z.string().max(40),
+  /** Slots (llama-server `-np`): requests it serves at once. */
+  parallel: z.number().int().nonnegative().default(0),
+  /** Requests in flight on it now, from whichever node they came (the head counts them all). */
+  inFlight: z.number().int().nonnegative().default(0),
+  /** Requests it has been sent since its node started. */
+  served: z.number().int().nonnegative().default(0),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 
@@ -146,6 +163,14 @@ export const DesiredChange = z.discriminatedUnion("op", [
   z.object({ op: z.literal("remove-instances"), match: z.string().min(1).max(128) }),
   /** Replaces an instance (a new plan after a node left, or none when it no longer fits). */
   z.object({ op: z.literal("update-instance"), instance: PlacedInstance }),
+  /** Adds an upstream, or replaces the one of that name. */
+  z.object({ op: z.literal("set-upstream"), upstream: Upstream }),
+  z.object({ op: z.literal("remove-upstream"), name: z.string().min(1).max(64) }),
+  /** Sets the routes of some models (null: back to the default). */
+  z.object({
+    op: z.literal("set-routes"),
+    routes: z.record(z.string().min(1).max(128), ModelRoute.nullable()),
+  }),
 ]);
 export type DesiredChange = z.infer<typeof DesiredChange>;
 

@@ -9,11 +9,13 @@ import {
 import type { ApiDependencies } from "../api-dependencies.js";
 import { mapError } from "../error-mapping.js";
 import { readJsonBody } from "../read-json-body.js";
+import { throughputRoutes } from "./throughput-routes.js";
 
 /** herd's own API under `/herd/v1`: models, instances, engine, events. */
 export function managementRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
   const { models, instances } = dependencies;
+  app.route("/", throughputRoutes(dependencies));
 
   app.get("/herd/v1/node", (context) =>
     context.json({

@@ -4,6 +4,7 @@ import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { readJsonBody } from "../read-json-body.js";
+import { requestPolicy } from "../request-policy.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
 
@@ -16,7 +17,13 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
 
   app.get("/v1/models", async (context) => {
     const models = await dependencies.models.list();
-    return context.json({ object: "list", data: models.map(toOpenAIModel) });
+    const local = new Set(models.map((model) => model.name as string));
+    // Models only an upstream serves are listed too: requests for them are routed there.
+    const external = dependencies.router
+      .upstreamModels()
+      .filter((model) => !local.has(model.name))
+      .map((model) => ({ id: model.name, object: "model", created: 0, owned_by: model.upstream }));
+    return context.json({ object: "list", data: [...models.map(toOpenAIModel), ...external] });
   });
 
   app.get("/v1/models/:model{.+}", async (context) => {
@@ -27,6 +34,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   const passThrough = <T extends z.ZodType<{ model: string }>>(path: string, schema: T) =>
     app.post(path, async (context) => {
       const body = await readJsonBody(context, schema);
+      const policy = requestPolicy(context);
       // A request another node forwarded here is served here or not at all: it never bounces on.
       const forwarded = context.req.header("x-herd-forwarded") !== undefined;
       const upstream = await dispatch({
@@ -36,6 +44,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
         body,
         signal: context.req.raw.signal,
         localOnly: forwarded,
+        policy,
         forwardToNode: dependencies.forwardToNode,
         retryForMs: 60_000,
         check: (route) => {

@@ -1,0 +1,128 @@
+import { type Command, Option } from "commander";
+import type { HerdClient } from "../client/herd-client.js";
+import type { UpstreamListing } from "../protocol/management.js";
+import { formatTable } from "./table.js";
+
+const routes = ["local-only", "local-then-upstream", "upstream"] as const;
+
+/** `herd drain`, `herd upstream ...` and `herd route`: where requests go. */
+export function addThroughputCommands(program: Command, client: () => HerdClient): void {
+  program
+    .command("drain <target>")
+    .description(
+      "stop sending new requests to a node's instances (or one instance, or a model's), wait for those in flight, then unload them",
+    )
+    .option("--no-wait", "return once no new requests go there; the unload follows when they are done")
+    .action(async (target: string, options: { wait: boolean }) => {
+      const api = client();
+      const view = await api.cluster();
+      const isNode = view.nodes.some((node) => node.name === target || node.id === target);
+      const result = isNode
+        ? await api.drainNode(target, { wait: options.wait })
+        : await api.drainInstance(target, { wait: options.wait });
+      const verb = result.drained ? "drained and unloaded" : "draining";
+      print(result.draining.map((id) => `${verb} ${id}`).join("\n"));
+    });
+
+  const upstream = program
+    .command("upstream")
+    .description("external services (another herd, vLLM, a cloud API) that may serve some models");
+
+  upstream
+    .command("add <name>")
+    .description("register an OpenAI- or Anthropic-compatible service (replaces one of the same name)")
+    .requiredOption("--url <url>", "its base URL, e.g. https://api.openai.com/v1")
+    .requiredOption("--models <list>", "the models it serves, comma-separated; 'name=its-name' to rename")
+    .option("--key-env <variable>", "the environment variable that holds its API key on every node")
+    .addOption(new Option("--kind <kind>", "its API").choices(["openai", "anthropic"]).default("openai"))
+    .addOption(new Option("--route <route>", "set this route for its models").choices(routes))
+    .action(
+      async (
+        name: string,
+        options: {
+          url: string;
+          models: string;
+          keyEnv?: string;
+          kind: "openai" | "anthropic";
+          route?: (typeof routes)[number];
+        },
+      ) => {
+        const listing = await client().addUpstream({
+          name,
+          url: options.url,
+          keyEnv: options.keyEnv,
+          kind: options.kind,
+          route: options.route,
+          models: options.models.split(",").map((entry) => {
+            const [local, remote] = entry.split("=");
+            return { name: local!.trim(), upstreamName: (remote ?? local!).trim() };
+          }),
+        });
+        print(renderUpstreams(listing));
+      },
+    );
+
+  upstream
+    .command("list")
+    .alias("ls")
+    .description("list the upstreams and the models' routes")
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      const listing = await client().upstreams();
+      print(options.json ? JSON.stringify(listing, null, 2) : renderUpstreams(listing));
+    });
+
+  upstream
+    .command("rm <name>")
+    .description("remove an upstream")
+    .action(async (name: string) => {
+      await client().removeUpstream(name);
+      print(`removed ${name}`);
+    });
+
+  program
+    .command("route <model> <route>")
+    .description(
+      "where a model's requests may go: local-only, local-then-upstream (overflow when every instance is full or down), upstream, or default",
+    )
+    .action(async (model: string, route: string) => {
+      if (route !== "default" && !(routes as readonly string[]).includes(route)) {
+        throw new Error(`route must be one of ${routes.join(", ")} or default, got '${route}'`);
+      }
+      const listing = await client().setRoute(
+        model,
+        route === "default" ? null : (route as (typeof routes)[number]),
+      );
+      print(renderUpstreams(listing));
+    });
+}
+
+function renderUpstreams(listing: UpstreamListing): string {
+  const table = formatTable(
+    ["UPSTREAM", "KIND", "URL", "KEY", "MODELS"],
+    listing.upstreams.map((upstream) => [
+      upstream.name,
+      upstream.kind,
+      upstream.url,
+      upstream.keyEnv ? `$${upstream.keyEnv}${upstream.keyPresent ? "" : " (not set here)"}` : "-",
+      upstream.models
+        .map((model) =>
+          model.name === model.upstreamName ? model.name : `${model.name}=${model.upstreamName}`,
+        )
+        .join(","),
+    ]),
+  );
+  const models = new Set([
+    ...listing.upstreams.flatMap((upstream) => upstream.models.map((model) => model.name)),
+    ...Object.keys(listing.routes),
+  ]);
+  const routeTable = formatTable(
+    ["MODEL", "ROUTE"],
+    [...models].sort().map((model) => [model, listing.routes[model] ?? "local-then-upstream (default)"]),
+  );
+  return `${table}\n\n${routeTable}`;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
