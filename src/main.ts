@@ -303,7 +303,7 @@ export async function startNode(
     synthesize: async (request, onProgress, signal) => {
       const shape = SynthModelRequest.parse(request);
       const vocabPath = await engineVocabPath(config.engineCache);
-      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}`;
+      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}`;
       const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
         writeSynthModel(
           {
@@ -318,6 +318,7 @@ export async function startNode(
             weightType: shape.type,
             contextLength: shape.contextLength,
             seed: shape.seed,
+            blockScale: shape.blockScale,
           },
           { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
         ).then(() => undefined),

@@ -224,6 +224,11 @@ models
   .addOption(new Option("--type <type>", "weight type").choices(["f16", "q8_0", "q4_0"]).default("f16"))
   .option("--ctx <n>", "training context length", integer("ctx"), 2048)
   .option("--seed <n>", "random seed", (value) => Number.parseInt(value, 10), 1)
+  .option(
+    "--block-scale <x>",
+    "scale of what each block adds (below 1: shallower models of the same seed and width can draft for it)",
+    Number.parseFloat,
+  )
   .action(
     async (options: {
       name: string;
@@ -235,6 +240,7 @@ models
       type: "f16" | "q8_0" | "q4_0";
       ctx: number;
       seed: number;
+      blockScale?: number;
     }) => {
       const progress = createProgressDisplay(`synth ${options.name}`, "bytes");
       const profile = await client()
@@ -249,6 +255,7 @@ models
             type: options.type,
             contextLength: options.ctx,
             seed: options.seed,
+            blockScale: options.blockScale,
           },
           (completed, total) => progress.update(completed, total),
         )
@@ -398,9 +405,11 @@ program
   });
 
 /**
- * Loads a model and prints every state its instance goes through until READY. Subscribes to the
- * node's events before loading so that no transition (a quick FAILED and restart) goes unseen.
- * Gives up when the instance keeps failing or takes longer than 15 minutes.
+ * Loads a model and prints every state its instances go through until all are READY. Instances
+ * headed here are followed through the node's events, subscribed before loading so that no
+ * transition (a quick FAILED and restart) goes unseen; replicas headed on other nodes through the
+ * cluster view, which their heads' heartbeats update every second. Gives up when an instance keeps
+ * failing or takes longer than 15 minutes.
  */
 async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promise<void> {
   const stop = new AbortController();
@@ -410,41 +419,48 @@ async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promis
     const created = await api.load(request);
     const replicas = created.replicas ?? [created];
     const last = new Map<string, string>();
-    for (const replica of replicas) {
-      const line = `${replica.id}: ${replica.state} (${replica.reason})`;
-      last.set(replica.id, line);
-      print(line);
-    }
-    const waiting = new Set(
-      replicas.filter((replica) => replica.state !== "READY").map((replica) => replica.id),
-    );
     const failures = new Map<string, number>();
-    if (waiting.size === 0) return;
-    for await (const event of events) {
-      if (event.type === "instance-removed" && waiting.has(event.instanceId)) {
-        throw new HerdError(`instance ${event.instanceId} was unloaded while loading`);
+    const waiting = new Set(replicas.map((replica) => replica.id as string));
+    /** Records one observed state; true once every instance is READY. */
+    const observe = (id: string, model: string, state: string, reason: string): boolean => {
+      if (!last.has(id) && !waiting.has(id)) return false;
+      const line = `${id}: ${state} (${reason})`;
+      if (line === last.get(id)) return waiting.size === 0;
+      print(line);
+      last.set(id, line);
+      if (state === "READY") waiting.delete(id);
+      if (state === "FAILED") {
+        const failed = (failures.get(id) ?? 0) + 1;
+        failures.set(id, failed);
+        if (failed >= 4)
+          throw new HerdError(
+            `${model} keeps failing: ${reason}\nThe engine's log is HERD_HOME/logs/${id}.log`,
+          );
       }
-      if (event.type !== "instance-state-changed" || !last.has(event.instanceId)) continue;
-      const line = `${event.instanceId}: ${event.state} (${event.reason})`;
-      if (line !== last.get(event.instanceId)) print(line);
-      last.set(event.instanceId, line);
-      if (event.state === "READY") {
-        waiting.delete(event.instanceId);
-        if (waiting.size === 0) return;
+      return waiting.size === 0;
+    };
+    for (const replica of replicas)
+      if (observe(replica.id, replica.model, replica.state, replica.reason)) return;
+    const fromEvents = (async () => {
+      for await (const event of events) {
+        if (event.type === "instance-removed" && waiting.has(event.instanceId)) {
+          throw new HerdError(`instance ${event.instanceId} was unloaded while loading`);
+        }
+        if (event.type !== "instance-state-changed") continue;
+        if (observe(event.instanceId, event.model, event.state, event.reason)) return;
       }
-      const failed = (failures.get(event.instanceId) ?? 0) + (event.state === "FAILED" ? 1 : 0);
-      failures.set(event.instanceId, failed);
-      if (failed >= 4) {
-        throw new HerdError(
-          `${event.model} keeps failing: ${event.reason}\nThe engine's log is HERD_HOME/logs/${event.instanceId}.log`,
-        );
+      if (!stop.signal.aborted) throw new HerdError("the node closed the event stream");
+    })();
+    const fromCluster = (async () => {
+      while (!stop.signal.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        for (const summary of (await api.cluster()).instances) {
+          if (observe(summary.id, summary.model, summary.state, summary.reason)) return;
+        }
       }
-    }
-    throw new HerdError(
-      stop.signal.aborted
-        ? `${request.model} was not READY after 15 minutes`
-        : "the node closed the event stream",
-    );
+    })();
+    await Promise.race([fromEvents, fromCluster]);
+    if (waiting.size > 0) throw new HerdError(`${request.model} was not READY after 15 minutes`);
   } finally {
     clearTimeout(timeout);
     stop.abort();

@@ -29,9 +29,11 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
     .description("external services (another herd, vLLM, a cloud API) that may serve some models");
 
   upstream
-    .command("add <name>")
-    .description("register an OpenAI- or Anthropic-compatible service (replaces one of the same name)")
-    .requiredOption("--url <url>", "its base URL, e.g. https://api.openai.com/v1")
+    // The URL is an argument: `--url` is every command's option for the node to talk to.
+    .command("add <name> <url>")
+    .description(
+      "register an OpenAI- or Anthropic-compatible service at its base URL, e.g. https://api.openai.com/v1 (replaces one of the same name)",
+    )
     .requiredOption("--models <list>", "the models it serves, comma-separated; 'name=its-name' to rename")
     .option("--key-env <variable>", "the environment variable that holds its API key on every node")
     .addOption(new Option("--kind <kind>", "its API").choices(["openai", "anthropic"]).default("openai"))
@@ -39,8 +41,8 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
     .action(
       async (
         name: string,
+        url: string,
         options: {
-          url: string;
           models: string;
           keyEnv?: string;
           kind: "openai" | "anthropic";
@@ -49,7 +51,7 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
       ) => {
         const listing = await client().addUpstream({
           name,
-          url: options.url,
+          url,
           keyEnv: options.keyEnv,
           kind: options.kind,
           route: options.route,

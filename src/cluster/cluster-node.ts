@@ -168,15 +168,17 @@ export class ClusterNode {
     parallel: number;
     inFlight: number;
   }> {
-    const draining = new Set<string>(
-      this.desiredState.instances.filter((instance) => instance.draining).map((instance) => instance.id),
+    // Only instances the desired state still wants and that are not draining: a head's last heartbeat
+    // may still call READY an instance that was just unloaded.
+    const serving = new Set<string>(
+      this.desiredState.instances.filter((instance) => !instance.draining).map((instance) => instance.id),
     );
     const result: ReturnType<ClusterNode["remoteInstances"]> = [];
     for (const [node, summaries] of this.instancesElsewhere) {
       const member = this.membership.members.get(node);
       if (member?.state !== "alive") continue;
       for (const summary of summaries) {
-        if (summary.model === model && summary.state === "READY" && !draining.has(summary.id)) {
+        if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
           result.push({
             node,
             endpoints: member.introduction.endpoints,

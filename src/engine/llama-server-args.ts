@@ -51,7 +51,9 @@ export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
   }
   if (input.threads !== undefined) args.push("--threads", String(input.threads));
   if (input.draft) {
-    args.push("--spec-draft-model", input.draft.modelPath);
+    // Without a type llama-server loads the draft but only drafts with types a GGUF names itself (MTP
+    // heads, sidecars); a separate small model is `draft-simple`.
+    args.push("--spec-type", "draft-simple", "--spec-draft-model", input.draft.modelPath);
     if (input.draft.maxTokens !== undefined) args.push("--spec-draft-n-max", String(input.draft.maxTokens));
     // The draft runs on the same cores as the target: the same thread limit applies to it.
     if (input.threads !== undefined) args.push("--spec-draft-threads", String(input.threads));

@@ -63,6 +63,12 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
             throw error;
           });
         upstream.body.once("close", route.release);
+        if (upstream.status === 503) {
+          // The head's instance stopped between its last heartbeat and now (a crash, an unload):
+          // nothing reached the client yet, so the request is routed again.
+          upstream.body.resume();
+          throw new ModelUnavailableError(options.model, "UNAVAILABLE", "its head answered 503");
+        }
         return upstream;
       }
       options.check?.(route);

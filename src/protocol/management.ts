@@ -20,6 +20,8 @@ export const SynthModelRequest = z.strictObject({
   type: z.enum(["f16", "q8_0", "q4_0"]),
   contextLength: z.number().int().min(64).max(1_048_576).default(2048),
   seed: z.number().int().nonnegative().default(1),
+  /** Scales what each block adds to the residual stream; below 1, depths of one seed predict alike (draft models). */
+  blockScale: z.number().positive().max(1).optional(),
 });
 export type SynthModelRequest = z.input<typeof SynthModelRequest>;
 
