@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { runBenchSuite, suiteMarkdown } from "../client/bench-suite.js";
 import type { HerdClient } from "../client/herd-client.js";
 import type { UpstreamListing } from "../protocol/management.js";
 import { formatTable } from "./table.js";
@@ -7,6 +8,8 @@ const routes = ["local-only", "local-then-upstream", "upstream"] as const;
 
 /** `herd drain`, `herd upstream ...` and `herd route`: where requests go. */
 export function addThroughputCommands(program: Command, client: () => HerdClient): void {
+  addBenchCommand(program, client);
+
   program
     .command("drain <target>")
     .description(
@@ -97,6 +100,57 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
       );
       print(renderUpstreams(listing));
     });
+}
+
+function addBenchCommand(program: Command, client: () => HerdClient): void {
+  const list = (value: string) => value.split(",").map((entry) => Number.parseInt(entry, 10));
+  program
+    .command("bench <model>")
+    .description(
+      "measure a loaded model through this node: TTFT and decode tokens/s by prompt size and length, and by concurrent streams",
+    )
+    .option("--streams <list>", "concurrent streams", list, [1, 2, 4, 8, 16])
+    .option("--prompt-words <list>", "prompt sizes in words", list, [16, 256, 1024])
+    .option("--generate <list>", "generation lengths in tokens", list, [32, 128])
+    .option(
+      "--rounds <n>",
+      "rounds per measurement (the median is shown)",
+      (value) => Number.parseInt(value, 10),
+      3,
+    )
+    .option("--out <dir>", "also write <model>-<time>.json and .md here", "bench-results")
+    .option("--no-out", "write no files")
+    .action(
+      async (
+        model: string,
+        options: {
+          streams: number[];
+          promptWords: number[];
+          generate: number[];
+          rounds: number;
+          out: string | false;
+        },
+      ) => {
+        const result = await runBenchSuite(client(), {
+          model,
+          streams: options.streams,
+          promptWords: options.promptWords,
+          generate: options.generate,
+          rounds: options.rounds,
+          onProgress: (line) => process.stderr.write(`${line}\n`),
+        });
+        const markdown = suiteMarkdown(result);
+        print(markdown);
+        if (options.out) {
+          const { mkdir, writeFile } = await import("node:fs/promises");
+          const stem = `${options.out}/${model}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+          await mkdir(options.out, { recursive: true });
+          await writeFile(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
+          await writeFile(`${stem}.md`, `${markdown}\n`);
+          process.stderr.write(`wrote ${stem}.json and .md\n`);
+        }
+      },
+    );
 }
 
 function renderUpstreams(listing: UpstreamListing): string {

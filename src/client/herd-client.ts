@@ -76,6 +76,11 @@ export class HerdClient {
   readonly baseUrl: string;
   private readonly apiKey: string | undefined;
 
+  /** The API key this client sends, for other clients of the same node (load generators). */
+  get apiKeyValue(): string | undefined {
+    return this.apiKey;
+  }
+
   constructor(options: HerdClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? "http://127.0.0.1:52415").replace(/\/$/, "");
     this.apiKey = options.apiKey;

@@ -32,6 +32,14 @@ export class UpstreamRegistry {
       const issue = parsed.error.issues[0]!;
       throw new InvalidRequestError(`${issue.path.join(".")}: ${issue.message}`, String(issue.path[0] ?? ""));
     }
+    if (parsed.data.kind === "anthropic") {
+      // The router forwards OpenAI-shaped engine requests; translating them to Anthropic's Messages
+      // API (and its stream back) is not built yet, so such an upstream would fail every request.
+      throw new InvalidRequestError(
+        "Anthropic-kind upstreams are not supported yet; use the service's OpenAI-compatible endpoint with --kind openai",
+        "kind",
+      );
+    }
     await this.cluster.changeDesired({ op: "set-upstream", upstream: parsed.data });
     if (route)
       await this.setRoutes(
