@@ -14,6 +14,7 @@
  *   npm run bench -- distributed [...]                    split instances against raw llama.cpp
  */
 import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { runBenchSuite, suiteMarkdown } from "../src/client/bench-suite.js";
 import {
@@ -218,10 +219,18 @@ async function speculative(): Promise<void> {
     await untilReady(node.client, "target-speculative");
     const tokens = number(options.tokens, 128);
     const rates: Record<string, number[]> = { off: [], on: [] };
+    // CPU time the engine spent per token: on a machine other work shares, wall-clock rates swing
+    // with that work; the engine's own CPU time per token measures what speculation saves.
+    const cpuPerToken: Record<string, number[]> = { off: [], on: [] };
+    const pids = Object.fromEntries(
+      (await node.client.instances()).map((status) => [status.model, status.enginePid!]),
+    );
     let drafted = 0;
     let accepted = 0;
     for (let round = 0; round < number(options.rounds, 4) * 2; round++) {
       const on = round % 2 === 1;
+      const pid = pids[on ? "target-speculative" : "target"]!;
+      const cpuBefore = await processCpuMs(pid);
       const sample = await streamCompletion({
         baseUrl: node.client.baseUrl,
         model: on ? "target-speculative" : "target",
@@ -229,20 +238,23 @@ async function speculative(): Promise<void> {
         maxTokens: tokens,
       });
       rates[on ? "on" : "off"]!.push(sample.decodeTokensPerSecond);
+      cpuPerToken[on ? "on" : "off"]!.push(((await processCpuMs(pid)) - cpuBefore) / sample.tokens);
       drafted += sample.draftTokens ?? 0;
       accepted += sample.draftAccepted ?? 0;
       console.error(`speculative ${on ? "on" : "off"}: ${sample.decodeTokensPerSecond.toFixed(2)} tok/s`);
     }
     const off = median(rates.off!);
     const on = median(rates.on!);
+    const cpuOff = median(cpuPerToken.off!);
+    const cpuOn = median(cpuPerToken.on!);
     const markdown = [
       `target ${layers} x ${embedding} f16, draft 1 x ${embedding} f16 (same seed, blocks scaled 1e-4); ${tokens} tokens, one stream`,
       "",
       markdownTable(
-        ["speculative", "decode tok/s", "× off"],
+        ["speculative", "decode tok/s", "× off", "engine CPU ms/token", "tokens per CPU second × off"],
         [
-          ["off", off, 1],
-          ["on (--draft, up to 8 tokens)", on, on / off],
+          ["off", off, 1, cpuOff, 1],
+          ["on (--draft, up to 8 tokens)", on, on / off, cpuOn, cpuOff / cpuOn],
         ],
       ),
       "",
@@ -250,10 +262,21 @@ async function speculative(): Promise<void> {
     ].join("\n");
     console.log(markdown);
     console.error(
-      `wrote ${await writeResults("speculative", { rates, drafted, accepted }, markdown)}.{json,md}`,
+      `wrote ${await writeResults("speculative", { rates, cpuPerToken, drafted, accepted }, markdown)}.{json,md}`,
     );
   } finally {
     await cluster.stop();
+  }
+}
+
+/** User plus system CPU time of a process so far, from /proc (NaN where there is none). */
+async function processCpuMs(pid: number): Promise<number> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN;
   }
 }
 
