@@ -29,6 +29,7 @@ import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
+import { clusterGateway } from "./inference/cluster-gateway.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
 import { Router } from "./inference/router.js";
 import { HubClient } from "./models/hub-client.js";
@@ -49,6 +50,7 @@ import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
+import { UpstreamRegistry } from "./worker/upstream-registry.js";
 
 export { loadConfig, type NodeConfig };
 
@@ -262,20 +264,31 @@ export async function startNode(
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
     rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-    plan: (model, spec, request) => {
+    plan: (model, spec, request, excluded, draft) => {
       const view = cluster.view();
-      const basis = placementBasis(model, request, view);
+      const basis = placementBasis(model, request, view, draft);
+      // This node holds the files: loads and plans start from its own store. A head needs the
+      // draft's file as well as the model's.
+      const holders = [...new Set([identity.id, ...cluster.nodesHolding(model.name)])].filter(
+        (node) => !draft || node === identity.id || cluster.nodesHolding(draft.name).includes(node),
+      );
       const details = planOnCluster(
         view,
         basis,
-        { ...basis, contextSize: spec.contextSize, parallel: spec.parallel },
-        // This node holds the file: loads and plans start from its own store.
-        [...new Set([identity.id, ...cluster.nodesHolding(model.name)])],
-        identity.id,
+        {
+          ...basis,
+          // Other replicas' nodes: a replica runs on nodes of its own.
+          avoid: [...(basis.avoid ?? []), ...excluded],
+          contextSize: spec.contextSize,
+          parallel: spec.parallel,
+        },
+        holders,
+        holders.find((node) => !excluded.includes(node)) ?? identity.id,
       );
       return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
     },
     obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
+    requestsOf: (instanceId) => ({ inFlight: router.load(instanceId), served: router.servedBy(instanceId) }),
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,
@@ -292,11 +305,9 @@ export async function startNode(
   events.on("event", (event: NodeEvent) => {
     if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
   });
-  const router = new Router(
-    models,
-    instances,
-    (model) => cluster.remoteInstances(model),
-    {
+  const router: Router = new Router(models, instances, {
+    remote: (model) => cluster.remoteInstances(model),
+    recovery: {
       waitMs: 60_000,
       recovering: (model) => {
         for (const summary of cluster.view().instances) {
@@ -310,8 +321,9 @@ export async function startNode(
         return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
       },
     },
-    config.maxQueuePerInstance,
-  );
+    gateway: clusterGateway(() => cluster.desiredState),
+    maxQueuePerInstance: config.maxQueuePerInstance,
+  });
   const app = createApp({
     models,
     instances,
@@ -338,6 +350,7 @@ export async function startNode(
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.maxBodyBytes,
     },
+    upstreams: new UpstreamRegistry(cluster),
     dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
     startedAt: new Date(),
@@ -349,7 +362,7 @@ export async function startNode(
     synthesize: async (request, onProgress, signal) => {
       const shape = SynthModelRequest.parse(request);
       const vocabPath = await engineVocabPath(config.engineCache);
-      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}`;
+      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}`;
       const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
         writeSynthModel(
           {
@@ -364,6 +377,7 @@ export async function startNode(
             weightType: shape.type,
             contextLength: shape.contextLength,
             seed: shape.seed,
+            blockScale: shape.blockScale,
           },
           { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
         ).then(() => undefined),
@@ -513,7 +527,12 @@ export async function createApiKeyOffline(
 }
 
 /** What the planner needs to place (and later re-place) an instance; node names become ids. */
-function placementBasis(model: ModelProfile, request: LoadRequest, view: ClusterView): PlacementBasis {
+function placementBasis(
+  model: ModelProfile,
+  request: LoadRequest,
+  view: ClusterView,
+  draft?: ModelProfile,
+): PlacementBasis {
   const resolve = (names: string[] | undefined, option: string) =>
     names?.map((name) => {
       const node = view.nodes.find((candidate) => candidate.name === name || candidate.id === name);
@@ -521,20 +540,22 @@ function placementBasis(model: ModelProfile, request: LoadRequest, view: Cluster
         throw new InvalidRequestError(`no node named '${name}' in the cluster (see 'herd nodes')`, option);
       return node.id;
     });
+  const placementModel = (profile: ModelProfile) => ({
+    name: profile.name,
+    sizeBytes: profile.sizeBytes,
+    architecture: profile.architecture,
+    layerCount: profile.layerCount,
+    bytesPerLayer: profile.bytesPerLayer,
+    nonLayerBytes: profile.nonLayerBytes,
+    kvBytesPerToken: profile.kvBytesPerToken,
+    embeddingLength: profile.embeddingLength,
+    expertCount: profile.expertCount,
+    expertUsedCount: profile.expertUsedCount,
+    expertBytesPerLayer: profile.expertBytesPerLayer,
+  });
   return {
-    model: {
-      name: model.name,
-      sizeBytes: model.sizeBytes,
-      architecture: model.architecture,
-      layerCount: model.layerCount,
-      bytesPerLayer: model.bytesPerLayer,
-      nonLayerBytes: model.nonLayerBytes,
-      kvBytesPerToken: model.kvBytesPerToken,
-      embeddingLength: model.embeddingLength,
-      expertCount: model.expertCount,
-      expertUsedCount: model.expertUsedCount,
-      expertBytesPerLayer: model.expertBytesPerLayer,
-    },
+    model: placementModel(model),
+    draft: draft ? placementModel(draft) : undefined,
     split: request.split ?? "auto",
     rpcTransport: request.rpcTransport ?? "tunnel",
     nodes: resolve(request.nodes, "nodes"),

@@ -17,6 +17,7 @@ import type {
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
+import type { UpstreamRegistry } from "../worker/upstream-registry.js";
 import type { ApiKeyDirectory } from "./security/api-security.js";
 
 /** Everything the HTTP layer uses, wired by `main.ts`. */
@@ -78,6 +79,8 @@ export interface ApiDependencies {
     corsOrigins: readonly string[];
     maxBodyBytes: number;
   };
+  /** External upstreams and model routes; absent where they are not managed (in-process tests). */
+  upstreams?: UpstreamRegistry;
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
   /** Load a known model that no instance serves when a request asks for it (`--autoload`). Default false. */

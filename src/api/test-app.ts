@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import { ApiKeyStore } from "../cluster/api-key-store.js";
+import { applyDesiredChange } from "../cluster/apply-desired-change.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
 import { Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
@@ -75,7 +76,7 @@ export async function createTestApp(
   const app = createApp({
     models,
     instances,
-    router: new Router(models, instances, undefined, undefined, overrides.maxQueuePerInstance),
+    router: new Router(models, instances, { maxQueuePerInstance: overrides.maxQueuePerInstance }),
     logger: silentLogger(),
     engineReport: async () => {
       throw engineMissing;
@@ -98,7 +99,7 @@ export async function createTestApp(
         epoch: 0,
         nodes: [],
         links: [],
-        desired: { epoch: 0, writtenBy: null, instances: [] },
+        desired: { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} },
         instances: [],
       }),
       joinToken: () => "herd1.test",
@@ -128,18 +129,15 @@ export async function createTestApp(
 
 /** The desired state of a one-node cluster, in memory. */
 class DesiredStateInMemory implements DesiredStateSource {
-  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [] };
+  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} };
   private readonly listeners = new Set<(state: DesiredState) => void>();
 
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    const previous = this.desiredState.instances;
-    const instances =
-      change.op === "add-instance"
-        ? [...previous, change.instance]
-        : change.op === "update-instance"
-          ? previous.map((instance) => (instance.id === change.instance.id ? change.instance : instance))
-          : previous.filter((instance) => instance.id !== change.match && instance.model !== change.match);
-    this.desiredState = { epoch: this.desiredState.epoch + 1, writtenBy: null, instances };
+    this.desiredState = {
+      ...applyDesiredChange(this.desiredState, change),
+      epoch: this.desiredState.epoch + 1,
+      writtenBy: null,
+    };
     for (const listener of this.listeners) listener(this.desiredState);
     return this.desiredState;
   }

@@ -9,6 +9,7 @@ import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
 import { renderLogLine } from "./render-log-line.js";
 import { formatTable } from "./table.js";
+import { addThroughputCommands } from "./throughput-commands.js";
 
 const program = new Command("herd")
   .description("Pool your machines into one LLM server (OpenAI API) on llama.cpp")
@@ -261,6 +262,11 @@ models
   .addOption(new Option("--type <type>", "weight type").choices(["f16", "q8_0", "q4_0"]).default("f16"))
   .option("--ctx <n>", "training context length", integer("ctx"), 2048)
   .option("--seed <n>", "random seed", (value) => Number.parseInt(value, 10), 1)
+  .option(
+    "--block-scale <x>",
+    "scale of what each block adds (below 1: shallower models of the same seed and width can draft for it)",
+    Number.parseFloat,
+  )
   .action(
     async (options: {
       name: string;
@@ -272,6 +278,7 @@ models
       type: "f16" | "q8_0" | "q4_0";
       ctx: number;
       seed: number;
+      blockScale?: number;
     }) => {
       const progress = createProgressDisplay(`synth ${options.name}`, "bytes");
       const profile = await client()
@@ -286,6 +293,7 @@ models
             type: options.type,
             contextLength: options.ctx,
             seed: options.seed,
+            blockScale: options.blockScale,
           },
           (completed, total) => progress.update(completed, total),
         )
@@ -330,6 +338,9 @@ function withPlacementOptions(command: Command): Command {
     .option("--min-nodes <n>", "use at least this many nodes", integer("min-nodes"))
     .option("--max-nodes <n>", "use at most this many nodes", integer("max-nodes"))
     .option("--threads <n>", "CPU threads for each engine", integer("threads"))
+    .option("--replicas <n>", "instances on disjoint nodes, or 'auto' for as many as fit", replicaCount)
+    .option("--draft <model>", "a smaller model of the same vocabulary for speculative decoding")
+    .option("--draft-max <n>", "most tokens the draft proposes at a time", integer("draft-max"))
     .addOption(
       new Option(
         "--rpc-transport <transport>",
@@ -348,6 +359,9 @@ interface PlacementFlags {
   maxNodes?: number;
   threads?: number;
   rpcTransport?: "tunnel" | "direct";
+  replicas?: number | "auto";
+  draft?: string;
+  draftMax?: number;
 }
 
 function loadRequest(model: string, options: PlacementFlags & { embeddings?: boolean }): LoadModelRequest {
@@ -363,7 +377,14 @@ function loadRequest(model: string, options: PlacementFlags & { embeddings?: boo
     minNodes: options.minNodes,
     maxNodes: options.maxNodes,
     rpcTransport: options.rpcTransport,
+    replicas: options.replicas,
+    draft: options.draft,
+    draftMax: options.draftMax,
   };
+}
+
+function replicaCount(value: string): number | "auto" {
+  return value === "auto" ? "auto" : integer("replicas")(value);
 }
 
 withPlacementOptions(
@@ -509,6 +530,11 @@ keys
   )
   .option("--rpm <n>", "requests per minute (0: unlimited)", wholeNumber("rpm"))
   .option("--tpm <n>", "tokens per minute (0: unlimited)", wholeNumber("tpm"))
+  .addOption(
+    new Option("--policy <policy>", "local-only: requests with this key never go to an upstream")
+      .choices(["any", "local-only"])
+      .default("any"),
+  )
   .option("--home <dir>", "with no node running, write the key into this HERD_HOME")
   .action(
     async (options: {
@@ -516,6 +542,7 @@ keys
       scope: "inference" | "admin";
       rpm?: number;
       tpm?: number;
+      policy: "any" | "local-only";
       home?: string;
     }) => {
       const request = {
@@ -523,6 +550,7 @@ keys
         scope: options.scope,
         requestsPerMinute: options.rpm,
         tokensPerMinute: options.tpm,
+        policy: options.policy,
       };
       let created: CreatedApiKey;
       try {
@@ -538,7 +566,7 @@ keys
       }
       const key = created.key;
       process.stderr.write(
-        `created key ${key.id} (${key.name}, ${key.scope}, ${formatLimit(key.requestsPerMinute)} requests/min, ${formatLimit(key.tokensPerMinute)} tokens/min); it is shown only now:\n`,
+        `created key ${key.id} (${key.name}, ${key.scope}, ${formatLimit(key.requestsPerMinute)} requests/min, ${formatLimit(key.tokensPerMinute)} tokens/min${key.policy === "local-only" ? ", local-only" : ""}); it is shown only now:\n`,
       );
       print(created.secret);
     },
@@ -554,13 +582,14 @@ keys
     if (options.json) return print(JSON.stringify(list, null, 2));
     print(
       formatTable(
-        ["ID", "NAME", "SCOPE", "REQUESTS/MIN", "TOKENS/MIN", "CREATED", "REVOKED"],
+        ["ID", "NAME", "SCOPE", "REQUESTS/MIN", "TOKENS/MIN", "POLICY", "CREATED", "REVOKED"],
         list.map((key) => [
           key.id,
           key.name,
           key.scope,
           formatLimit(key.requestsPerMinute),
           formatLimit(key.tokensPerMinute),
+          key.policy ?? "any",
           key.createdAt.slice(0, 19).replace("T", " "),
           key.revokedAt ? key.revokedAt.slice(0, 19).replace("T", " ") : "-",
         ]),
@@ -595,9 +624,11 @@ function isLocalUrl(url: string): boolean {
 }
 
 /**
- * Loads a model and prints every state its instance goes through until READY. Subscribes to the
- * node's events before loading so that no transition (a quick FAILED and restart) goes unseen.
- * Gives up when the instance keeps failing or takes longer than 15 minutes.
+ * Loads a model and prints every state its instances go through until all are READY. Instances
+ * headed here are followed through the node's events, subscribed before loading so that no
+ * transition (a quick FAILED and restart) goes unseen; replicas headed on other nodes through the
+ * cluster view, which their heads' heartbeats update every second. Gives up when an instance keeps
+ * failing or takes longer than 15 minutes.
  */
 async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promise<void> {
   const stop = new AbortController();
@@ -605,29 +636,50 @@ async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promis
   try {
     const events = await api.subscribe(stop.signal);
     const created = await api.load(request);
-    let last = `${created.id}: ${created.state} (${created.reason})`;
-    print(last);
-    let failures = 0;
-    for await (const event of events) {
-      if (event.type === "instance-removed" && event.instanceId === created.id) {
-        throw new HerdError(`instance ${created.id} was unloaded while loading`);
+    const replicas = created.replicas ?? [created];
+    const last = new Map<string, string>();
+    const failures = new Map<string, number>();
+    const waiting = new Set(replicas.map((replica) => replica.id as string));
+    /** Records one observed state; true once every instance is READY. */
+    const observe = (id: string, model: string, state: string, reason: string): boolean => {
+      if (!last.has(id) && !waiting.has(id)) return false;
+      const line = `${id}: ${state} (${reason})`;
+      if (line === last.get(id)) return waiting.size === 0;
+      print(line);
+      last.set(id, line);
+      if (state === "READY") waiting.delete(id);
+      if (state === "FAILED") {
+        const failed = (failures.get(id) ?? 0) + 1;
+        failures.set(id, failed);
+        if (failed >= 4)
+          throw new HerdError(
+            `${model} keeps failing: ${reason}\nThe engine's log is HERD_HOME/logs/${id}.log`,
+          );
       }
-      if (event.type !== "instance-state-changed" || event.instanceId !== created.id) continue;
-      const line = `${event.instanceId}: ${event.state} (${event.reason})`;
-      if (line !== last) print(line);
-      last = line;
-      if (event.state === "READY") return;
-      if (event.state === "FAILED" && ++failures >= 4) {
-        throw new HerdError(
-          `${event.model} keeps failing: ${event.reason}\nThe engine's log is HERD_HOME/logs/${event.instanceId}.log`,
-        );
+      return waiting.size === 0;
+    };
+    for (const replica of replicas)
+      if (observe(replica.id, replica.model, replica.state, replica.reason)) return;
+    const fromEvents = (async () => {
+      for await (const event of events) {
+        if (event.type === "instance-removed" && waiting.has(event.instanceId)) {
+          throw new HerdError(`instance ${event.instanceId} was unloaded while loading`);
+        }
+        if (event.type !== "instance-state-changed") continue;
+        if (observe(event.instanceId, event.model, event.state, event.reason)) return;
       }
-    }
-    throw new HerdError(
-      stop.signal.aborted
-        ? `${request.model} was not READY after 15 minutes`
-        : "the node closed the event stream",
-    );
+      if (!stop.signal.aborted) throw new HerdError("the node closed the event stream");
+    })();
+    const fromCluster = (async () => {
+      while (!stop.signal.aborted) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        for (const summary of (await api.cluster()).instances) {
+          if (observe(summary.id, summary.model, summary.state, summary.reason)) return;
+        }
+      }
+    })();
+    await Promise.race([fromEvents, fromCluster]);
+    if (waiting.size > 0) throw new HerdError(`${request.model} was not READY after 15 minutes`);
   } finally {
     clearTimeout(timeout);
     stop.abort();
@@ -641,6 +693,8 @@ function print(text: string): void {
 function roundUp(value: number, multiple: number): number {
   return Math.ceil(value / multiple) * multiple;
 }
+
+addThroughputCommands(program, client);
 
 try {
   await program.parseAsync(process.argv);

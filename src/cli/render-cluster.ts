@@ -84,6 +84,12 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
       );
     }
   }
+  if (plan.draftSuggestion) {
+    lines.push(
+      "",
+      `speculative decoding: ${plan.draftSuggestion.model} could draft (${plan.draftSuggestion.reason})`,
+    );
+  }
   return lines.join("\n");
 }
 
@@ -91,7 +97,19 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
 export function renderInstances(view: ClusterView): string {
   const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
   return formatTable(
-    ["INSTANCE", "MODEL", "HEAD", "SPLIT", "SHARDS", "CONTEXT", "SLOTS", "TOK/S", "STATE", "REASON"],
+    [
+      "INSTANCE",
+      "MODEL",
+      "HEAD",
+      "SPLIT",
+      "SHARDS",
+      "CONTEXT",
+      "SLOTS",
+      "TOK/S",
+      "SERVED",
+      "STATE",
+      "REASON",
+    ],
     view.desired.instances.map((instance) => {
       const summary = view.instances.find((candidate) => candidate.id === instance.id);
       const stats = summary?.state === "READY" ? summary.stats : undefined;
@@ -111,8 +129,12 @@ export function renderInstances(view: ClusterView): string {
         String(instance.contextSize),
         stats ? `${stats.slotsInUse}/${instance.parallel}` : String(instance.parallel),
         stats ? stats.tokensPerSecond.toFixed(1) : "-",
-        instance.suspended ? "FAILED" : (summary?.state ?? "PLANNED"),
-        instance.suspended ?? summary?.reason ?? "waiting for the head node",
+        String(summary?.served ?? 0),
+        instance.suspended ? "FAILED" : instance.draining ? "DRAINING" : (summary?.state ?? "PLANNED"),
+        instance.suspended ??
+          (instance.draining
+            ? "no new requests; unloaded when those in flight are done"
+            : (summary?.reason ?? "waiting for the head node")),
       ];
     }),
   );

@@ -4,6 +4,7 @@ import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
+  AddUpstreamRequest,
   FitModelsRequest,
   FitReport,
   ImportModelRequest,
@@ -12,8 +13,10 @@ import type {
   PullModelRequest,
   PullProgress,
   SynthModelRequest,
+  UpstreamListing,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
+import type { ModelRoute } from "../protocol/upstream.js";
 import { readLines } from "../util/line-decoder.js";
 import { decodeServerSentEvents } from "../util/sse.js";
 
@@ -45,6 +48,14 @@ export interface PlanView {
     why: string;
   }>;
   llamaServerArgs?: string[];
+  /** A local model that could draft for this one (speculative decoding). */
+  draftSuggestion?: { model: string; sizeBytes: number; reason: string };
+}
+
+/** Instances a drain stopped sending requests to; `drained`: they are unloaded too. */
+export interface DrainResult {
+  draining: string[];
+  drained: boolean;
 }
 
 /** A chat request in OpenAI's shape, as far as herd's own tools use it. */
@@ -106,6 +117,11 @@ export interface HerdClientOptions {
 export class HerdClient {
   readonly baseUrl: string;
   readonly apiKey: string | undefined;
+
+  /** The API key this client sends, for other clients of the same node (load generators). */
+  get apiKeyValue(): string | undefined {
+    return this.apiKey;
+  }
 
   constructor(options: HerdClientOptions = {}) {
     this.baseUrl = (options.baseUrl ?? "http://127.0.0.1:52415").replace(/\/$/, "");
@@ -194,8 +210,42 @@ export class HerdClient {
     return (await this.request<{ instances: InstanceStatus[] }>("GET", "/herd/v1/instances")).instances;
   }
 
-  load(request: LoadModelRequest): Promise<InstanceStatus> {
+  /** Loads a model; the answer is its first instance, with every replica's status. */
+  load(request: LoadModelRequest): Promise<InstanceStatus & { replicas?: InstanceStatus[] }> {
     return this.request("POST", "/herd/v1/instances", request);
+  }
+
+  /** Stops new requests going to an instance (or a model's instances), then unloads it once idle. */
+  drainInstance(idOrModel: string, options: { wait?: boolean } = {}): Promise<DrainResult> {
+    return this.request(
+      "POST",
+      `/herd/v1/instances/${encodeURIComponent(idOrModel)}/drain${options.wait === false ? "?wait=false" : ""}`,
+    );
+  }
+
+  /** Drains every instance that runs on a node (by name or id). */
+  drainNode(node: string, options: { wait?: boolean } = {}): Promise<DrainResult> {
+    return this.request(
+      "POST",
+      `/herd/v1/nodes/${encodeURIComponent(node)}/drain${options.wait === false ? "?wait=false" : ""}`,
+    );
+  }
+
+  upstreams(): Promise<UpstreamListing> {
+    return this.request("GET", "/herd/v1/upstreams");
+  }
+
+  addUpstream(request: AddUpstreamRequest): Promise<UpstreamListing> {
+    return this.request("POST", "/herd/v1/upstreams", request);
+  }
+
+  removeUpstream(name: string): Promise<UpstreamListing> {
+    return this.request("DELETE", `/herd/v1/upstreams/${encodeURIComponent(name)}`);
+  }
+
+  /** Sets where a model's requests may go (null: back to the default). */
+  setRoute(model: string, route: ModelRoute | null): Promise<UpstreamListing> {
+    return this.request("PUT", `/herd/v1/routes/${encodeURIComponent(model)}`, { route });
   }
 
   /** The planner's dry run for a load request. */
@@ -210,11 +260,6 @@ export class HerdClient {
         `/herd/v1/instances/${encodeURIComponent(idOrModel)}`,
       )
     ).stopped;
-  }
-
-  /** Stops sending new requests to an instance and unloads it once its requests have finished. */
-  drainInstance(id: string): Promise<unknown> {
-    return this.request("POST", `/herd/v1/instances/${encodeURIComponent(id)}/drain`, {});
   }
 
   /** Streams a chat answer (OpenAI `/v1/chat/completions` with `stream: true`); abort `signal` to stop it. */

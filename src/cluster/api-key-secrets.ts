@@ -23,6 +23,7 @@ export function generateApiKey(request: z.output<typeof CreateApiKeyRequest>): {
       createdAt: new Date().toISOString(),
       requestsPerMinute: request.requestsPerMinute,
       tokensPerMinute: request.tokensPerMinute,
+      policy: request.policy,
     },
   };
 }

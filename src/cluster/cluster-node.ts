@@ -18,6 +18,7 @@ import { Backoff } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
+import { applyDesiredChange } from "./apply-desired-change.js";
 import { channelRequest, readBody } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
@@ -167,15 +168,35 @@ export class ClusterNode {
     return answer?.status === 200 ? (JSON.parse(answer.body) as { host: string; port: number }) : undefined;
   }
 
-  /** READY instances of `model` headed on other live nodes, and where to reach those nodes. */
-  remoteInstances(model: string): Array<{ node: NodeId; endpoints: string[]; instanceId: string }> {
-    const result: Array<{ node: NodeId; endpoints: string[]; instanceId: string }> = [];
+  /**
+   * READY instances of `model` headed on other live nodes that take new requests (not draining), where
+   * to reach those nodes, and the slots and requests in flight each head last reported.
+   */
+  remoteInstances(model: string): Array<{
+    node: NodeId;
+    endpoints: string[];
+    instanceId: string;
+    parallel: number;
+    inFlight: number;
+  }> {
+    // Only instances the desired state still wants and that are not draining: a head's last heartbeat
+    // may still call READY an instance that was just unloaded.
+    const serving = new Set<string>(
+      this.desiredState.instances.filter((instance) => !instance.draining).map((instance) => instance.id),
+    );
+    const result: ReturnType<ClusterNode["remoteInstances"]> = [];
     for (const [node, summaries] of this.instancesElsewhere) {
       const member = this.membership.members.get(node);
       if (member?.state !== "alive") continue;
       for (const summary of summaries) {
-        if (summary.model === model && summary.state === "READY") {
-          result.push({ node, endpoints: member.introduction.endpoints, instanceId: summary.id });
+        if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
+          result.push({
+            node,
+            endpoints: member.introduction.endpoints,
+            instanceId: summary.id,
+            parallel: summary.parallel || 1,
+            inFlight: summary.inFlight,
+          });
         }
       }
     }
@@ -616,21 +637,18 @@ export class ClusterNode {
           throw new NotFoundError(`no instance of '${change.match}' is loaded`);
         }
         break;
+      case "remove-upstream":
+        if (!current.upstreams.some((upstream) => upstream.name === change.name))
+          throw new NotFoundError(`no upstream named '${change.name}'`);
+        break;
+      case "set-upstream":
+      case "set-routes":
+        break;
     }
-    const state = await this.options.desired.write((previous) => {
-      switch (change.op) {
-        case "add-instance":
-          return [...previous.instances, change.instance];
-        case "update-instance":
-          return previous.instances.map((instance) =>
-            instance.id === change.instance.id ? change.instance : instance,
-          );
-        case "remove-instances":
-          return previous.instances.filter(
-            (instance) => instance.id !== change.match && instance.model !== change.match,
-          );
-      }
-    }, this.options.id);
+    const state = await this.options.desired.write(
+      (previous) => applyDesiredChange(previous, change),
+      this.options.id,
+    );
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
     for (const listener of this.desiredListeners) listener(state);

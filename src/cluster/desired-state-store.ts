@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { DesiredState, isNewerDesiredState } from "../protocol/cluster.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
 
-const empty: DesiredState = { epoch: 0, writtenBy: null, instances: [] };
+const empty: DesiredState = { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} };
 
 /**
  * The cluster's desired state as this node last saw it, persisted in `state/desired.json` so that a
@@ -35,15 +35,15 @@ export class DesiredStateStore {
     return true;
   }
 
-  /** Writes a new epoch (coordinator only). */
+  /** Writes a new epoch (coordinator only); `change` returns the new state's content. */
   async write(
-    change: (state: DesiredState) => DesiredState["instances"],
+    change: (state: DesiredState) => Omit<DesiredState, "epoch" | "writtenBy">,
     writer: DesiredState["writtenBy"],
   ): Promise<DesiredState> {
     const next: DesiredState = {
+      ...change(this.current),
       epoch: this.current.epoch + 1,
       writtenBy: writer,
-      instances: change(this.current),
     };
     this.current = DesiredState.parse(next);
     await this.persist();

@@ -102,4 +102,18 @@ describe("llamaServerArgs", () => {
     const modelPath = "/Users/Alice Smith/models/my model.gguf";
     expect(flagValue(llamaServerArgs({ ...base, modelPath }), "--model")).toBe(modelPath);
   });
+
+  it("adds a draft model for speculative decoding, kept on the head for a split instance", () => {
+    const args = llamaServerArgs({
+      ...base,
+      threads: 1,
+      draft: { modelPath: "/models/draft.gguf", maxTokens: 6, headOnly: true },
+    });
+    expect(flagValue(args, "--spec-type")).toBe("draft-simple");
+    expect(flagValue(args, "--spec-draft-model")).toBe("/models/draft.gguf");
+    expect(flagValue(args, "--spec-draft-n-max")).toBe("6");
+    expect(flagValue(args, "--spec-draft-threads")).toBe("1");
+    expect(flagValue(args, "--spec-draft-device")).toBe("none");
+    expect(flagValue(llamaServerArgs(base), "--spec-draft-model")).toBeUndefined();
+  });
 });

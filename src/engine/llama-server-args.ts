@@ -8,6 +8,14 @@ export interface LlamaServerArgsInput {
   /** The model names its own pooling; otherwise embeddings use mean pooling. */
   modelHasPooling: boolean;
   threads?: number;
+  /** Speculative decoding with a draft model of the same vocabulary. */
+  draft?: {
+    modelPath: string;
+    /** Most tokens drafted at a time; llama.cpp's default (3) when absent. */
+    maxTokens?: number;
+    /** Keep the draft off RPC devices (a split instance): on the head's CPU. */
+    headOnly: boolean;
+  };
   /** A file holding the key herd sends with every request; llama-server rejects requests without it. */
   apiKeyFile: string;
   /** Workaround flags for this machine, e.g. `--no-repack`. */
@@ -50,6 +58,15 @@ export function llamaServerArgs(input: LlamaServerArgsInput): string[] {
     if (!input.modelHasPooling) args.push("--pooling", "mean");
   }
   if (input.threads !== undefined) args.push("--threads", String(input.threads));
+  if (input.draft) {
+    // Without a type llama-server loads the draft but only drafts with types a GGUF names itself (MTP
+    // heads, sidecars); a separate small model is `draft-simple`.
+    args.push("--spec-type", "draft-simple", "--spec-draft-model", input.draft.modelPath);
+    if (input.draft.maxTokens !== undefined) args.push("--spec-draft-n-max", String(input.draft.maxTokens));
+    // The draft runs on the same cores as the target: the same thread limit applies to it.
+    if (input.threads !== undefined) args.push("--spec-draft-threads", String(input.threads));
+    if (input.draft.headOnly) args.push("--spec-draft-device", "none");
+  }
   args.push(...input.workarounds);
   return args;
 }

@@ -24,7 +24,12 @@ export interface SupervisorOptions {
    * Gets the model file onto this node (from a peer) before the first start; `report` says how far
    * it got. A failure is reported as FAILED and tried again after a backoff.
    */
-  obtainModel?: (signal: AbortSignal, report: (reason: string) => void) => Promise<ModelProfile>;
+  obtainModel?: (
+    signal: AbortSignal,
+    report: (reason: string) => void,
+  ) => Promise<{ model: ModelProfile; draft?: ModelProfile }>;
+  /** The draft model for speculative decoding (`spec.draft`), from this node's store. */
+  draft?: ModelProfile;
   engine: EngineInstall;
   quirks: EngineQuirks;
   logDirectory: string;
@@ -121,9 +126,11 @@ export class LlamaServerSupervisor {
     this.process?.killNow();
   }
 
-  /** The model's profile, once its file is on this node; undefined when stopped first. */
-  private async ensureModel(signal: AbortSignal): Promise<ModelProfile | undefined> {
-    if (this.options.model) return this.options.model;
+  /** The model's (and draft's) profile, once their files are on this node; undefined when stopped first. */
+  private async ensureModel(
+    signal: AbortSignal,
+  ): Promise<{ model: ModelProfile; draft?: ModelProfile } | undefined> {
+    if (this.options.model) return { model: this.options.model, draft: this.options.draft };
     const obtain = this.options.obtainModel;
     if (!obtain) throw new Error("a supervisor needs a model or a way to obtain it");
     const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
@@ -145,7 +152,9 @@ export class LlamaServerSupervisor {
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
     const key = engineKey(this.options.engine);
-    const model = await this.ensureModel(signal);
+    const models = await this.ensureModel(signal);
+    const model = models?.model;
+    const draft = models?.draft;
     while (model && !signal.aborted) {
       const workarounds = (await this.options.quirks.list(key)).map((workaround) => workaround.flag);
       this.update("STARTING", this.current.restarts === 0 ? "starting the engine" : "restarting the engine", {
@@ -176,6 +185,12 @@ export class LlamaServerSupervisor {
         embeddings: this.options.spec.embeddings,
         modelHasPooling: model.isEmbeddingModel,
         threads: this.options.spec.threads,
+        draft: draft && {
+          modelPath: draft.file,
+          maxTokens: this.options.spec.draftMax,
+          // A split instance's devices include other nodes' RPC servers: the draft stays on the head.
+          headOnly: shardArgs.length > 0,
+        },
         apiKeyFile,
         workarounds,
       });

@@ -1,7 +1,10 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
+import type { RequestPolicy } from "../protocol/upstream.js";
 import { sleep } from "../util/backoff.js";
 import { currentRequest } from "../util/request-context.js";
+import { conversationKey } from "./conversation-key.js";
 import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
+import { forwardToUpstream } from "./forward-to-upstream.js";
 import { meterEngineResponse } from "./meter-engine-response.js";
 import type { LocalRoute, RemoteRoute, Router } from "./router.js";
 
@@ -14,6 +17,8 @@ export interface DispatchOptions {
   signal: AbortSignal;
   /** Served here or not at all (a request another node forwarded). */
   localOnly: boolean;
+  /** `local-only`: the request never leaves the cluster (from its header or its API key). Default `any`. */
+  policy: RequestPolicy;
   /** Refuses a local route that cannot serve this request (e.g. no embeddings); must release it. */
   check?: (route: LocalRoute) => void;
   forwardToNode: (
@@ -35,15 +40,27 @@ export interface DispatchOptions {
 export async function dispatch(options: DispatchOptions): Promise<EngineResponse> {
   const deadline = Date.now() + options.retryForMs;
   const startedAt = performance.now();
+  const affinityKey = conversationKey(options.body);
   for (;;) {
     const route = await options.router.routeOrWait(options.model, {
       localOnly: options.localOnly,
+      policy: options.policy,
+      affinityKey,
       signal: options.signal,
     });
     // The model exists and is served: from here on it labels the request's metrics and logs.
     const request = currentRequest();
     if (request) request.model = options.model;
     try {
+      if (route.kind === "upstream") {
+        return await forwardToUpstream({
+          route,
+          model: options.model,
+          path: options.path,
+          body: options.body,
+          signal: options.signal,
+        });
+      }
       if (route.kind === "remote") {
         const upstream = await options
           .forwardToNode(route, options.path, options.body, options.signal)
@@ -52,6 +69,12 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
             throw error;
           });
         upstream.body.once("close", route.release);
+        if (upstream.status === 503) {
+          // The head's instance stopped between its last heartbeat and now (a crash, an unload):
+          // nothing reached the client yet, so the request is routed again.
+          upstream.body.resume();
+          throw new ModelUnavailableError(options.model, "UNAVAILABLE", "its head answered 503");
+        }
         return upstream;
       }
       options.check?.(route);

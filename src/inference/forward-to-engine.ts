@@ -66,7 +66,8 @@ function send(options: ForwardOptions, payload: Buffer, mayRetry: boolean): Prom
       (response) => {
         response.once("close", route.release);
         response.once("error", route.release);
-        const headers: Record<string, string> = {};
+        // Names the instance that served the request, so clients and tests can see where it went.
+        const headers: Record<string, string> = { "x-herd-instance": route.instanceId };
         for (const name of ["content-type", "cache-control"]) {
           const value = response.headers[name];
           if (typeof value === "string") headers[name] = value;

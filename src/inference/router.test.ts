@@ -1,20 +1,104 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelStore } from "../models/model-store.js";
-import { QueueFullError } from "../protocol/errors.js";
+import type { DesiredState } from "../protocol/cluster.js";
+import { ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
 import { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import type { InstanceStatus } from "../protocol/instance.js";
-import { type InstanceDirectory, Router } from "./router.js";
+import type { ModelRoute } from "../protocol/upstream.js";
+import { clusterGateway } from "./cluster-gateway.js";
+import { type InstanceDirectory, type Route, Router } from "./router.js";
 
 let directory: string;
-beforeEach(async () => {
+let models: ModelStore;
+beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), "herd-router-"));
+  models = new ModelStore(directory);
 });
-afterEach(async () => rm(directory, { recursive: true, force: true }));
+afterAll(() => rm(directory, { recursive: true, force: true }));
 
-/** READY instances of model `m`, as the instance manager would list them. */
+/** One READY local instance of `m` with `parallel` slots. */
+function oneInstance(parallel: number): InstanceDirectory {
+  const status = { id: "m-1", model: "m", parallel, embeddings: false, state: "READY" } as InstanceStatus;
+  return {
+    list: () => [status],
+    ready: (model) =>
+      model === "m" ? [{ status, endpoint: { baseUrl: "http://127.0.0.1:1", apiKey: "k" } }] : [],
+  };
+}
+
+function desired(route?: ModelRoute): DesiredState {
+  return {
+    epoch: 1,
+    writtenBy: null,
+    instances: [],
+    upstreams: [
+      {
+        name: "cloud",
+        url: "https://cloud.example/v1",
+        keyEnv: "CLOUD_KEY",
+        kind: "openai",
+        models: [{ name: "m", upstreamName: "cloud-m" }],
+        addedAt: "2026-01-01T00:00:00Z",
+      },
+    ],
+    routes: route ? { m: route } : {},
+  };
+}
+
+const router = (route: ModelRoute | undefined, parallel = 1) =>
+  new Router(models, oneInstance(parallel), {
+    gateway: clusterGateway(() => desired(route), { CLOUD_KEY: "sk" }),
+  });
+
+describe("Router with an upstream", () => {
+  it("overflows to the upstream only once the local instance is full (the default route)", async () => {
+    const routing = router(undefined);
+    expect((await routing.route("m")).kind).toBe("local");
+    const overflow = await routing.route("m");
+    expect(overflow).toMatchObject({ kind: "upstream", upstreamModel: "cloud-m", apiKey: "sk" });
+  });
+
+  it("queues on the local instance under a local-only policy or route", async () => {
+    for (const [route, policy] of [
+      [undefined, "local-only"],
+      ["local-only", "any"],
+    ] as const) {
+      const routing = router(route);
+      await routing.route("m", { policy });
+      expect((await routing.route("m", { policy })).kind).toBe("local");
+    }
+  });
+
+  it("never leaves from a request another node forwarded", async () => {
+    const routing = router("upstream");
+    expect((await routing.route("m", { localOnly: true })).kind).toBe("local");
+  });
+
+  it("sends everything to the upstream under the route upstream, and counts what is in flight", async () => {
+    const routing = router("upstream", 4);
+    const route = await routing.route("m");
+    expect(route.kind).toBe("upstream");
+    expect(routing.load("upstream:cloud")).toBe(1);
+    route.release();
+    route.release();
+    expect(routing.load("upstream:cloud")).toBe(0);
+  });
+
+  it("refuses a local-only request for a model only an upstream serves", async () => {
+    const routing = new Router(
+      models,
+      { list: () => [], ready: () => [] },
+      { gateway: clusterGateway(() => desired("upstream")) },
+    );
+    expect((await routing.route("m")).kind).toBe("upstream");
+    await expect(routing.route("m", { policy: "local-only" })).rejects.toThrow(ModelUnavailableError);
+  });
+});
+
+/** READY instances of model `m` with one slot each, as the instance manager would list them. */
 function readyInstances(ids: string[]): InstanceDirectory {
   const statuses: InstanceStatus[] = ids.map((id) => ({
     id: InstanceId.parse(id),
@@ -38,20 +122,35 @@ function readyInstances(ids: string[]): InstanceDirectory {
 
 describe("Router queue limit", () => {
   it("spreads requests until every instance holds --max-queue, then refuses with QueueFullError", async () => {
-    const router = new Router(new ModelStore(directory), readyInstances(["a", "b"]), undefined, undefined, 3);
-    const routes = [];
+    const router = new Router(models, readyInstances(["a", "b"]), { maxQueuePerInstance: 3 });
+    const instanceOf = (route: Route) => (route.kind === "upstream" ? undefined : route.instanceId);
+    const routes: Route[] = [];
     for (let index = 0; index < 6; index++) routes.push(await router.route("m"));
-    expect(routes.filter((route) => route.instanceId === "a")).toHaveLength(3);
+    expect(routes.filter((route) => instanceOf(route) === "a")).toHaveLength(3);
     await expect(router.route("m")).rejects.toBeInstanceOf(QueueFullError);
     routes[0]!.release();
-    expect((await router.route("m")).instanceId).toBe(routes[0]!.instanceId);
+    expect(instanceOf(await router.route("m"))).toBe(instanceOf(routes[0]!));
   });
 
   it("counts requests sent to other nodes against the remote instance", async () => {
     const remote = [{ node: NodeId.parse("n2"), endpoints: ["10.0.0.2:52416"], instanceId: "r" }];
-    const router = new Router(new ModelStore(directory), readyInstances([]), () => remote, undefined, 2);
+    const router = new Router(models, readyInstances([]), { remote: () => remote, maxQueuePerInstance: 2 });
     await router.route("m");
     await router.route("m");
     await expect(router.route("m")).rejects.toThrow(/busy: each of its instances has 2 requests/);
+  });
+
+  it("sends what the full queues cannot take to an upstream the route allows, never under local-only", async () => {
+    const router = new Router(models, oneInstance(1), {
+      gateway: clusterGateway(() => desired(), { CLOUD_KEY: "sk" }),
+      maxQueuePerInstance: 2,
+    });
+    // One slot: the second request already overflows (the default route), so the queue never fills.
+    expect((await router.route("m")).kind).toBe("local");
+    expect((await router.route("m")).kind).toBe("upstream");
+    // A local-only request queues behind the first, then finds the queue full.
+    expect((await router.route("m", { policy: "local-only" })).kind).toBe("local");
+    await expect(router.route("m", { policy: "local-only" })).rejects.toBeInstanceOf(QueueFullError);
+    expect((await router.route("m")).kind).toBe("upstream");
   });
 });

@@ -98,6 +98,7 @@ describe("ModelStore.import", () => {
       trainContextLength: 2048,
       hasChatTemplate: false,
       isEmbeddingModel: false,
+      vocabulary: expect.objectContaining({ type: "llama", size: 512 }),
       importedAt: expect.any(String),
     });
     expect(Date.parse(profile.importedAt)).toBeGreaterThanOrEqual(before - 1000);

@@ -76,6 +76,14 @@ describe("readGgufFacts", () => {
       trainContextLength: 2048,
       hasChatTemplate: false,
       isEmbeddingModel: false,
+      // Its own 512-token Llama vocabulary: only models with these exact tokens can draft for it.
+      vocabulary: {
+        type: "llama",
+        size: 512,
+        bosTokenId: 1,
+        eosTokenId: 2,
+        digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
     });
   });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { type GgufFileInfo, GgufInsights, type GgufTensorInfo, readGgufFileInfo } from "node-llama-cpp";
 import { InvalidModelFileError } from "../protocol/errors.js";
@@ -22,6 +23,18 @@ export interface GgufFacts {
   trainContextLength: number;
   hasChatTemplate: boolean;
   isEmbeddingModel: boolean;
+  vocabulary?: VocabularyFacts;
+}
+
+/** What decides whether two models can draft for each other: the same tokens under the same ids. */
+export interface VocabularyFacts {
+  /** `tokenizer.ggml.model`, e.g. `llama`, `gpt2`. */
+  type: string;
+  size: number;
+  bosTokenId?: number;
+  eosTokenId?: number;
+  /** sha256 of every token's text in id order. */
+  digest: string;
 }
 
 const fileTypeNames: Record<number, string> = {
@@ -226,7 +239,9 @@ async function ggufFactsFromInfo(
     ? metadata.attention.head_count_kv.reduce((sum, heads) => sum + heads, 0)
     : blockCount * kvHeadCount;
   const kvBytesPerToken = kvHeadsOverLayers * (keyLength + valueLength) * 2;
-  const tokenizer = info.metadata.tokenizer as { chat_template?: unknown } | undefined;
+  const tokenizer = info.metadata.tokenizer as
+    | { chat_template?: unknown; ggml?: Record<string, unknown> }
+    | undefined;
   const fileTypeNumber = info.metadata.general?.file_type;
 
   return {
@@ -247,6 +262,22 @@ async function ggufFactsFromInfo(
     trainContextLength: metadata.context_length ?? 0,
     hasChatTemplate: typeof tokenizer?.chat_template === "string",
     isEmbeddingModel: metadata.pooling_type !== undefined && metadata.pooling_type !== 0,
+    vocabulary: vocabularyFacts(tokenizer?.ggml),
+  };
+}
+
+function vocabularyFacts(ggml: Record<string, unknown> | undefined): VocabularyFacts | undefined {
+  const tokens = ggml?.tokens;
+  if (!Array.isArray(tokens) || typeof ggml?.model !== "string") return undefined;
+  const digest = createHash("sha256");
+  for (const token of tokens) digest.update(`${String(token)}\0`);
+  const id = (value: unknown) => (typeof value === "number" ? value : undefined);
+  return {
+    type: ggml.model,
+    size: tokens.length,
+    bosTokenId: id(ggml.bos_token_id),
+    eosTokenId: id(ggml.eos_token_id),
+    digest: digest.digest("hex"),
   };
 }
 

@@ -30,6 +30,12 @@ export type SynthModelShape = {
   contextLength?: number;
   /** Same seed, same bytes. Default: 0. */
   seed?: number;
+  /**
+   * Scales what each block adds to the residual stream (its output projections). Below 1, models of
+   * one seed and width but different depths predict alike, so a shallow one drafts for a deep one the
+   * way a real small model drafts for its large sibling (speculative decoding benchmarks). Default 1.
+   */
+  blockScale?: number;
   /** Written as `general.name`. Default: "herd-synth". */
   name?: string;
   /** Written as `tokenizer.chat_template`. Default: the vocab's own template, else ChatML. */
@@ -189,12 +195,13 @@ function tensorSpecs(shape: SynthModelShape, vocabularySize: number): SynthTenso
   const keyValue = (embedding / shape.headCount) * (shape.keyValueHeadCount ?? shape.headCount);
   const type = weightTypes[shape.weightType].ggmlType;
   // Uniform in ±sqrt(3 / fan-in) has standard deviation 1 / sqrt(fan-in), which keeps activations near 1.
-  const matrix = (name: string, input: number, output: number): SynthTensorSpec => ({
+  const matrix = (name: string, input: number, output: number, scale = 1): SynthTensorSpec => ({
     name,
     dimensions: [input, output],
     type,
-    fill: { kind: "uniform", range: Math.sqrt(3 / input) },
+    fill: { kind: "uniform", range: scale * Math.sqrt(3 / input) },
   });
+  const blockScale = shape.blockScale ?? 1;
   const norm = (name: string): SynthTensorSpec => ({
     name,
     dimensions: [embedding],
@@ -208,11 +215,11 @@ function tensorSpecs(shape: SynthModelShape, vocabularySize: number): SynthTenso
       matrix(`${prefix}.attn_q.weight`, embedding, embedding),
       matrix(`${prefix}.attn_k.weight`, embedding, keyValue),
       matrix(`${prefix}.attn_v.weight`, embedding, keyValue),
-      matrix(`${prefix}.attn_output.weight`, embedding, embedding),
+      matrix(`${prefix}.attn_output.weight`, embedding, embedding, blockScale),
       norm(`${prefix}.ffn_norm.weight`),
       matrix(`${prefix}.ffn_gate.weight`, embedding, feedForward),
       matrix(`${prefix}.ffn_up.weight`, embedding, feedForward),
-      matrix(`${prefix}.ffn_down.weight`, feedForward, embedding),
+      matrix(`${prefix}.ffn_down.weight`, feedForward, embedding, blockScale),
     ];
   });
   if (shape.fixedLogits) {
@@ -288,6 +295,9 @@ function validateShape(shape: SynthModelShape): void {
   positive("contextLength", shape.contextLength ?? 2048);
   if (shape.fixedLogits && shape.weightType !== "f16") {
     throw new InvalidModelShapeError("weightType", shape.weightType, "f16 for a model with fixed logits");
+  }
+  if (shape.blockScale !== undefined && !(shape.blockScale > 0 && shape.blockScale <= 1)) {
+    throw new InvalidModelShapeError("blockScale", shape.blockScale, "a number in (0, 1]");
   }
   if (shape.seed !== undefined && !Number.isSafeInteger(shape.seed)) {
     throw new InvalidModelShapeError("seed", shape.seed, "an integer");

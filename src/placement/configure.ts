@@ -16,6 +16,8 @@ export interface PlanningContext {
   link: (a: NodeId, b: NodeId) => Link;
   /** The request named the split mode itself. */
   splitForced: boolean;
+  /** What the head holds besides its share (a draft model). */
+  headExtraBytes: number;
 }
 
 /** One way to run the model: a set of nodes, a head, a split, and what follows from them. */
@@ -61,7 +63,7 @@ export function configure(
   const local = (holdsOutput: boolean): Device => ({
     node: head,
     backend: headBackend,
-    load: { isHead: true, outputFraction: holdsOutput ? 1 : 0 },
+    load: { isHead: true, outputFraction: holdsOutput ? 1 : 0, extraBytes: context.headExtraBytes },
   });
   // llama.cpp's device order (src/llama.cpp, llama_prepare_model_devices): layer split puts RPC
   // servers before local GPUs and the output layer with the last device; blocks kept on the CPU come
@@ -72,7 +74,12 @@ export function configure(
   // since llama.cpp leaves the host CPU out of tensor split.
   else if (mode === "tensor")
     devices = [
-      head.accelerated ? local(false) : { ...rpc(head, false), load: { isHead: true, outputFraction: 0 } },
+      head.accelerated
+        ? local(false)
+        : {
+            ...rpc(head, false),
+            load: { isHead: true, outputFraction: 0, extraBytes: context.headExtraBytes },
+          },
       ...remotes.map((node) => rpc(node, false)),
     ];
   else if (head.accelerated) devices = [...remotes.map((node) => rpc(node, false)), local(true)];
@@ -190,7 +197,7 @@ function layerLimit(context: PlanningContext, capacityBytes: number, load: Devic
     limits = new Map();
     layerLimits.set(context, limits);
   }
-  const key = `${capacityBytes}/${load.isHead}/${load.outputFraction}`;
+  const key = `${capacityBytes}/${load.isHead}/${load.outputFraction}/${load.extraBytes ?? 0}`;
   let limit = limits.get(key);
   if (limit === undefined) {
     limit = maxLayersWithin(capacityBytes, context.shape, context.contextSize, context.parallel, load);

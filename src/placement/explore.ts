@@ -2,7 +2,7 @@ import { InvalidRequestError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { candidateSets, exhaustiveLimit, type SearchOptions } from "./candidates.js";
 import { type Configuration, compareIds, configure, gib, type PlanningContext } from "./configure.js";
-import { modelShape, totalRequirement } from "./memory-estimate.js";
+import { draftMemoryBytes, modelShape, totalRequirement } from "./memory-estimate.js";
 import type { PlacementInput, SplitMode } from "./placement-types.js";
 import { linkTable, type ResolvedNode, resolveNode } from "./resolve-nodes.js";
 
@@ -57,6 +57,9 @@ export function prepareProblem(input: PlacementInput): Problem {
       parallel: request.parallel,
       link: linkTable(cluster.links),
       splitForced: request.split !== "auto",
+      headExtraBytes: request.draft
+        ? draftMemoryBytes(request.draft, request.contextSize, request.parallel)
+        : 0,
     },
     usable,
     excluded: all.filter((node) => !allowed(node)),
@@ -84,7 +87,7 @@ export function exploreConfigurations(problem: Problem, options: SearchOptions =
     let bytes = requirements.get(count);
     if (bytes === undefined) {
       // Less a byte per node: `shardMemory` rounds each node's share up.
-      bytes = totalRequirement(shape, contextSize, parallel, count) - count;
+      bytes = totalRequirement(shape, contextSize, parallel, count, problem.context.headExtraBytes) - count;
       requirements.set(count, bytes);
     }
     return bytes;

@@ -67,6 +67,8 @@ export interface ShardLoad {
   outputFraction: number;
   /** The head: input embeddings and llama.cpp's logits buffer live in its host memory. */
   isHead: boolean;
+  /** Bytes the node holds besides its share of the model (the head's draft model). Default 0. */
+  extraBytes?: number;
 }
 
 export interface ShardMemory {
@@ -106,8 +108,22 @@ export function shardMemory(
     load.outputFraction * 4 * ubatchTokens * shape.vocabularyEstimate +
     (load.isHead ? 4 * shape.vocabularyEstimate * parallel : 0);
   const totalBytes =
-    Math.ceil((weightBytes + kvBytes + computeBytes) * (1 + marginFraction)) + marginFixedBytes;
+    Math.ceil((weightBytes + kvBytes + computeBytes + (load.extraBytes ?? 0)) * (1 + marginFraction)) +
+    marginFixedBytes;
   return { weightBytes, kvBytes, computeBytes, totalBytes };
+}
+
+/**
+ * Memory a draft model needs on the head: all its weights, its own KV cache for the same context and
+ * slots, and its compute buffers (llama-server gives the draft a context of the same size).
+ */
+export function draftMemoryBytes(draft: PlacementModel, contextSize: number, parallel: number): number {
+  const memory = shardMemory(modelShape(draft), contextSize, parallel, {
+    blockFraction: 1,
+    outputFraction: 1,
+    isHead: true,
+  });
+  return memory.weightBytes + memory.kvBytes + memory.computeBytes;
 }
 
 /** The most blocks a node can take with layer split (negative when even its fixed share does not fit). */
@@ -142,6 +158,7 @@ export function totalRequirement(
   contextSize: number,
   parallel: number,
   nodes: number,
+  headExtraBytes = 0,
 ): number {
   const count = Math.max(1, nodes);
   let total = 0;
@@ -150,6 +167,7 @@ export function totalRequirement(
       blockFraction: 1 / count,
       isHead: index === 0,
       outputFraction: index === count - 1 ? 1 : 0,
+      extraBytes: index === 0 ? headExtraBytes : 0,
     }).totalBytes;
   }
   return total;

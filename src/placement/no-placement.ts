@@ -35,7 +35,13 @@ export function noPlacementError(
   configurations: readonly Configuration[],
 ): NoPlacementError {
   const { usable, context } = problem;
-  const requiredBytes = totalRequirement(context.shape, context.contextSize, context.parallel, usable.length);
+  const requiredBytes = totalRequirement(
+    context.shape,
+    context.contextSize,
+    context.parallel,
+    usable.length,
+    context.headExtraBytes,
+  );
   const availableBytes = usable.reduce((sum, node) => sum + node.capacityBytes, 0);
   return new NoPlacementError(
     context.model.name,

@@ -41,6 +41,8 @@ export interface PlacementRequest {
   head?: NodeId;
   /** Only these nodes may head (the head needs the model file; RPC shards do not). Default: any. */
   allowedHeads?: NodeId[];
+  /** A draft model for speculative decoding: the head holds all of it, with its own KV cache. */
+  draft?: PlacementModel;
 }
 
 /** A machine as the planner sees it; `placementNodeFromProfile` builds one from a `NodeProfile`. */

@@ -274,3 +274,25 @@ describe("planPlacement refuses requests that cannot be meant", () => {
     );
   });
 });
+
+describe("a draft model (speculative decoding)", () => {
+  const input = (extra: Partial<PlacementRequest>) => ({
+    model: llama8B,
+    request: request(extra),
+    cluster: cluster([cpu("a", 32), cpu("b", 32)]),
+  });
+
+  it("is counted in the head's memory, and nowhere else", () => {
+    const without = planPlacement(input({}));
+    const withDraft = planPlacement(input({ draft: stories260K }));
+    const head = (plan: Plan) => plan.memoryPerNode.find((entry) => entry.node === plan.head)!.neededBytes;
+    expect(withDraft.head).toBe(without.head);
+    expect(head(withDraft)).toBeGreaterThan(head(without) + stories260K.sizeBytes);
+  });
+
+  it("can push the model onto a second node when the head has no room left for it", () => {
+    const tight = { ...input({ draft: llama8B }), cluster: cluster([cpu("a", 12), cpu("b", 12)]) };
+    expect(planPlacement({ ...tight, request: request({}) }).shards).toHaveLength(1);
+    expect(planPlacement(tight).shards.length).toBeGreaterThan(1);
+  });
+});

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RequestPolicy } from "./upstream.js";
 
 /** `inference`: the model APIs only; `admin`: also herd's management API (load, unload, keys...). */
 export const ApiKeyScope = z.enum(["inference", "admin"]);
@@ -22,6 +23,8 @@ export const ApiKeyRecord = z.object({
   createdAt: z.string().max(40),
   requestsPerMinute: z.number().int().nonnegative(),
   tokensPerMinute: z.number().int().nonnegative(),
+  /** `local-only`: no request made with this key leaves the cluster (no upstream), whatever a route says. */
+  policy: RequestPolicy.default("any"),
   revokedAt: z.string().max(40).optional(),
 });
 export type ApiKeyRecord = z.infer<typeof ApiKeyRecord>;
@@ -37,6 +40,7 @@ export const CreateApiKeyRequest = z.object({
   scope: ApiKeyScope.default("inference"),
   requestsPerMinute: z.number().int().nonnegative().max(1e9).default(defaultRequestsPerMinute),
   tokensPerMinute: z.number().int().nonnegative().max(1e12).default(defaultTokensPerMinute),
+  policy: RequestPolicy.default("any"),
 });
 export type CreateApiKeyRequest = z.input<typeof CreateApiKeyRequest>;
 

@@ -4,6 +4,7 @@ import { Backend } from "./engine.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
 import { InstancePlan } from "./instance-plan.js";
+import { ModelRoute, Upstream } from "./upstream.js";
 
 export { InstancePlan };
 
@@ -54,21 +55,25 @@ export const LinkMeasurement = z.object({
 });
 export type LinkMeasurement = z.infer<typeof LinkMeasurement>;
 
+const PlacementModel = z.object({
+  name: z.string(),
+  sizeBytes: z.number(),
+  architecture: z.string(),
+  layerCount: z.number(),
+  bytesPerLayer: z.number(),
+  nonLayerBytes: z.number(),
+  kvBytesPerToken: z.number(),
+  embeddingLength: z.number(),
+  expertCount: z.number().default(0),
+  expertUsedCount: z.number().default(0),
+  expertBytesPerLayer: z.number().default(0),
+});
+
 /** What the planner needs to place an instance again, kept with it so any coordinator can. */
 export const PlacementBasis = z.object({
-  model: z.object({
-    name: z.string(),
-    sizeBytes: z.number(),
-    architecture: z.string(),
-    layerCount: z.number(),
-    bytesPerLayer: z.number(),
-    nonLayerBytes: z.number(),
-    kvBytesPerToken: z.number(),
-    embeddingLength: z.number(),
-    expertCount: z.number().default(0),
-    expertUsedCount: z.number().default(0),
-    expertBytesPerLayer: z.number().default(0),
-  }),
+  model: PlacementModel,
+  /** The draft model the head also holds (speculative decoding). */
+  draft: PlacementModel.optional(),
   split: z.enum(["auto", "layer", "tensor"]).default("auto"),
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   nodes: z.array(NodeId).optional(),
@@ -85,6 +90,8 @@ export const PlacedInstance = InstanceSpec.extend({
   basis: PlacementBasis.optional(),
   /** Why the instance is not running now (it does not fit on the nodes left); it is placed again when it fits. */
   suspended: z.string().max(2000).optional(),
+  /** Since when no new request goes to it; it is unloaded once its requests in flight are done. */
+  draining: z.string().max(40).optional(),
 });
 export type PlacedInstance = z.infer<typeof PlacedInstance>;
 
@@ -94,6 +101,10 @@ export const DesiredState = z.object({
   /** The coordinator that wrote this epoch (a tie-break if two ever write the same epoch). */
   writtenBy: NodeId.nullable(),
   instances: z.array(PlacedInstance),
+  /** External services that may serve some models (never more than a model's route allows). */
+  upstreams: z.array(Upstream).default([]),
+  /** Each model's route; a model an upstream lists and that has none here is `local-then-upstream`. */
+  routes: z.record(z.string(), ModelRoute).default({}),
 });
 export type DesiredState = z.infer<typeof DesiredState>;
 
@@ -112,6 +123,12 @@ export const InstanceSummary = z.object({
   reason: z.string().max(1000),
   since: z.string().max(40),
   stats: InstanceStats.optional(),
+  /** Slots (llama-server `-np`): requests it serves at once. */
+  parallel: z.number().int().nonnegative().default(0),
+  /** Requests in flight on it now, from whichever node they came (the head counts them all). */
+  inFlight: z.number().int().nonnegative().default(0),
+  /** Requests it has been sent since its node started. */
+  served: z.number().int().nonnegative().default(0),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 
@@ -122,6 +139,14 @@ export const DesiredChange = z.discriminatedUnion("op", [
   z.object({ op: z.literal("remove-instances"), match: z.string().min(1).max(128) }),
   /** Replaces an instance (a new plan after a node left, or none when it no longer fits). */
   z.object({ op: z.literal("update-instance"), instance: PlacedInstance }),
+  /** Adds an upstream, or replaces the one of that name. */
+  z.object({ op: z.literal("set-upstream"), upstream: Upstream }),
+  z.object({ op: z.literal("remove-upstream"), name: z.string().min(1).max(64) }),
+  /** Sets the routes of some models (null: back to the default). */
+  z.object({
+    op: z.literal("set-routes"),
+    routes: z.record(z.string().min(1).max(128), ModelRoute.nullable()),
+  }),
 ]);
 export type DesiredChange = z.infer<typeof DesiredChange>;
 

@@ -18,6 +18,10 @@ export const InstanceSpec = z.object({
   embeddings: z.boolean(),
   /** CPU threads for the engine; undefined lets llama.cpp choose. */
   threads: z.number().int().positive().optional(),
+  /** A smaller model of the same vocabulary that drafts tokens for speculative decoding, on the head. */
+  draft: ModelName.optional(),
+  /** Most tokens the draft proposes at a time (llama-server `--spec-draft-n-max`). */
+  draftMax: z.number().int().positive().optional(),
   createdAt: z.string(),
 });
 export type InstanceSpec = z.infer<typeof InstanceSpec>;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ModelRoute, Upstream } from "./upstream.js";
 
 /** `POST /herd/v1/models/import`: register a GGUF file that is on the node's disk. */
 export const ImportModelRequest = z.strictObject({
@@ -19,6 +20,8 @@ export const SynthModelRequest = z.strictObject({
   type: z.enum(["f16", "q8_0", "q4_0"]),
   contextLength: z.number().int().min(64).max(1_048_576).default(2048),
   seed: z.number().int().nonnegative().default(1),
+  /** Scales what each block adds to the residual stream; below 1, depths of one seed predict alike (draft models). */
+  blockScale: z.number().positive().max(1).optional(),
 });
 export type SynthModelRequest = z.input<typeof SynthModelRequest>;
 
@@ -39,6 +42,12 @@ export const LoadModelRequest = z.strictObject({
   avoid: z.array(z.string().min(1)).max(256).optional(),
   minNodes: z.number().int().min(1).max(256).optional(),
   maxNodes: z.number().int().min(1).max(256).optional(),
+  /** Instances on disjoint nodes; `auto`: as many as fit. Default 1. */
+  replicas: z.union([z.number().int().min(1).max(256), z.literal("auto")]).optional(),
+  /** A smaller model of the same vocabulary that drafts tokens (speculative decoding). */
+  draft: z.string().min(1).optional(),
+  /** Most tokens the draft proposes at a time. */
+  draftMax: z.number().int().min(1).max(64).optional(),
 });
 export type LoadModelRequest = z.infer<typeof LoadModelRequest>;
 
@@ -110,3 +119,23 @@ export interface FitCandidate {
 export interface FitReport {
   candidates: FitCandidate[];
 }
+
+/** `POST /herd/v1/upstreams`: register an external service (replaces one of the same name). */
+export const AddUpstreamRequest = Upstream.omit({ addedAt: true }).extend({
+  /** Sets this route for every model the upstream lists (default: leave their routes as they are). */
+  route: ModelRoute.optional(),
+});
+export type AddUpstreamRequest = z.input<typeof AddUpstreamRequest>;
+
+/** `GET /herd/v1/upstreams`: the cluster's upstreams (and whether this node has each key) and routes. */
+export interface UpstreamListing {
+  upstreams: Array<Upstream & { keyPresent: boolean }>;
+  routes: Record<string, ModelRoute>;
+}
+
+/** `PUT /herd/v1/routes/:model`: where the model's requests may go (null: back to the default). */
+export const SetRouteRequest = z.strictObject({ route: ModelRoute.nullable() });
+export type SetRouteRequest = z.infer<typeof SetRouteRequest>;
+
+/** `POST /herd/v1/.../drain`: whether to answer only once the instances are unloaded. Default true. */
+export const DrainRequest = z.strictObject({ wait: z.boolean().optional() });

@@ -43,6 +43,16 @@ export const ModelProfile = z.object({
   hasChatTemplate: z.boolean(),
   /** The model names a pooling type: it is made for embeddings and is served with `--embeddings`. */
   isEmbeddingModel: z.boolean(),
+  /** The tokenizer, to tell which models can draft for which (absent for models imported before it was read). */
+  vocabulary: z
+    .object({
+      type: z.string(),
+      size: z.number().int().nonnegative(),
+      bosTokenId: z.number().int().optional(),
+      eosTokenId: z.number().int().optional(),
+      digest: z.string(),
+    })
+    .optional(),
   importedAt: z.string(),
 });
 export type ModelProfile = z.infer<typeof ModelProfile>;

@@ -1,4 +1,4 @@
-import type { PlacementRequest, Plan } from "../placement/placement-types.js";
+import type { PlacementModel, PlacementRequest, Plan } from "../placement/placement-types.js";
 import { planPlacement } from "../placement/plan-placement.js";
 import { placementNodeFromProfile } from "../placement/resolve-nodes.js";
 import type { ClusterView, InstancePlan, PlacementBasis } from "../protocol/cluster.js";
@@ -13,6 +13,8 @@ export interface PlanningRequest {
   avoid?: NodeId[];
   minNodes?: number;
   maxNodes?: number;
+  /** The draft model the head also holds (speculative decoding). */
+  draft?: PlacementModel;
 }
 
 /**

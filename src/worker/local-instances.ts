@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { RpcTunnel } from "../cluster/rpc-tunnel.js";
 import type { EngineQuirks } from "../engine/engine-quirks.js";
 import { type EngineEndpoint, LlamaServerSupervisor } from "../engine/llama-server-supervisor.js";
+import { draftIncompatibility, suggestDraft } from "../models/draft-compatibility.js";
 import type { ModelStore } from "../models/model-store.js";
 import type {
   DesiredChange,
@@ -12,7 +13,7 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError, ModelNotFoundError } from "../protocol/errors.js";
+import { ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -23,6 +24,7 @@ import type { Logger } from "../util/logger.js";
 import { distributedArgs } from "./distributed-args.js";
 import { checkEngineMemory, type NodeMemoryCheck } from "./engine-memory-check.js";
 import { type LocalShards, shardName } from "./local-shards.js";
+import { placeReplicas } from "./place-replicas.js";
 
 export interface LoadRequest {
   model: string;
@@ -37,13 +39,25 @@ export interface LoadRequest {
   avoid?: string[];
   minNodes?: number;
   maxNodes?: number;
+  /** Instances of the model on disjoint nodes; `auto`: as many as fit. Default 1. */
+  replicas?: number | "auto";
+  /** A small model of the same vocabulary for speculative decoding, held by the head. */
+  draft?: string;
+  /** Most tokens the draft proposes at a time. */
+  draftMax?: number;
 }
 
-/** Decides where an instance runs (the planner, wired by main.ts); undefined means here alone. */
+/**
+ * Decides where an instance runs (the planner, wired by main.ts); undefined means here alone.
+ * `excluded` are nodes other replicas of the model already use. Throws NoPlacementError (or
+ * ConflictError when only nodes without the file could head it).
+ */
 export type PlanInstance = (
   model: ModelProfile,
   spec: InstanceSpec,
   request: LoadRequest,
+  excluded: NodeId[],
+  draft: ModelProfile | undefined,
 ) => { plan: InstancePlan; basis: PlacementBasis; details: unknown } | undefined;
 
 /** The cluster, as far as the worker needs it. */
@@ -80,6 +94,8 @@ export interface LocalInstancesOptions {
     signal: AbortSignal,
     report: (reason: string) => void,
   ) => Promise<ModelProfile>;
+  /** Requests in flight on an instance headed here, and served by it so far (the router counts them). */
+  requestsOf?: (instanceId: InstanceId) => { inFlight: number; served: number };
 }
 
 /**
@@ -122,7 +138,7 @@ export class LocalInstances {
       const wanted = new Map(this.runnable(state).map((instance) => [instance.id, instance]));
       for (const [id, supervisor] of [...this.supervisors]) {
         const instance = wanted.get(id);
-        if (instance && this.startedFor.get(id) === JSON.stringify(instance)) continue;
+        if (instance && this.startedFor.get(id) === processKey(instance)) continue;
         await this.stopSupervisor(id, supervisor);
         if (!instance)
           this.options.publish({ type: "instance-removed", instanceId: id, model: supervisor.status.model });
@@ -137,21 +153,43 @@ export class LocalInstances {
     return this.reconciling;
   }
 
-  /** What `load` would do: the planner's full answer, without changing anything. */
+  /**
+   * What `load` would do: the planner's full answer, without changing anything; and, when no draft
+   * was asked for, a local model that could draft for this one.
+   */
   async dryRun(request: LoadRequest): Promise<unknown> {
-    return this.dryRunFor(await this.options.models.require(request.model), request);
+    const { model, draft } = await this.specFor(request);
+    const details = this.dryRunFor(model, request, draft);
+    const suggestion = draft ? undefined : suggestDraft(model, await this.options.models.list());
+    return suggestion
+      ? {
+          ...(details as object),
+          draftSuggestion: {
+            model: suggestion.name,
+            sizeBytes: suggestion.sizeBytes,
+            reason: `same vocabulary as ${model.name} (${suggestion.vocabulary?.type}, ${suggestion.vocabulary?.size} tokens) and ${Math.round(model.sizeBytes / suggestion.sizeBytes)}x smaller: load with --draft ${suggestion.name} for speculative decoding`,
+          },
+        }
+      : details;
   }
 
-  /** The same for a model that is not in the store (yet): a hub file's header, for `models fit`. */
-  dryRunFor(model: ModelProfile, request: LoadRequest): unknown {
-    const spec = this.specFrom(model, request);
+  /** The planner's answer for a model that need not be in the store (a hub file's header, for `models fit`). */
+  dryRunFor(model: ModelProfile, request: LoadRequest, draft?: ModelProfile): unknown {
+    const spec = this.specFrom(model, request, draft);
     return (
-      this.options.plan?.(model, spec, request)?.details ?? { head: this.options.nodeId, splitMode: "none" }
+      this.options.plan?.(model, spec, request, [], draft)?.details ?? {
+        head: this.options.nodeId,
+        splitMode: "none",
+      }
     );
   }
 
-  async load(request: LoadRequest): Promise<InstanceStatus> {
-    const { model, spec } = await this.specFor(request);
+  /**
+   * Places the model's instances (several with `replicas`, each on nodes the others do not use) and
+   * adds them to the desired state; returns the first one's status, with every replica's.
+   */
+  async load(request: LoadRequest): Promise<InstanceStatus & { replicas: InstanceStatus[] }> {
+    const { model, spec, draft } = await this.specFor(request);
     if (this.options.cluster.desiredState.instances.some((instance) => instance.model === model.name)) {
       throw new ConflictError(
         `model '${model.name}' is already loaded; unload it first to change its settings`,
@@ -159,22 +197,70 @@ export class LocalInstances {
     }
     // The engine must exist before the instance is promised.
     await this.options.engine();
-    const placed = this.options.plan?.(model, spec, request);
-    const head = placed?.plan.head ?? this.options.nodeId;
-    await this.options.cluster.changeDesired({
-      op: "add-instance",
-      instance: { ...spec, node: head, plan: placed?.plan, basis: placed?.basis },
+    const placed = placeReplicas(request.replicas ?? 1, spec, (replica, excluded) => {
+      const planned = this.options.plan?.(model, replica, request, excluded, draft);
+      const head = planned?.plan.head ?? this.options.nodeId;
+      // Without a planner this node is the only place: a second replica has nowhere to go.
+      if (!planned && excluded.includes(head)) return undefined;
+      return { ...replica, node: head, plan: planned?.plan, basis: planned?.basis };
     });
+    for (const instance of placed) {
+      await this.options.cluster.changeDesired({ op: "add-instance", instance });
+    }
     await this.reconciling;
-    return this.supervisors.get(spec.id)?.status ?? planned(spec);
+    const statuses = placed.map((instance) => this.supervisors.get(instance.id)?.status ?? planned(instance));
+    return { ...statuses[0]!, replicas: statuses };
   }
 
-  private async specFor(request: LoadRequest): Promise<{ model: ModelProfile; spec: InstanceSpec }> {
+  /**
+   * Stops new requests going to the instances that match (an instance id, a model, or a node whose
+   * instances they are); the coordinator unloads each once its requests in flight are done.
+   */
+  async drain(match: { instance?: string; node?: NodeId }): Promise<PlacedInstance[]> {
+    const targets = this.options.cluster.desiredState.instances.filter((instance) =>
+      match.node
+        ? instance.node === match.node || instance.plan?.shards.some((shard) => shard.node === match.node)
+        : instance.id === match.instance || instance.model === match.instance,
+    );
+    if (targets.length === 0) {
+      throw new NotFoundError(
+        match.node
+          ? `no instance runs on node ${match.node}`
+          : `no instance of '${match.instance}' is loaded`,
+      );
+    }
+    const since = new Date().toISOString();
+    const draining: PlacedInstance[] = [];
+    for (const instance of targets) {
+      const next = { ...instance, draining: instance.draining ?? since };
+      if (!instance.draining)
+        await this.options.cluster.changeDesired({ op: "update-instance", instance: next });
+      draining.push(next);
+    }
+    return draining;
+  }
+
+  /** Resolves once none of `ids` is in the desired state any more (a drain finished). */
+  async waitUntilRemoved(ids: string[], signal?: AbortSignal): Promise<void> {
+    const present = () =>
+      this.options.cluster.desiredState.instances.some((instance) => ids.includes(instance.id));
+    while (present()) await sleep(200, signal);
+    await this.reconciling;
+  }
+
+  private async specFor(
+    request: LoadRequest,
+  ): Promise<{ model: ModelProfile; spec: InstanceSpec; draft: ModelProfile | undefined }> {
     const model = await this.options.models.require(request.model);
-    return { model, spec: this.specFrom(model, request) };
+    const draft = request.draft ? await this.options.models.require(request.draft) : undefined;
+    if (draft) {
+      const problem = draftIncompatibility(model, draft);
+      if (problem) throw new InvalidRequestError(problem, "draft");
+    }
+    return { model, spec: this.specFrom(model, request, draft), draft };
   }
 
-  private specFrom(model: ModelProfile, request: LoadRequest): InstanceSpec {
+  private specFrom(model: ModelProfile, request: LoadRequest, draft: ModelProfile | undefined): InstanceSpec {
     const parallel = request.parallel ?? 4;
     const contextSize = request.contextSize ?? Math.min(model.trainContextLength || 4096, 4096) * parallel;
     if (contextSize < parallel) {
@@ -187,6 +273,8 @@ export class LocalInstances {
       parallel,
       embeddings: request.embeddings ?? model.isEmbeddingModel,
       threads: request.threads,
+      draft: draft?.name,
+      draftMax: request.draftMax,
       createdAt: new Date().toISOString(),
     });
     return spec;
@@ -210,6 +298,8 @@ export class LocalInstances {
       reason: status.reason,
       since: status.since,
       stats: status.stats,
+      parallel: status.parallel,
+      ...(this.options.requestsOf?.(status.id) ?? { inFlight: 0, served: 0 }),
     }));
   }
 
@@ -233,12 +323,18 @@ export class LocalInstances {
     return [...running, ...suspended];
   }
 
-  /** READY instances of a model with where to reach them. */
+  /** READY instances of a model that take new requests (not draining), with where to reach them. */
   ready(model: ModelName | string): Array<{ status: InstanceStatus; endpoint: EngineEndpoint }> {
+    const draining = new Set(
+      this.options.cluster.desiredState.instances
+        .filter((instance) => instance.draining !== undefined)
+        .map((instance) => instance.id),
+    );
     const result: Array<{ status: InstanceStatus; endpoint: EngineEndpoint }> = [];
     for (const supervisor of this.supervisors.values()) {
       const endpoint = supervisor.endpoint;
-      if (supervisor.status.model === model && endpoint) result.push({ status: supervisor.status, endpoint });
+      if (supervisor.status.model === model && endpoint && !draining.has(supervisor.status.id))
+        result.push({ status: supervisor.status, endpoint });
     }
     return result;
   }
@@ -345,16 +441,24 @@ export class LocalInstances {
 
   private async startSupervisor(instance: PlacedInstance): Promise<InstanceStatus> {
     const spec = InstanceSpec.parse(instance);
-    // A head placed on a node without the file (a recovery, pinned nodes) copies it from a peer.
+    // A head placed on a node without the files (a recovery, pinned nodes) copies them from a peer.
     const model = await this.options.models.get(spec.model);
+    const draft = spec.draft ? await this.options.models.get(spec.draft) : undefined;
+    const missing = !model || (spec.draft !== undefined && !draft);
     const obtain = this.options.obtainModel;
-    if (!model && !obtain) throw new ModelNotFoundError(spec.model);
+    if (missing && !obtain) throw new ModelNotFoundError(model ? spec.draft! : spec.model);
     const engine = await this.options.engine();
     const prepareShards = instance.plan ? await this.shardPreparation(instance) : undefined;
     const supervisor = new LlamaServerSupervisor({
       spec,
-      model,
-      obtainModel: model ? undefined : (signal, report) => obtain!(spec.model, signal, report),
+      model: missing ? undefined : model,
+      draft,
+      obtainModel: missing
+        ? async (signal, report) => ({
+            model: model ?? (await obtain!(spec.model, signal, report)),
+            draft: spec.draft ? (draft ?? (await obtain!(spec.draft, signal, report))) : undefined,
+          })
+        : undefined,
       engine,
       quirks: this.options.quirks,
       logDirectory: this.options.logDirectory,
@@ -378,10 +482,16 @@ export class LocalInstances {
         this.options.publish({ type: "engine-workaround-applied", flag, reason }),
     });
     this.supervisors.set(spec.id, supervisor);
-    this.startedFor.set(spec.id, JSON.stringify(instance));
+    this.startedFor.set(spec.id, processKey(instance));
     supervisor.start();
     return supervisor.status;
   }
+}
+
+/** What the engine process depends on: a change to anything else (draining) leaves it running. */
+function processKey(instance: PlacedInstance): string {
+  const { draining: _draining, ...rest } = instance;
+  return JSON.stringify(rest);
 }
 
 function planned(spec: InstanceSpec): InstanceStatus {

@@ -16,7 +16,15 @@ export interface PlacementKeeperOptions {
   logger: Logger;
   /** How often the coordinator checks. Default 500 ms. */
   intervalMs?: number;
+  /** Longest a drain waits for requests in flight before unloading anyway. Default 10 minutes. */
+  drainTimeoutMs?: number;
 }
+
+/**
+ * How long a draining instance stays before its count of requests in flight is trusted: every node
+ * must have seen the drain (no new requests) and reported its count since (heartbeats, every second).
+ */
+const drainSettleMs = 2500;
 
 /**
  * The coordinator's recovery loop. An instance that lost a node (gone, or suspected while the
@@ -46,6 +54,13 @@ export class PlacementKeeper {
     try {
       const view = this.options.cluster.view();
       for (const instance of this.options.cluster.desiredState.instances) {
+        if (instance.draining) {
+          if (this.drained(instance, view)) {
+            this.options.logger.info({ instance: instance.id }, `drained ${instance.id}; unloading it`);
+            await this.options.cluster.changeDesired({ op: "remove-instances", match: instance.id });
+          }
+          continue;
+        }
         if (!instance.basis || !this.needsPlacement(instance, view)) continue;
         const last = this.lastTry.get(instance.id) ?? 0;
         if (instance.suspended && Date.now() - last < 5000) continue;
@@ -57,6 +72,21 @@ export class PlacementKeeper {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** A draining instance with nothing left in flight (or not serving at all, or past the time limit). */
+  private drained(instance: PlacedInstance, view: ClusterView): boolean {
+    const elapsed = Date.now() - Date.parse(instance.draining!);
+    if (elapsed < drainSettleMs) return false;
+    if (elapsed > (this.options.drainTimeoutMs ?? 600_000)) {
+      this.options.logger.warn(
+        { instance: instance.id },
+        "drain timed out with requests still in flight; unloading anyway",
+      );
+      return true;
+    }
+    const summary = view.instances.find((candidate) => candidate.id === instance.id);
+    return summary?.state !== "READY" || summary.inFlight === 0;
   }
 
   private needsPlacement(instance: PlacedInstance, view: ClusterView): boolean {
@@ -71,9 +101,19 @@ export class PlacementKeeper {
 
   private async place(instance: PlacedInstance, view: ClusterView): Promise<void> {
     const basis = instance.basis!;
-    const holders = this.options.cluster.nodesHolding(basis.model.name);
+    // The head needs the model's file, and the draft's too.
+    const holders = this.options.cluster
+      .nodesHolding(basis.model.name)
+      .filter((node) => !basis.draft || this.options.cluster.nodesHolding(basis.draft.name).includes(node));
+    // Replicas stay on disjoint nodes: the others' nodes are not used.
+    const siblings = this.options.cluster.desiredState.instances
+      .filter((other) => other.model === instance.model && other.id !== instance.id)
+      .flatMap((other) => (other.plan ? other.plan.shards.map((shard) => shard.node) : [other.node]));
     const alive = (node: NodeId) => view.nodes.find((member) => member.id === node)?.state === "alive";
-    const head = alive(instance.node) && holders.includes(instance.node) ? instance.node : holders[0];
+    const head =
+      alive(instance.node) && holders.includes(instance.node)
+        ? instance.node
+        : (holders.find((node) => !siblings.includes(node)) ?? holders[0]);
     let next: PlacedInstance;
     try {
       if (!head) throw new ConflictError(`no live node holds the model file '${basis.model.name}'`);
@@ -82,6 +122,7 @@ export class PlacementKeeper {
       // node count that can no longer be met is relaxed rather than leaving the model down.
       const placement = {
         ...basis,
+        avoid: [...(basis.avoid ?? []), ...siblings],
         nodes: basis.nodes?.filter((node) => usable.includes(node)),
         minNodes: basis.minNodes === undefined ? undefined : Math.min(basis.minNodes, usable.length),
       };

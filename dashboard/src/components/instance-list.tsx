@@ -1,7 +1,7 @@
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import type { ClusterView, InstanceSummary, PlacedInstance } from "../../../src/protocol/cluster.js";
 import { useServices } from "../app-context.js";
-import { errorMessage, isMissingRoute, isUnauthorized } from "../connection.js";
+import { errorMessage, isUnauthorized } from "../connection.js";
 import { formatAgo, formatBytes, formatRate } from "../format.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import { LayerMap } from "./layer-map.js";
@@ -12,7 +12,6 @@ const historyLength = 150;
 
 /** Every instance of the cluster: where its layers sit, its state, how busy and how fast it is. */
 export function InstanceList({ view }: { view: ClusterView }) {
-  const drainable = useDrainAvailable();
   const colours = nodeColours(view);
   if (view.desired.instances.length === 0) {
     return (
@@ -30,30 +29,10 @@ export function InstanceList({ view }: { view: ClusterView }) {
           summary={view.instances.find((candidate) => candidate.id === instance.id)}
           view={view}
           colours={colours}
-          drainable={drainable}
         />
       ))}
     </div>
   );
-}
-
-/**
- * Whether this node offers draining (a newer herd does): asked once with an id no instance can have,
- * so that the route's own 404 for an unknown instance tells it apart from a missing route.
- */
-function useDrainAvailable(): boolean {
-  const { client, onUnauthorized } = useServices();
-  const [available, setAvailable] = useState(false);
-  useEffect(() => {
-    client.drainInstance(" route-check").then(
-      () => setAvailable(true),
-      (error: unknown) => {
-        if (isUnauthorized(error)) onUnauthorized();
-        else setAvailable(!isMissingRoute(error));
-      },
-    );
-  }, [client, onUnauthorized]);
-  return available;
 }
 
 interface InstanceCardProps {
@@ -61,15 +40,23 @@ interface InstanceCardProps {
   summary: InstanceSummary | undefined;
   view: ClusterView;
   colours: Map<string, string>;
-  drainable: boolean;
 }
 
-function InstanceCard({ instance, summary, view, colours, drainable }: InstanceCardProps) {
+function InstanceCard({ instance, summary, view, colours }: InstanceCardProps) {
   const { client, onUnauthorized } = useServices();
   const [busy, setBusy] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
-  const state = instance.suspended !== undefined ? "FAILED" : (summary?.state ?? "PLANNED");
-  const reason = instance.suspended ?? summary?.reason ?? "waiting for the head node to start it";
+  const state =
+    instance.suspended !== undefined
+      ? "FAILED"
+      : instance.draining
+        ? "DRAINING"
+        : (summary?.state ?? "PLANNED");
+  const reason =
+    instance.suspended ??
+    (instance.draining
+      ? "no new requests; unloaded when those in flight are done"
+      : (summary?.reason ?? "waiting for the head node to start it"));
   const stats = state === "READY" ? summary?.stats : undefined;
   const name = (id: string) => nodeName(view, id);
   const plan = instance.plan ?? {
@@ -102,16 +89,15 @@ function InstanceCard({ instance, summary, view, colours, drainable }: InstanceC
         <h3>{instance.model}</h3>
         <code class="muted">{instance.id}</code>
         <span class="spacer" />
-        {drainable ? (
-          <button
-            type="button"
-            disabled={busy !== undefined}
-            title="Stop routing new requests here and unload once the running ones finish"
-            onClick={() => act("drain", () => client.drainInstance(instance.id))}
-          >
-            {busy === "drain" ? "Draining…" : "Drain"}
-          </button>
-        ) : null}
+        <button
+          type="button"
+          disabled={busy !== undefined || instance.draining !== undefined}
+          data-testid="drain"
+          title="Stop routing new requests here and unload once the running ones finish"
+          onClick={() => act("drain", () => client.drainInstance(instance.id, { wait: false }))}
+        >
+          {busy === "drain" ? "Draining…" : "Drain"}
+        </button>
         <button
           type="button"
           class="danger"

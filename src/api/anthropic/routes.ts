@@ -8,6 +8,7 @@ import { mapError } from "../error-mapping.js";
 import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
+import { requestPolicy } from "../request-policy.js";
 import { collectProtocolResponse } from "./collect-protocol-response.js";
 import { CountTokensRequest, MessagesRequest } from "./schemas.js";
 import { toEngineRequest } from "./to-engine-request.js";
@@ -55,6 +56,7 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
       body: toEngineRequest(body, model),
       signal: context.req.raw.signal,
       localOnly: context.req.header("x-herd-forwarded") !== undefined,
+      policy: requestPolicy(context),
       forwardToNode: dependencies.forwardToNode,
       retryForMs: 60_000,
     });

@@ -1,10 +1,11 @@
 import type { Context } from "hono";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
+import { requestPolicy } from "../request-policy.js";
 import { clientAbort, streamResponse } from "../stream-response.js";
 import { timingFieldNames, timingFields } from "../timing-headers.js";
 import { type CollectedAnswer, collectParts } from "./collect-parts.js";
-import { engineAnswer } from "./engine-answer.js";
+import { type EngineAnswer, engineAnswer } from "./engine-answer.js";
 import type { EngineRequest, StreamPart, Timing } from "./stream-part.js";
 
 /** The few functions that make a protocol out of the engine's answer. */
@@ -50,18 +51,32 @@ export async function answerChat(
       path: call.path,
       signal: abort.signal,
       forwarded,
+      policy: requestPolicy(context),
       startedAt: call.startedAt,
       loadMs,
     });
   if (!call.stream) {
     if (load) await load.ready;
-    const answer = await collectParts(await ask(load ? performance.now() - call.startedAt : 0));
-    return context.json(adapter.collectProtocolResponse(answer), 200, timingFields(answer.timing));
+    const { parts, servedBy } = await ask(load ? performance.now() - call.startedAt : 0);
+    const answer = await collectParts(parts);
+    return context.json(adapter.collectProtocolResponse(answer), 200, {
+      ...timingFields(answer.timing),
+      ...servedBy,
+    });
   }
-  const parts = load ? afterLoading(load.ready, call.startedAt, ask) : await ask(0);
+  // A stream that waits for its model starts before anyone has answered: it names no one.
+  const { parts, servedBy } = load
+    ? { parts: afterLoading(load.ready, call.startedAt, ask), servedBy: {} }
+    : await ask(0);
   return streamResponse(
     context,
-    { contentType: adapter.contentType, trailerNames: timingFieldNames, errorText: adapter.errorText, abort },
+    {
+      contentType: adapter.contentType,
+      headers: servedBy,
+      trailerNames: timingFieldNames,
+      errorText: adapter.errorText,
+      abort,
+    },
     async (writer) => {
       let timing: Timing | undefined;
       for await (const text of adapter.toProtocolStream(
@@ -80,7 +95,7 @@ export async function answerChat(
 async function* afterLoading(
   ready: Promise<void>,
   startedAt: number,
-  ask: (loadMs: number) => Promise<AsyncIterable<StreamPart>>,
+  ask: (loadMs: number) => Promise<EngineAnswer>,
 ): AsyncGenerator<StreamPart> {
   let loaded = false;
   const settled = ready.then(() => {
@@ -92,7 +107,7 @@ async function* afterLoading(
     clearTimeout(timer);
     if (!loaded) yield { type: "keep-alive" };
   }
-  yield* await ask(performance.now() - startedAt);
+  yield* (await ask(performance.now() - startedAt)).parts;
 }
 
 async function* observeTiming(

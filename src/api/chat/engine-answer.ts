@@ -1,5 +1,6 @@
 import { dispatch } from "../../inference/dispatch.js";
 import { EngineError, InvalidRequestError } from "../../protocol/errors.js";
+import type { RequestPolicy } from "../../protocol/upstream.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { readEngineStream } from "./read-engine-stream.js";
 import type { EngineRequest, StreamPart } from "./stream-part.js";
@@ -11,6 +12,8 @@ export interface EngineAnswerOptions {
   signal: AbortSignal;
   /** A request another node forwarded: served here or not at all. */
   forwarded: boolean;
+  /** `local-only`: never to an upstream (the request's header or its API key). */
+  policy: RequestPolicy;
   startedAt: number;
   loadMs: number;
 }
@@ -24,7 +27,7 @@ export interface EngineAnswerOptions {
 export async function engineAnswer(
   dependencies: ApiDependencies,
   options: EngineAnswerOptions,
-): Promise<AsyncIterable<StreamPart>> {
+): Promise<EngineAnswer> {
   const upstream = await dispatch({
     router: dependencies.router,
     model: options.request.model,
@@ -32,6 +35,7 @@ export async function engineAnswer(
     body: { ...options.request, stream: true, stream_options: { include_usage: true } },
     signal: options.signal,
     localOnly: options.forwarded,
+    policy: options.policy,
     forwardToNode: dependencies.forwardToNode,
     retryForMs: 60_000,
   });
@@ -42,7 +46,21 @@ export async function engineAnswer(
     if (upstream.status >= 400 && upstream.status < 500) throw new InvalidRequestError(message);
     throw new EngineError(`the engine answered ${upstream.status}: ${message}`, upstream.status);
   }
-  return readEngineStream(upstream.body, options.startedAt, options.loadMs);
+  const servedBy: Record<string, string> = {};
+  for (const name of servedByHeaders) {
+    const value = upstream.headers[name];
+    if (value !== undefined) servedBy[name] = value;
+  }
+  return { parts: readEngineStream(upstream.body, options.startedAt, options.loadMs), servedBy };
+}
+
+/** The headers that name the instance or upstream that answered, passed on to the client. */
+const servedByHeaders = ["x-herd-instance", "x-herd-upstream"];
+
+export interface EngineAnswer {
+  parts: AsyncIterable<StreamPart>;
+  /** `x-herd-instance` or `x-herd-upstream`: who answered. */
+  servedBy: Record<string, string>;
 }
 
 function engineErrorMessage(text: string): string {

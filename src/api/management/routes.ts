@@ -5,11 +5,13 @@ import type { ApiDependencies } from "../api-dependencies.js";
 import { readJsonBody } from "../read-json-body.js";
 import { authRequired } from "../security/api-security.js";
 import { ndjsonProgress } from "./ndjson-progress.js";
+import { throughputRoutes } from "./throughput-routes.js";
 
 /** herd's own API under `/herd/v1`: models, instances, engine, events. */
 export function managementRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
   const { models, instances } = dependencies;
+  app.route("/", throughputRoutes(dependencies));
 
   app.get("/herd/v1/node", (context) =>
     context.json({

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
@@ -8,6 +8,7 @@ import { mapError } from "../error-mapping.js";
 import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
+import { requestPolicy } from "../request-policy.js";
 import { ollamaModelRoutes } from "./model-routes.js";
 import { ChatRequest, EmbeddingsRequest, EmbedRequest, GenerateRequest } from "./schemas.js";
 import { chatToEngineRequest, generateToEngineRequest } from "./to-engine-request.js";
@@ -81,12 +82,8 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
     return Response.json({ ...base, ...reply, done: true, done_reason: "load" });
   };
 
-  const embed = async (
-    signal: AbortSignal,
-    forwarded: boolean,
-    requested: string,
-    input: string | string[],
-  ) => {
+  const embed = async (context: Context, forwarded: boolean, requested: string, input: string | string[]) => {
+    const signal = context.req.raw.signal;
     const startedAt = performance.now();
     const model = await resolveModelName(dependencies.models, requested);
     const load = await startAutoload(dependencies, model, signal);
@@ -99,6 +96,7 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
       body: { model, input },
       signal,
       localOnly: forwarded,
+      policy: requestPolicy(context),
       forwardToNode: dependencies.forwardToNode,
       retryForMs: 60_000,
       check: (route) => {
@@ -130,14 +128,14 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   app.post("/api/embed", async (context) => {
     const body = await readJsonBody(context, EmbedRequest);
     const forwarded = context.req.header("x-herd-forwarded") !== undefined;
-    const result = await embed(context.req.raw.signal, forwarded, body.model, body.input);
+    const result = await embed(context, forwarded, body.model, body.input);
     return context.json({ model: body.model, ...result });
   });
 
   app.post("/api/embeddings", async (context) => {
     const body = await readJsonBody(context, EmbeddingsRequest);
     const forwarded = context.req.header("x-herd-forwarded") !== undefined;
-    const result = await embed(context.req.raw.signal, forwarded, body.model, body.prompt);
+    const result = await embed(context, forwarded, body.model, body.prompt);
     return context.json({ embedding: result.embeddings[0] ?? [] });
   });
 

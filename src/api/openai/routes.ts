@@ -7,6 +7,7 @@ import { startAutoload } from "../autoload.js";
 import { mapError, openAIErrorBody } from "../error-mapping.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
+import { requestPolicy } from "../request-policy.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./schemas.js";
@@ -21,7 +22,13 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
 
   app.get("/v1/models", async (context) => {
     const models = await dependencies.models.list();
-    return context.json({ object: "list", data: models.map(toOpenAIModel) });
+    const local = new Set(models.map((model) => model.name as string));
+    // Models only an upstream serves are listed too: requests for them are routed there.
+    const external = dependencies.router
+      .upstreamModels()
+      .filter((model) => !local.has(model.name))
+      .map((model) => ({ id: model.name, object: "model", created: 0, owned_by: model.upstream }));
+    return context.json({ object: "list", data: [...models.map(toOpenAIModel), ...external] });
   });
 
   app.get("/v1/models/:model{.+}", async (context) => {
@@ -50,6 +57,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
           body: engineBody,
           signal: abort.signal,
           localOnly: forwarded,
+          policy: requestPolicy(context),
           forwardToNode: dependencies.forwardToNode,
           retryForMs: 60_000,
           check: (route) => {

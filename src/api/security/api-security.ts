@@ -66,6 +66,8 @@ export function apiSecurity(options: ApiSecurityOptions): MiddlewareHandler[] {
       );
     }
     context.set("apiKey" as never, key as never);
+    // The key's policy binds every request made with it (see `requestPolicy`).
+    context.set("policy" as never, key.policy as never);
     return next();
   };
   const limitBody = bodyLimit({

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HerdClient } from "../src/client/herd-client.js";
+import { buildEngineForMachine } from "../src/main.js";
+import type { SynthModelRequest } from "../src/protocol/management.js";
+import { findFreePort } from "../src/util/free-port.js";
+import { until } from "./streaming-sample.js";
+
+const root = new URL("..", import.meta.url).pathname;
+
+export interface BenchNode {
+  name: string;
+  home: string;
+  client: HerdClient;
+}
+
+/** Loopback herd nodes for one benchmark, each with its own HERD_HOME; `stop()` removes them all. */
+export async function startBenchCluster(
+  count: number,
+): Promise<{ nodes: BenchNode[]; stop(): Promise<void> }> {
+  const engine = await buildEngineForMachine({}, {});
+  const base = await mkdtemp(join(tmpdir(), "herd-bench-"));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
+    for (const child of children) child.kill("SIGINT");
+    await Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve))));
+    await rm(base, { recursive: true, force: true });
+  };
+  try {
+    const nodes: BenchNode[] = [];
+    let token: string | undefined;
+    for (let index = 0; index < count; index++) {
+      const port = await findFreePort();
+      const name = String.fromCharCode(97 + index);
+      const home = join(base, name);
+      const args = ["--import", "tsx", join(root, "src/cli/main.ts"), "start", "--port", String(port)];
+      args.push(
+        "--cluster-port",
+        String(await findFreePort()),
+        "--home",
+        home,
+        "--name",
+        name,
+        "--no-discovery",
+      );
+      if (token) args.push("--join", token);
+      const child = spawn(process.execPath, args, {
+        env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn" },
+        stdio: ["ignore", "ignore", "inherit"],
+      });
+      children.push(child);
+      const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
+      await until(() => client.node());
+      token ??= await client.joinToken();
+      nodes.push({ name, home, client });
+    }
+    await until(async () => {
+      const view = await nodes[0]!.client.cluster();
+      if (view.nodes.filter((node) => node.state === "alive").length < count) throw new Error("joining");
+    });
+    return { nodes, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** A synthetic Llama model of `layers` × `embedding` (heads of 64), with llama.cpp's 32000-token vocabulary. */
+export function synthShape(
+  name: string,
+  layers: number,
+  embedding: number,
+  extra: Partial<SynthModelRequest> = {},
+): SynthModelRequest {
+  return {
+    name,
+    layers,
+    embedding,
+    feedForward: Math.ceil((embedding * 8) / 3 / 32) * 32,
+    heads: embedding / 64,
+    kvHeads: embedding / 64,
+    type: "f16",
+    ...extra,
+  };
+}
+
+/** Waits until every instance of `model` in the desired state is READY. */
+export async function untilReady(client: HerdClient, model: string): Promise<void> {
+  await until(async () => {
+    const view = await client.cluster();
+    const wanted = view.desired.instances.filter((instance) => instance.model === model);
+    const ready = view.instances.filter((summary) => summary.model === model && summary.state === "READY");
+    if (wanted.length === 0 || ready.length < wanted.length) throw new Error(`${model} is not READY yet`);
+  }, 900_000);
+}
+
+/** The key of an instance's engine on `node`, to measure the engine directly. */
+export async function engineKey(node: BenchNode, instanceId: string): Promise<string> {
+  return (await readFile(join(node.home, "run", `${instanceId}.key`), "utf8")).trim();
+}
+
+/** Writes `bench-results/<scenario>-<time>.json` and `.md`; returns the stem. */
+export async function writeResults(scenario: string, data: unknown, markdown: string): Promise<string> {
+  const directory = join(root, "bench-results");
+  await mkdir(directory, { recursive: true });
+  const stem = join(directory, `${scenario}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  await writeFile(`${stem}.json`, `${JSON.stringify(data, null, 2)}\n`);
+  await writeFile(`${stem}.md`, `${markdown}\n`);
+  return stem;
+}
