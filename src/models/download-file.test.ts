@@ -51,13 +51,34 @@ describe("downloadFile", () => {
     signal,
     parallelFromBytes: 1024 * 1024,
     connections: 3,
+    chunkBytes: 1024 * 1024,
     retries: 0,
   });
 
-  it("fetches a large file over several ranges and verifies it", async () => {
+  it("fetches a large file in ranges over several connections, in file order, and verifies it", async () => {
     const source = new BufferSource(data);
-    const result = await downloadFile(request(source));
-    expect(source.requests).toHaveLength(3);
+    let open = 0;
+    let mostOpen = 0;
+    const counting: RangeSource = {
+      open: async (start, end, signal) => {
+        const inner = await source.open(start, end);
+        return (async function* () {
+          mostOpen = Math.max(mostOpen, ++open);
+          try {
+            yield* inner;
+          } finally {
+            open--;
+          }
+        })();
+      },
+    };
+    const result = await downloadFile(request(counting));
+    // Six 1 MiB ranges (the last one 123 bytes), asked for in order, three at a time.
+    expect(source.requests.map(([start]) => start)).toEqual(
+      [0, 1, 2, 3, 4, 5].map((index) => index * 2 ** 20),
+    );
+    expect(source.requests.at(-1)).toEqual([5 * 2 ** 20, data.length]);
+    expect(mostOpen).toBe(3);
     expect(result.transferredBytes).toBe(data.length);
     expect((await readFile(join(directory, "model.gguf"))).equals(data)).toBe(true);
     expect(await readdir(directory)).toEqual(["model.gguf"]);

@@ -33,6 +33,11 @@ export interface DownloadRequest {
   connections?: number;
   /** Files at least this large are fetched over several connections. Default 32 MiB. */
   parallelFromBytes?: number;
+  /**
+   * The size of the ranges a parallel download is cut into, taken in file order by whichever
+   * connection is free. Default: a sixteenth of the file per connection, between 4 and 256 MiB.
+   */
+  chunkBytes?: number;
   /** Attempts per range after a failure that made no progress. Default 4. */
   retries?: number;
   /** Told of each failure that will be retried, for the log. */
@@ -50,6 +55,9 @@ const PartState = z.object({ sizeBytes: z.number(), sha256: z.string(), segments
 type PartState = z.infer<typeof PartState>;
 
 const alignment = 1024 * 1024;
+const minChunkBytes = 4 * 1024 * 1024;
+const maxChunkBytes = 256 * 1024 * 1024;
+const chunksPerConnection = 16;
 
 /** Bytes of `path` already downloaded by an earlier, interrupted call (0 when there is none). */
 export async function presentBytes(path: string, sizeBytes: number, sha256: string): Promise<number> {
@@ -103,12 +111,23 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
       published = prefix;
       hasher.advance(prefix);
     };
-    workers = state.segments.map((segment) =>
-      fetchSegment(request, handle, segment, stop.signal, (bytes) => {
-        transferredBytes += bytes;
-        advance();
-        progress();
-      }).catch((error: unknown) => {
+    // Each connection takes the next missing range in file order, so the part complete from the
+    // first byte grows steadily and the hash keeps pace with the download instead of starting late.
+    const missing = state.segments.filter((segment) => segment.done < segment.end - segment.start);
+    let next = 0;
+    const connection = async () => {
+      while (next < missing.length) {
+        stop.signal.throwIfAborted();
+        await fetchSegment(request, handle, missing[next++]!, stop.signal, (bytes) => {
+          transferredBytes += bytes;
+          advance();
+          progress();
+        });
+      }
+    };
+    const connections = Math.min(missing.length, Math.max(1, request.connections ?? 4));
+    workers = Array.from({ length: connections }, () =>
+      connection().catch((error: unknown) => {
         // One range failing for good ends the others: the caller gets the first real error.
         stop.abort(error);
         throw error;
@@ -199,8 +218,11 @@ function completePrefix(state: PartState): number {
 function freshState(request: DownloadRequest): PartState {
   const { sizeBytes } = request;
   const parallel = sizeBytes >= (request.parallelFromBytes ?? 32 * 1024 * 1024);
-  const count = parallel ? Math.max(1, request.connections ?? 4) : 1;
-  const step = Math.max(alignment, Math.ceil(sizeBytes / count / alignment) * alignment);
+  const connections = Math.max(1, request.connections ?? 4);
+  const chunk =
+    request.chunkBytes ??
+    Math.min(maxChunkBytes, Math.max(minChunkBytes, sizeBytes / (connections * chunksPerConnection)));
+  const step = parallel ? Math.max(alignment, Math.ceil(chunk / alignment) * alignment) : sizeBytes;
   const segments: Segment[] = [];
   for (let start = 0; start < sizeBytes || segments.length === 0; start += step) {
     segments.push({ start, end: Math.min(sizeBytes, start + step), done: 0 });
@@ -254,14 +276,19 @@ async function explainFailure(error: unknown, request: DownloadRequest, state: P
     (stats) => stats.bavail * stats.bsize,
     () => 0,
   );
-  return new InsufficientStorageError(request.sizeBytes - sumDone(state), free, directory, { cause: error });
+  return new InsufficientStorageError(
+    directory,
+    { neededBytes: request.sizeBytes - sumDone(state), availableBytes: free },
+    { cause: error },
+  );
 }
 
 /** Throws `InsufficientStorageError` when `directory`'s filesystem has less than `neededBytes` free. */
 export async function ensureFreeSpace(directory: string, neededBytes: number): Promise<void> {
   const stats = await statfs(directory);
   const free = stats.bavail * stats.bsize;
-  if (neededBytes > free) throw new InsufficientStorageError(neededBytes, free, directory);
+  if (neededBytes > free)
+    throw new InsufficientStorageError(directory, { neededBytes, availableBytes: free });
 }
 
 /** A file `downloadFile` finished (verified and renamed into place) that was not used yet. */
