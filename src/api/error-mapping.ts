@@ -21,7 +21,6 @@ import {
   PermissionError,
   QueueFullError,
   RateLimitError,
-  StorageFullError,
 } from "../protocol/errors.js";
 
 /** An error as every protocol needs it: an HTTP status, a kind, a message, the field at fault. */
@@ -44,6 +43,56 @@ export interface MappedError {
   retryAfterSeconds?: number;
 }
 
+type ErrorClass<E> = abstract new (...args: never[]) => E;
+
+interface Rule {
+  error: ErrorClass<unknown>;
+  status: MappedError["status"];
+  type: MappedError["type"];
+  code: string;
+  /** The field at fault: a name, or read from the error. */
+  param?: string | ((error: never) => string | null);
+}
+
+function rule<E>(
+  error: ErrorClass<E>,
+  status: MappedError["status"],
+  type: MappedError["type"],
+  code: string,
+  param?: string | ((error: E) => string | null),
+): Rule {
+  return { error, status, type, code, param };
+}
+
+/**
+ * How each kind of error reaches a client, most specific first (a subclass before the class it
+ * extends). Client mistakes are 4xx; errors about the cluster's state are worth retrying (503).
+ */
+const rules: Rule[] = [
+  rule(AuthenticationError, 401, "authentication_error", "invalid_api_key"),
+  rule(PermissionError, 403, "permission_error", "insufficient_scope"),
+  rule(PayloadTooLargeError, 413, "invalid_request_error", "request_too_large"),
+  rule(RateLimitError, 429, "rate_limit_error", "rate_limit_exceeded"),
+  rule(QueueFullError, 503, "service_unavailable", "queue_full", "model"),
+  rule(InvalidRequestError, 400, "invalid_request_error", "invalid_value", (error) => error.param),
+  rule(NoPlacementError, 422, "invalid_request_error", "no_placement", "model"),
+  rule(InvalidModelShapeError, 400, "invalid_request_error", "invalid_value", (error) => error.option),
+  rule(InvalidModelFileError, 422, "invalid_request_error", "invalid_model_file", "path"),
+  rule(ModelNotFoundError, 404, "invalid_request_error", "model_not_found", "model"),
+  rule(ChecksumMismatchError, 502, "server_error", "checksum_mismatch"),
+  rule(InsufficientStorageError, 507, "server_error", "insufficient_storage"),
+  rule(NotSupportedError, 501, "invalid_request_error", "not_supported"),
+  rule(NotFoundError, 404, "not_found_error", "not_found"),
+  rule(ConflictError, 409, "invalid_request_error", "conflict"),
+  rule(ModelNotLoadedError, 503, "service_unavailable", "model_not_loaded", "model"),
+  rule(ModelUnavailableError, 503, "service_unavailable", "model_not_ready", "model"),
+  rule(EngineUnavailableError, 503, "service_unavailable", "engine_unavailable"),
+  rule(EngineError, 502, "server_error", "engine_error"),
+  // The remaining herd errors describe the cluster's state (no coordinator yet, a peer that cannot
+  // be reached): worth retrying, and their messages are written for people.
+  rule(HerdError, 503, "service_unavailable", "cluster_unavailable"),
+];
+
 /**
  * The one place that decides how an error reaches a client. Client mistakes are 4xx with a message
  * that names the field; anything unexpected is a 500 whose message hides internals (the log has them).
@@ -55,194 +104,26 @@ export function mapError(error: unknown): MappedError {
     const message = issue ? `${param ? `'${param}': ` : ""}${issue.message}` : "invalid request";
     return { status: 400, type: "invalid_request_error", code: "invalid_value", message, param };
   }
-  if (error instanceof AuthenticationError) {
-    return {
-      status: 401,
-      type: "authentication_error",
-      code: "invalid_api_key",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof PermissionError) {
-    return {
-      status: 403,
-      type: "permission_error",
-      code: "insufficient_scope",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof PayloadTooLargeError) {
-    return {
-      status: 413,
-      type: "invalid_request_error",
-      code: "request_too_large",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof RateLimitError) {
-    return {
-      status: 429,
-      type: "rate_limit_error",
-      code: "rate_limit_exceeded",
-      message: error.message,
-      param: null,
-      retryAfterSeconds: error.retryAfterSeconds,
-    };
-  }
-  if (error instanceof QueueFullError) {
-    return {
-      status: 503,
-      type: "service_unavailable",
-      code: "queue_full",
-      message: error.message,
-      param: "model",
-      retryAfterSeconds: error.retryAfterSeconds,
-    };
-  }
-  if (error instanceof InvalidRequestError) {
-    return {
-      status: 400,
-      type: "invalid_request_error",
-      code: "invalid_value",
-      message: error.message,
-      param: error.param,
-    };
-  }
-  if (error instanceof NoPlacementError) {
-    return {
-      status: 422,
-      type: "invalid_request_error",
-      code: "no_placement",
-      message: error.message,
-      param: "model",
-    };
-  }
-  if (error instanceof InvalidModelShapeError) {
-    return {
-      status: 400,
-      type: "invalid_request_error",
-      code: "invalid_value",
-      message: error.message,
-      param: error.option,
-    };
-  }
-  if (error instanceof InvalidModelFileError) {
-    return {
-      status: 422,
-      type: "invalid_request_error",
-      code: "invalid_model_file",
-      message: error.message,
-      param: "path",
-    };
-  }
-  if (error instanceof ModelNotFoundError) {
-    return {
-      status: 404,
-      type: "invalid_request_error",
-      code: "model_not_found",
-      message: error.message,
-      param: "model",
-    };
-  }
   if (error instanceof HubError) return mapHubError(error);
-  if (error instanceof ChecksumMismatchError) {
+  const matched = rules.find((candidate) => error instanceof candidate.error);
+  if (!matched) {
     return {
-      status: 502,
+      status: 500,
       type: "server_error",
-      code: "checksum_mismatch",
-      message: error.message,
+      code: "internal_error",
+      message: "internal error; see the node's log",
       param: null,
     };
   }
-  if (error instanceof InsufficientStorageError) {
-    return {
-      status: 507,
-      type: "server_error",
-      code: "insufficient_storage",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof NotSupportedError) {
-    return {
-      status: 501,
-      type: "invalid_request_error",
-      code: "not_supported",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof NotFoundError) {
-    return { status: 404, type: "not_found_error", code: "not_found", message: error.message, param: null };
-  }
-  if (error instanceof ConflictError) {
-    return {
-      status: 409,
-      type: "invalid_request_error",
-      code: "conflict",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof ModelNotLoadedError) {
-    return {
-      status: 503,
-      type: "service_unavailable",
-      code: "model_not_loaded",
-      message: error.message,
-      param: "model",
-    };
-  }
-  if (error instanceof ModelUnavailableError) {
-    return {
-      status: 503,
-      type: "service_unavailable",
-      code: "model_not_ready",
-      message: error.message,
-      param: "model",
-    };
-  }
-  if (error instanceof EngineUnavailableError) {
-    return {
-      status: 503,
-      type: "service_unavailable",
-      code: "engine_unavailable",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof StorageFullError) {
-    return {
-      status: 507,
-      type: "server_error",
-      code: "insufficient_storage",
-      message: error.message,
-      param: null,
-    };
-  }
-  if (error instanceof EngineError) {
-    return { status: 502, type: "server_error", code: "engine_error", message: error.message, param: null };
-  }
-  if (error instanceof HerdError) {
-    // The remaining herd errors describe the cluster's state (no coordinator yet, a peer that
-    // cannot be reached): worth retrying, and their messages are written for people.
-    return {
-      status: 503,
-      type: "service_unavailable",
-      code: "cluster_unavailable",
-      message: error.message,
-      param: null,
-    };
-  }
+  const param = typeof matched.param === "function" ? matched.param(error as never) : (matched.param ?? null);
+  const retryAfter = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
   return {
-    status: 500,
-    type: "server_error",
-    code: "internal_error",
-    message: "internal error; see the node's log",
-    param: null,
+    status: matched.status,
+    type: matched.type,
+    code: matched.code,
+    message: (error as Error).message,
+    param,
+    ...(typeof retryAfter === "number" ? { retryAfterSeconds: retryAfter } : {}),
   };
 }
 

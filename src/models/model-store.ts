@@ -2,9 +2,9 @@ import { copyFile, link, mkdir, readdir, rename, rm, stat, statfs, symlink } fro
 import { basename, dirname, join, resolve } from "node:path";
 import {
   ConflictError,
+  InsufficientStorageError,
   InvalidRequestError,
   ModelNotFoundError,
-  StorageFullError,
 } from "../protocol/errors.js";
 import { ModelName } from "../protocol/ids.js";
 import { ModelProfile } from "../protocol/model-profile.js";
@@ -203,7 +203,11 @@ export class ModelStore {
           (stats) => stats.bavail * stats.bsize,
           () => undefined,
         );
-        throw new StorageFullError(this.directory, `model '${name}'`, free, { cause: error });
+        throw new InsufficientStorageError(
+          this.directory,
+          { availableBytes: free, writing: `model '${name}'` },
+          { cause: error },
+        );
       }
       throw error;
     }

@@ -72,23 +72,6 @@ export class InvalidModelFileError extends HerdError {
   }
 }
 
-/** A disk filled while herd wrote to it; what was being written was removed again. */
-export class StorageFullError extends HerdError {
-  override name = "StorageFullError";
-  constructor(
-    readonly directory: string,
-    readonly what: string,
-    readonly freeBytes: number | undefined,
-    options?: ErrorOptions,
-  ) {
-    const free = freeBytes === undefined ? "" : ` (${(freeBytes / 1024 ** 2).toFixed(1)} MiB free)`;
-    super(
-      `no space left on the disk of ${directory}${free} while writing ${what}; nothing was registered. Free some space, or set HERD_HOME to a larger disk`,
-      options,
-    );
-  }
-}
-
 /** The engine binaries are missing or unusable; `remedy` says what to do. */
 export class EngineUnavailableError extends HerdError {
   override name = "EngineUnavailableError";
@@ -214,14 +197,19 @@ export class ChecksumMismatchError extends HerdError {
 export class InsufficientStorageError extends HerdError {
   override name = "InsufficientStorageError";
   constructor(
-    readonly neededBytes: number,
-    readonly availableBytes: number,
     readonly directory: string,
+    /** Bytes still to be written, when known; `writing`: what the disk filled up under (no size checked before). */
+    readonly detail: { neededBytes?: number; availableBytes?: number; writing?: string },
     options?: ErrorOptions,
   ) {
     const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+    const size = (bytes: number) =>
+      bytes >= 1024 ** 3 ? gib(bytes) : `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+    const free = detail.availableBytes === undefined ? "" : `${size(detail.availableBytes)} free`;
     super(
-      `not enough disk space in ${directory}: ${gib(neededBytes)} more are needed, ${gib(availableBytes)} are free`,
+      detail.writing !== undefined
+        ? `no space left on the disk of ${directory}${free ? ` (${free})` : ""} while writing ${detail.writing}; nothing was registered. Free some space, or set HERD_HOME to a larger disk`
+        : `not enough disk space in ${directory}: ${gib(detail.neededBytes ?? 0)} more are needed${free ? `, ${free}` : ""}`,
       options,
     );
   }
