@@ -7,16 +7,10 @@
  *   npm run bench:adapters                          # synthetic 12 x 768 f16 model (~270 MB)
  *   npm run bench:adapters -- --rounds 12 --tokens 128 --threads 1
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HerdClient } from "../src/client/herd-client.js";
-import { buildEngineForMachine } from "../src/main.js";
-import { findFreePort } from "../src/util/free-port.js";
 import { readLines } from "../src/util/line-decoder.js";
 import { decodeServerSentEvents } from "../src/util/sse.js";
+import { startBenchCluster } from "./bench-cluster.js";
 import { median, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -31,7 +25,6 @@ const { values: options } = parseArgs({
 const rounds = Number(options.rounds);
 const maxTokens = Number(options.tokens);
 const threads = options.threads ? Number(options.threads) : undefined;
-const root = new URL("..", import.meta.url).pathname;
 const model = `synth-${options.layers}x${options.embedding}`;
 const messages = [{ role: "user", content: "Once upon a time, in a small village by the sea, there lived" }];
 
@@ -83,33 +76,10 @@ async function decodeRate(baseUrl: string, path: Path): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const engine = await buildEngineForMachine({}, {});
-  const home = await mkdtemp(join(tmpdir(), "herd-bench-"));
-  const port = await findFreePort();
-  const node = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(root, "src/cli/main.ts"),
-      "start",
-      "--port",
-      String(port),
-      "--cluster-port",
-      String(await findFreePort()),
-      "--no-discovery",
-      "--home",
-      home,
-    ],
-    {
-      env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const client = new HerdClient({ baseUrl });
+  const cluster = await startBenchCluster(1);
+  const { client } = cluster.nodes[0]!;
+  const baseUrl = client.baseUrl;
   try {
-    await until(() => client.node());
     const embedding = Number(options.embedding);
     const profile = await client.synthModel({
       name: model,
@@ -151,9 +121,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    node.kill("SIGINT");
-    await new Promise((resolve) => node.once("exit", resolve));
-    await rm(home, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 

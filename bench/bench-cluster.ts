@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HerdClient } from "../src/client/herd-client.js";
 import { buildEngineForMachine } from "../src/main.js";
+import type { EngineInstall } from "../src/protocol/engine.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { until } from "./streaming-sample.js";
@@ -14,12 +15,25 @@ export interface BenchNode {
   name: string;
   home: string;
   client: HerdClient;
+  /** The node's process, for its CPU time. */
+  pid: number;
 }
 
-/** Loopback herd nodes for one benchmark, each with its own HERD_HOME; `stop()` removes them all. */
+export interface BenchCluster {
+  nodes: BenchNode[];
+  /** The engine every node runs (built or reused from the cache). */
+  engine: EngineInstall;
+  stop(): Promise<void>;
+}
+
+/**
+ * Loopback herd nodes for one benchmark, each with its own HERD_HOME, joined into one cluster;
+ * `env` is added to each node's environment. `stop()` removes them all.
+ */
 export async function startBenchCluster(
   count: number,
-): Promise<{ nodes: BenchNode[]; stop(): Promise<void> }> {
+  options: { env?: Record<string, string> } = {},
+): Promise<BenchCluster> {
   const engine = await buildEngineForMachine({}, {});
   const base = await mkdtemp(join(tmpdir(), "herd-bench-"));
   const children: ChildProcess[] = [];
@@ -47,20 +61,20 @@ export async function startBenchCluster(
       );
       if (token) args.push("--join", token);
       const child = spawn(process.execPath, args, {
-        env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn" },
+        env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn", ...options.env },
         stdio: ["ignore", "ignore", "inherit"],
       });
       children.push(child);
       const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
       await until(() => client.node());
       token ??= await client.joinToken();
-      nodes.push({ name, home, client });
+      nodes.push({ name, home, client, pid: child.pid! });
     }
     await until(async () => {
       const view = await nodes[0]!.client.cluster();
       if (view.nodes.filter((node) => node.state === "alive").length < count) throw new Error("joining");
     });
-    return { nodes, stop };
+    return { nodes, engine, stop };
   } catch (error) {
     await stop();
     throw error;

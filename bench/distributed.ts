@@ -14,15 +14,13 @@
  *   npm run bench:distributed -- --layers 20 --embedding 1024 --ff 2752 --heads 16 --kv-heads 16 --type f16
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HerdClient } from "../src/client/herd-client.js";
-import { buildEngineForMachine } from "../src/main.js";
+import type { HerdClient } from "../src/client/herd-client.js";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
+import { startBenchCluster } from "./bench-cluster.js";
 import { median, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -39,16 +37,12 @@ const { values: options } = parseArgs({
   },
 });
 const threads = options.threads ? Number(options.threads) : undefined;
-const root = new URL("..", import.meta.url).pathname;
-const cli = join(root, "src/cli/main.ts");
-const children: ChildProcess[] = [];
 
 async function main(): Promise<void> {
-  const engine = await buildEngineForMachine({}, {});
-  const base = await mkdtemp(join(tmpdir(), "herd-bench-distributed-"));
+  const cluster = await startCluster(3);
+  const { engine } = cluster;
   try {
-    const nodes = await startCluster(engine.directory, base, 3);
-    const [head] = nodes;
+    const [head] = cluster.nodes;
     const embedding = Number(options.embedding);
     await head!.client.synthModel({
       name: "bench",
@@ -79,10 +73,10 @@ async function main(): Promise<void> {
         count,
       );
       try {
-        const [herdRate, rawRate] = await compare(head!.url, raw.url);
+        const [herdRate, rawRate] = await compare(head!.client.baseUrl, raw.url);
         await head!.client.unload("bench");
         await loadTimed(head!.client, count, "direct");
-        const [directRate, rawRateAgain] = await compare(head!.url, raw.url);
+        const [directRate, rawRateAgain] = await compare(head!.client.baseUrl, raw.url);
         await head!.client.unload("bench");
         rows.push([
           String(count),
@@ -113,52 +107,21 @@ async function main(): Promise<void> {
     console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
     for (const row of rows) console.log(`| ${row.join(" | ")} |`);
   } finally {
-    for (const child of children) child.kill("SIGINT");
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await rm(base, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 
-async function startCluster(engineDirectory: string, base: string, count: number) {
-  const nodes: Array<{ url: string; client: HerdClient }> = [];
-  let token: string | undefined;
-  for (let index = 0; index < count; index++) {
-    const port = await findFreePort();
-    const args = [
-      "--import",
-      "tsx",
-      cli,
-      "start",
-      "--port",
-      String(port),
-      "--cluster-port",
-      String(await findFreePort()),
-    ];
-    args.push(
-      "--home",
-      join(base, `node${index}`),
-      "--name",
-      `n${index}`,
-      "--no-discovery",
-      ...(token ? ["--join", token] : []),
-    );
-    const child = spawn(process.execPath, args, {
-      env: { ...process.env, HERD_ENGINE_DIR: engineDirectory, HERD_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "ignore"],
-    });
-    children.push(child);
-    const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
-    await until(() => client.node());
-    token ??= await client.joinToken();
-    nodes.push({ url: client.baseUrl, client });
-  }
+/** Three nodes whose links are measured, so that the planner has the figures it plans with. */
+async function startCluster(count: number) {
+  const cluster = await startBenchCluster(count);
+  const { client } = cluster.nodes[0]!;
   await until(async () => {
-    const view = await nodes[0]!.client.cluster();
+    const view = await client.cluster();
     if (view.links.length < count * (count - 1)) throw new Error("links not measured yet");
   }, 60_000);
   // The second round of link measurements, taken once the join has settled, is the one to plan with.
   await new Promise((resolve) => setTimeout(resolve, 12_000));
-  return nodes;
+  return cluster;
 }
 
 /** Loads over exactly `count` nodes and returns the milliseconds until READY. */

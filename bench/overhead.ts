@@ -10,14 +10,11 @@
  * Also reports the CPU time herd's node process used per generated token (Linux), since on a
  * machine whose cores the engine keeps busy that is what the extra hop costs.
  */
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HerdClient } from "../src/client/herd-client.js";
-import { buildEngineForMachine } from "../src/main.js";
-import { findFreePort } from "../src/util/free-port.js";
+import type { HerdClient } from "../src/client/herd-client.js";
+import { startBenchCluster } from "./bench-cluster.js";
 import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -36,30 +33,10 @@ const root = new URL("..", import.meta.url).pathname;
 type Sample = StreamingSample;
 
 async function main(): Promise<void> {
-  const engine = await buildEngineForMachine({}, {});
-  const home = await mkdtemp(join(tmpdir(), "herd-bench-"));
-  const port = await findFreePort();
-  const node = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(root, "src/cli/main.ts"),
-      "start",
-      "--port",
-      String(port),
-      "--cluster-port",
-      String(await findFreePort()),
-      "--no-discovery",
-      "--home",
-      home,
-    ],
-    {
-      env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
-  const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
+  const cluster = await startBenchCluster(1);
+  const { engine } = cluster;
+  const node = cluster.nodes[0]!;
+  const { client, home } = node;
   try {
     await until(() => client.node());
     console.log(
@@ -71,14 +48,14 @@ async function main(): Promise<void> {
       const [instance] = await client.instances();
       const enginePort = instance!.enginePort!;
       const key = (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim();
-      const herdUrl = `http://127.0.0.1:${port}`;
+      const herdUrl = client.baseUrl;
       const directUrl = `http://127.0.0.1:${enginePort}`;
       // Warm both paths (first requests pay for page faults and allocator growth).
       await measure(herdUrl, model, undefined);
       await measure(directUrl, model, key);
       const herd: Sample[] = [];
       const direct: Sample[] = [];
-      const cpuBefore = await processCpuMs(node.pid!);
+      const cpuBefore = await processCpuMs(node.pid);
       for (let round = 0; round < rounds; round++) {
         if (round % 2 === 0) {
           herd.push(await measure(herdUrl, model, undefined));
@@ -88,7 +65,7 @@ async function main(): Promise<void> {
           herd.push(await measure(herdUrl, model, undefined));
         }
       }
-      const herdCpuMsPerToken = ((await processCpuMs(node.pid!)) - cpuBefore) / (rounds * maxTokens);
+      const herdCpuMsPerToken = ((await processCpuMs(node.pid)) - cpuBefore) / (rounds * maxTokens);
       const herdTps = median(herd.map((s) => s.decodeTokensPerSecond));
       const directTps = median(direct.map((s) => s.decodeTokensPerSecond));
       const herdTtft = median(herd.map((s) => s.ttftMs));
@@ -119,9 +96,7 @@ async function main(): Promise<void> {
       rows,
     );
   } finally {
-    node.kill("SIGINT");
-    await new Promise((resolve) => node.once("exit", resolve));
-    await rm(home, { recursive: true, force: true });
+    await cluster.stop();
   }
 }
 

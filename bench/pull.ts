@@ -12,14 +12,13 @@ import { mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { HerdClient } from "../src/client/herd-client.js";
 import { engineVocabPath } from "../src/engine/engine-source.js";
 import { buildEngineForMachine, loadConfig } from "../src/main.js";
 import { planGgufFile } from "../src/models/gguf-writer.js";
 import { sha256OfFile } from "../src/models/hash-file.js";
 import { synthModelContent } from "../src/models/synth-model.js";
-import { findFreePort } from "../src/util/free-port.js";
-import { median, until } from "./streaming-sample.js";
+import { startBenchCluster } from "./bench-cluster.js";
+import { median } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
   options: {
@@ -29,9 +28,11 @@ const { values: options } = parseArgs({
 });
 const root = new URL("..", import.meta.url).pathname;
 const children: ChildProcess[] = [];
+const stops: Array<() => Promise<void>> = [];
 
 async function main(): Promise<void> {
-  const engine = await buildEngineForMachine({}, {});
+  // The engine's source holds the vocabulary the synthetic model uses.
+  await buildEngineForMachine({}, {});
   const base = await mkdtemp(join(tmpdir(), "herd-bench-pull-"));
   try {
     const file = join(base, "big-F16.gguf");
@@ -60,35 +61,9 @@ async function main(): Promise<void> {
       await new Promise<string>((resolve) => hub.stdout!.once("data", (data) => resolve(String(data)))),
     ) as { endpoint: string };
 
-    const port = await findFreePort();
-    const node = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        join(root, "src/cli/main.ts"),
-        "start",
-        "--port",
-        String(port),
-        "--cluster-port",
-        String(await findFreePort()),
-        "--home",
-        join(base, "home"),
-        "--no-discovery",
-      ],
-      {
-        env: {
-          ...process.env,
-          HERD_ENGINE_DIR: engine.directory,
-          HERD_LOG_LEVEL: "warn",
-          HF_ENDPOINT: endpoint,
-        },
-        stdio: ["ignore", "ignore", "inherit"],
-      },
-    );
-    children.push(node);
-    const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
-    await until(() => client.node());
+    const cluster = await startBenchCluster(1, { env: { HF_ENDPOINT: endpoint } });
+    stops.push(cluster.stop);
+    const { client } = cluster.nodes[0]!;
 
     const curlTimes: number[] = [];
     const herdTimes: number[] = [];
@@ -114,6 +89,7 @@ async function main(): Promise<void> {
       `\nmedian: curl ${median(curlTimes).toFixed(2)} s, herd pull ${median(herdTimes).toFixed(2)} s (download, sha256, register): herd takes ${ratio.toFixed(2)}x curl's time (target: within 2x)`,
     );
   } finally {
+    for (const stop of stops) await stop();
     for (const child of children) child.kill("SIGTERM");
     await rm(base, { recursive: true, force: true });
   }
