@@ -7,6 +7,7 @@
  *   npm run bench -- suite [--layers 8 --embedding 768]  TTFT and decode by prompt size and length;
  *                                                         1-16 concurrent streams; herd against the
  *                                                         engine directly; predicted against measured
+ *   (suite and replicas also take --type f16|q8_0|q4_0 and --kv-heads N for the model's shape)
  *   npm run bench -- replicas [--streams 8]               two replicas on two nodes against one instance,
  *                                                         every engine on one thread
  *   npm run bench -- speculative [--tokens 128]           a draft model on against off, repetitive text
@@ -43,10 +44,17 @@ const { values: options } = parseArgs({
     tokens: { type: "string" },
     rounds: { type: "string" },
     streams: { type: "string" },
+    type: { type: "string" },
+    "kv-heads": { type: "string" },
   },
 });
 const number = (value: string | boolean | undefined, fallback: number) =>
   typeof value === "string" ? Number(value) : fallback;
+/** `--type q8_0 --kv-heads 4`: the weights' type and grouped-query attention, as real models have. */
+const shapeOptions = {
+  ...(typeof options.type === "string" ? { type: options.type as "f16" | "q8_0" | "q4_0" } : {}),
+  ...(typeof options["kv-heads"] === "string" ? { kvHeads: Number(options["kv-heads"]) } : {}),
+};
 
 const scenarios: Record<string, () => Promise<void>> = {
   overhead: () => runScript("overhead.ts"),
@@ -61,7 +69,12 @@ async function suite(): Promise<void> {
   const cluster = await startBenchCluster(1);
   try {
     const [node] = cluster.nodes as [BenchNode];
-    const shape = synthShape("bench", number(options.layers, 8), number(options.embedding, 768));
+    const shape = synthShape(
+      "bench",
+      number(options.layers, 8),
+      number(options.embedding, 768),
+      shapeOptions,
+    );
     await node.client.synthModel(shape);
     await node.client.load({ model: "bench", parallel: 16, contextSize: 16 * 2048 });
     await untilReady(node.client, "bench");
@@ -103,7 +116,7 @@ async function suite(): Promise<void> {
       );
     }
     const markdown = [
-      `model: ${shape.layers} x ${shape.embedding} f16, one node, --parallel 16`,
+      `model: ${shape.layers} x ${shape.embedding} ${shape.type}, ${shape.kvHeads} KV heads, one node, --parallel 16`,
       "",
       suiteMarkdown(result),
       "",
@@ -130,7 +143,7 @@ async function replicas(): Promise<void> {
   const cluster = await startBenchCluster(2);
   try {
     const [a, b] = cluster.nodes as [BenchNode, BenchNode];
-    const shape = synthShape("one", number(options.layers, 8), number(options.embedding, 512));
+    const shape = synthShape("one", number(options.layers, 8), number(options.embedding, 512), shapeOptions);
     await a.client.synthModel(shape);
     const file = (await a.client.models()).find((model) => model.name === "one")!.file;
     await a.client.importModel({ path: file, name: "pair" });
