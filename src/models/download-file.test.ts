@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, truncate } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -95,6 +95,18 @@ describe("downloadFile", () => {
     const result = await downloadFile(request(healthy));
     expect(healthy.served).toBe(data.length - kept);
     expect(result.transferredBytes).toBe(data.length - kept);
+    expect((await readFile(join(directory, "model.gguf"))).equals(data)).toBe(true);
+  });
+
+  it("starts again when the partial file lacks bytes its record counts", async () => {
+    const broken = new BufferSource(data, 2 * 1024 * 1024 + 5000);
+    await expect(downloadFile(request(broken))).rejects.toThrow("connection reset by the test");
+    await truncate(join(directory, "model.gguf.part"), 1000);
+    expect(await presentBytes(join(directory, "model.gguf"), data.length, sha256(data))).toBe(0);
+
+    const healthy = new BufferSource(data);
+    await downloadFile(request(healthy));
+    expect(healthy.served).toBe(data.length);
     expect((await readFile(join(directory, "model.gguf"))).equals(data)).toBe(true);
   });
 
