@@ -60,7 +60,7 @@ describe("downloadFile", () => {
     let open = 0;
     let mostOpen = 0;
     const counting: RangeSource = {
-      open: async (start, end, signal) => {
+      open: async (start, end) => {
         const inner = await source.open(start, end);
         return (async function* () {
           mostOpen = Math.max(mostOpen, ++open);
