@@ -240,6 +240,7 @@ export async function startNode(
         herdVersion: version,
       }),
     instances: () => instanceSummaries(),
+    sentInFlight: (instanceId) => router.load(instanceId),
     models: () => modelNames,
     rpcServers: (name) => shards.lookup(name),
     routes: modelFileRoutes(models),

@@ -50,6 +50,11 @@ export interface ClusterNodeOptions {
   profile: () => NodeProfile;
   /** This node's instances, as heartbeats report them. */
   instances: () => InstanceSummary[];
+  /**
+   * Requests this node has sent to an instance headed elsewhere and not yet seen finish. Read when
+   * the head's report arrives, so that what the report counts beyond it is other nodes' traffic.
+   */
+  sentInFlight?: (instanceId: string) => number;
   /** Names of the models this node holds. */
   models: () => string[];
   /** The local RPC servers that tunnels may reach, by name. */
@@ -86,6 +91,8 @@ export class ClusterNode {
   private readonly selfEndpoints = new Set<string>();
   private readonly links = new Map<string, LinkMeasurement>();
   private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
+  /** Per remote instance, this node's own requests on it when its head's last report arrived. */
+  private readonly sentAtReport = new Map<string, number>();
   private readonly modelsElsewhere = new Map<NodeId, string[]>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
@@ -170,14 +177,16 @@ export class ClusterNode {
 
   /**
    * READY instances of `model` headed on other live nodes that take new requests (not draining), where
-   * to reach those nodes, and the slots and requests in flight each head last reported.
+   * to reach those nodes, their slots, and the requests other nodes had in flight on each as its head
+   * last reported (its count less this node's own at that moment: this node counts its own exactly,
+   * while a report is up to a heartbeat old).
    */
   remoteInstances(model: string): Array<{
     node: NodeId;
     endpoints: string[];
     instanceId: string;
     parallel: number;
-    inFlight: number;
+    othersInFlight: number;
   }> {
     // Only instances the desired state still wants and that are not draining: a head's last heartbeat
     // may still call READY an instance that was just unloaded.
@@ -195,7 +204,7 @@ export class ClusterNode {
             endpoints: member.introduction.endpoints,
             instanceId: summary.id,
             parallel: summary.parallel || 1,
-            inFlight: summary.inFlight,
+            othersInFlight: Math.max(0, summary.inFlight - (this.sentAtReport.get(summary.id) ?? 0)),
           });
         }
       }
@@ -477,6 +486,9 @@ export class ClusterNode {
         const previous = this.instancesElsewhere.get(from) ?? [];
         const current = message.instances.filter((instance) => instance.node === from);
         this.instancesElsewhere.set(from, current);
+        for (const summary of previous) this.sentAtReport.delete(summary.id);
+        for (const summary of current)
+          this.sentAtReport.set(summary.id, this.options.sentInFlight?.(summary.id) ?? 0);
         // Instances headed elsewhere change state here too, so a client following a load through
         // any node sees it (as often as heartbeats tell).
         for (const summary of current) {

@@ -140,6 +140,34 @@ describe("Router queue limit", () => {
     await expect(router.route("m")).rejects.toThrow(/busy: each of its instances has 2 requests/);
   });
 
+  it("weighs a remote replica by this node's own requests plus what other nodes have on it", async () => {
+    const remote = [
+      {
+        node: NodeId.parse("n2"),
+        endpoints: ["10.0.0.2:52416"],
+        instanceId: "r",
+        parallel: 1,
+        othersInFlight: 0,
+      },
+    ];
+    const router = new Router(models, readyInstances(["a"]), { remote: () => remote });
+    const instanceOf = (route: Route) => (route.kind === "upstream" ? undefined : route.instanceId);
+    // One slot each: the first request goes here, the second to the free remote slot.
+    const first = await router.route("m");
+    const second = await router.route("m");
+    expect([instanceOf(first), instanceOf(second)]).toEqual(["a", "r"]);
+    // Both finish: both are free again at once, whatever the head reported while they ran.
+    first.release();
+    second.release();
+    expect(instanceOf(await router.route("m"))).toBe("a");
+    expect(instanceOf(await router.route("m"))).toBe("r");
+    // Another node's request on the remote replica: the local one is the freer now.
+    remote[0]!.othersInFlight = 1;
+    const router2 = new Router(models, readyInstances(["a"]), { remote: () => remote });
+    expect(instanceOf(await router2.route("m"))).toBe("a");
+    expect(instanceOf(await router2.route("m"))).toBe("a");
+  });
+
   it("sends what the full queues cannot take to an upstream the route allows, never under local-only", async () => {
     const router = new Router(models, oneInstance(1), {
       gateway: clusterGateway(() => desired(), { CLOUD_KEY: "sk" }),

@@ -52,9 +52,10 @@ export type RemoteInstances = (model: string) => Array<{
   node: NodeId;
   endpoints: string[];
   instanceId: string;
-  /** Slots, and requests in flight as its head last reported (absent from older nodes). */
+  /** Slots (absent from older nodes). */
   parallel?: number;
-  inFlight?: number;
+  /** Requests other nodes had in flight on it, as its head last reported; this node's own are counted here. */
+  othersInFlight?: number;
 }>;
 
 /** The cluster's upstreams and model routes (replicated with the desired state). */
@@ -163,9 +164,10 @@ export class Router {
           instanceId: entry.instanceId,
           local: false,
           parallel: entry.parallel ?? 1,
-          // The head counts every request on its instance but reports it only once a second; this
-          // node's own count is exact for the requests it sent.
-          load: Math.max(entry.inFlight ?? 0, this.load(entry.instanceId)),
+          // This node's own requests, counted exactly, and other nodes' as the head last reported them
+          // (a second old at most). Taking the head's whole count instead would count this node's
+          // finished requests on it until the next report, and send the next burst to the others.
+          load: this.load(entry.instanceId) + (entry.othersInFlight ?? 0),
           entry,
         }));
     const reachable: Array<(typeof local)[number] | (typeof remote)[number]> = [...local, ...remote];
