@@ -76,7 +76,7 @@ describe("observeRequests", () => {
     const servedBefore = await counter("herd_requests_total", served);
     const failedBefore = await counter("herd_request_errors_total", failed);
     await app.request("/v1/completions", { method: "POST" });
-    await app.request("/v1/completions", { method: "POST", headers: { "x-herd-forwarded": "1" } });
+    await app.request("/v1/completions", { method: "POST" }, { herdClusterForwarded: true });
     await app.request("/v1/messages", { method: "POST" });
     expect(await counter("herd_requests_total", served)).toBe(servedBefore + 1);
     expect(await counter("herd_requests_total", { ...served, source: "node" })).toBeGreaterThanOrEqual(1);

@@ -5,6 +5,7 @@ import { type RequestContext, requestIdFrom, runWithRequestContext } from "../ut
 import { requestErrorsTotal, requestsTotal } from "../util/request-metrics.js";
 import { mapError } from "./error-mapping.js";
 import { protocolOfPath } from "./error-shapes.js";
+import { isClusterForwarded } from "./security/api-security.js";
 
 /** The protocol label of a path: a client protocol, herd's own API, or `other` (dashboard files). */
 export function metricsProtocolOf(path: string): string {
@@ -29,7 +30,7 @@ export function observeRequests(logger: Logger): MiddlewareHandler {
     const outgoing = (context.env as Partial<HttpBindings> | undefined)?.outgoing;
     outgoing?.setHeader("x-request-id", request.requestId);
     context.header("x-request-id", request.requestId);
-    const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+    const forwarded = isClusterForwarded(context);
     const inference = !["herd", "other"].includes(metricsProtocolOf(path));
     await runWithRequestContext(request, async () => {
       await next();

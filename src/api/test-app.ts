@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import { ApiKeyStore } from "../cluster/api-key-store.js";
 import { applyDesiredChange } from "../cluster/apply-desired-change.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
-import { Router } from "../inference/router.js";
+import { type RemoteInstances, Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
 import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
@@ -39,6 +39,8 @@ export interface TestApp {
 export async function createTestApp(
   overrides: Partial<Pick<ApiDependencies, "security" | "forwardToNode" | "pull">> & {
     maxQueuePerInstance?: number;
+    /** Instances headed on other (imaginary) nodes, for the router. */
+    remote?: RemoteInstances;
   } = {},
 ): Promise<TestApp> {
   const directory = await mkdtemp(join(tmpdir(), "herd-app-"));
@@ -76,7 +78,10 @@ export async function createTestApp(
   const app = createApp({
     models,
     instances,
-    router: new Router(models, instances, { maxQueuePerInstance: overrides.maxQueuePerInstance }),
+    router: new Router(models, instances, {
+      maxQueuePerInstance: overrides.maxQueuePerInstance,
+      remote: overrides.remote,
+    }),
     logger: silentLogger(),
     engineReport: async () => {
       throw engineMissing;

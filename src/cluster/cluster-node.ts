@@ -684,7 +684,6 @@ export class ClusterNode {
     }
     if (url.pathname.startsWith("/cluster/v1/api/") && this.options.onApiRequest) {
       request.url = `${url.pathname.slice("/cluster/v1/api".length)}${url.search}`;
-      request.headers["x-herd-forwarded"] = "1";
       this.options.onApiRequest(request, response);
       return true;
     }

@@ -9,6 +9,7 @@ import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
+import { isClusterForwarded } from "../security/api-security.js";
 import { collectProtocolResponse } from "./collect-protocol-response.js";
 import { CountTokensRequest, MessagesRequest } from "./schemas.js";
 import { toEngineRequest } from "./to-engine-request.js";
@@ -55,7 +56,7 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
       path: "/v1/chat/completions/input_tokens",
       body: toEngineRequest(body, model),
       signal: context.req.raw.signal,
-      localOnly: context.req.header("x-herd-forwarded") !== undefined,
+      localOnly: isClusterForwarded(context),
       policy: requestPolicy(context),
       forwardToNode: dependencies.forwardToNode,
       retryForMs: 60_000,

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
 import { requestPolicy } from "../request-policy.js";
+import { isClusterForwarded } from "../security/api-security.js";
 import { clientAbort, streamResponse } from "../stream-response.js";
 import { timingFieldNames, timingFields } from "../timing-headers.js";
 import { type CollectedAnswer, collectParts } from "./collect-parts.js";
@@ -43,7 +44,7 @@ export async function answerChat(
   call: ChatCall,
 ): Promise<Response> {
   const abort = clientAbort(context);
-  const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+  const forwarded = isClusterForwarded(context);
   const load = await startAutoload(dependencies, call.request.model, abort.signal);
   const ask = (loadMs: number) =>
     engineAnswer(dependencies, {

@@ -9,6 +9,7 @@ import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
+import { isClusterForwarded } from "../security/api-security.js";
 import { ollamaModelRoutes } from "./model-routes.js";
 import { ChatRequest, EmbeddingsRequest, EmbedRequest, GenerateRequest } from "./schemas.js";
 import { chatToEngineRequest, generateToEngineRequest } from "./to-engine-request.js";
@@ -127,14 +128,14 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
 
   app.post("/api/embed", async (context) => {
     const body = await readJsonBody(context, EmbedRequest);
-    const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+    const forwarded = isClusterForwarded(context);
     const result = await embed(context, forwarded, body.model, body.input);
     return context.json({ model: body.model, ...result });
   });
 
   app.post("/api/embeddings", async (context) => {
     const body = await readJsonBody(context, EmbeddingsRequest);
-    const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+    const forwarded = isClusterForwarded(context);
     const result = await embed(context, forwarded, body.model, body.prompt);
     return context.json({ embedding: result.embeddings[0] ?? [] });
   });

@@ -8,6 +8,7 @@ import { mapError, openAIErrorBody } from "../error-mapping.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
+import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./schemas.js";
@@ -48,7 +49,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
       const engineBody = model === body.model ? body : { ...body, model };
       const abort = clientAbort(context);
       // A request another node forwarded here is served here or not at all: it never bounces on.
-      const forwarded = context.req.header("x-herd-forwarded") !== undefined;
+      const forwarded = isClusterForwarded(context);
       const send = () =>
         dispatch({
           router: dependencies.router,
