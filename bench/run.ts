@@ -184,8 +184,28 @@ async function replicas(): Promise<void> {
     }
     const one = median(rates.one);
     const pair = median(rates.pair);
+    // What the engine allows: two replicas split the streams, so each batches half as many. The
+    // engine of "one", measured directly at half and at all the streams, bounds the pair's gain at
+    // 2 x rate(half) / rate(all) even with nothing between client and engine.
+    const instance = (await a.client.instances()).find((status) => status.model === "one")!;
+    const direct = {
+      baseUrl: `http://127.0.0.1:${instance.enginePort}`,
+      apiKey: await engineKey(a, instance.id),
+      model: "one",
+      maxTokens: number(options.tokens, 64),
+    };
+    const half = Math.max(1, Math.floor(streams / 2));
+    const engineRates: Record<"half" | "all", number[]> = { half: [], all: [] };
+    for (let round = 0; round < rounds * 2; round++) {
+      const which = round % 2 === 0 ? "half" : "all";
+      const sample = await concurrentStreams(direct, which === "half" ? half : streams, (stream) =>
+        benchmarkPrompt(16, 10_000 + round * 100 + stream),
+      );
+      engineRates[which].push(sample.aggregateTokensPerSecond);
+    }
+    const bound = (2 * median(engineRates.half)) / median(engineRates.all);
     const markdown = [
-      `model: ${shape.layers} x ${shape.embedding} f16; ${streams} concurrent streams; every engine --threads 1`,
+      `model: ${shape.layers} x ${shape.embedding} ${shape.type}, ${shape.kvHeads} KV heads; ${streams} concurrent streams; every engine --threads 1`,
       "",
       markdownTable(
         ["configuration", "aggregate tok/s", "× one instance"],
@@ -195,12 +215,16 @@ async function replicas(): Promise<void> {
         ],
       ),
       "",
+      `engine alone (node a, no herd): ${median(engineRates.half).toFixed(1)} tok/s at ${half} streams, ${median(engineRates.all).toFixed(1)} at ${streams}: two replicas can give at most ${bound.toFixed(2)}x`,
+      "",
       `requests per replica: ${Object.entries(servedBy)
         .map(([key, count]) => `${key} ${count}`)
         .join(", ")}`,
     ].join("\n");
     console.log(markdown);
-    console.error(`wrote ${await writeResults("replicas", { shape, rates, servedBy }, markdown)}.{json,md}`);
+    console.error(
+      `wrote ${await writeResults("replicas", { shape, rates, servedBy, engineRates, bound }, markdown)}.{json,md}`,
+    );
   } finally {
     await cluster.stop();
   }
