@@ -29,10 +29,25 @@ export interface StreamRequest {
   extra?: Record<string, unknown>;
 }
 
+/**
+ * `fetch`, sent once more when a kept-alive connection turns out closed before any answer came: a
+ * server that ends connections after so many requests (llama-server does) can close one just as it
+ * is reused, and a request that got no answer cost the server nothing.
+ */
+async function fetchOnFreshSocketIfClosed(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code;
+    if (code !== "UND_ERR_SOCKET" && code !== "ECONNRESET") throw error;
+    return await fetch(url, init);
+  }
+}
+
 /** Sends one streaming greedy completion that never stops early, and times its tokens. */
 export async function streamCompletion(request: StreamRequest): Promise<StreamSample> {
   const started = performance.now();
-  const response = await fetch(`${request.baseUrl}/v1/completions`, {
+  const response = await fetchOnFreshSocketIfClosed(`${request.baseUrl}/v1/completions`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
