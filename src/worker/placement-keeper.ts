@@ -20,6 +20,13 @@ export interface PlacementKeeperOptions {
   drainTimeoutMs?: number;
 }
 
+/** The nodes an instance runs on: its head and its shards. */
+const involved = (instance: PlacedInstance): NodeId[] =>
+  instance.plan ? instance.plan.shards.map((shard) => shard.node) : [instance.node];
+
+const stateOf = (view: ClusterView, node: NodeId) =>
+  view.nodes.find((member) => member.id === node)?.state ?? "gone";
+
 /**
  * How long a draining instance stays before its count of requests in flight is trusted: every node
  * must have seen the drain (no new requests) and reported its count since (heartbeats, every second).
@@ -91,11 +98,14 @@ export class PlacementKeeper {
 
   private needsPlacement(instance: PlacedInstance, view: ClusterView): boolean {
     if (instance.suspended) return true;
-    const involved = instance.plan ? instance.plan.shards.map((shard) => shard.node) : [instance.node];
     const running = view.instances.find((summary) => summary.id === instance.id);
-    return involved.some((node) => {
-      const state = view.nodes.find((member) => member.id === node)?.state ?? "gone";
-      return state === "gone" || (state === "suspected" && running?.state !== "READY");
+    return involved(instance).some((node) => {
+      const state = stateOf(view, node);
+      // A suspected node may be heard from again in a moment: it counts only when the head has
+      // reported the engine down. With no report at all, the node's removal decides.
+      return (
+        state === "gone" || (state === "suspected" && running !== undefined && running.state !== "READY")
+      );
     });
   }
 
@@ -145,6 +155,15 @@ export class PlacementKeeper {
       );
     } catch (error) {
       if (!(error instanceof NoPlacementError) && !(error instanceof ConflictError)) throw error;
+      // Suspending stops the engine wherever it still runs: not while a node it used may come back.
+      const suspected = involved(instance).filter((node) => stateOf(view, node) === "suspected");
+      if (suspected.length > 0) {
+        this.options.logger.debug(
+          { instance: instance.id, suspected },
+          `${instance.model} does not fit without a suspected node; waiting for it to return or be removed`,
+        );
+        return;
+      }
       const reason = `does not fit on the nodes left: ${error.message}`;
       // Free memory moves a little all the time; the same verdict with other figures is no news.
       const gist = (text: string | undefined) => text?.replace(/[\d.]+/g, "#");
