@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
 import { HubError } from "../protocol/errors.js";
+import type { RangeSourceFactory } from "./download-in-worker.js";
 import { httpRangeSource } from "./http-range-source.js";
 import type { HubFile } from "./hub-files.js";
 
@@ -83,6 +84,15 @@ export class HubClient {
     return `${this.endpoint}/${repository}/resolve/${encodeURIComponent(revision)}/${encodedPath}`;
   }
 
+  /** The same range source, made on a download worker's thread (`downloadInWorker`). */
+  rangeSourceFactory(repository: string, revision: string, path: string): RangeSourceFactory {
+    return {
+      module: import.meta.url,
+      name: hubRangeSource.name,
+      args: [{ endpoint: this.endpoint, token: this.token }, repository, revision, path],
+    };
+  }
+
   /** Byte ranges of a repository's file, for `downloadFile`. */
   rangeSource(repository: string, revision: string, path: string) {
     return httpRangeSource({
@@ -131,4 +141,14 @@ export class HubClient {
 function header(response: IncomingMessage, name: string): string | null {
   const value = response.headers[name];
   return typeof value === "string" ? value : null;
+}
+
+/** A hub file's byte ranges, from options that can cross to a worker thread. */
+export function hubRangeSource(
+  options: HubClientOptions,
+  repository: string,
+  revision: string,
+  path: string,
+) {
+  return new HubClient(options).rangeSource(repository, revision, path);
 }

@@ -5,7 +5,8 @@ import type { PullModelRequest, PullProgress } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { formatBytes } from "../util/format.js";
 import type { Logger } from "../util/logger.js";
-import { downloadFile, ensureFreeSpace, isDownloaded, presentBytes } from "./download-file.js";
+import { ensureFreeSpace, isDownloaded, presentBytes } from "./download-file.js";
+import { downloadInWorker } from "./download-in-worker.js";
 import type { HubClient } from "./hub-client.js";
 import { chooseHubModel, type HubFile, quantizationOfFile } from "./hub-files.js";
 import { formatHubReference, type HubReference, parseHubReference } from "./hub-reference.js";
@@ -79,16 +80,17 @@ export class ModelPuller {
     for (const file of chosen.files) {
       const digest = `sha256:${file.sha256}`;
       if (!(await isDownloaded(target(file), file.sizeBytes))) {
-        const source = hub.rangeSource(reference.repository, listing.commit, file.path);
         try {
-          const result = await downloadFile({
-            source,
+          const result = await downloadInWorker({
+            source: hub.rangeSourceFactory(reference.repository, listing.commit, file.path),
             path: target(file),
             sizeBytes: file.sizeBytes,
             sha256: file.sha256!,
             label: file.path,
             signal,
             connections: this.options.connections,
+            onRetry: (error) =>
+              this.options.logger.warn({ file: file.path, err: error }, "a download range failed; retrying"),
             onProgress: (bytes) => {
               const completed = finished + bytes;
               onProgress({
@@ -107,8 +109,6 @@ export class ModelPuller {
           );
         } catch (error) {
           throw await this.explain(error, file, target(file), signal);
-        } finally {
-          source.close();
         }
       }
       finished += file.sizeBytes;

@@ -2,9 +2,9 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { channelRequest } from "../cluster/channel-request.js";
-import { clusterClientTlsOptions } from "../cluster/secure-channel.js";
-import { downloadFile, ensureFreeSpace, isDownloaded } from "../models/download-file.js";
-import { httpRangeSource } from "../models/http-range-source.js";
+import { peerRangeSourceFactory } from "../cluster/peer-range-source.js";
+import { ensureFreeSpace, isDownloaded } from "../models/download-file.js";
+import { downloadInWorker } from "../models/download-in-worker.js";
 import type { ModelStore } from "../models/model-store.js";
 import { SpeedMeter } from "../models/speed-meter.js";
 import { HerdError } from "../protocol/errors.js";
@@ -107,36 +107,32 @@ export class PeerModelFetcher {
     for (const file of files) {
       const target = join(downloads, file.sha256);
       if (!(await isDownloaded(target, file.sizeBytes))) {
-        const source = httpRangeSource({
-          url: `https://${holder.endpoints[0]}${path}/files/${encodeURIComponent(file.name)}`,
-          requestOptions: clusterClientTlsOptions(key, selfId),
+        await downloadInWorker({
+          source: peerRangeSourceFactory(
+            `https://${holder.endpoints[0]}${path}/files/${encodeURIComponent(file.name)}`,
+            key,
+            selfId,
+          ),
+          path: target,
+          sizeBytes: file.sizeBytes,
+          sha256: file.sha256,
+          label: `${name}/${file.name} from ${holder.name}`,
+          signal,
+          onRetry: (error) =>
+            this.options.logger.warn(
+              { model: name, holder: holder.name, err: error },
+              "a download range failed; retrying",
+            ),
+          onProgress: (bytes) => {
+            const completed = finished + bytes;
+            const speed = meter.record(completed);
+            if (Date.now() - lastReport < 1000) return;
+            lastReport = Date.now();
+            report(
+              `copying ${name} from ${holder.name}: ${Math.floor((completed / total) * 100)}% of ${formatBytes(total)} at ${formatBytes(speed)}/s`,
+            );
+          },
         });
-        try {
-          await downloadFile({
-            source,
-            path: target,
-            sizeBytes: file.sizeBytes,
-            sha256: file.sha256,
-            label: `${name}/${file.name} from ${holder.name}`,
-            signal,
-            onRetry: (error) =>
-              this.options.logger.warn(
-                { model: name, holder: holder.name, err: error },
-                "a download range failed; retrying",
-              ),
-            onProgress: (bytes) => {
-              const completed = finished + bytes;
-              const speed = meter.record(completed);
-              if (Date.now() - lastReport < 1000) return;
-              lastReport = Date.now();
-              report(
-                `copying ${name} from ${holder.name}: ${Math.floor((completed / total) * 100)}% of ${formatBytes(total)} at ${formatBytes(speed)}/s`,
-              );
-            },
-          });
-        } finally {
-          source.close();
-        }
       }
       finished += file.sizeBytes;
     }
