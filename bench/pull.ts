@@ -2,7 +2,8 @@
  * Pull throughput: a large GGUF (header of a real model shape, zero weights, written sparse) served
  * by the local test hub in its own process, pulled through a herd node (list, ranged download,
  * sha256, registration) against a plain `curl -L` of the same file, alternated. Prints each round
- * and the ratio of medians.
+ * and the ratio of medians, and the same against curl followed by `sha256sum` (the download verified
+ * by hand, as herd verifies it).
  *
  *   npm run bench:pull                      # about 1 GiB, 3 rounds
  *   npm run bench:pull -- --layers 40 --rounds 5
@@ -67,12 +68,15 @@ async function main(): Promise<void> {
 
     const curlTimes: number[] = [];
     const herdTimes: number[] = [];
+    const verifiedTimes: number[] = [];
     const url = `${endpoint}/bench/big-GGUF/resolve/main/big-F16.gguf`;
     for (let round = 0; round < Number(options.rounds); round++) {
       const target = join(base, "curl.out");
       let started = performance.now();
       await run("curl", ["-sS", "-L", "-o", target, url]);
       curlTimes.push((performance.now() - started) / 1000);
+      await run("sha256sum", [target], "ignore");
+      verifiedTimes.push((performance.now() - started) / 1000);
       await rm(target, { force: true });
 
       started = performance.now();
@@ -81,12 +85,15 @@ async function main(): Promise<void> {
       await client.removeModel("big");
       const gib = size / 2 ** 30;
       console.log(
-        `round ${round + 1}: curl ${curlTimes.at(-1)!.toFixed(2)} s (${(gib / curlTimes.at(-1)!).toFixed(2)} GiB/s), herd pull ${herdTimes.at(-1)!.toFixed(2)} s (${(gib / herdTimes.at(-1)!).toFixed(2)} GiB/s)`,
+        `round ${round + 1}: curl ${curlTimes.at(-1)!.toFixed(2)} s (${(gib / curlTimes.at(-1)!).toFixed(2)} GiB/s; with sha256sum ${verifiedTimes.at(-1)!.toFixed(2)} s), herd pull ${herdTimes.at(-1)!.toFixed(2)} s (${(gib / herdTimes.at(-1)!).toFixed(2)} GiB/s)`,
       );
     }
     const ratio = median(herdTimes) / median(curlTimes);
     console.log(
       `\nmedian: curl ${median(curlTimes).toFixed(2)} s, herd pull ${median(herdTimes).toFixed(2)} s (download, sha256, register): herd takes ${ratio.toFixed(2)}x curl's time (target: within 2x)`,
+    );
+    console.log(
+      `curl then sha256sum ${median(verifiedTimes).toFixed(2)} s: herd takes ${(median(herdTimes) / median(verifiedTimes)).toFixed(2)}x the time of the download verified by hand`,
     );
   } finally {
     for (const stop of stops) await stop();
@@ -95,9 +102,9 @@ async function main(): Promise<void> {
   }
 }
 
-function run(command: string, args: string[]): Promise<void> {
+function run(command: string, args: string[], stdout: "inherit" | "ignore" = "inherit"): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: "inherit" });
+    const child = spawn(command, args, { stdio: ["ignore", stdout, "inherit"] });
     child.once("exit", (code) =>
       code === 0 ? resolve() : reject(new Error(`${command} exited with ${code}`)),
     );
