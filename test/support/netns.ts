@@ -27,6 +27,7 @@ export interface TestNetwork {
  * Everything is created here and removed by `dispose()`.
  */
 export async function createTestNetwork(count: number): Promise<TestNetwork> {
+  await removeAbandonedNetworks();
   const tag = randomBytes(2).toString("hex");
   const subnet = `10.${200 + (Number.parseInt(tag, 16) % 50)}.0`;
   const bridge = `hbr${tag}`;
@@ -43,6 +44,8 @@ export async function createTestNetwork(count: number): Promise<TestNetwork> {
   };
   try {
     await ip("link", "add", bridge, "type", "bridge");
+    // The owner, so that a later run can tell a network whose test process was killed.
+    await ip("link", "set", bridge, "alias", `herd-test pid=${process.pid}`);
     await ip("addr", "add", `${subnet}.254/24`, "dev", bridge);
     await ip("link", "set", bridge, "up");
     for (const host of hosts) {
@@ -63,4 +66,37 @@ export async function createTestNetwork(count: number): Promise<TestNetwork> {
     setLink: async (index, up) => ip("-n", hosts[index]!.name, "link", "set", "eth0", up ? "up" : "down"),
     dispose: cleanup,
   };
+}
+
+/**
+ * Removes the networks of test runs that were killed before `dispose()` (their namespaces outlive
+ * them): each network's bridge names its owner's pid, and a network whose owner is gone, or whose
+ * bridge is, is deleted.
+ */
+async function removeAbandonedNetworks(): Promise<void> {
+  const namespaces = (await exec("ip", ["netns", "list"])).stdout
+    .split("\n")
+    .map((line) => /^herd-([0-9a-f]{4})-\d+/.exec(line))
+    .filter((match) => match !== null);
+  for (const tag of new Set(namespaces.map((match) => match[1]!))) {
+    const bridge = await exec("ip", ["-o", "link", "show", `hbr${tag}`]).then(
+      (result) => result.stdout,
+      () => "",
+    );
+    const owner = Number(/alias herd-test pid=(\d+)/.exec(bridge)?.[1] ?? 0);
+    if (owner > 0 && isAlive(owner)) continue;
+    for (const match of namespaces.filter((candidate) => candidate[1] === tag)) {
+      await ip("netns", "delete", match[0]).catch(() => {});
+    }
+    await ip("link", "delete", `hbr${tag}`).catch(() => {});
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
