@@ -9,7 +9,7 @@ import { formatBytes } from "../util/format.js";
 import { findFreePort } from "../util/free-port.js";
 import type { Logger } from "../util/logger.js";
 import { outsideRequest } from "../util/request-context.js";
-import { type EngineBufferReport, parseBufferReport, rpcEndpointOf } from "./engine-memory-report.js";
+import { type EngineBufferReport, engineMemoryByPlace, parseBufferReport } from "./engine-memory-report.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
 import { type EngineQuirks, engineKey } from "./engine-quirks.js";
 import { EngineStatsSampler } from "./engine-stats-sampler.js";
@@ -226,7 +226,7 @@ export class LlamaServerSupervisor {
           "engine ready",
         );
         this.update("READY", `serving on 127.0.0.1:${port}`, {
-          engineMemory: engineMemoryOf(buffers, rpcEndpointsIn(shardArgs)),
+          engineMemory: engineMemoryByPlace(buffers, rpcEndpointsIn(shardArgs)),
         });
         this.sampler = new EngineStatsSampler({
           ...this.endpointValue,
@@ -310,31 +310,6 @@ export class LlamaServerSupervisor {
 function rpcEndpointsIn(args: string[]): string[] {
   const index = args.indexOf("--rpc");
   return index === -1 ? [] : (args[index + 1] ?? "").split(",");
-}
-
-/** The engine's buffer reports summed per place: the head's own memory, then each RPC server's. */
-function engineMemoryOf(
-  buffers: EngineBufferReport[],
-  endpoints: string[],
-): NonNullable<InstanceStatus["engineMemory"]> {
-  const places = new Map<number | undefined, NonNullable<InstanceStatus["engineMemory"]>[number]>();
-  for (const buffer of buffers) {
-    const rpcIndex = rpcEndpointOf(buffer.buffer, endpoints);
-    let place = places.get(rpcIndex);
-    if (!place) {
-      place = {
-        ...(rpcIndex === undefined ? {} : { rpcIndex }),
-        weightBytes: 0,
-        kvBytes: 0,
-        computeBytes: 0,
-      };
-      places.set(rpcIndex, place);
-    }
-    if (buffer.kind === "weights") place.weightBytes += buffer.bytes;
-    else if (buffer.kind === "kv") place.kvBytes += buffer.bytes;
-    else place.computeBytes += buffer.bytes;
-  }
-  return [...places.values()];
 }
 
 async function checkHealth(baseUrl: string): Promise<boolean> {
