@@ -8,7 +8,10 @@ import { BackgroundHasher } from "./background-hasher.js";
 
 /** Where a download's bytes come from: any byte range of the file, on demand. */
 export interface RangeSource {
-  /** Exactly the bytes `[start, end)` of the file, in order; a run of chunks is written with one call. */
+  /**
+   * Exactly the bytes `[start, end)` of the file, in order; a run of chunks is written with one call.
+   * A chunk may be valid only until the next is asked for (a source may reuse its memory).
+   */
   open(start: number, end: number, signal: AbortSignal): Promise<AsyncIterable<Uint8Array | Uint8Array[]>>;
 }
 

@@ -8,6 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ConnectionOptions } from "node:tls";
 import { HubError } from "../protocol/errors.js";
 import { PermanentDownloadError, type RangeSource } from "./download-file.js";
+import { RangeConnections } from "./range-connection.js";
 
 export interface HttpRangeSourceOptions {
   url: string;
@@ -25,14 +26,18 @@ const maxRedirects = 5;
  * Byte ranges of a file over HTTP(S): `Range` requests answered with 206, following redirects (the
  * hub sends each file to a CDN) and remembering where they led, so only the first range pays for
  * the redirect. A remembered link that stops working (signed links expire) is resolved again.
+ * Ranges of the remembered address are read by `RangeConnections`, which reuses its memory.
  */
 export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & { close(): void } {
   const agents = {
     "http:": new HttpAgent({ keepAlive: true, maxSockets: 16 }),
     "https:": new HttpsAgent({ keepAlive: true, maxSockets: 16 }),
   };
+  // Ranges of the address the redirects led to are read over connections that reuse their memory.
+  const connections = new RangeConnections(options.requestOptions);
   let resolved: string | undefined;
   const origin = new URL(options.url).origin;
+  const headersFor = (target: URL) => (target.origin === origin ? (options.headers ?? {}) : {});
 
   const get = (url: string, start: number, end: number, signal: AbortSignal): Promise<IncomingMessage> =>
     new Promise((resolve, reject) => {
@@ -46,7 +51,7 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
           signal,
           ...options.requestOptions,
           headers: {
-            ...(target.origin === origin ? options.headers : {}),
+            ...headersFor(target),
             range: `bytes=${start}-${end - 1}`,
             "accept-encoding": "identity",
           },
@@ -63,6 +68,12 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
     signal: AbortSignal,
     fresh = false,
   ): Promise<AsyncIterable<Uint8Array | Uint8Array[]>> => {
+    if (!fresh && resolved) {
+      const target = new URL(resolved);
+      const body = await connections.fetch(target, start, end, headersFor(target), signal);
+      if (body) return body;
+      // Not the plain 206 (an expired link, a refusal, ...): Node's client reads every other answer.
+    }
     let url = (!fresh && resolved) || options.url;
     for (let redirects = 0; ; redirects++) {
       const response = await get(url, start, end, signal);
@@ -103,6 +114,7 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
   return {
     open: (start, end, signal) => open(start, end, signal),
     close() {
+      connections.close();
       agents["http:"].destroy();
       agents["https:"].destroy();
     },
