@@ -8,7 +8,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ConnectionOptions } from "node:tls";
 import { HubError } from "../protocol/errors.js";
 import { PermanentDownloadError, type RangeSource } from "./download-file.js";
-import { RangeConnections } from "./range-connection.js";
+import { idleTimeoutMs, RangeConnections } from "./range-connection.js";
 
 export interface HttpRangeSourceOptions {
   url: string;
@@ -57,6 +57,9 @@ export function httpRangeSource(options: HttpRangeSourceOptions): RangeSource & 
           },
         },
         resolve,
+      );
+      outgoing.setTimeout(idleTimeoutMs, () =>
+        outgoing.destroy(new Error(`no data from ${target.host} for ${idleTimeoutMs / 1000} s`)),
       );
       outgoing.on("error", reject);
       outgoing.end();

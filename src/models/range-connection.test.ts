@@ -50,9 +50,12 @@ function pool(tls = {}): RangeConnections {
   return connections;
 }
 
-/** Reads a body the way the writer does: each chunk used before the next is asked for. */
-async function collect(body: AsyncIterable<Uint8Array[]>, delayMs = 0): Promise<Buffer> {
-  const parts: Buffer[] = [];
+/** Reads a body the way the writer does, each chunk used before the next is asked for, into `parts`. */
+async function collect(
+  body: AsyncIterable<Uint8Array[]>,
+  delayMs = 0,
+  parts: Buffer[] = [],
+): Promise<Buffer> {
   for await (const chunks of body) {
     for (const chunk of chunks) parts.push(Buffer.from(chunk));
     if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
@@ -137,11 +140,7 @@ describe("RangeConnections", () => {
     });
     const body = await pool().fetch(server.url, 0, file.length, {}, new AbortController().signal);
     const parts: Buffer[] = [];
-    await expect(
-      (async () => {
-        for await (const chunks of body!) for (const chunk of chunks) parts.push(Buffer.from(chunk));
-      })(),
-    ).rejects.toThrow(/closed early/);
+    await expect(collect(body!, 0, parts)).rejects.toThrow(/closed early/);
     expect(Buffer.concat(parts).equals(file.subarray(0, sent))).toBe(true);
   });
 
@@ -156,6 +155,22 @@ describe("RangeConnections", () => {
     const body = await connections.fetch(server.url, 100, 200, {}, signal);
     expect((await collect(body!)).equals(file.subarray(100, 200))).toBe(true);
     expect(server.connections()).toBe(2);
+  });
+
+  it("gives up a connection that stops sending, after handing over what came", async () => {
+    const server = await serve((_, response) => {
+      response.writeHead(206, {
+        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
+        "content-length": file.length,
+      });
+      response.write(file.subarray(0, 1000));
+    });
+    const connections = new RangeConnections({}, 200);
+    pools.push(connections);
+    const body = await connections.fetch(server.url, 0, file.length, {}, new AbortController().signal);
+    const parts: Buffer[] = [];
+    await expect(collect(body!, 0, parts)).rejects.toThrow(/no data from 127.0.0.1:\d+ for 0.2 s/);
+    expect(Buffer.concat(parts).equals(file.subarray(0, 1000))).toBe(true);
   });
 
   it("stops with the abort's reason and closes the connection", async () => {

@@ -20,8 +20,14 @@ export class RangeConnections {
   private readonly idle = new Map<string, RangeConnection[]>();
   private closed = false;
 
-  /** @param tls TLS options for `https:` addresses (a CA, the cluster's pre-shared key, ...). */
-  constructor(private readonly tls: ConnectionOptions = {}) {}
+  /**
+   * @param tls TLS options for `https:` addresses (a CA, the cluster's pre-shared key, ...).
+   * @param timeoutMs How long a connection may bring nothing before it is given up.
+   */
+  constructor(
+    private readonly tls: ConnectionOptions = {},
+    private readonly timeoutMs = idleTimeoutMs,
+  ) {}
 
   /**
    * The bytes `[start, end)` of `url` as chunks in order, each valid until the next is asked for
@@ -39,7 +45,7 @@ export class RangeConnections {
     const key = url.origin;
     for (;;) {
       const reused = this.idle.get(key)?.pop();
-      const connection = reused ?? new RangeConnection(url, this.tls);
+      const connection = reused ?? new RangeConnection(url, this.tls, this.timeoutMs);
       try {
         const answer = await new RangeResponse(connection, url, start, end, headers, signal).head;
         if (!answer) connection.destroy();
@@ -80,6 +86,8 @@ const slabBytes = 1024 * 1024;
 /** Slabs filled ahead of the writer before the socket stops reading (then the kernel holds the rest). */
 const maxQueuedSlabs = 2;
 const maxHeadBytes = 64 * 1024;
+/** A connection with nothing to read or write for this long is given up (and the range retried). */
+export const idleTimeoutMs = 60_000;
 
 class StaleConnectionError extends Error {
   override name = "StaleConnectionError";
@@ -95,8 +103,10 @@ class RangeConnection {
   broken = false;
   /** Whether any answer was read on this connection (then a close before the next is a stale connection). */
   used = false;
+  /** Slabs the answers on this connection fill, kept from one answer to the next. */
+  readonly spareSlabs: Buffer[] = [];
 
-  constructor(url: URL, tls: ConnectionOptions) {
+  constructor(url: URL, tls: ConnectionOptions, timeoutMs: number) {
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const secure = url.protocol === "https:";
     const port = Number(url.port) || (secure ? 443 : 80);
@@ -115,6 +125,10 @@ class RangeConnection {
       ? tlsConnect(Object.assign(tlsOptions, { onread }))
       : netConnect({ host, port, onread });
     this.socket.setNoDelay(true);
+    // A server that stops sending without closing would otherwise hold the download forever.
+    this.socket.setTimeout(timeoutMs, () =>
+      this.finish(new Error(`no data from ${url.host} for ${timeoutMs / 1000} s`)),
+    );
     this.socket.on("error", (error) => this.finish(error));
     this.socket.on("end", () => this.finish(undefined));
     this.socket.on("close", () => this.finish(undefined));
@@ -150,12 +164,11 @@ class RangeResponse {
   private keepAlive = true;
   private received = 0;
   private readonly expected: number;
-  // The body: slabs filled and waiting for the writer, the one being filled, spare ones, and those
+  // The body: slabs filled and waiting for the writer, the one being filled, and those
   // the writer holds until it asks for more.
   private filled: Array<{ slab: Buffer; view: Buffer }> = [];
   private current: Buffer | undefined;
   private currentLength = 0;
-  private readonly spare: Buffer[] = [];
   private lent: Buffer[] = [];
   private failure: Error | undefined;
   private ended = false;
@@ -272,7 +285,7 @@ class RangeResponse {
     }
     let offset = 0;
     while (offset < bytes.length) {
-      this.current ??= this.spare.pop() ?? Buffer.allocUnsafe(slabBytes);
+      this.current ??= this.connection.spareSlabs.pop() ?? Buffer.allocUnsafe(slabBytes);
       const copied = Math.min(bytes.length - offset, slabBytes - this.currentLength);
       this.current.set(bytes.subarray(offset, offset + copied), this.currentLength);
       this.currentLength += copied;
@@ -314,7 +327,7 @@ class RangeResponse {
     try {
       for (;;) {
         // What the writer held is written by now: its slabs can be filled again.
-        this.spare.push(...this.lent);
+        this.connection.spareSlabs.push(...this.lent);
         this.lent = [];
         if (this.filled.length === 0 && !this.failure) this.seal();
         if (this.filled.length > 0) {
