@@ -40,13 +40,18 @@ interface Repository {
  * that answer 302 to a separate CDN origin (which, like the real CDN's signed links, refuses a
  * request that carries the hub's Authorization header), byte ranges (206, Content-Range), 401 with
  * `X-Error-Code: GatedRepo` for a gated repository without the token, and 404s. Tests can cut
- * connections after a byte budget and serve corrupted bytes, and count what was served.
+ * connections after a byte budget, serve corrupted bytes, expire the signed links, and count what
+ * was served.
  */
 export class TestHub {
   private readonly repositories = new Map<string, Repository>();
   private hub: Server | undefined;
   private cdn: Server | undefined;
   private cdnOrigin = "";
+  /** The signature the CDN accepts; links signed before `expireLinks()` are refused with 403. */
+  private signature = 1;
+  /** `resolve` requests answered with a link. */
+  resolved = 0;
   endpoint = "";
 
   constructor(private readonly token = "hf_test_token") {}
@@ -106,6 +111,11 @@ export class TestHub {
     this.file(repository, path).budget = bytes;
   }
 
+  /** Every link handed out so far stops working, as the real CDN's signed links expire. */
+  expireLinks(): void {
+    this.signature++;
+  }
+
   /** Serves a file normally again. */
   heal(repository: string, path: string): void {
     const file = this.file(repository, path);
@@ -160,8 +170,9 @@ export class TestHub {
     }
     const file = repository.files.get(decodeURIComponent(resolve![3]!));
     if (!file) return refuse(response, 404, "EntryNotFound", "Entry not found");
+    this.resolved++;
     response.writeHead(302, {
-      location: `${this.cdnOrigin}/cdn/${repositoryName}/${file.sha256}?signature=test`,
+      location: `${this.cdnOrigin}/cdn/${repositoryName}/${file.sha256}?signature=${this.signature}`,
       "x-repo-commit": repository.commit,
       "x-linked-size": String(file.sizeBytes),
       "x-linked-etag": `"${file.sha256}"`,
@@ -171,15 +182,16 @@ export class TestHub {
   }
 
   private async serveCdn(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const match = /^\/cdn\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/.exec(
-      new URL(request.url ?? "/", "http://cdn").pathname,
-    );
+    const url = new URL(request.url ?? "/", "http://cdn");
+    const match = /^\/cdn\/([^/]+\/[^/]+)\/([0-9a-f]{64})$/.exec(url.pathname);
     const file = match
       ? [...(this.repositories.get(match[1]!)?.files.values() ?? [])].find(
           (candidate) => candidate.sha256 === match[2],
         )
       : undefined;
     if (!file) return refuse(response, 404, "EntryNotFound", "no such object");
+    if (url.searchParams.get("signature") !== String(this.signature))
+      return refuse(response, 403, "AccessDenied", "Request has expired");
     if (request.headers.authorization) {
       return refuse(
         response,
