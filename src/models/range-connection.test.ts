@@ -144,6 +144,70 @@ describe("RangeConnections", () => {
     expect(Buffer.concat(parts).equals(file.subarray(0, sent))).toBe(true);
   });
 
+  it("hands over what arrived while the writer was busy when the connection breaks", async () => {
+    const server = await serve((_, response) => {
+      response.writeHead(206, {
+        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
+        "content-length": file.length,
+      });
+      response.write(file.subarray(0, 1000));
+      setTimeout(() => response.write(file.subarray(1000, 2000), () => response.socket?.destroy()), 50);
+    });
+    const body = await pool().fetch(server.url, 0, file.length, {}, new AbortController().signal);
+    const parts: Buffer[] = [];
+    // The writer is still busy with the first bytes when the next arrive and the connection ends.
+    await expect(collect(body!, 300, parts)).rejects.toThrow(/closed early/);
+    expect(Buffer.concat(parts).equals(file.subarray(0, 2000))).toBe(true);
+  });
+
+  it("does not time out a connection it paused for a slow writer", async () => {
+    const server = await serve();
+    const connections = new RangeConnections({}, 200);
+    pools.push(connections);
+    const body = await connections.fetch(server.url, 0, file.length, {}, new AbortController().signal);
+    const parts: Buffer[] = [];
+    let first = true;
+    for await (const chunks of body!) {
+      for (const chunk of chunks) parts.push(Buffer.from(chunk));
+      // Long enough for the slabs to fill and the socket to stay paused past the timeout.
+      if (first) await new Promise((resolve) => setTimeout(resolve, 600));
+      first = false;
+    }
+    expect(Buffer.concat(parts).equals(file)).toBe(true);
+  });
+
+  it("reads the body to its Content-Length and does not reuse a connection that sent more", async () => {
+    const server = await serve((request) => {
+      // A body longer than announced, in the same write as its end.
+      const head = `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 0-9/${file.length}\r\ncontent-length: 10\r\n\r\n`;
+      request.socket.end(Buffer.concat([Buffer.from(head), file.subarray(0, 15)]));
+    });
+    const connections = pool();
+    const signal = new AbortController().signal;
+    expect(
+      (await collect((await connections.fetch(server.url, 0, 10, {}, signal))!)).equals(file.subarray(0, 10)),
+    ).toBe(true);
+    await collect((await connections.fetch(server.url, 0, 10, {}, signal))!);
+    expect(server.connections()).toBe(2);
+  });
+
+  it("drops an idle connection the server sent stray bytes on, without stalling the next range", async () => {
+    const server = await serve((request, response) => {
+      rangeHandler()(request, response);
+      // After the answer, a byte nobody asked for (as a server's unprompted 408 would be).
+      response.on("finish", () => setTimeout(() => request.socket.write("x"), 20));
+    });
+    // A stalled range would wait for this timeout, far beyond the test's own.
+    const connections = new RangeConnections({}, 60_000);
+    pools.push(connections);
+    const signal = new AbortController().signal;
+    await collect((await connections.fetch(server.url, 0, 100, {}, signal))!);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const body = await connections.fetch(server.url, 100, 200, {}, signal);
+    expect((await collect(body!)).equals(file.subarray(100, 200))).toBe(true);
+    expect(server.connections()).toBe(2);
+  });
+
   it("asks again on a new connection when the kept-alive one was closed while idle", async () => {
     const server = await serve();
     const connections = pool();

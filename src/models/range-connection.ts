@@ -44,7 +44,7 @@ export class RangeConnections {
     signal.throwIfAborted();
     const key = url.origin;
     for (;;) {
-      const reused = this.idle.get(key)?.pop();
+      const reused = this.takeIdle(key);
       const connection = reused ?? new RangeConnection(url, this.tls, this.timeoutMs);
       try {
         const answer = await new RangeResponse(connection, url, start, end, headers, signal).head;
@@ -64,6 +64,13 @@ export class RangeConnections {
     this.closed = true;
     for (const connections of this.idle.values()) for (const connection of connections) connection.destroy();
     this.idle.clear();
+  }
+
+  private takeIdle(key: string): RangeConnection | undefined {
+    const list = this.idle.get(key);
+    for (let connection = list?.pop(); connection; connection = list?.pop())
+      if (!connection.broken) return connection;
+    return undefined;
   }
 
   private release(key: string, connection: RangeConnection, keepAlive: boolean): void {
@@ -106,7 +113,11 @@ class RangeConnection {
   /** Slabs the answers on this connection fill, kept from one answer to the next. */
   readonly spareSlabs: Buffer[] = [];
 
-  constructor(url: URL, tls: ConnectionOptions, timeoutMs: number) {
+  constructor(
+    url: URL,
+    tls: ConnectionOptions,
+    private readonly timeoutMs: number,
+  ) {
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const secure = url.protocol === "https:";
     const port = Number(url.port) || (secure ? 443 : 80);
@@ -114,8 +125,9 @@ class RangeConnection {
       buffer: Buffer.allocUnsafe(readBufferBytes),
       callback: (length: number, buffer: Uint8Array) => {
         if (this.onBytes) return this.onBytes(buffer.subarray(0, length));
-        // Bytes nobody asked for, on an idle connection: it cannot carry another answer.
-        this.broken = true;
+        // Bytes nobody asked for, on an idle connection (a server's 408, say): it cannot carry
+        // another answer, so it leaves the pool now rather than stall the next range.
+        this.finish(undefined);
         return false;
       },
     };
@@ -126,12 +138,23 @@ class RangeConnection {
       : netConnect({ host, port, onread });
     this.socket.setNoDelay(true);
     // A server that stops sending without closing would otherwise hold the download forever.
-    this.socket.setTimeout(timeoutMs, () =>
+    this.socket.setTimeout(timeoutMs);
+    this.socket.on("timeout", () =>
       this.finish(new Error(`no data from ${url.host} for ${timeoutMs / 1000} s`)),
     );
     this.socket.on("error", (error) => this.finish(error));
     this.socket.on("end", () => this.finish(undefined));
     this.socket.on("close", () => this.finish(undefined));
+  }
+
+  /** Stops reading (the writer is behind); the inactivity timeout waits while this reader holds back. */
+  pause(): void {
+    this.socket.setTimeout(0);
+  }
+
+  resume(): void {
+    this.socket.setTimeout(this.timeoutMs);
+    this.socket.resume();
   }
 
   destroy(): void {
@@ -271,18 +294,20 @@ class RangeResponse {
       coded("content-encoding")
     )
       return false;
-    const connection = (headers.get("connection") ?? "").toLowerCase();
-    this.keepAlive = status[1] === "1" ? connection !== "close" : connection === "keep-alive";
+    const options = (headers.get("connection") ?? "")
+      .toLowerCase()
+      .split(",")
+      .map((token) => token.trim());
+    this.keepAlive = status[1] === "1" ? !options.includes("close") : options.includes("keep-alive");
     return true;
   }
 
   /** Copies body bytes into slabs; false pauses the socket until the writer catches up. */
-  private take(bytes: Uint8Array): boolean {
-    if (this.received + bytes.length > this.expected) {
-      this.fail(new Error("the server sent more bytes than the range holds"));
-      this.connection.destroy();
-      return false;
-    }
+  private take(read: Uint8Array): boolean {
+    // The body ends at Content-Length; bytes after it are no part of this range, and a connection
+    // that sent them cannot be trusted with another.
+    const bytes = read.subarray(0, this.expected - this.received);
+    if (bytes.length < read.length) this.keepAlive = false;
     let offset = 0;
     while (offset < bytes.length) {
       this.current ??= this.connection.spareSlabs.pop() ?? Buffer.allocUnsafe(slabBytes);
@@ -306,6 +331,7 @@ class RangeResponse {
     this.wake?.();
     if (this.filled.length >= maxQueuedSlabs && !this.ended) {
       this.paused = true;
+      this.connection.pause();
       return false;
     }
     return true;
@@ -329,14 +355,15 @@ class RangeResponse {
         // What the writer held is written by now: its slabs can be filled again.
         this.connection.spareSlabs.push(...this.lent);
         this.lent = [];
-        if (this.filled.length === 0 && !this.failure) this.seal();
+        // Hand over what arrived before the connection broke, too.
+        if (this.filled.length === 0) this.seal();
         if (this.filled.length > 0) {
           const chunks = this.filled;
           this.filled = [];
           this.lent = chunks.map((chunk) => chunk.slab);
           if (this.paused && !this.connection.broken) {
             this.paused = false;
-            this.connection.socket.resume();
+            this.connection.resume();
           }
           yield chunks.map((chunk) => chunk.view);
           continue;
