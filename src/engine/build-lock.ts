@@ -1,6 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep } from "../util/backoff.js";
+import { isProcessAlive } from "../util/process-alive.js";
 
 /**
  * A lock folder so that two herd processes (a node starting and a test run, say) never build into
@@ -20,7 +21,7 @@ export async function withBuildLock<T>(
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = Number.parseInt(await readFile(join(path, "pid"), "utf8").catch(() => ""), 10);
-      if (!Number.isFinite(owner) || !isAlive(owner)) {
+      if (!Number.isFinite(owner) || !isProcessAlive(owner)) {
         await rm(path, { recursive: true, force: true });
         continue;
       }
@@ -34,14 +35,5 @@ export async function withBuildLock<T>(
     return await work();
   } finally {
     await rm(path, { recursive: true, force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
+import { isProcessAlive } from "../../src/util/process-alive.js";
 
 const exec = promisify(execFile);
 
@@ -84,19 +85,10 @@ async function removeAbandonedNetworks(): Promise<void> {
       () => "",
     );
     const owner = Number(/alias herd-test pid=(\d+)/.exec(bridge)?.[1] ?? 0);
-    if (owner > 0 && isAlive(owner)) continue;
+    if (owner > 0 && isProcessAlive(owner)) continue;
     for (const match of namespaces.filter((candidate) => candidate[1] === tag)) {
       await ip("netns", "delete", match[0]).catch(() => {});
     }
     await ip("link", "delete", `hbr${tag}`).catch(() => {});
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
