@@ -24,6 +24,14 @@ function rangeHandler(handler?: Handler): Handler {
   };
 }
 
+/** The head of a 206 for the whole file, for handlers that then send less of it than announced. */
+function announceWholeFile(response: ServerResponse): void {
+  response.writeHead(206, {
+    "content-range": `bytes 0-${file.length - 1}/${file.length}`,
+    "content-length": file.length,
+  });
+}
+
 const servers: Server[] = [];
 const pools: RangeConnections[] = [];
 afterEach(async () => {
@@ -132,10 +140,7 @@ describe("RangeConnections", () => {
   it("hands over every byte that arrived before the connection broke, then throws", async () => {
     const sent = 3 * 1024 * 1024 + 7;
     const server = await serve((_, response) => {
-      response.writeHead(206, {
-        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
-        "content-length": file.length,
-      });
+      announceWholeFile(response);
       response.write(file.subarray(0, sent), () => response.socket?.end());
     });
     const body = await pool().fetch(server.url, 0, file.length, {}, new AbortController().signal);
@@ -146,10 +151,7 @@ describe("RangeConnections", () => {
 
   it("hands over what arrived while the writer was busy when the connection breaks", async () => {
     const server = await serve((_, response) => {
-      response.writeHead(206, {
-        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
-        "content-length": file.length,
-      });
+      announceWholeFile(response);
       response.write(file.subarray(0, 1000));
       setTimeout(() => response.write(file.subarray(1000, 2000), () => response.socket?.destroy()), 50);
     });
@@ -223,10 +225,7 @@ describe("RangeConnections", () => {
 
   it("gives up a connection that stops sending, after handing over what came", async () => {
     const server = await serve((_, response) => {
-      response.writeHead(206, {
-        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
-        "content-length": file.length,
-      });
+      announceWholeFile(response);
       response.write(file.subarray(0, 1000));
     });
     const connections = new RangeConnections({}, 200);
@@ -240,10 +239,7 @@ describe("RangeConnections", () => {
   it("stops with the abort's reason and closes the connection", async () => {
     let closed = false;
     const server = await serve((request, response) => {
-      response.writeHead(206, {
-        "content-range": `bytes 0-${file.length - 1}/${file.length}`,
-        "content-length": file.length,
-      });
+      announceWholeFile(response);
       response.write(file.subarray(0, 1024 * 1024));
       request.socket.on("close", () => {
         closed = true;
