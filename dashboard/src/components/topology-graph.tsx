@@ -3,45 +3,21 @@ import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ClusterView, LinkMeasurement } from "../../../src/protocol/cluster.js";
 import { formatBytes, formatDuration, formatMilliseconds, formatThroughput } from "../format.js";
 import { nodeColours, nodeName } from "../node-colours.js";
+import type { Box } from "../topology/geometry.js";
+import { layoutTopology, type TopologyLayout, type TopologyLink } from "../topology/layout-topology.js";
+import { linkLabelSize, linkLabelText } from "../topology/place-link-labels.js";
+import { nodeBoxSize } from "../topology/place-nodes.js";
 
 type ClusterNode = ClusterView["nodes"][number];
 
-const boxWidth = 250;
-const boxHeight = 112;
+const boxWidth = nodeBoxSize.width;
+const boxHeight = nodeBoxSize.height;
 
 /**
- * Where each node's box sits in a drawing `width` wide: a row for one or two nodes, a triangle for
- * three, an ellipse beyond. Drawn at the page's own width, so text keeps its size on any screen.
+ * A label's second line is sized for the widest figures it can show, so that new measurements do
+ * not move labels around.
  */
-function layout(
-  count: number,
-  width: number,
-): { height: number; positions: Array<{ x: number; y: number }> } {
-  if (count <= 2) {
-    const height = boxHeight + 24;
-    const xs = count === 1 ? [width / 2] : [width * 0.22, width * 0.78];
-    return { height, positions: xs.map((x) => ({ x, y: height / 2 })) };
-  }
-  if (count === 3) {
-    const height = 370;
-    const positions = [
-      { x: width / 2, y: boxHeight / 2 + 8 },
-      { x: width * 0.8, y: height - boxHeight / 2 - 8 },
-      { x: width * 0.2, y: height - boxHeight / 2 - 8 },
-    ];
-    return { height, positions };
-  }
-  const height = 460;
-  const radiusX = width / 2 - boxWidth / 2 - 16;
-  const radiusY = height / 2 - boxHeight / 2 - 8;
-  return {
-    height,
-    positions: Array.from({ length: count }, (_, index) => {
-      const angle = -Math.PI / 2 + (index * 2 * Math.PI) / count;
-      return { x: width / 2 + radiusX * Math.cos(angle), y: height / 2 + radiusY * Math.sin(angle) };
-    }),
-  };
-}
+const widestFigures = "0.00 ms · 0000 KiB/s";
 
 /** Memory herd reserved on each node: the planner's figure for every part of every placed instance. */
 function reservedByHerd(view: ClusterView): Map<string, number> {
@@ -71,57 +47,88 @@ function chipOf(node: ClusterNode): string {
 export function TopologyGraph({ view }: { view: ClusterView }) {
   const [container, width] = useWidth(960);
   const nodes = [...view.nodes].sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id));
-  const { height, positions } = layout(nodes.length, width);
-  const at = new Map<string, { x: number; y: number }>(
-    nodes.map((node, index) => [node.id, positions[index]!]),
+  const indexOf = new Map(nodes.map((node, index) => [node.id, index]));
+  const links = view.links.filter((link) => indexOf.has(link.from) && indexOf.has(link.to));
+  const layout = useTopologyLayout(
+    nodes.length,
+    links.map((link) => ({
+      sender: indexOf.get(link.to)!,
+      receiver: indexOf.get(link.from)!,
+      labelSize: linkLabelSize([directionOf(view, link), widestFigures]),
+    })),
+    width,
   );
+  const centerOf = (id: LinkMeasurement["from"]) => {
+    const box = layout.nodes[indexOf.get(id)!]!;
+    return { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  };
   const colours = nodeColours(view);
   const reserved = reservedByHerd(view);
-  const pairs = new Map<string, LinkMeasurement[]>();
-  for (const link of view.links) {
-    if (!at.has(link.from) || !at.has(link.to)) continue;
-    const key = [link.from, link.to].sort().join(" ");
-    pairs.set(key, [...(pairs.get(key) ?? []), link]);
-  }
+  const down = (link: LinkMeasurement) =>
+    [link.from, link.to].some((id) => view.nodes.find((node) => node.id === id)?.state !== "alive");
+  const pairs = new Map<string, LinkMeasurement>();
+  for (const link of links) pairs.set([link.from, link.to].sort().join(" "), link);
   return (
     <div ref={container}>
       <svg
         class="topology"
         width={width}
-        height={height}
-        viewBox={`0 0 ${width} ${height}`}
+        height={layout.height}
+        viewBox={`0 0 ${width} ${layout.height}`}
         role="img"
         aria-label={`${nodes.length} nodes and their links`}
         data-testid="topology"
       >
-        {[...pairs.entries()].map(([key, links]) => {
-          const [first, second] = key.split(" ") as [string, string];
-          const a = at.get(first)!;
-          const b = at.get(second)!;
-          const down = [first, second].some(
-            (id) => view.nodes.find((node) => node.id === id)?.state !== "alive",
-          );
+        {/* Lines first, labels over them, nodes last: a line never runs across a label's text. */}
+        {[...pairs.entries()].map(([key, link]) => {
+          const a = centerOf(link.from);
+          const b = centerOf(link.to);
           return (
-            <g key={key} class={down ? "link link-down" : "link"} data-testid="link">
-              <line x1={a.x} y1={a.y} x2={b.x} y2={b.y} />
-              <LinkLabel view={view} links={links} x={(a.x + b.x) / 2} y={(a.y + b.y) / 2} />
-            </g>
+            <line
+              key={key}
+              class={down(link) ? "link link-down" : "link"}
+              data-testid="link"
+              x1={a.x}
+              y1={a.y}
+              x2={b.x}
+              y2={b.y}
+            />
           );
         })}
-        {nodes.map((node) => (
+        {links.map((link, index) => (
+          <LinkLabel
+            key={`${link.from}-${link.to}`}
+            view={view}
+            link={link}
+            down={down(link)}
+            box={layout.labels[index]!}
+          />
+        ))}
+        {nodes.map((node, index) => (
           <NodeBox
             key={node.id}
             node={node}
             view={view}
             colour={colours.get(node.id)!}
             reservedBytes={reserved.get(node.id) ?? 0}
-            x={at.get(node.id)!.x - boxWidth / 2}
-            y={at.get(node.id)!.y - boxHeight / 2}
+            x={layout.nodes[index]!.x}
+            y={layout.nodes[index]!.y}
           />
         ))}
       </svg>
     </div>
   );
+}
+
+/**
+ * The drawing's layout, worked out again only when the nodes, the label sizes or the width change:
+ * new measurements arrive every few seconds and change neither.
+ */
+function useTopologyLayout(nodeCount: number, links: TopologyLink[], width: number): TopologyLayout {
+  const memo = useRef<{ key: string; layout: TopologyLayout }>(undefined);
+  const key = JSON.stringify([nodeCount, links, width]);
+  if (memo.current?.key !== key) memo.current = { key, layout: layoutTopology(nodeCount, links, width) };
+  return memo.current.layout;
 }
 
 /** The width of the element behind the returned ref, followed as the window resizes. */
@@ -139,45 +146,44 @@ function useWidth(initial: number): [Ref<HTMLDivElement>, number] {
   return [element, width];
 }
 
-/** One row per direction: the data flowing `to` → `from`, as `from` measured it. */
+/** Which way the data of a measurement flowed: from the node that sent it to the one that measured it. */
+function directionOf(view: ClusterView, link: LinkMeasurement): string {
+  return `${truncate(nodeName(view, link.to), 16)}→${truncate(nodeName(view, link.from), 16)}`;
+}
+
+/** One direction of a link, beside its line: which way on the first line, the figures below. */
 function LinkLabel({
   view,
-  links,
-  x,
-  y,
+  link,
+  down,
+  box,
 }: {
   view: ClusterView;
-  links: LinkMeasurement[];
-  x: number;
-  y: number;
+  link: LinkMeasurement;
+  down: boolean;
+  box: Box;
 }) {
-  const rowHeight = 15;
-  const labelWidth = 196;
-  const labelHeight = links.length * rowHeight + 8;
-  const sorted = [...links].sort((a, b) => nodeName(view, a.to).localeCompare(nodeName(view, b.to)));
+  const { lineHeight, padding } = linkLabelText;
+  // The baseline sits low in its line, so that the glyphs' ascent and descent stay inside it.
+  const baseline = (line: number) => padding + lineHeight * line + 11;
   return (
-    <g transform={`translate(${x - labelWidth / 2} ${y - labelHeight / 2})`}>
-      <rect class="link-label" width={labelWidth} height={labelHeight} rx={5} />
-      {sorted.map((link, index) => (
-        <text
-          key={`${link.from}-${link.to}`}
-          x={8}
-          y={4 + rowHeight * (index + 1) - 3}
-          class="link-text"
-          data-testid="link-figure"
-          data-from={link.from}
-          data-to={link.to}
-        >
-          <title>{`measured by ${nodeName(view, link.from)} ${formatDuration(Date.now() - link.measuredAt)} ago: round trip, and a bulk transfer from ${nodeName(view, link.to)}`}</title>
-          <tspan class="link-direction">{`${nodeName(view, link.to)}→${nodeName(view, link.from)}`}</tspan>
-          <tspan x={56} data-testid="link-rtt">
-            {formatMilliseconds(link.rttMs)}
-          </tspan>
-          <tspan x={118} data-testid="link-throughput">
-            {formatThroughput(link.throughputBytesPerSecond)}
-          </tspan>
-        </text>
-      ))}
+    <g
+      transform={`translate(${box.x} ${box.y})`}
+      class={down ? "link-figure link-down" : "link-figure"}
+      data-testid="link-figure"
+      data-from={link.from}
+      data-to={link.to}
+    >
+      <title>{`measured by ${nodeName(view, link.from)} ${formatDuration(Date.now() - link.measuredAt)} ago: round trip, and a bulk transfer from ${nodeName(view, link.to)}`}</title>
+      <rect class="link-label" width={box.width} height={box.height} rx={5} />
+      <text x={padding} y={baseline(0)} class="link-text link-direction">
+        {directionOf(view, link)}
+      </text>
+      <text x={padding} y={baseline(1)} class="link-text">
+        <tspan data-testid="link-rtt">{formatMilliseconds(link.rttMs)}</tspan>
+        {" · "}
+        <tspan data-testid="link-throughput">{formatThroughput(link.throughputBytesPerSecond)}</tspan>
+      </text>
     </g>
   );
 }
