@@ -19,7 +19,7 @@ describe("the dashboard of a 3-node cluster", () => {
 
   beforeAll(async () => {
     await buildDashboard();
-    [a, , c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
+    [a, , c] = (await startCluster(["alpha", "bravo", "charlie"])) as [HerdProcess, HerdProcess, HerdProcess];
     const imported = await a.cli(["models", "import", sharedModelPath]);
     expect(imported.code, imported.stderr).toBe(0);
     browser = await launchChromium();
@@ -70,6 +70,81 @@ describe("the dashboard of a 3-node cluster", () => {
         : undefined;
     });
     await saveScreenshot(page, "dashboard-cluster");
+  });
+
+  it("sets every link label apart, readable: no line of text on another, on a node or outside its label", async () => {
+    await page.goto(a.url);
+    await page.getByTestId("link-figure").nth(5).waitFor();
+    // The drawing starts at a guessed width and is laid out again once the page's width is known.
+    await page.waitForFunction(() => {
+      const svg = document.querySelector("[data-testid=topology]");
+      const width = svg?.parentElement?.getBoundingClientRect().width ?? 0;
+      return svg !== null && Number(svg.getAttribute("width")) === Math.max(600, Math.floor(width));
+    });
+    const drawn = await page.getByTestId("topology").evaluate((svg) => {
+      const box = (element: Element) => {
+        const { x, y, width, height } = element.getBoundingClientRect();
+        return { x, y, width, height };
+      };
+      return {
+        drawing: box(svg),
+        nodes: Array.from(svg.querySelectorAll("[data-testid=node]"), (node) => ({
+          name: node.getAttribute("data-node-name") ?? "",
+          box: box(node.querySelector(".node-box")!),
+        })),
+        labels: Array.from(svg.querySelectorAll("[data-testid=link-figure]"), (label) => ({
+          box: box(label.querySelector(".link-label")!),
+          lines: Array.from(label.querySelectorAll("text"), (line) => ({
+            text: line.textContent ?? "",
+            box: box(line),
+            parts: Array.from(line.querySelectorAll("tspan"), (part) => ({
+              text: part.textContent ?? "",
+              box: box(part),
+            })),
+          })),
+        })),
+      };
+    });
+    type Rectangle = { x: number; y: number; width: number; height: number };
+    const overlap = (one: Rectangle, other: Rectangle) =>
+      Math.max(0, Math.min(one.x + one.width, other.x + other.width) - Math.max(one.x, other.x)) *
+      Math.max(0, Math.min(one.y + one.height, other.y + other.height) - Math.max(one.y, other.y));
+    const inside = (inner: Rectangle, outer: Rectangle) =>
+      inner.x >= outer.x - 0.5 &&
+      inner.y >= outer.y - 0.5 &&
+      inner.x + inner.width <= outer.x + outer.width + 0.5 &&
+      inner.y + inner.height <= outer.y + outer.height + 0.5;
+
+    expect(drawn.labels).toHaveLength(6);
+    const lines = drawn.labels.flatMap((label) => label.lines);
+    expect(lines.map((line) => line.text)).toContain("alpha→charlie");
+    expect(lines).toHaveLength(12);
+    for (const [index, line] of lines.entries()) {
+      expect(line.box.width * line.box.height, `"${line.text}" drawn`).toBeGreaterThan(0);
+      for (const other of lines.slice(index + 1)) {
+        expect(overlap(line.box, other.box), `"${line.text}" over "${other.text}"`).toBe(0);
+      }
+      // Parts of a line placed on their own (a name, then figures) must not run into each other.
+      for (const [partIndex, part] of line.parts.entries()) {
+        for (const other of line.parts.slice(partIndex + 1)) {
+          expect(overlap(part.box, other.box), `"${part.text}" over "${other.text}"`).toBe(0);
+        }
+      }
+    }
+    for (const [index, label] of drawn.labels.entries()) {
+      const name = label.lines[0]!.text;
+      expect(inside(label.box, drawn.drawing), `${name} inside the drawing`).toBe(true);
+      for (const line of label.lines) {
+        expect(inside(line.box, label.box), `"${line.text}" inside its label`).toBe(true);
+      }
+      for (const node of drawn.nodes) {
+        expect(overlap(label.box, node.box), `${name} over node ${node.name}`).toBe(0);
+      }
+      for (const other of drawn.labels.slice(index + 1)) {
+        expect(overlap(label.box, other.box), `${name} over ${other.lines[0]!.text}`).toBe(0);
+      }
+    }
+    await saveScreenshot(page, "dashboard-link-labels");
   });
 
   it("loads stories260K through the preview and shows where its layers went, as the API says", async () => {
