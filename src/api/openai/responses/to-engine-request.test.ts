@@ -171,6 +171,18 @@ describe("toEngineRequest", () => {
   });
 
   it.each([
+    [true, undefined],
+    [false, false],
+  ])("passes parallel_tool_calls %j as %j", (parallel, expected) => {
+    const engine = engineRequestOf({
+      input: "x",
+      tools: [{ type: "function", name: "f", parameters: { type: "object" } }],
+      parallel_tool_calls: parallel,
+    });
+    expect(engine.parallel_tool_calls).toEqual(expected);
+  });
+
+  it.each([
     ["auto", "auto"],
     ["none", "none"],
     ["required", "required"],

@@ -60,7 +60,9 @@ export function toEngineRequest(
     engine.tools = tools;
     const choice = toolChoiceOf(request.tool_choice);
     if (choice !== undefined) engine.tool_choice = choice;
-    if (request.parallel_tool_calls != null) engine.parallel_tool_calls = request.parallel_tool_calls;
+    // One call at a time is honoured; `true` (every client's default) is left to the engine, which
+    // allows parallel calls only where the model's chat template can write them back.
+    if (request.parallel_tool_calls === false) engine.parallel_tool_calls = false;
   }
   const format = request.text?.format;
   if (format?.type === "json_object") engine.response_format = { type: "json_object" };

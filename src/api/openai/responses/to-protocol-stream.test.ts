@@ -292,7 +292,7 @@ describe("collectProtocolResponse", () => {
       tool_choice: "auto",
       tools: [],
       top_logprobs: 0,
-      top_p: 1,
+      top_p: null,
       truncation: "disabled",
       usage,
       user: null,
