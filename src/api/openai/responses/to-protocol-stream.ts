@@ -124,8 +124,9 @@ export async function* toProtocolStream(
           const status = statusOf(part.reason);
           yield* close(status);
           const response = responseObject(context, { status, output, usage: part.usage });
-          yield event(status === "completed" ? "response.completed" : "response.incomplete", { response });
+          // Kept before the client reads the end, so a follow-up it sends at once finds it.
           onFinished(response);
+          yield event(status === "completed" ? "response.completed" : "response.incomplete", { response });
           return;
         }
       }
