@@ -3,6 +3,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
+import { ResponseStore } from "./api/openai/responses/response-store.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
@@ -325,10 +326,13 @@ export async function startNode(
     gateway: clusterGateway(() => cluster.desiredState),
     maxQueuePerInstance: config.maxQueuePerInstance,
   });
+  // Finished Responses API responses, for previous_response_id: in this node's memory only.
+  const responses = new ResponseStore();
   const app = createApp({
     models,
     instances,
     router,
+    responses,
     logger,
     version,
     cluster: {
@@ -447,6 +451,7 @@ export async function startNode(
     discovery?.dispose();
     await cluster.dispose();
     await instances.dispose();
+    responses.dispose();
     throw error;
   };
   const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes).catch(abandon);
@@ -493,6 +498,7 @@ export async function startNode(
             (listening as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
           });
         }
+        responses.dispose();
         logger.info("herd node stopped");
       })();
       return disposing;

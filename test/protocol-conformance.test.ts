@@ -86,7 +86,7 @@ describe("protocol conformance on the wire", () => {
       expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason)).toHaveLength(1);
     });
 
-    it("streams Responses events: created first, completed last, deltas adding up to the text", async () => {
+    it("streams Responses events: numbered, created first, incomplete last when the limit cuts, deltas adding up to the text", async () => {
       const response = await post("/v1/responses", {
         model: "stories260K",
         input: "Once upon a time",
@@ -94,16 +94,29 @@ describe("protocol conformance on the wire", () => {
         stream: true,
       });
       const events = parseSseStrictly(response.body).map((event) => {
-        const data = JSON.parse(event.data) as { type: string; delta?: string; text?: string };
+        const data = JSON.parse(event.data) as {
+          type: string;
+          sequence_number: number;
+          delta?: string;
+          text?: string;
+          item_id?: string;
+          output_index?: number;
+          content_index?: number;
+          response?: { output?: unknown[]; incomplete_details?: { reason: string } };
+        };
         expect(event.event).toBe(data.type);
         return data;
       });
+      expect(events.map((event) => event.sequence_number)).toEqual(events.map((_, index) => index));
       expect(events[0]!.type).toBe("response.created");
-      expect(events.at(-1)!.type).toBe("response.completed");
-      const deltas = events
-        .filter((event) => event.type === "response.output_text.delta")
-        .map((event) => event.delta)
-        .join("");
+      expect(events[0]!.response!.output).toEqual([]);
+      expect(events.at(-1)!.type).toBe("response.incomplete");
+      expect(events.at(-1)!.response!.incomplete_details).toEqual({ reason: "max_output_tokens" });
+      const deltaEvents = events.filter((event) => event.type === "response.output_text.delta");
+      for (const delta of deltaEvents) {
+        expect(delta).toMatchObject({ item_id: expect.any(String), output_index: 0, content_index: 0 });
+      }
+      const deltas = deltaEvents.map((event) => event.delta).join("");
       expect(events.find((event) => event.type === "response.output_text.done")!.text).toBe(deltas);
     });
 

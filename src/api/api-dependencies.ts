@@ -18,6 +18,7 @@ import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalInstances } from "../worker/local-instances.js";
 import type { UpstreamRegistry } from "../worker/upstream-registry.js";
+import type { ResponseStore } from "./openai/responses/response-store.js";
 import type { ApiKeyDirectory } from "./security/api-security.js";
 
 /** Everything the HTTP layer uses, wired by `main.ts`. */
@@ -49,6 +50,8 @@ export interface ApiDependencies {
     signal: AbortSignal,
   ) => Promise<EngineResponse>;
   subscribe: (listener: (event: NodeEvent) => void) => () => void;
+  /** Finished Responses API responses, for `previous_response_id`; one per node, disposed with it. */
+  responses: ResponseStore;
   version: string;
   startedAt: Date;
   cluster: {

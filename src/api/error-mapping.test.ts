@@ -12,6 +12,7 @@ import {
   ModelNotLoadedError,
   ModelUnavailableError,
   NotFoundError,
+  PreviousResponseNotFoundError,
 } from "../protocol/errors.js";
 import { type MappedError, mapError, openAIErrorBody } from "./error-mapping.js";
 
@@ -88,6 +89,17 @@ const cases: Array<{ name: string; error: unknown; mapped: MappedError }> = [
       code: "invalid_value",
       message: "the request body is empty; expected a JSON object",
       param: null,
+    },
+  },
+  {
+    name: "PreviousResponseNotFoundError",
+    error: new PreviousResponseNotFoundError("resp_1"),
+    mapped: {
+      status: 400,
+      type: "invalid_request_error",
+      code: "previous_response_not_found",
+      message: new PreviousResponseNotFoundError("resp_1").message,
+      param: "previous_response_id",
     },
   },
   {

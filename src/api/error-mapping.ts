@@ -19,6 +19,7 @@ import {
   NotSupportedError,
   PayloadTooLargeError,
   PermissionError,
+  PreviousResponseNotFoundError,
   QueueFullError,
   RateLimitError,
 } from "../protocol/errors.js";
@@ -74,6 +75,13 @@ const rules: Rule[] = [
   rule(PayloadTooLargeError, 413, "invalid_request_error", "request_too_large"),
   rule(RateLimitError, 429, "rate_limit_error", "rate_limit_exceeded"),
   rule(QueueFullError, 503, "service_unavailable", "queue_full", "model"),
+  rule(
+    PreviousResponseNotFoundError,
+    400,
+    "invalid_request_error",
+    "previous_response_not_found",
+    "previous_response_id",
+  ),
   rule(InvalidRequestError, 400, "invalid_request_error", "invalid_value", (error) => error.param),
   rule(NoPlacementError, 422, "invalid_request_error", "no_placement", "model"),
   rule(InvalidModelShapeError, 400, "invalid_request_error", "invalid_value", (error) => error.option),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MappedError } from "./error-mapping.js";
-import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { errorBodyFor, protocolOfPath, responseFailureOf } from "./error-shapes.js";
 
 const notFound: MappedError = {
   status: 404,
@@ -52,5 +52,19 @@ describe("errorBodyFor", () => {
       "api_error",
       "overloaded_error",
     ]);
+  });
+});
+
+describe("responseFailureOf", () => {
+  it.each([
+    [502, "engine_error", "server_error"],
+    [503, "model_not_ready", "server_error"],
+    [429, "rate_limit_exceeded", "rate_limit_exceeded"],
+    [400, "invalid_value", "invalid_value"],
+  ] as const)("gives a %d (%s) the Responses API's code %s", (status, code, expected) => {
+    expect(responseFailureOf({ ...notFound, status, code })).toEqual({
+      code: expected,
+      message: notFound.message,
+    });
   });
 });

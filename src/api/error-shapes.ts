@@ -50,3 +50,13 @@ export function errorBodyFor(protocol: ClientProtocol, error: MappedError): obje
       return openAIErrorBody(error);
   }
 }
+
+/**
+ * The `error` of a Responses API response that failed after its stream began (`response.failed`):
+ * the API's own codes for the server's failures and for rate limits, herd's code otherwise.
+ */
+export function responseFailureOf(error: MappedError): { code: string; message: string } {
+  if (error.status === 429) return { code: "rate_limit_exceeded", message: error.message };
+  if (error.status >= 500) return { code: "server_error", message: error.message };
+  return { code: error.code, message: error.message };
+}

@@ -16,6 +16,7 @@ import { type DesiredStateSource, LocalInstances } from "../worker/local-instanc
 import { LocalShards } from "../worker/local-shards.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { createApp } from "./app.js";
+import { ResponseStore } from "./openai/responses/response-store.js";
 
 export const engineMissing = new EngineUnavailableError(
   "no llama-server in unit tests",
@@ -82,6 +83,7 @@ export async function createTestApp(
       maxQueuePerInstance: overrides.maxQueuePerInstance,
       remote: overrides.remote,
     }),
+    responses: new ResponseStore(),
     logger: silentLogger(),
     engineReport: async () => {
       throw engineMissing;

@@ -29,6 +29,20 @@ export const fuzzedEndpoints: FuzzedEndpoint[] = [
   { method: "POST", path: "/v1/embeddings", validBody: { model: "stories260K", input: ["Once", "Lily"] } },
   {
     method: "POST",
+    path: "/v1/responses",
+    validBody: {
+      model: "stories260K",
+      input: [{ role: "user", content: [{ type: "input_text", text: "Once" }] }],
+      instructions: "be brief",
+      tools: [{ type: "function", name: "f", parameters: { type: "object" } }],
+      max_output_tokens: 8,
+      stream: true,
+    },
+  },
+  { method: "GET", path: "/v1/responses/{name}" },
+  { method: "DELETE", path: "/v1/responses/{name}" },
+  {
+    method: "POST",
     path: "/v1/messages",
     validBody: { model: "stories260K", max_tokens: 8, messages, system: "be brief", stream: false },
   },

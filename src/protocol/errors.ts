@@ -25,6 +25,20 @@ export class ModelNotFoundError extends HerdError {
   }
 }
 
+/**
+ * `previous_response_id` names a response this node does not keep: never stored (`store: false`),
+ * forgotten (kept an hour at most), or answered by another node.
+ */
+export class PreviousResponseNotFoundError extends InvalidRequestError {
+  override name = "PreviousResponseNotFoundError";
+  constructor(readonly responseId: string) {
+    super(
+      `Previous response with id '${responseId}' not found. herd keeps responses for an hour on the node that answered them, and none created with store: false; send the whole conversation as input instead`,
+      "previous_response_id",
+    );
+  }
+}
+
 /** The model is in the store but no instance serves it. */
 export class ModelNotLoadedError extends HerdError {
   override name = "ModelNotLoadedError";

@@ -36,7 +36,15 @@ describe("readEngineStream", () => {
         choices: [{ delta: {}, finish_reason: "tool_calls" }],
         timings: { prompt_ms: 3, predicted_ms: 20, predicted_per_second: 99 },
       }) +
-      event({ choices: [], usage: { prompt_tokens: 4, completion_tokens: 5, total_tokens: 9 } }) +
+      event({
+        choices: [],
+        usage: {
+          prompt_tokens: 4,
+          completion_tokens: 5,
+          total_tokens: 9,
+          prompt_tokens_details: { cached_tokens: 3 },
+        },
+      }) +
       "data: [DONE]\n\n";
     for (const chunkSize of [1, 7, 4096]) {
       const parts = await read(text, chunkSize);
@@ -49,7 +57,7 @@ describe("readEngineStream", () => {
       expect(parts.at(-1)).toMatchObject({
         type: "finish",
         reason: "tool-calls",
-        usage: { promptTokens: 4, completionTokens: 5 },
+        usage: { promptTokens: 4, completionTokens: 5, cachedPromptTokens: 3 },
         timing: { tokensPerSecond: 99, promptMs: 3, generationMs: 20 },
       });
     }

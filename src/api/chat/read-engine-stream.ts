@@ -26,7 +26,13 @@ const EngineChunk = z.looseObject({
       }),
     )
     .nullish(),
-  usage: z.looseObject({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
+  usage: z
+    .looseObject({
+      prompt_tokens: z.number(),
+      completion_tokens: z.number(),
+      prompt_tokens_details: z.looseObject({ cached_tokens: z.number().nullish() }).nullish(),
+    })
+    .nullish(),
   timings: z
     .looseObject({
       prompt_ms: z.number().optional(),
@@ -70,6 +76,8 @@ export async function* readEngineStream(
     }
     if (chunk.usage) {
       usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
+      if (typeof cached === "number") usage.cachedPromptTokens = cached;
     }
     if (chunk.timings) {
       promptMs = chunk.timings.prompt_ms ?? promptMs;

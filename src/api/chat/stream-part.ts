@@ -13,6 +13,8 @@ export type FinishReason = "stop" | "length" | "tool-calls";
 export interface Usage {
   promptTokens: number;
   completionTokens: number;
+  /** Of the prompt's tokens, those the engine found in its cache, where it says. */
+  cachedPromptTokens?: number;
 }
 
 /** herd's own measures of one request; durations in milliseconds. */

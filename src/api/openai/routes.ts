@@ -11,7 +11,8 @@ import { requestPolicy } from "../request-policy.js";
 import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./schemas.js";
+import { responsesRoutes } from "./responses/routes.js";
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
 
 /**
  * OpenAI's API. llama-server speaks it already, so a request is validated, routed, and passed
@@ -102,7 +103,8 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   passThrough("/v1/chat/completions", ChatCompletionRequest);
   passThrough("/v1/completions", CompletionRequest);
   passThrough("/v1/embeddings", EmbeddingRequest);
-  passThrough("/v1/responses", ResponsesRequest);
+  // The Responses API is herd's own, on the engine's chat completions.
+  app.route("/", responsesRoutes(dependencies));
   // llama-server's extension (the prompt's token count); Anthropic's count_tokens is served by it,
   // and a node forwards it here when another node heads the model.
   passThrough("/v1/chat/completions/input_tokens", ChatCompletionRequest);

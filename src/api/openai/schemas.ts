@@ -49,17 +49,3 @@ export const EmbeddingRequest = z.looseObject({
   encoding_format: z.enum(["float", "base64"]).optional(),
 });
 export type EmbeddingRequest = z.infer<typeof EmbeddingRequest>;
-
-const ResponsesInputItem = z.looseObject({ type: z.string().optional(), role: role.optional() });
-
-/** `POST /v1/responses`: the engine implements the Responses API; herd checks the basics. */
-export const ResponsesRequest = z.looseObject({
-  model: z.string().min(1),
-  input: z.union([z.string().min(1), z.array(ResponsesInputItem).min(1, "input must not be empty")]),
-  instructions: z.string().nullish(),
-  max_output_tokens: maxTokens,
-  temperature: z.number().min(0).max(2).nullish(),
-  top_p: z.number().min(0).max(1).nullish(),
-  stream: z.boolean().optional(),
-});
-export type ResponsesRequest = z.infer<typeof ResponsesRequest>;
