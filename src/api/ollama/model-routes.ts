@@ -14,10 +14,11 @@ import { pullStatusLines } from "./pull-status.js";
 import { ModelReference, PullRequest } from "./schemas.js";
 
 /**
- * The Ollama version herd reports. Ollama clients compare it to decide which API features to use;
- * herd serves the API of this release.
+ * The Ollama version herd reports: the release whose API herd serves. Clients compare it to decide
+ * what to use and refuse servers older than they need (Codex CLI's Ollama mode wants 0.13.4 or
+ * newer), so it moves forward with the Ollama API herd implements, never behind a current release.
  */
-export const ollamaApiVersion = "0.12.6";
+export const ollamaApiVersion = "0.13.5";
 
 /** Ollama's model management: list, running models, details, delete, pull, version, liveness. */
 export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
