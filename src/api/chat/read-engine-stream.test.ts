@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EngineError } from "../../protocol/errors.js";
+import { ContextLengthExceededError, EngineError } from "../../protocol/errors.js";
 import { readEngineStream } from "./read-engine-stream.js";
 import type { StreamPart } from "./stream-part.js";
 
@@ -68,5 +68,22 @@ describe("readEngineStream", () => {
     ["a stream cut before [DONE]", event({ choices: [{ delta: { content: "a" } }] })],
   ])("fails on %s", async (_name, text) => {
     await expect(read(text)).rejects.toBeInstanceOf(EngineError);
+  });
+
+  it("fails with the counts on llama-server's context-size error event", async () => {
+    const text = event({
+      error: {
+        code: 400,
+        message: "request (3000 tokens) exceeds the available context size (1024 tokens), try increasing it",
+        type: "exceed_context_size_error",
+        n_prompt_tokens: 3000,
+        n_ctx: 1024,
+      },
+    });
+    await expect(read(text)).rejects.toMatchObject({
+      constructor: ContextLengthExceededError,
+      promptTokens: 3000,
+      contextTokens: 1024,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EngineError } from "../../protocol/errors.js";
 import { decodeServerSentEvents } from "../../util/sse.js";
+import { contextLengthErrorOf } from "../engine-refusal.js";
 import type { FinishReason, StreamPart, Usage } from "./stream-part.js";
 
 const EngineToolCallDelta = z.looseObject({
@@ -41,7 +42,8 @@ const EngineChunk = z.looseObject({
  * Reads the engine's SSE answer to a streamed request as stream parts. The finish part comes last,
  * once usage (which follows the finish reason) has arrived. `startedAt` is when the request
  * arrived, `loadMs` how long it waited for a model to load. An error event from the engine, or a
- * stream that ends without `[DONE]`, throws EngineError.
+ * stream that ends without `[DONE]`, throws EngineError (ContextLengthExceededError for a prompt
+ * over the context).
  */
 export async function* readEngineStream(
   body: AsyncIterable<Uint8Array>,
@@ -61,7 +63,11 @@ export async function* readEngineStream(
       break;
     }
     const chunk = EngineChunk.parse(JSON.parse(event.data));
-    if (chunk.error) throw new EngineError(`the engine failed: ${chunk.error.message}`, 502);
+    if (chunk.error) {
+      throw (
+        contextLengthErrorOf(chunk.error) ?? new EngineError(`the engine failed: ${chunk.error.message}`, 502)
+      );
+    }
     for (const choice of chunk.choices ?? []) {
       const parts = partsOf(choice);
       if (parts.length > 0) firstTokenAt ??= performance.now();

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
 import { dispatch } from "../../inference/dispatch.js";
-import { InvalidRequestError } from "../../protocol/errors.js";
+import { ContextLengthExceededError, InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
 import { answerChat, type ChatAdapter } from "../chat/answer-chat.js";
+import { engineRefusal } from "../engine-refusal.js";
 import { mapError } from "../error-mapping.js";
 import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
@@ -111,8 +112,12 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
     });
     let text = "";
     for await (const chunk of upstream.body) text += chunk;
-    if (upstream.status !== 200)
+    if (upstream.status !== 200) {
+      // Whatever else the engine refuses here is the input (longer than a batch, say): the client's to change.
+      const refusal = engineRefusal(upstream.status, text);
+      if (refusal instanceof ContextLengthExceededError) throw refusal;
       throw new InvalidRequestError(`the engine refused the input: ${text.slice(0, 300)}`, "input");
+    }
     const answer = JSON.parse(text) as {
       data: Array<{ embedding: number[]; index: number }>;
       usage?: { prompt_tokens?: number };

@@ -4,6 +4,7 @@ import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
+import { engineRefusal } from "../engine-refusal.js";
 import { mapError, openAIErrorBody } from "../error-mapping.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -90,7 +91,9 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
             // The engine refused the request; the status is sent already, so its error becomes an event.
             let text = "";
             for await (const chunk of upstream.body) text += chunk;
-            writer.write(`data: ${text.replace(/\n/g, " ")}\n\n`);
+            writer.write(
+              `data: ${JSON.stringify(openAIErrorBody(mapError(engineRefusal(upstream.status, text))))}\n\n`,
+            );
             return undefined;
           },
         );
