@@ -71,4 +71,21 @@ describe("engineRefusal", () => {
     expect(error.constructor).toBe(kind);
     expect(error.message).toBe(message);
   });
+
+  it("names the FIM tokens a model lacks when /infill refuses it", () => {
+    const text = JSON.stringify({
+      error: {
+        code: 501,
+        message:
+          "Infill is not supported by this model: prefix token is missing. suffix token is missing. middle token is missing. ",
+        type: "not_supported_error",
+      },
+    });
+    const error = engineRefusal(501, text);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error).toMatchObject({ param: "suffix" });
+    expect(error.message).toBe(
+      "this model cannot fill in the middle (suffix): its vocabulary has no FIM prefix, suffix and middle tokens; send the prompt without a suffix, or use a code model trained for fill-in-the-middle",
+    );
+  });
 });

@@ -43,6 +43,21 @@ export function engineRefusal(status: number, text: string): Error {
     typeof error === "string"
       ? error
       : (EngineErrorObject.safeParse(error).data?.message ?? (text.slice(0, 500) || "no details"));
+  const infill = /^Infill is not supported by this model: (.*)/.exec(message);
+  if (infill) return fillInMiddleRefusal(infill[1]!);
   if (status >= 400 && status < 500) return new InvalidRequestError(message);
   return new EngineError(`the engine answered ${status}: ${message}`, status);
+}
+
+/**
+ * llama-server's `/infill` on a model without fill-in-the-middle tokens ("prefix token is missing.
+ * suffix token is missing. ..."): a 400 for the request's `suffix`, naming what the model lacks.
+ */
+function fillInMiddleRefusal(missing: string): InvalidRequestError {
+  const tokens = [...missing.matchAll(/(\w+) token is missing/g)].map((match) => match[1]);
+  const named = tokens.length > 1 ? `${tokens.slice(0, -1).join(", ")} and ${tokens.at(-1)}` : tokens[0];
+  return new InvalidRequestError(
+    `this model cannot fill in the middle (suffix): its vocabulary has no FIM ${named ?? "prefix, suffix and middle"} token${tokens.length === 1 ? "" : "s"}; send the prompt without a suffix, or use a code model trained for fill-in-the-middle`,
+    "suffix",
+  );
 }

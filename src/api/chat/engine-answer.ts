@@ -3,12 +3,12 @@ import type { RequestPolicy } from "../../protocol/upstream.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { engineRefusal } from "../engine-refusal.js";
 import { readEngineStream } from "./read-engine-stream.js";
-import type { EngineRequest, StreamPart } from "./stream-part.js";
+import type { EnginePath, EngineRequest, StreamPart } from "./stream-part.js";
 
 export interface EngineAnswerOptions {
   request: EngineRequest;
-  /** `/v1/chat/completions`, or `/v1/completions` for a raw prompt. */
-  path: "/v1/chat/completions" | "/v1/completions";
+  /** `/v1/chat/completions`, `/v1/completions` for a raw prompt, `/infill` to fill in the middle. */
+  path: EnginePath;
   signal: AbortSignal;
   /** A request another node forwarded: served here or not at all. */
   forwarded: boolean;

@@ -86,4 +86,30 @@ describe("readEngineStream", () => {
       contextTokens: 1024,
     });
   });
+
+  it("reads llama-server's own chunks (/infill): text, then the last one with counts and no [DONE]", async () => {
+    const text =
+      event({ index: 0, content: "x = ", stop: false, tokens_predicted: 1, tokens_evaluated: 9 }) +
+      event({ index: 0, content: "1", stop: false, tokens_predicted: 2, tokens_evaluated: 9 }) +
+      event({
+        index: 0,
+        content: "",
+        stop: true,
+        stop_type: "limit",
+        tokens_predicted: 2,
+        tokens_evaluated: 9,
+        timings: { prompt_ms: 1, predicted_ms: 2, predicted_per_second: 1000 },
+      });
+    const parts = await read(text, 5);
+    expect(parts.slice(0, -1)).toEqual([
+      { type: "text-delta", text: "x = " },
+      { type: "text-delta", text: "1" },
+    ]);
+    expect(parts.at(-1)).toMatchObject({
+      type: "finish",
+      reason: "length",
+      usage: { promptTokens: 9, completionTokens: 2 },
+      timing: { tokensPerSecond: 1000 },
+    });
+  });
 });

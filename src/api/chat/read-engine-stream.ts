@@ -10,7 +10,11 @@ const EngineToolCallDelta = z.looseObject({
   function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
-/** The fields of llama-server's `chat.completion.chunk` (and `text_completion`) that herd reads. */
+/**
+ * The fields of llama-server's `chat.completion.chunk` (and `text_completion`) that herd reads, and
+ * of its own completion chunks (`/infill`): `content` for the text, `stop` on the last one, which
+ * counts the tokens and says why it stopped; that stream has no `[DONE]`.
+ */
 const EngineChunk = z.looseObject({
   choices: z
     .array(
@@ -36,6 +40,11 @@ const EngineChunk = z.looseObject({
     })
     .nullish(),
   error: z.looseObject({ message: z.string() }).nullish(),
+  content: z.string().nullish(),
+  stop: z.boolean().nullish(),
+  stop_type: z.string().nullish(),
+  tokens_evaluated: z.number().nullish(),
+  tokens_predicted: z.number().nullish(),
 });
 
 /**
@@ -74,6 +83,15 @@ export async function* readEngineStream(
       yield* parts;
       if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
     }
+    if (chunk.content) {
+      firstTokenAt ??= performance.now();
+      yield { type: "text-delta", text: chunk.content };
+    }
+    if (chunk.stop === true) {
+      finishReason = chunk.stop_type === "limit" ? "length" : "stop";
+      usage = { promptTokens: chunk.tokens_evaluated ?? 0, completionTokens: chunk.tokens_predicted ?? 0 };
+      done = true;
+    }
     if (chunk.usage) {
       usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
     }
@@ -82,6 +100,7 @@ export async function* readEngineStream(
       generationMs = chunk.timings.predicted_ms ?? generationMs;
       tokensPerSecond = chunk.timings.predicted_per_second ?? tokensPerSecond;
     }
+    if (done) break;
   }
   if (!done) throw new EngineError("the engine's answer ended before it was complete", 502);
   const now = performance.now();

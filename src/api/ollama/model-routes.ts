@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
+import { readChatTemplate } from "../../models/read-chat-template.js";
 import { NotSupportedError } from "../../protocol/errors.js";
 import type { PullProgress } from "../../protocol/management.js";
 import type { ApiDependencies } from "../api-dependencies.js";
@@ -88,7 +89,9 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
       license: "",
       modelfile: `# herd serves GGUF files directly; there is no Modelfile\nFROM ${model.file}\n`,
       parameters: "",
-      template: "",
+      // Ollama's template is a Go template; a GGUF's is Jinja, which herd's engine applies. A model
+      // without one completes the prompt as written (Ollama's `{{ .Prompt }}`), shown as none.
+      template: model.hasChatTemplate ? ((await readChatTemplate(model.file)) ?? "") : "",
       details: modelDetails(model),
       model_info: {
         "general.architecture": architecture,

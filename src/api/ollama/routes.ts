@@ -26,8 +26,9 @@ function adapter(shape: OllamaAnswerShape): ChatAdapter {
 }
 
 /**
- * Ollama's API. Chat and generate become engine chat requests (generate with `raw` a plain
- * completion); answers stream as NDJSON unless `stream` is false, as Ollama does.
+ * Ollama's API. Chat becomes an engine chat request; generate a chat, a plain completion (`raw`,
+ * or a model without a chat template) or a fill-in-the-middle (`suffix`), as Ollama would run it.
+ * Answers stream as NDJSON unless `stream` is false, as Ollama does.
  */
 export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
@@ -52,7 +53,11 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
     if (body.prompt === "" && !body.images?.length) {
       return loadOrUnload(context.req.raw.signal, body, model, "generate");
     }
-    const { request, path } = generateToEngineRequest(body, model);
+    // A model only another node or an upstream holds is taken to have a chat template, as most do.
+    const profile = await dependencies.models.get(model);
+    const { request, path } = generateToEngineRequest(body, model, {
+      hasChatTemplate: profile?.hasChatTemplate ?? true,
+    });
     return answerChat(context, dependencies, adapter({ kind: "generate", model: body.model }), {
       request,
       path,

@@ -12,7 +12,13 @@ import { requestPolicy } from "../request-policy.js";
 import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, ResponsesRequest } from "./schemas.js";
+import {
+  ChatCompletionRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  InfillRequest,
+  ResponsesRequest,
+} from "./schemas.js";
 
 /**
  * OpenAI's API. llama-server speaks it already, so a request is validated, routed, and passed
@@ -109,6 +115,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   // llama-server's extension (the prompt's token count); Anthropic's count_tokens is served by it,
   // and a node forwards it here when another node heads the model.
   passThrough("/v1/chat/completions/input_tokens", ChatCompletionRequest);
+  passThrough("/infill", InfillRequest);
   return app;
 }
 
