@@ -105,10 +105,10 @@ describe("generateToEngineRequest", () => {
       },
     ],
     [
-      "a raw prompt as a completion",
-      { prompt: "p", raw: true },
+      "a raw prompt as a completion, JSON asked as the engine's completions take it",
+      { prompt: "p", raw: true, format: "json" },
       templated,
-      { path: "/v1/completions", request: { model: "m", prompt: "p" } },
+      { path: "/v1/completions", request: { model: "m", prompt: "p", json_schema: { type: "object" } } },
     ],
     [
       // Ollama's default template is {{ .Prompt }}: the system prompt does not reach the model.

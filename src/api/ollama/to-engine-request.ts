@@ -91,6 +91,17 @@ export function chatToEngineRequest(request: ChatRequest, model: string): Engine
 }
 
 /**
+ * The fields for a completion rather than a chat: llama-server's completions (OpenAI's and its own
+ * `/infill`) ignore `response_format` and take the JSON schema as `json_schema`.
+ */
+function completionFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const { response_format: format, ...sampling } = fields;
+  if (!format) return sampling;
+  const schema = (format as { json_schema?: { schema?: object } }).json_schema?.schema;
+  return { ...sampling, json_schema: schema ?? { type: "object" } };
+}
+
+/**
  * An Ollama generate request as Ollama would run it. With `suffix`, the engine fills in the middle
  * between prompt and suffix (`/infill`, with the model's FIM tokens). A prompt goes unchanged to a
  * plain completion when it is `raw`, and for a model without a chat template (Ollama's default
@@ -114,20 +125,18 @@ export function generateToEngineRequest(
         "suffix",
       );
     }
-    const { response_format: format, ...sampling } = fields;
-    const infill: EngineRequest = {
-      model,
-      input_prefix: request.prompt,
-      input_suffix: request.suffix,
-      ...sampling,
+    return {
+      request: {
+        model,
+        input_prefix: request.prompt,
+        input_suffix: request.suffix,
+        ...completionFields(fields),
+      },
+      path: "/infill",
     };
-    // /infill is llama-server's own API, which takes a JSON schema where OpenAI's takes response_format.
-    const schema = (format as { json_schema?: { schema?: object } } | undefined)?.json_schema?.schema;
-    if (format) infill.json_schema = schema ?? { type: "object" };
-    return { request: infill, path: "/infill" };
   }
   const completion = (prompt: string) => ({
-    request: { model, prompt, ...fields },
+    request: { model, prompt, ...completionFields(fields) },
     path: "/v1/completions" as const,
   });
   if (request.raw) return completion(request.prompt);
