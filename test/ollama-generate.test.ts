@@ -8,7 +8,7 @@ import { startProtocolNode } from "./support/protocol-node.js";
 /**
  * Ollama's `/api/generate` as Ollama runs it, through the official `ollama` client: a model without
  * a chat template (stories260K) completes the prompt as written, `suffix` fills in the middle on a
- * model with FIM tokens and is refused on one without.
+ * model with FIM tokens and is refused on one without (and so does OpenAI's completions `suffix`).
  */
 describe("Ollama generate, as Ollama runs it", () => {
   let node: HerdProcess;
@@ -121,6 +121,38 @@ describe("Ollama generate, as Ollama runs it", () => {
     let streamed = "";
     for await (const part of await ollama.generate({ ...request, stream: true })) streamed += part.response;
     expect(streamed).toBe(whole.response);
+  });
+
+  it("fills in the middle for OpenAI's completions with a suffix, by the same rule", async () => {
+    const request = {
+      model: "fim",
+      prompt: "def add(a, b):\n    return ",
+      suffix: "\n\nprint(add(1, 2))\n",
+      temperature: 0,
+      max_tokens: 6,
+    };
+    const whole = await openai.completions.create(request);
+    expect(whole.object).toBe("text_completion");
+    expect(whole.choices[0]!.finish_reason).toBe("length");
+    expect(whole.usage!.completion_tokens).toBe(6);
+    const ollamaAnswer = await ollama.generate({
+      model: "fim",
+      prompt: request.prompt,
+      suffix: request.suffix,
+      options: { temperature: 0, num_predict: 6 },
+    });
+    expect(whole.choices[0]!.text).toBe(ollamaAnswer.response);
+    let streamed = "";
+    for await (const chunk of await openai.completions.create({ ...request, stream: true })) {
+      streamed += chunk.choices[0]?.text ?? "";
+    }
+    expect(streamed).toBe(whole.choices[0]!.text);
+    const refused = openai.completions.create({ ...request, model: "stories260K" });
+    await expect(refused).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(refused).rejects.toMatchObject({
+      param: "suffix",
+      message: expect.stringMatching(/no FIM/),
+    });
   });
 
   it("reports an Ollama version that Codex CLI's Ollama mode accepts (0.13.4 or newer)", async () => {
