@@ -94,9 +94,13 @@ describe("Ollama generate, as Ollama runs it", () => {
     });
   });
 
-  it("shows no template for a base model, and the chat template of one that has it", async () => {
-    expect((await ollama.show({ model: "stories260K" })).template).toBe("");
+  it("shows no template for a base model, the chat template of one that has it, and who can insert", async () => {
+    const base = await ollama.show({ model: "stories260K" });
+    expect(base.template).toBe("");
+    expect(base.capabilities).toEqual(["completion"]);
     expect((await ollama.show({ model: "tools" })).template).toMatch(/\{%.*messages/s);
+    // Ollama's capability for `suffix`, which editor plugins check before sending one.
+    expect((await ollama.show({ model: "fim" })).capabilities).toEqual(["completion", "insert"]);
   });
 
   it("refuses a suffix on a model without FIM tokens with a 400 that names them", async () => {

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { readChatTemplate } from "../../models/read-chat-template.js";
+import { readTokenizerFacts } from "../../models/read-tokenizer-facts.js";
 import { NotSupportedError } from "../../protocol/errors.js";
 import type { PullProgress } from "../../protocol/management.js";
 import type { ApiDependencies } from "../api-dependencies.js";
@@ -85,13 +85,17 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
     const body = await readJsonBody(context, ModelReference);
     const model = await models.require(await resolveModelName(models, (body.model ?? body.name)!));
     const architecture = model.architecture;
+    const tokenizer = await readTokenizerFacts(model.file);
+    const capabilities = model.isEmbeddingModel ? ["embedding"] : ["completion"];
+    // Ollama's name for filling in the middle (`suffix`), which clients check before sending one.
+    if (tokenizer.fillInMiddle && !model.isEmbeddingModel) capabilities.push("insert");
     return context.json({
       license: "",
       modelfile: `# herd serves GGUF files directly; there is no Modelfile\nFROM ${model.file}\n`,
       parameters: "",
       // Ollama's template is a Go template; a GGUF's is Jinja, which herd's engine applies. A model
       // without one completes the prompt as written (Ollama's `{{ .Prompt }}`), shown as none.
-      template: model.hasChatTemplate ? ((await readChatTemplate(model.file)) ?? "") : "",
+      template: tokenizer.chatTemplate ?? "",
       details: modelDetails(model),
       model_info: {
         "general.architecture": architecture,
@@ -102,7 +106,7 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
         [`${architecture}.attention.head_count`]: model.headCount,
         [`${architecture}.attention.head_count_kv`]: model.kvHeadCount,
       },
-      capabilities: model.isEmbeddingModel ? ["embedding"] : ["completion"],
+      capabilities,
       modified_at: model.importedAt,
     });
   });
