@@ -366,8 +366,8 @@ export async function startNode(
     }),
     synthesize: async (request, onProgress, signal) => {
       const shape = SynthModelRequest.parse(request);
-      const vocabPath = await engineVocabPath(config.engineCache);
-      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}`;
+      const vocabPath = await engineVocabPath(config.engineCache, shape.vocabulary);
+      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}${shape.contextLength === 2048 ? "" : `-ctx${shape.contextLength}`}${shape.vocabulary === "llama-spm" ? "" : `-${shape.vocabulary}`}`;
       const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
         writeSynthModel(
           {

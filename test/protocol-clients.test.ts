@@ -6,6 +6,9 @@ import type { HerdProcess } from "./support/herd-process.js";
 import { stopAllHerdProcesses } from "./support/herd-process.js";
 import { startProtocolNode, weatherTool } from "./support/protocol-node.js";
 
+/** About 1,700 tokens: more than a slot of stories260K holds (2,048 over 2 slots). */
+const tooLong = "Once upon a time there was a little girl named Lily. ".repeat(120);
+
 /** Every client below is the official SDK, changed in nothing but its base URL. */
 describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () => {
   let node: HerdProcess;
@@ -126,6 +129,26 @@ describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () =
       await expect(invalid).rejects.toMatchObject({ param: "temperature" });
     });
 
+    it("raises BadRequestError with code context_length_exceeded for a prompt over the context", async () => {
+      for (const stream of [false, true]) {
+        const refused = openai.chat.completions.create({
+          model: "stories260K",
+          messages: [{ role: "user", content: tooLong }],
+          max_tokens: 4,
+          stream,
+        });
+        await expect(refused).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+        await expect(refused).rejects.toMatchObject({
+          code: "context_length_exceeded",
+          type: "invalid_request_error",
+          param: "messages",
+          message: expect.stringMatching(
+            /maximum context length is 1024 tokens\. However, your messages resulted in \d{4} tokens/,
+          ),
+        });
+      }
+    });
+
     it("round-trips a tool call: the model calls, the tool's result goes back", async () => {
       const tools = [{ type: "function" as const, function: weatherTool }];
       const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: "user", content: "Weather in Paris?" }];
@@ -215,6 +238,25 @@ describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () =
       await expect(invalid).rejects.toBeInstanceOf(Anthropic.BadRequestError);
       await expect(invalid).rejects.toMatchObject({
         error: { type: "error", error: { type: "invalid_request_error" } },
+      });
+    });
+
+    it("raises BadRequestError saying the prompt is too long, with the numbers", async () => {
+      const request = {
+        model: "stories260K",
+        max_tokens: 4,
+        messages: [{ role: "user" as const, content: tooLong }],
+      };
+      await expect(anthropic.messages.create(request)).rejects.toBeInstanceOf(Anthropic.BadRequestError);
+      await expect(anthropic.messages.stream(request).finalMessage()).rejects.toMatchObject({
+        status: 400,
+        error: {
+          type: "error",
+          error: {
+            type: "invalid_request_error",
+            message: expect.stringMatching(/^prompt is too long: \d{4} tokens > 1024 maximum$/),
+          },
+        },
       });
     });
 
@@ -341,6 +383,19 @@ describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () =
       const invalid = ollama.generate({ model: "stories260K", prompt: "hi", options: { temperature: -1 } });
       await expect(invalid).rejects.toMatchObject({ name: "ResponseError", status_code: 400 });
       await expect(invalid).rejects.toThrow(/temperature/);
+    });
+
+    it("raises ResponseError with the numbers for a prompt over the context", async () => {
+      const request = { model: "stories260K", messages: [{ role: "user", content: tooLong }] };
+      for (const refused of [
+        ollama.chat({ ...request, stream: false }),
+        ollama.chat({ ...request, stream: true }),
+      ]) {
+        await expect(refused).rejects.toMatchObject({ name: "ResponseError", status_code: 400 });
+        await expect(refused).rejects.toThrow(
+          /the prompt is \d{4} tokens, more than the model's context of 1024 tokens/,
+        );
+      }
     });
 
     it("round-trips a tool call: tool_calls with object arguments, then the tool's answer", async () => {

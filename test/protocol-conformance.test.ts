@@ -280,6 +280,34 @@ describe("protocol conformance on the wire", () => {
     });
   });
 
+  describe("a prompt over the context", () => {
+    it("ends a stream that waited for its model with OpenAI's context_length_exceeded event", async () => {
+      const imported = await node.cli(["models", "import", sharedModelPath, "--name", "lazy-long"]);
+      expect(imported.code).toBe(0);
+      // About 4,300 tokens: more than stories260K's training context, whatever the load's size.
+      const content = "Once upon a time there was a little girl named Lily. ".repeat(300);
+      const response = await post("/v1/chat/completions", {
+        model: "lazy-long",
+        messages: [{ role: "user", content }],
+        max_tokens: 4,
+        stream: true,
+      });
+      // The status went out with the first keep-alive, before the engine could refuse.
+      expect(response.status).toBe(200);
+      const events = parseSseStrictly(response.body);
+      expect(events).toHaveLength(1);
+      expect(JSON.parse(events[0]!.data)).toMatchObject({
+        error: {
+          type: "invalid_request_error",
+          code: "context_length_exceeded",
+          param: "messages",
+          message: expect.stringMatching(/^This model's maximum context length is \d+ tokens/),
+        },
+      });
+      await node.cli(["unload", "lazy-long"]);
+    });
+  });
+
   const good: Record<string, unknown> = {
     "/v1/chat/completions": { model: "stories260K", messages: [story], max_tokens: 2 },
     "/v1/completions": { model: "stories260K", prompt: "Once", max_tokens: 2 },

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { InvalidModelShapeError } from "../models/synth-model.js";
 import {
   ConflictError,
+  ContextLengthExceededError,
   EngineError,
   EngineUnavailableError,
   HerdError,
@@ -244,5 +245,35 @@ describe("openAIErrorBody", () => {
     const body = JSON.stringify(openAIErrorBody(mapError(new Error("token sk-live-123 at /srv/x"))));
     expect(body).not.toContain("sk-live-123");
     expect(body).toContain("internal error");
+  });
+});
+
+describe("a prompt longer than the context", () => {
+  const mapped = mapError(new ContextLengthExceededError(13_210, 2048));
+
+  it("is a 400 with OpenAI's code, the field at fault and both numbers", () => {
+    expect(mapped).toEqual({
+      status: 400,
+      type: "invalid_request_error",
+      code: "context_length_exceeded",
+      message:
+        "the prompt is 13210 tokens, more than the model's context of 2048 tokens; shorten it, or load the model with a larger context ('herd load --ctx')",
+      param: "messages",
+      contextLength: { promptTokens: 13_210, contextTokens: 2048 },
+    });
+  });
+
+  it("is worded as OpenAI words it, keeping the counts for a node that passes it on", () => {
+    expect(openAIErrorBody(mapped)).toStrictEqual({
+      error: {
+        message:
+          "This model's maximum context length is 2048 tokens. However, your messages resulted in 13210 tokens. Please reduce the length of the messages.",
+        type: "invalid_request_error",
+        code: "context_length_exceeded",
+        param: "messages",
+        n_prompt_tokens: 13_210,
+        n_ctx: 2048,
+      },
+    });
   });
 });

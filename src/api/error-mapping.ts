@@ -4,6 +4,7 @@ import {
   AuthenticationError,
   ChecksumMismatchError,
   ConflictError,
+  ContextLengthExceededError,
   EngineError,
   EngineUnavailableError,
   HerdError,
@@ -42,6 +43,8 @@ export interface MappedError {
   param: string | null;
   /** Seconds after which trying again may succeed (the `Retry-After` header). */
   retryAfterSeconds?: number;
+  /** A prompt longer than the context: the numbers each protocol's message names. */
+  contextLength?: { promptTokens: number; contextTokens: number };
 }
 
 type ErrorClass<E> = abstract new (...args: never[]) => E;
@@ -82,6 +85,7 @@ const rules: Rule[] = [
     "previous_response_not_found",
     "previous_response_id",
   ),
+  rule(ContextLengthExceededError, 400, "invalid_request_error", "context_length_exceeded", "messages"),
   rule(InvalidRequestError, 400, "invalid_request_error", "invalid_value", (error) => error.param),
   rule(NoPlacementError, 422, "invalid_request_error", "no_placement", "model"),
   rule(InvalidModelShapeError, 400, "invalid_request_error", "invalid_value", (error) => error.option),
@@ -132,6 +136,9 @@ export function mapError(error: unknown): MappedError {
     message: (error as Error).message,
     param,
     ...(typeof retryAfter === "number" ? { retryAfterSeconds: retryAfter } : {}),
+    ...(error instanceof ContextLengthExceededError
+      ? { contextLength: { promptTokens: error.promptTokens, contextTokens: error.contextTokens } }
+      : {}),
   };
 }
 
@@ -158,9 +165,32 @@ function mapHubError(error: HubError): MappedError {
   return { status: 502, type: "server_error", code: "hub_unavailable", message: error.message, param: null };
 }
 
-/** OpenAI's error body, which herd's management API uses too. */
+/**
+ * OpenAI's error body, which herd's management API uses too. A prompt longer than the context is
+ * worded as OpenAI words it (clients and people search for that sentence), and keeps llama-server's
+ * counts (`n_prompt_tokens`, `n_ctx`) so that a node this answer is forwarded through still knows them.
+ */
 export function openAIErrorBody(error: MappedError): {
-  error: { message: string; type: string; code: string; param: string | null };
+  error: {
+    message: string;
+    type: string;
+    code: string;
+    param: string | null;
+    n_prompt_tokens?: number;
+    n_ctx?: number;
+  };
 } {
-  return { error: { message: error.message, type: error.type, code: error.code, param: error.param } };
+  const { type, code, param, contextLength } = error;
+  if (!contextLength) return { error: { message: error.message, type, code, param } };
+  const message = `This model's maximum context length is ${contextLength.contextTokens} tokens. However, your messages resulted in ${contextLength.promptTokens} tokens. Please reduce the length of the messages.`;
+  return {
+    error: {
+      message,
+      type,
+      code,
+      param,
+      n_prompt_tokens: contextLength.promptTokens,
+      n_ctx: contextLength.contextTokens,
+    },
+  };
 }

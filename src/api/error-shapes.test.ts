@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { MappedError } from "./error-mapping.js";
+import { ContextLengthExceededError } from "../protocol/errors.js";
+import { type MappedError, mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath, responseFailureOf } from "./error-shapes.js";
 
 const notFound: MappedError = {
@@ -52,6 +53,28 @@ describe("errorBodyFor", () => {
       "api_error",
       "overloaded_error",
     ]);
+  });
+
+  it("words a prompt over the context as each protocol does, with the numbers", () => {
+    const mapped = mapError(new ContextLengthExceededError(3000, 1024));
+    expect(errorBodyFor("openai", mapped)).toMatchObject({
+      error: {
+        message: expect.stringMatching(
+          /^This model's maximum context length is 1024 tokens\. However, your messages resulted in 3000 tokens/,
+        ),
+        type: "invalid_request_error",
+        code: "context_length_exceeded",
+        param: "messages",
+      },
+    });
+    expect(errorBodyFor("anthropic", mapped)).toEqual({
+      type: "error",
+      error: { type: "invalid_request_error", message: "prompt is too long: 3000 tokens > 1024 maximum" },
+    });
+    expect(errorBodyFor("ollama", mapped)).toEqual({
+      error:
+        "the prompt is 3000 tokens, more than the model's context of 1024 tokens; shorten it, or load the model with a larger context ('herd load --ctx')",
+    });
   });
 });
 

@@ -42,8 +42,13 @@ function anthropicErrorType(status: number): string {
 /** The error body of `protocol`: OpenAI's `{error:{…}}`, Anthropic's `{type:"error",…}`, Ollama's `{error:"…"}`. */
 export function errorBodyFor(protocol: ClientProtocol, error: MappedError): object {
   switch (protocol) {
-    case "anthropic":
-      return { type: "error", error: { type: anthropicErrorType(error.status), message: error.message } };
+    case "anthropic": {
+      // Anthropic's own wording for a prompt over the context, which clients match to compact it.
+      const message = error.contextLength
+        ? `prompt is too long: ${error.contextLength.promptTokens} tokens > ${error.contextLength.contextTokens} maximum`
+        : error.message;
+      return { type: "error", error: { type: anthropicErrorType(error.status), message } };
+    }
     case "ollama":
       return { error: error.message };
     case "openai":

@@ -42,6 +42,7 @@ describe("forwarded requests", () => {
     ["/v1/messages", { model: "tiny", max_tokens: 8, messages: [{ role: "user", content: "hi" }] }],
     ["/api/chat", { model: "tiny", stream: false, messages: [{ role: "user", content: "hi" }] }],
     ["/api/generate", { model: "tiny", stream: false, prompt: "hi" }],
+    ["/infill", { model: "tiny", input_prefix: "def f(", input_suffix: "return x" }],
   ];
 
   it.each(requests)("%s from a client goes to the replica on another node", async (path, body) => {
@@ -65,6 +66,20 @@ describe("forwarded requests", () => {
     );
     expect(forwards).toEqual([]);
     expect(response.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it.each([
+    ["/api/generate", { model: "tiny", stream: false, prompt: "def f(", suffix: "return x" }, "/infill"],
+    ["/v1/completions", { model: "tiny", prompt: "def f(", suffix: "return x" }, "/infill"],
+    // stories260K has no chat template: Ollama completes its prompt as written.
+    ["/api/generate", { model: "tiny", stream: false, prompt: "hi" }, "/v1/completions"],
+  ])("%s with %j goes to the other node's %s", async (path, body, forwardedPath) => {
+    await testApp.app.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    expect(forwards).toEqual([`tiny-r2 ${forwardedPath}`]);
   });
 
   it("takes no direction from a client's x-herd-forwarded header", async () => {

@@ -4,6 +4,8 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
 import { currentRequest } from "../util/request-context.js";
+import { contextLengthErrorOf } from "./engine-refusal.js";
+import { mapError, openAIErrorBody } from "./error-mapping.js";
 import { timingFieldNames } from "./timing-headers.js";
 
 /**
@@ -15,11 +17,16 @@ import { timingFieldNames } from "./timing-headers.js";
  * herd's timings (see timing-headers.ts) are added from what passes by: for a whole answer as
  * headers, from the engine's `timings`; for a stream as trailers, the time of its first chunk and
  * the decode speed in the engine's last chunk. `startedAt` is `performance.now()` at arrival.
+ *
+ * One refusal is reworded: a prompt over the context, which llama-server reports in its own shape
+ * (`exceed_context_size_error`), becomes OpenAI's `context_length_exceeded`, which clients test for.
+ * llama-server reports it before a stream starts, so it is always a whole answer.
  */
 export function sendEngineResponse(context: Context, upstream: EngineResponse, startedAt: number): Response {
   const outgoing = (context.env as Partial<HttpBindings> | undefined)?.outgoing;
   if (!outgoing) {
-    return new Response(Readable.toWeb(upstream.body) as ReadableStream<Uint8Array>, {
+    const body = upstream.status === 200 ? upstream.body : Readable.from(rewordedWhole(upstream));
+    return new Response(Readable.toWeb(body) as ReadableStream<Uint8Array>, {
       status: upstream.status,
       headers: upstream.headers,
     });
@@ -30,7 +37,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     const chunks: Buffer[] = [];
     upstream.body.on("data", (chunk: Buffer) => chunks.push(chunk));
     upstream.body.once("end", () => {
-      const body = Buffer.concat(chunks);
+      const body = reworded(upstream.status, Buffer.concat(chunks));
       outgoing.writeHead(upstream.status, { ...upstream.headers, ...wholeAnswerTimings(body, startedAt) });
       outgoing.end(body);
     });
@@ -92,6 +99,25 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     if (!outgoing.writableFinished) upstream.body.destroy();
   });
   return RESPONSE_ALREADY_SENT;
+}
+
+/** A refusal's body, reworded where it reports a prompt over the context; any other body as it is. */
+function reworded(status: number, body: Buffer): Buffer {
+  if (status === 200) return body;
+  let error: unknown;
+  try {
+    error = (JSON.parse(body.toString("utf8")) as { error?: unknown }).error;
+  } catch {
+    return body;
+  }
+  const contextLength = contextLengthErrorOf(error);
+  return contextLength ? Buffer.from(JSON.stringify(openAIErrorBody(mapError(contextLength)))) : body;
+}
+
+async function* rewordedWhole(upstream: EngineResponse): AsyncGenerator<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of upstream.body) chunks.push(chunk as Buffer);
+  yield reworded(upstream.status, Buffer.concat(chunks));
 }
 
 /** Timing headers for a whole (not streamed) answer, from the engine's `timings` when it has them. */

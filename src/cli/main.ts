@@ -260,7 +260,22 @@ models
   .option("--heads <n>", "attention heads", integer("heads"), 4)
   .option("--kv-heads <n>", "key/value heads", integer("kv-heads"))
   .addOption(new Option("--type <type>", "weight type").choices(["f16", "q8_0", "q4_0"]).default("f16"))
-  .option("--ctx <n>", "training context length", integer("ctx"), 2048)
+  .option(
+    "--context <n>",
+    "training context (llama.context_length): llama-server gives a slot at most this many tokens",
+    integer("context"),
+    2048,
+  )
+  // The option's first name, kept for scripts that use it.
+  .addOption(new Option("--ctx <n>").argParser(integer("ctx")).hideHelp())
+  .addOption(
+    new Option(
+      "--vocab <name>",
+      "tokenizer, from llama.cpp's vocabularies (starcoder has fill-in-the-middle tokens)",
+    )
+      .choices(["llama-spm", "llama-bpe", "starcoder"])
+      .default("llama-spm"),
+  )
   .option("--seed <n>", "random seed", (value) => Number.parseInt(value, 10), 1)
   .option(
     "--block-scale <x>",
@@ -276,7 +291,9 @@ models
       heads: number;
       kvHeads?: number;
       type: "f16" | "q8_0" | "q4_0";
-      ctx: number;
+      context: number;
+      ctx?: number;
+      vocab: "llama-spm" | "llama-bpe" | "starcoder";
       seed: number;
       blockScale?: number;
     }) => {
@@ -291,7 +308,8 @@ models
             heads: options.heads,
             kvHeads: options.kvHeads ?? options.heads,
             type: options.type,
-            contextLength: options.ctx,
+            contextLength: options.ctx ?? options.context,
+            vocabulary: options.vocab,
             seed: options.seed,
             blockScale: options.blockScale,
           },

@@ -18,6 +18,26 @@ export class InvalidRequestError extends HerdError {
   }
 }
 
+/**
+ * The prompt holds more tokens than the context an instance gives one request (its slot: the
+ * loaded context divided among `--parallel` slots, and never more than the model was trained for).
+ * Each protocol words it its own way, with both numbers, as its clients expect.
+ */
+export class ContextLengthExceededError extends InvalidRequestError {
+  override name = "ContextLengthExceededError";
+  constructor(
+    readonly promptTokens: number,
+    readonly contextTokens: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `the prompt is ${promptTokens} tokens, more than the model's context of ${contextTokens} tokens; shorten it, or load the model with a larger context ('herd load --ctx')`,
+      "messages",
+      options,
+    );
+  }
+}
+
 export class ModelNotFoundError extends HerdError {
   override name = "ModelNotFoundError";
   constructor(readonly model: string) {

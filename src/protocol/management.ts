@@ -18,7 +18,13 @@ export const SynthModelRequest = z.strictObject({
   heads: z.number().int().min(1).max(512),
   kvHeads: z.number().int().min(1).max(512),
   type: z.enum(["f16", "q8_0", "q4_0"]),
+  /** The training context (`llama.context_length`), which caps what llama-server gives one slot. */
   contextLength: z.number().int().min(64).max(1_048_576).default(2048),
+  /**
+   * llama.cpp's vocabulary to copy: `llama-spm` (32K tokens), `llama-bpe` (Llama 3's 128K, about
+   * as many tokens per text as the hosted models' tokenizers) or `starcoder` (49K, with fill-in-the-middle tokens).
+   */
+  vocabulary: z.enum(["llama-spm", "llama-bpe", "starcoder"]).default("llama-spm"),
   seed: z.number().int().nonnegative().default(1),
   /** Scales what each block adds to the residual stream; below 1, depths of one seed predict alike (draft models). */
   blockScale: z.number().positive().max(1).optional(),

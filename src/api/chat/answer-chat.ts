@@ -7,7 +7,7 @@ import { clientAbort, streamResponse } from "../stream-response.js";
 import { timingFieldNames, timingFields } from "../timing-headers.js";
 import { type CollectedAnswer, collectParts } from "./collect-parts.js";
 import { type EngineAnswer, engineAnswer } from "./engine-answer.js";
-import type { EngineRequest, StreamPart, Timing } from "./stream-part.js";
+import type { EnginePath, EngineRequest, StreamPart, Timing } from "./stream-part.js";
 
 /** The few functions that make a protocol out of the engine's answer. */
 export interface ChatAdapter {
@@ -21,7 +21,7 @@ export interface ChatAdapter {
 
 export interface ChatCall {
   request: EngineRequest;
-  path: "/v1/chat/completions" | "/v1/completions";
+  path: EnginePath;
   stream: boolean;
   /** `performance.now()` when the request arrived. */
   startedAt: number;

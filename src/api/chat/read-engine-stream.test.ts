@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EngineError } from "../../protocol/errors.js";
+import { ContextLengthExceededError, EngineError } from "../../protocol/errors.js";
 import { readEngineStream } from "./read-engine-stream.js";
 import type { StreamPart } from "./stream-part.js";
 
@@ -76,5 +76,48 @@ describe("readEngineStream", () => {
     ["a stream cut before [DONE]", event({ choices: [{ delta: { content: "a" } }] })],
   ])("fails on %s", async (_name, text) => {
     await expect(read(text)).rejects.toBeInstanceOf(EngineError);
+  });
+
+  it("fails with the counts on llama-server's context-size error event", async () => {
+    const text = event({
+      error: {
+        code: 400,
+        message: "request (3000 tokens) exceeds the available context size (1024 tokens), try increasing it",
+        type: "exceed_context_size_error",
+        n_prompt_tokens: 3000,
+        n_ctx: 1024,
+      },
+    });
+    await expect(read(text)).rejects.toMatchObject({
+      constructor: ContextLengthExceededError,
+      promptTokens: 3000,
+      contextTokens: 1024,
+    });
+  });
+
+  it("reads llama-server's own chunks (/infill): text, then the last one with counts and no [DONE]", async () => {
+    const text =
+      event({ index: 0, content: "x = ", stop: false, tokens_predicted: 1, tokens_evaluated: 9 }) +
+      event({ index: 0, content: "1", stop: false, tokens_predicted: 2, tokens_evaluated: 9 }) +
+      event({
+        index: 0,
+        content: "",
+        stop: true,
+        stop_type: "limit",
+        tokens_predicted: 2,
+        tokens_evaluated: 9,
+        timings: { prompt_ms: 1, predicted_ms: 2, predicted_per_second: 1000 },
+      });
+    const parts = await read(text, 5);
+    expect(parts.slice(0, -1)).toEqual([
+      { type: "text-delta", text: "x = " },
+      { type: "text-delta", text: "1" },
+    ]);
+    expect(parts.at(-1)).toMatchObject({
+      type: "finish",
+      reason: "length",
+      usage: { promptTokens: 9, completionTokens: 2 },
+      timing: { tokensPerSecond: 1000 },
+    });
   });
 });

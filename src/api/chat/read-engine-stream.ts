@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { EngineError } from "../../protocol/errors.js";
 import { decodeServerSentEvents } from "../../util/sse.js";
+import { contextLengthErrorOf } from "../engine-refusal.js";
 import type { FinishReason, StreamPart, Usage } from "./stream-part.js";
 
 const EngineToolCallDelta = z.looseObject({
@@ -9,7 +10,11 @@ const EngineToolCallDelta = z.looseObject({
   function: z.looseObject({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
 });
 
-/** The fields of llama-server's `chat.completion.chunk` (and `text_completion`) that herd reads. */
+/**
+ * The fields of llama-server's `chat.completion.chunk` (and `text_completion`) that herd reads, and
+ * of its own completion chunks (`/infill`): `content` for the text, `stop` on the last one, which
+ * counts the tokens and says why it stopped; that stream has no `[DONE]`.
+ */
 const EngineChunk = z.looseObject({
   choices: z
     .array(
@@ -41,13 +46,19 @@ const EngineChunk = z.looseObject({
     })
     .nullish(),
   error: z.looseObject({ message: z.string() }).nullish(),
+  content: z.string().nullish(),
+  stop: z.boolean().nullish(),
+  stop_type: z.string().nullish(),
+  tokens_evaluated: z.number().nullish(),
+  tokens_predicted: z.number().nullish(),
 });
 
 /**
  * Reads the engine's SSE answer to a streamed request as stream parts. The finish part comes last,
  * once usage (which follows the finish reason) has arrived. `startedAt` is when the request
  * arrived, `loadMs` how long it waited for a model to load. An error event from the engine, or a
- * stream that ends without `[DONE]`, throws EngineError.
+ * stream that ends without `[DONE]`, throws EngineError (ContextLengthExceededError for a prompt
+ * over the context).
  */
 export async function* readEngineStream(
   body: AsyncIterable<Uint8Array>,
@@ -67,12 +78,25 @@ export async function* readEngineStream(
       break;
     }
     const chunk = EngineChunk.parse(JSON.parse(event.data));
-    if (chunk.error) throw new EngineError(`the engine failed: ${chunk.error.message}`, 502);
+    if (chunk.error) {
+      throw (
+        contextLengthErrorOf(chunk.error) ?? new EngineError(`the engine failed: ${chunk.error.message}`, 502)
+      );
+    }
     for (const choice of chunk.choices ?? []) {
       const parts = partsOf(choice);
       if (parts.length > 0) firstTokenAt ??= performance.now();
       yield* parts;
       if (choice.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
+    }
+    if (chunk.content) {
+      firstTokenAt ??= performance.now();
+      yield { type: "text-delta", text: chunk.content };
+    }
+    if (chunk.stop === true) {
+      finishReason = chunk.stop_type === "limit" ? "length" : "stop";
+      usage = { promptTokens: chunk.tokens_evaluated ?? 0, completionTokens: chunk.tokens_predicted ?? 0 };
+      done = true;
     }
     if (chunk.usage) {
       usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
@@ -84,6 +108,7 @@ export async function* readEngineStream(
       generationMs = chunk.timings.predicted_ms ?? generationMs;
       tokensPerSecond = chunk.timings.predicted_per_second ?? tokensPerSecond;
     }
+    if (done) break;
   }
   if (!done) throw new EngineError("the engine's answer ended before it was complete", 502);
   const now = performance.now();

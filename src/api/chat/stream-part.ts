@@ -8,6 +8,12 @@
 /** An OpenAI chat-completions (or, for raw prompts, completions) request as the engine takes it. */
 export type EngineRequest = { model: string; [field: string]: unknown };
 
+/**
+ * The engine path a request goes to: chat, a plain completion of a raw prompt, or llama-server's
+ * fill-in-the-middle (`/infill`, whose answer is in llama-server's own shape, not OpenAI's).
+ */
+export type EnginePath = "/v1/chat/completions" | "/v1/completions" | "/infill";
+
 export type FinishReason = "stop" | "length" | "tool-calls";
 
 export interface Usage {

@@ -82,24 +82,81 @@ describe("chatToEngineRequest", () => {
 });
 
 describe("generateToEngineRequest", () => {
-  it("sends a prompt through the chat template, or raw as a completion", () => {
-    const chat = generateToEngineRequest(
-      GenerateRequest.parse({ model: "m", prompt: "p", system: "s", format: "json" }),
-      "m",
-    );
-    expect(chat).toEqual({
-      path: "/v1/chat/completions",
-      request: {
-        model: "m",
-        messages: [
-          { role: "system", content: "s" },
-          { role: "user", content: "p" },
-        ],
-        response_format: { type: "json_object" },
+  const templated = { hasChatTemplate: true };
+  const base = { hasChatTemplate: false };
+  const convert = (body: object, model = templated) =>
+    generateToEngineRequest(GenerateRequest.parse({ model: "m", ...body }), "m", model);
+
+  it.each([
+    [
+      "a prompt and system prompt through the model's chat template",
+      { prompt: "p", system: "s", format: "json" },
+      templated,
+      {
+        path: "/v1/chat/completions",
+        request: {
+          model: "m",
+          messages: [
+            { role: "system", content: "s" },
+            { role: "user", content: "p" },
+          ],
+          response_format: { type: "json_object" },
+        },
       },
-    });
-    const raw = generateToEngineRequest(GenerateRequest.parse({ model: "m", prompt: "p", raw: true }), "m");
-    expect(raw).toEqual({ path: "/v1/completions", request: { model: "m", prompt: "p" } });
+    ],
+    [
+      "a raw prompt as a completion, JSON asked as the engine's completions take it",
+      { prompt: "p", raw: true, format: "json" },
+      templated,
+      { path: "/v1/completions", request: { model: "m", prompt: "p", json_schema: { type: "object" } } },
+    ],
+    [
+      // Ollama's default template is {{ .Prompt }}: the system prompt does not reach the model.
+      "the prompt alone for a model without a chat template",
+      { prompt: "Once upon", system: "s", options: { num_predict: 4 } },
+      base,
+      { path: "/v1/completions", request: { model: "m", prompt: "Once upon", max_tokens: 4 } },
+    ],
+    [
+      "the request's own template, rendered, as a completion",
+      {
+        prompt: "2+2?",
+        system: "Be brief.",
+        template: "{{ if .System }}{{ .System }}\n{{ end }}Q: {{ .Prompt }}\nA:",
+      },
+      templated,
+      { path: "/v1/completions", request: { model: "m", prompt: "Be brief.\nQ: 2+2?\nA:" } },
+    ],
+    [
+      "a suffix as llama-server's fill-in-the-middle, its schema as json_schema",
+      { prompt: "def f(", suffix: "    return x", format: { type: "object" }, options: { temperature: 0 } },
+      base,
+      {
+        path: "/infill",
+        request: {
+          model: "m",
+          input_prefix: "def f(",
+          input_suffix: "    return x",
+          temperature: 0,
+          json_schema: { type: "object" },
+        },
+      },
+    ],
+  ])("sends %s", (_name, body, model, expected) => {
+    expect(convert(body, model)).toEqual(expected);
+  });
+
+  it.each([
+    ["raw with a system prompt", { prompt: "p", raw: true, system: "s" }, "raw"],
+    ["raw with a template", { prompt: "p", raw: true, template: "{{ .Prompt }}" }, "raw"],
+    ["raw with a suffix", { prompt: "p", raw: true, suffix: "q" }, "suffix"],
+    [
+      "a template herd cannot render",
+      { prompt: "p", template: "{{ range .Messages }}{{ end }}" },
+      "template",
+    ],
+  ])("refuses %s with a 400 naming the field", (_name, body, param) => {
+    expect(() => convert(body)).toThrow(expect.objectContaining({ name: "InvalidRequestError", param }));
   });
 });
 

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
+import { readTokenizerFacts } from "../../models/read-tokenizer-facts.js";
 import { NotSupportedError } from "../../protocol/errors.js";
 import type { PullProgress } from "../../protocol/management.js";
 import type { ApiDependencies } from "../api-dependencies.js";
@@ -14,10 +15,11 @@ import { pullStatusLines } from "./pull-status.js";
 import { ModelReference, PullRequest } from "./schemas.js";
 
 /**
- * The Ollama version herd reports. Ollama clients compare it to decide which API features to use;
- * herd serves the API of this release.
+ * The Ollama version herd reports: the release whose API herd serves. Clients compare it to decide
+ * what to use and refuse servers older than they need (Codex CLI's Ollama mode wants 0.13.4 or
+ * newer), so it moves forward with the Ollama API herd implements, never behind a current release.
  */
-export const ollamaApiVersion = "0.12.6";
+export const ollamaApiVersion = "0.13.5";
 
 /** Ollama's model management: list, running models, details, delete, pull, version, liveness. */
 export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
@@ -83,11 +85,17 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
     const body = await readJsonBody(context, ModelReference);
     const model = await models.require(await resolveModelName(models, (body.model ?? body.name)!));
     const architecture = model.architecture;
+    const tokenizer = await readTokenizerFacts(model.file);
+    const capabilities = model.isEmbeddingModel ? ["embedding"] : ["completion"];
+    // Ollama's name for filling in the middle (`suffix`), which clients check before sending one.
+    if (tokenizer.fillInMiddle && !model.isEmbeddingModel) capabilities.push("insert");
     return context.json({
       license: "",
       modelfile: `# herd serves GGUF files directly; there is no Modelfile\nFROM ${model.file}\n`,
       parameters: "",
-      template: "",
+      // Ollama's template is a Go template; a GGUF's is Jinja, which herd's engine applies. A model
+      // without one completes the prompt as written (Ollama's `{{ .Prompt }}`), shown as none.
+      template: tokenizer.chatTemplate ?? "",
       details: modelDetails(model),
       model_info: {
         "general.architecture": architecture,
@@ -98,7 +106,7 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
         [`${architecture}.attention.head_count`]: model.headCount,
         [`${architecture}.attention.head_count_kv`]: model.kvHeadCount,
       },
-      capabilities: model.isEmbeddingModel ? ["embedding"] : ["completion"],
+      capabilities,
       modified_at: model.importedAt,
     });
   });

@@ -1,9 +1,10 @@
 import { type Context, Hono } from "hono";
 import { dispatch } from "../../inference/dispatch.js";
-import { InvalidRequestError } from "../../protocol/errors.js";
+import { ContextLengthExceededError, InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
 import { answerChat, type ChatAdapter } from "../chat/answer-chat.js";
+import { engineRefusal } from "../engine-refusal.js";
 import { mapError } from "../error-mapping.js";
 import { errorBodyFor } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
@@ -25,8 +26,9 @@ function adapter(shape: OllamaAnswerShape): ChatAdapter {
 }
 
 /**
- * Ollama's API. Chat and generate become engine chat requests (generate with `raw` a plain
- * completion); answers stream as NDJSON unless `stream` is false, as Ollama does.
+ * Ollama's API. Chat becomes an engine chat request; generate a chat, a plain completion (`raw`,
+ * or a model without a chat template) or a fill-in-the-middle (`suffix`), as Ollama would run it.
+ * Answers stream as NDJSON unless `stream` is false, as Ollama does.
  */
 export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
@@ -51,7 +53,11 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
     if (body.prompt === "" && !body.images?.length) {
       return loadOrUnload(context.req.raw.signal, body, model, "generate");
     }
-    const { request, path } = generateToEngineRequest(body, model);
+    // A model only another node or an upstream holds is taken to have a chat template, as most do.
+    const profile = await dependencies.models.get(model);
+    const { request, path } = generateToEngineRequest(body, model, {
+      hasChatTemplate: profile?.hasChatTemplate ?? true,
+    });
     return answerChat(context, dependencies, adapter({ kind: "generate", model: body.model }), {
       request,
       path,
@@ -111,8 +117,12 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
     });
     let text = "";
     for await (const chunk of upstream.body) text += chunk;
-    if (upstream.status !== 200)
+    if (upstream.status !== 200) {
+      // Whatever else the engine refuses here is the input (longer than a batch, say): the client's to change.
+      const refusal = engineRefusal(upstream.status, text);
+      if (refusal instanceof ContextLengthExceededError) throw refusal;
       throw new InvalidRequestError(`the engine refused the input: ${text.slice(0, 300)}`, "input");
+    }
     const answer = JSON.parse(text) as {
       data: Array<{ embedding: number[]; index: number }>;
       usage?: { prompt_tokens?: number };

@@ -83,8 +83,11 @@ export type ChatRequest = z.infer<typeof ChatRequest>;
 export const GenerateRequest = z.looseObject({
   ...common,
   prompt: z.string().default(""),
+  /** Fill in the middle: the text that follows the answer (models with FIM tokens). */
   suffix: z.string().optional(),
   system: z.string().optional(),
+  /** An Ollama (Go) template for this request in place of the model's; see renderPromptTemplate. */
+  template: z.string().optional(),
   /** Send the prompt as it is, without the chat template. */
   raw: z.boolean().optional(),
   images: z.array(z.string()).optional(),

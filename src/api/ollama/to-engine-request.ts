@@ -1,5 +1,6 @@
 import { InvalidRequestError } from "../../protocol/errors.js";
-import type { EngineRequest } from "../chat/stream-part.js";
+import type { EnginePath, EngineRequest } from "../chat/stream-part.js";
+import { renderPromptTemplate } from "./render-prompt-template.js";
 import type { ChatRequest, GenerateRequest, OllamaOptions } from "./schemas.js";
 
 /** Ollama's `options` and `format` as engine request fields. */
@@ -90,21 +91,60 @@ export function chatToEngineRequest(request: ChatRequest, model: string): Engine
 }
 
 /**
- * An Ollama generate request: the prompt (and system prompt) as a chat through the model's
- * template, or with `raw` as a plain completion of the prompt as written.
+ * The fields for a completion rather than a chat: llama-server's completions (OpenAI's and its own
+ * `/infill`) ignore `response_format` and take the JSON schema as `json_schema`.
+ */
+function completionFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const { response_format: format, ...sampling } = fields;
+  if (!format) return sampling;
+  const schema = (format as { json_schema?: { schema?: object } }).json_schema?.schema;
+  return { ...sampling, json_schema: schema ?? { type: "object" } };
+}
+
+/**
+ * An Ollama generate request as Ollama would run it. With `suffix`, the engine fills in the middle
+ * between prompt and suffix (`/infill`, with the model's FIM tokens). A prompt goes unchanged to a
+ * plain completion when it is `raw`, and for a model without a chat template (Ollama's default
+ * template is `{{ .Prompt }}`, which a system prompt does not reach); a request's own `template` is
+ * rendered here and completed. Otherwise prompt and system prompt are a chat through the model's
+ * chat template.
  */
 export function generateToEngineRequest(
   request: GenerateRequest,
   model: string,
-): { request: EngineRequest; path: "/v1/chat/completions" | "/v1/completions" } {
-  if (request.suffix) {
-    throw new InvalidRequestError(
-      "suffix (fill-in-the-middle) is not supported; send the prompt alone",
-      "suffix",
-    );
+  { hasChatTemplate }: { hasChatTemplate: boolean },
+): { request: EngineRequest; path: EnginePath } {
+  if (request.raw && (request.template || request.system)) {
+    throw new InvalidRequestError("raw mode does not support template, system, or context", "raw");
   }
   const fields = samplingFields(request.options, request.format);
-  if (request.raw) return { request: { model, prompt: request.prompt, ...fields }, path: "/v1/completions" };
+  if (request.suffix) {
+    if (request.raw) {
+      throw new InvalidRequestError(
+        "raw mode does not support suffix: send the prompt and suffix without raw to fill in the middle",
+        "suffix",
+      );
+    }
+    return {
+      request: {
+        model,
+        input_prefix: request.prompt,
+        input_suffix: request.suffix,
+        ...completionFields(fields),
+      },
+      path: "/infill",
+    };
+  }
+  const completion = (prompt: string) => ({
+    request: { model, prompt, ...completionFields(fields) },
+    path: "/v1/completions" as const,
+  });
+  if (request.raw) return completion(request.prompt);
+  if (request.template) {
+    const values = { System: request.system ?? "", Prompt: request.prompt, Response: "", Suffix: "" };
+    return completion(renderPromptTemplate(request.template, values));
+  }
+  if (!hasChatTemplate) return completion(request.prompt);
   const messages: Record<string, unknown>[] = [];
   if (request.system) messages.push({ role: "system", content: request.system });
   messages.push(

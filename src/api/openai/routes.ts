@@ -4,6 +4,7 @@ import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
+import { engineRefusal } from "../engine-refusal.js";
 import { mapError, openAIErrorBody } from "../error-mapping.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -12,7 +13,7 @@ import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
 import { responsesRoutes } from "./responses/routes.js";
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest } from "./schemas.js";
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, InfillRequest } from "./schemas.js";
 
 /**
  * OpenAI's API. llama-server speaks it already, so a request is validated, routed, and passed
@@ -91,7 +92,9 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
             // The engine refused the request; the status is sent already, so its error becomes an event.
             let text = "";
             for await (const chunk of upstream.body) text += chunk;
-            writer.write(`data: ${text.replace(/\n/g, " ")}\n\n`);
+            writer.write(
+              `data: ${JSON.stringify(openAIErrorBody(mapError(engineRefusal(upstream.status, text))))}\n\n`,
+            );
             return undefined;
           },
         );
@@ -108,6 +111,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   // llama-server's extension (the prompt's token count); Anthropic's count_tokens is served by it,
   // and a node forwards it here when another node heads the model.
   passThrough("/v1/chat/completions/input_tokens", ChatCompletionRequest);
+  passThrough("/infill", InfillRequest);
   return app;
 }
 

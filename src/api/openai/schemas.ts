@@ -49,3 +49,15 @@ export const EmbeddingRequest = z.looseObject({
   encoding_format: z.enum(["float", "base64"]).optional(),
 });
 export type EmbeddingRequest = z.infer<typeof EmbeddingRequest>;
+
+/**
+ * `POST /infill`: llama-server's own fill-in-the-middle API, passed through. herd's Ollama
+ * `suffix` uses it, and a node forwards it here when another node heads the model.
+ */
+export const InfillRequest = z.looseObject({
+  model: z.string().min(1),
+  input_prefix: z.string(),
+  input_suffix: z.string(),
+  prompt: z.string().optional(),
+  stream: z.boolean().optional(),
+});

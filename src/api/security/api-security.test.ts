@@ -146,6 +146,9 @@ describe("API keys", () => {
     await start({ exposed: true });
     expect((await call("/v1/models")).status).toBe(401);
     expect((await call("/herd/v1/node")).status).toBe(401);
+    // llama-server's fill-in-the-middle runs a model, though it lives outside /v1.
+    const infill = { model: "stories260K", input_prefix: "a", input_suffix: "b" };
+    expect((await call("/infill", { body: infill })).status).toBe(401);
     await testApp!.dispose();
     await start({ exposed: true, insecureNoAuth: true });
     expect((await call("/v1/models")).status).toBe(200);

@@ -20,7 +20,9 @@ const ollamaInferenceRoutes = new Set([
 export function requiredScope(path: string): ApiKeyScope | "public" {
   if (path.startsWith("/herd/")) return "admin";
   if (path.startsWith("/api/")) return ollamaInferenceRoutes.has(path) ? "inference" : "admin";
-  if (path === "/v1" || path.startsWith("/v1/") || path === "/metrics") return "inference";
+  // llama-server's `/infill` runs a model like the OpenAI routes.
+  if (path === "/v1" || path.startsWith("/v1/") || path === "/metrics" || path === "/infill")
+    return "inference";
   // Ollama clients probe the root path, and the dashboard lives there: both are public.
   return "public";
 }
