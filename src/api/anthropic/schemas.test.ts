@@ -10,6 +10,11 @@ describe("MessagesRequest", () => {
   it.each<[string, object, string]>([
     ["no max_tokens", { max_tokens: undefined }, "'max_tokens'"],
     ["no messages", { messages: [] }, "'messages': messages must hold at least one message"],
+    [
+      "system messages alone",
+      { messages: [{ role: "system", content: "x" }] },
+      "'messages': messages must hold at least one user or assistant turn",
+    ],
     ["a role that is not a turn", { messages: [{ role: "tool", content: "x" }] }, "'messages.0.role'"],
     [
       "content that is neither text nor blocks",

@@ -168,7 +168,12 @@ const OutputFormat = z.looseObject({
 
 const conversation = {
   model: z.string().min(1),
-  messages: z.array(Message).min(1, "messages must hold at least one message"),
+  messages: z
+    .array(Message)
+    .min(1, "messages must hold at least one message")
+    .refine((messages) => messages.some((message) => message.role !== "system"), {
+      message: "messages must hold at least one user or assistant turn besides system messages",
+    }),
   system: z.union([z.string(), z.array(TextBlock)]).optional(),
   tools: z.array(Tool).max(128).optional(),
   tool_choice: ToolChoice.optional(),
