@@ -360,10 +360,17 @@ describe("protocol conformance on the wire", () => {
   field("/v1/messages", { max_tokens: 10_000_000 }, 400, "max_tokens", "huge max_tokens");
   field(
     "/v1/messages",
-    { messages: [{ role: "system", content: "x" }] },
+    { messages: [{ role: "robot", content: "x" }] },
     400,
     "messages.0.role",
     "an unknown role",
+  );
+  field(
+    "/v1/messages",
+    { messages: [{ role: "system", content: "x" }] },
+    400,
+    "messages",
+    "system messages and no turn",
   );
   field("/v1/messages", { system: 5 }, 400, "system", "a system prompt of the wrong type");
   field(

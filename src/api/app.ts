@@ -4,7 +4,7 @@ import { cors } from "hono/cors";
 import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
-import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { errorBodyFor, protocolOfRequest } from "./error-shapes.js";
 import { keyRoutes } from "./management/key-routes.js";
 import { logsRoutes } from "./management/logs-routes.js";
 import { modelSupplyRoutes } from "./management/model-supply-routes.js";
@@ -50,7 +50,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
 
   app.notFound((context) =>
     context.json(
-      errorBodyFor(protocolOfPath(context.req.path), {
+      errorBodyFor(protocolOfRequest(context.req.path, context.req.raw.headers), {
         status: 404,
         type: "invalid_request_error",
         code: "unknown_url",
@@ -71,7 +71,8 @@ export function createApp(dependencies: ApiDependencies): Hono {
     if (mapped.retryAfterSeconds !== undefined)
       context.header("retry-after", String(Math.max(1, Math.ceil(mapped.retryAfterSeconds))));
     if (mapped.status === 401) context.header("www-authenticate", 'Bearer realm="herd"');
-    return context.json(errorBodyFor(protocolOfPath(context.req.path), mapped), mapped.status);
+    const protocol = protocolOfRequest(context.req.path, context.req.raw.headers);
+    return context.json(errorBodyFor(protocol, mapped), mapped.status);
   });
 
   return app;

@@ -60,6 +60,19 @@ const cases: Array<{ name: string; error: unknown; mapped: MappedError }> = [
     },
   },
   {
+    name: "ZodError inside one shape of a union: the deepest issue",
+    error: z
+      .object({ content: z.union([z.string(), z.array(z.object({ text: z.string() }))]) })
+      .safeParse({ content: [{ text: 1 }] }).error,
+    mapped: {
+      status: 400,
+      type: "invalid_request_error",
+      code: "invalid_value",
+      message: "'content.0.text': Invalid input: expected string, received number",
+      param: "content.0.text",
+    },
+  },
+  {
     name: "ZodError on the whole body",
     error: zodError([]),
     mapped: {

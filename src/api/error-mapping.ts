@@ -1,4 +1,4 @@
-import { ZodError } from "zod";
+import { ZodError, type z } from "zod";
 import { InvalidModelShapeError } from "../models/synth-model.js";
 import {
   AuthenticationError,
@@ -111,7 +111,7 @@ const rules: Rule[] = [
  */
 export function mapError(error: unknown): MappedError {
   if (error instanceof ZodError) {
-    const issue = error.issues[0];
+    const issue = error.issues[0] && closestIssue(error.issues[0]);
     const param = issue && issue.path.length > 0 ? issue.path.join(".") : null;
     const message = issue ? `${param ? `'${param}': ` : ""}${issue.message}` : "invalid request";
     return { status: 400, type: "invalid_request_error", code: "invalid_value", message, param };
@@ -140,6 +140,22 @@ export function mapError(error: unknown): MappedError {
       ? { contextLength: { promptTokens: error.promptTokens, contextTokens: error.contextTokens } }
       : {}),
   };
+}
+
+/**
+ * For a value that matches none of a union's shapes (content as text or as blocks), the issue of
+ * the shape it came closest to, the one found deepest inside it: "'messages.0.content.0.text':
+ * expected string" says more than "'messages.0.content': Invalid input".
+ */
+function closestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let closest: z.core.$ZodIssue | undefined;
+  for (const inner of issue.errors.flat()) {
+    const candidate = closestIssue(inner);
+    if (!closest || candidate.path.length > closest.path.length) closest = candidate;
+  }
+  if (!closest || closest.path.length === 0) return issue;
+  return { ...closest, path: [...issue.path, ...closest.path] };
 }
 
 /** The hub's answer, passed on: its refusals are about the request (which repository, which token). */

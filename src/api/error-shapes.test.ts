@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ContextLengthExceededError } from "../protocol/errors.js";
 import { type MappedError, mapError } from "./error-mapping.js";
-import { errorBodyFor, protocolOfPath, responseFailureOf } from "./error-shapes.js";
+import { errorBodyFor, protocolOfPath, protocolOfRequest, responseFailureOf } from "./error-shapes.js";
 
 const notFound: MappedError = {
   status: 404,
@@ -21,6 +21,20 @@ describe("protocolOfPath", () => {
     ["/v1/messagesx", "openai"],
   ])("%s is %s", (path, protocol) => {
     expect(protocolOfPath(path)).toBe(protocol);
+  });
+});
+
+describe("protocolOfRequest", () => {
+  it.each<[string, Record<string, string>, string]>([
+    ["/v1/models", { "anthropic-version": "2023-06-01" }, "anthropic"],
+    ["/v1/models/m", { "x-api-key": "k" }, "anthropic"],
+    ["/v1/models", { "x-api-key": "k", authorization: "Bearer k" }, "openai"],
+    ["/v1/models", { authorization: "Bearer k" }, "openai"],
+    ["/v1/models", {}, "openai"],
+    ["/v1/chat/completions", { "anthropic-version": "2023-06-01" }, "openai"],
+    ["/v1/messages", {}, "anthropic"],
+  ])("%s with %j is %s", (path, headers, protocol) => {
+    expect(protocolOfRequest(path, new Headers(headers))).toBe(protocol);
   });
 });
 

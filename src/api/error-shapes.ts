@@ -13,6 +13,22 @@ export function protocolOfPath(path: string): ClientProtocol {
   return "openai";
 }
 
+/**
+ * Whether a request comes from Anthropic's SDK or a client built like it: they send
+ * `anthropic-version`, and their key as `x-api-key` rather than `Authorization`. Decides the shape
+ * of answers on paths both APIs share (`/v1/models`).
+ */
+export function isAnthropicClient(headers: Headers): boolean {
+  return headers.has("anthropic-version") || (headers.has("x-api-key") && !headers.has("authorization"));
+}
+
+/** The protocol of a request: its path's, but Anthropic's for a model listing an Anthropic client asks for. */
+export function protocolOfRequest(path: string, headers: Headers): ClientProtocol {
+  if ((path === "/v1/models" || path.startsWith("/v1/models/")) && isAnthropicClient(headers))
+    return "anthropic";
+  return protocolOfPath(path);
+}
+
 /** Anthropic's `error.type` for each status. */
 function anthropicErrorType(status: number): string {
   switch (status) {

@@ -21,6 +21,26 @@ const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
 const passedHeaders = ["content-type", "cache-control", "retry-after", "x-request-id"];
 
 /**
+ * Fields of llama-server's own that herd's adapters add to an engine request (to learn the
+ * prompt's size early, the stop string that ended an answer, how to think). An OpenAI-compatible
+ * service need not know them, and OpenAI's own API refuses a request that carries them.
+ */
+const engineOnlyFields = [
+  "return_progress",
+  "verbose",
+  "response_fields",
+  "thinking_budget_tokens",
+  "chat_template_kwargs",
+];
+
+/** The engine request as an upstream takes it: under the upstream's name, without engine-only fields. */
+export function upstreamBody(body: unknown, upstreamModel: string): Record<string, unknown> {
+  const fields: Record<string, unknown> = { ...(body as Record<string, unknown>), model: upstreamModel };
+  for (const name of engineOnlyFields) delete fields[name];
+  return fields;
+}
+
+/**
  * Sends an OpenAI-shaped request to an OpenAI-compatible upstream and returns its answer to be
  * streamed back unchanged (as an engine's is). The key comes from the node's environment and goes
  * only to the upstream. An upstream that cannot be reached before anything was sent is reported as
@@ -29,9 +49,7 @@ const passedHeaders = ["content-type", "cache-control", "retry-after", "x-reques
 export async function forwardToUpstream(options: UpstreamForwardOptions): Promise<EngineResponse> {
   const { route } = options;
   const url = upstreamUrl(route.upstream.url, options.path);
-  const payload = Buffer.from(
-    JSON.stringify({ ...(options.body as Record<string, unknown>), model: route.upstreamModel }),
-  );
+  const payload = Buffer.from(JSON.stringify(upstreamBody(options.body, route.upstreamModel)));
   const secure = url.protocol === "https:";
   try {
     return await new Promise<EngineResponse>((resolve, reject) => {

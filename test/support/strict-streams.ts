@@ -51,7 +51,8 @@ export function parseNdjsonStrictly(body: string): Array<Record<string, unknown>
  * Checks an Anthropic event stream against the published order: `message_start` first; then
  * content blocks, each `content_block_start` (index 0, 1, ...), deltas of that index and type, and
  * `content_block_stop`; then one `message_delta` with a stop reason and usage; `message_stop`
- * last. `ping` may come anywhere after `message_start`. Returns the blocks' types and text.
+ * last. `ping` may come anywhere after `message_start`. `message_start` carries the prompt's real
+ * token count, the one the final usage repeats. Returns the blocks' types and text.
  */
 export function checkAnthropicStream(events: WireEvent[]): {
   blocks: Array<{ type: string; text: string; name?: string }>;
@@ -114,6 +115,11 @@ export function checkAnthropicStream(events: WireEvent[]): {
   expect(delta).toHaveProperty("stop_sequence");
   const usage = tail[0]!.usage as { input_tokens: number; output_tokens: number };
   expect(usage.output_tokens).toBeGreaterThan(0);
+  expect((message.usage as { input_tokens: number }).input_tokens, "message_start's input tokens").toBe(
+    usage.input_tokens,
+  );
+  if (delta.stop_reason === "stop_sequence") expect(typeof delta.stop_sequence).toBe("string");
+  else expect(delta.stop_sequence).toBeNull();
   return { blocks, stopReason: delta.stop_reason, usage };
 }
 

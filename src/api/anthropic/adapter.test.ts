@@ -3,8 +3,6 @@ import { parseSseStrictly } from "../../../test/support/strict-streams.js";
 import { collectParts } from "../chat/collect-parts.js";
 import type { StreamPart } from "../chat/stream-part.js";
 import { collectProtocolResponse } from "./collect-protocol-response.js";
-import { MessagesRequest } from "./schemas.js";
-import { toEngineRequest } from "./to-engine-request.js";
 import { toProtocolStream } from "./to-protocol-stream.js";
 
 const timing = {
@@ -15,12 +13,14 @@ const timing = {
   totalMs: 50,
   loadMs: 0,
 };
-const finish = (reason: "stop" | "length" | "tool-calls"): StreamPart => ({
+const finish = (reason: "stop" | "length" | "tool-calls", stopSequence?: string): StreamPart => ({
   type: "finish",
   reason,
   usage: { promptTokens: 11, completionTokens: 3 },
   timing,
+  ...(stopSequence ? { stopSequence } : {}),
 });
+const message = { id: "msg_1", model: "m", stopSequences: ["END", "\n\n"] };
 
 async function* from(parts: StreamPart[]): AsyncGenerator<StreamPart> {
   yield* parts;
@@ -28,106 +28,15 @@ async function* from(parts: StreamPart[]): AsyncGenerator<StreamPart> {
 
 async function streamText(parts: StreamPart[]): Promise<string> {
   let text = "";
-  for await (const piece of toProtocolStream(from(parts), { id: "msg_1", model: "m" })) text += piece;
+  for await (const piece of toProtocolStream(from(parts), message)) text += piece;
   return text;
 }
-
-describe("toEngineRequest", () => {
-  it.each([
-    [
-      "a system prompt as blocks, stop sequences and sampling",
-      {
-        model: "m",
-        max_tokens: 5,
-        system: [
-          { type: "text", text: "Be brief." },
-          { type: "text", text: "Be kind." },
-        ],
-        stop_sequences: ["END"],
-        temperature: 0.5,
-        top_k: 4,
-        messages: [{ role: "user", content: "hi" }],
-      },
-      {
-        model: "m",
-        max_tokens: 5,
-        stop: ["END"],
-        temperature: 0.5,
-        top_k: 4,
-        messages: [
-          { role: "system", content: "Be brief.\nBe kind." },
-          { role: "user", content: "hi" },
-        ],
-      },
-    ],
-    [
-      "tool_use and tool_result blocks, tools and a forced tool",
-      {
-        model: "m",
-        max_tokens: 5,
-        tools: [{ name: "f", input_schema: { type: "object" } }],
-        tool_choice: { type: "tool", name: "f", disable_parallel_tool_use: true },
-        messages: [
-          { role: "user", content: "go" },
-          {
-            role: "assistant",
-            content: [
-              { type: "text", text: "ok" },
-              { type: "tool_use", id: "t1", name: "f", input: { a: 1 } },
-            ],
-          },
-          {
-            role: "user",
-            content: [
-              { type: "tool_result", tool_use_id: "t1", content: [{ type: "text", text: "done" }] },
-              { type: "text", text: "and?" },
-            ],
-          },
-        ],
-      },
-      {
-        model: "m",
-        max_tokens: 5,
-        tools: [
-          { type: "function", function: { name: "f", description: "", parameters: { type: "object" } } },
-        ],
-        tool_choice: { type: "function", function: { name: "f" } },
-        parallel_tool_calls: false,
-        messages: [
-          { role: "user", content: "go" },
-          {
-            role: "assistant",
-            content: "ok",
-            tool_calls: [{ id: "t1", type: "function", function: { name: "f", arguments: '{"a":1}' } }],
-          },
-          { role: "tool", tool_call_id: "t1", content: "done" },
-          { role: "user", content: "and?" },
-        ],
-      },
-    ],
-  ])("converts %s", (_name, request, expected) => {
-    expect(toEngineRequest(MessagesRequest.parse(request), "m")).toEqual(expected);
-  });
-
-  it.each([
-    [{ type: "auto" }, "auto"],
-    [{ type: "any" }, "required"],
-    [{ type: "none" }, "none"],
-  ])("maps tool_choice %j to %j", (choice, expected) => {
-    const request = MessagesRequest.parse({
-      model: "m",
-      max_tokens: 1,
-      messages: [{ role: "user", content: "x" }],
-      tool_choice: choice,
-    });
-    expect(toEngineRequest(request, "m").tool_choice).toBe(expected);
-  });
-});
 
 describe("toProtocolStream", () => {
   it("writes text then a tool call as two blocks in Anthropic's event order", async () => {
     const events = parseSseStrictly(
       await streamText([
+        { type: "prompt-start", promptTokens: 11 },
         { type: "text-delta", text: "Hel" },
         { type: "text-delta", text: "lo" },
         { type: "tool-call-start", index: 0, id: "c1", name: "f" },
@@ -162,15 +71,56 @@ describe("toProtocolStream", () => {
     });
   });
 
-  it("answers keep-alive parts with pings after message_start", async () => {
-    const events = parseSseStrictly(await streamText([{ type: "keep-alive" }, finish("length")]));
+  it("holds message_start until the engine tells the prompt's size; keep-alives before it are comments", async () => {
+    const text = await streamText([
+      { type: "keep-alive" },
+      { type: "prompt-start", promptTokens: 42 },
+      { type: "keep-alive" },
+      { type: "text-delta", text: "Hi" },
+      finish("stop"),
+    ]);
+    expect(text.startsWith(": ")).toBe(true);
+    const events = parseSseStrictly(text);
     expect(events.map((event) => event.event)).toEqual([
       "message_start",
       "ping",
       "ping",
+      "content_block_start",
+      "content_block_delta",
+      "content_block_stop",
       "message_delta",
       "message_stop",
     ]);
+    expect(JSON.parse(events[0]!.data).message.usage).toEqual({ input_tokens: 42, output_tokens: 0 });
+  });
+
+  it.each<[string, StreamPart[], number]>([
+    ["text from an engine that does not tell the prompt's size", [{ type: "text-delta", text: "Hi" }], 0],
+    ["an answer with nothing in it", [], 11],
+  ])("starts the message at %s", async (_name, parts, inputTokens) => {
+    const events = parseSseStrictly(await streamText([...parts, finish("length")]));
+    expect(events[0]!.event).toBe("message_start");
+    expect(JSON.parse(events[0]!.data).message.usage.input_tokens).toBe(inputTokens);
+  });
+
+  it.each<[string, StreamPart, object]>([
+    [
+      "a stop sequence the request named",
+      finish("stop", "END"),
+      { stop_reason: "stop_sequence", stop_sequence: "END" },
+    ],
+    [
+      "a stop string of the chat template's own",
+      finish("stop", "<|im_end|>"),
+      { stop_reason: "end_turn", stop_sequence: null },
+    ],
+    ["the end of the turn", finish("stop"), { stop_reason: "end_turn", stop_sequence: null }],
+    ["the token limit", finish("length"), { stop_reason: "max_tokens", stop_sequence: null }],
+  ])("ends on %s, streamed and whole", async (_name, last, expected) => {
+    const events = parseSseStrictly(await streamText([{ type: "text-delta", text: "Hi" }, last]));
+    expect(JSON.parse(events.at(-2)!.data).delta).toEqual(expected);
+    const answer = await collectParts(from([{ type: "text-delta", text: "Hi" }, last]));
+    expect(collectProtocolResponse(answer, message)).toMatchObject(expected);
   });
 });
 
@@ -184,7 +134,7 @@ describe("collectProtocolResponse", () => {
         finish("tool-calls"),
       ]),
     );
-    expect(collectProtocolResponse(answer, { id: "msg_1", model: "m" })).toEqual({
+    expect(collectProtocolResponse(answer, message)).toEqual({
       id: "msg_1",
       type: "message",
       role: "assistant",

@@ -1,8 +1,8 @@
 import { type CollectedAnswer, parseToolArguments } from "../chat/collect-parts.js";
-import { stopReasonOf } from "./to-protocol-stream.js";
+import { type MessageContext, stopOf } from "./to-protocol-stream.js";
 
 /** The whole answer as Anthropic's `Message`. */
-export function collectProtocolResponse(answer: CollectedAnswer, message: { id: string; model: string }) {
+export function collectProtocolResponse(answer: CollectedAnswer, message: MessageContext) {
   const content: object[] = [];
   if (answer.reasoning) content.push({ type: "thinking", thinking: answer.reasoning, signature: "" });
   if (answer.text || answer.toolCalls.length === 0) content.push({ type: "text", text: answer.text });
@@ -20,8 +20,7 @@ export function collectProtocolResponse(answer: CollectedAnswer, message: { id: 
     role: "assistant",
     model: message.model,
     content,
-    stop_reason: stopReasonOf(answer.finishReason),
-    stop_sequence: null,
+    ...stopOf(answer.finishReason, answer.stopSequence, message),
     usage: { input_tokens: answer.usage.promptTokens, output_tokens: answer.usage.completionTokens },
   };
 }

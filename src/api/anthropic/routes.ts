@@ -27,7 +27,11 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
     const startedAt = performance.now();
     const body = await readJsonBody(context, MessagesRequest);
     const model = await resolveModelName(dependencies.models, body.model);
-    const message = { id: `msg_${randomBytes(12).toString("hex")}`, model: body.model };
+    const message = {
+      id: `msg_${randomBytes(12).toString("hex")}`,
+      model: body.model,
+      stopSequences: body.stop_sequences,
+    };
     return answerChat(
       context,
       dependencies,

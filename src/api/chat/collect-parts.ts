@@ -13,6 +13,8 @@ export interface CollectedAnswer {
   reasoning: string;
   toolCalls: CollectedToolCall[];
   finishReason: FinishReason;
+  /** The stop string that ended the answer, when the engine named it. */
+  stopSequence?: string;
   usage: Usage;
   timing: Timing;
 }
@@ -39,6 +41,7 @@ export async function collectParts(parts: AsyncIterable<StreamPart>): Promise<Co
         break;
       }
       case "keep-alive":
+      case "prompt-start":
         break;
       case "finish":
         return {
@@ -46,6 +49,7 @@ export async function collectParts(parts: AsyncIterable<StreamPart>): Promise<Co
           reasoning,
           toolCalls: [...toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
           finishReason: part.reason,
+          ...(part.stopSequence !== undefined ? { stopSequence: part.stopSequence } : {}),
           usage: part.usage,
           timing: part.timing,
         };

@@ -71,6 +71,40 @@ describe("readEngineStream", () => {
     expect(parts[1]).toMatchObject({ type: "finish", reason: "length" });
   });
 
+  it("reports the prompt's size once, first, and the stop string that ended the answer", async () => {
+    const progress = (processed: number) => ({
+      choices: [{ delta: { role: "assistant", content: null } }],
+      prompt_progress: { total: 46, cache: 0, processed, time_ms: 0 },
+    });
+    const parts = await read(
+      event(progress(0)) +
+        event(progress(46)) +
+        event({ choices: [{ delta: { content: "a" } }] }) +
+        event({
+          choices: [{ delta: {}, finish_reason: "stop" }],
+          __verbose: { stop_type: "word", stopping_word: "END" },
+        }) +
+        `${event({ choices: [], usage: { prompt_tokens: 46, completion_tokens: 2 } })}data: [DONE]\n\n`,
+    );
+    expect(parts.slice(0, 2)).toEqual([
+      { type: "prompt-start", promptTokens: 46 },
+      { type: "text-delta", text: "a" },
+    ]);
+    expect(parts[2]).toMatchObject({ type: "finish", reason: "stop", stopSequence: "END" });
+  });
+
+  it.each([
+    ["the end of the stream", { stop_type: "eos", stopping_word: "" }, "stop"],
+    ["the length limit", { stop_type: "limit", stopping_word: "" }, "length"],
+  ])("names no stop string when %s ended the answer", async (_name, verbose, reason) => {
+    const parts = await read(
+      `${event({ choices: [{ delta: {}, finish_reason: reason }], __verbose: verbose })}data: [DONE]\n\n`,
+    );
+    expect(parts).toHaveLength(1);
+    expect(parts[0]).toMatchObject({ type: "finish", reason });
+    expect(parts[0]).not.toHaveProperty("stopSequence");
+  });
+
   it.each([
     ["an error event", `${event({ error: { message: "out of memory" } })}`],
     ["a stream cut before [DONE]", event({ choices: [{ delta: { content: "a" } }] })],

@@ -51,14 +51,22 @@ const EngineChunk = z.looseObject({
   stop_type: z.string().nullish(),
   tokens_evaluated: z.number().nullish(),
   tokens_predicted: z.number().nullish(),
+  /** llama-server's `return_progress`: how much of the prompt it has read, of how many tokens. */
+  prompt_progress: z.looseObject({ total: z.number().int().nonnegative() }).nullish(),
+  /** llama-server's `verbose` (with `response_fields`), on the last chunks: why it stopped. */
+  __verbose: z
+    .looseObject({ stop_type: z.string().optional(), stopping_word: z.string().optional() })
+    .nullish(),
 });
 
 /**
  * Reads the engine's SSE answer to a streamed request as stream parts. The finish part comes last,
  * once usage (which follows the finish reason) has arrived. `startedAt` is when the request
- * arrived, `loadMs` how long it waited for a model to load. An error event from the engine, or a
- * stream that ends without `[DONE]`, throws EngineError (ContextLengthExceededError for a prompt
- * over the context).
+ * arrived, `loadMs` how long it waited for a model to load. A `prompt-start` part comes first when
+ * the engine reports the prompt's size (asked with `return_progress`), and the finish part names the
+ * stop string that ended the answer when the engine says it (asked with `verbose`). An error event
+ * from the engine, or a stream that ends without `[DONE]`, throws EngineError (ContextLengthExceededError
+ * for a prompt over the context).
  */
 export async function* readEngineStream(
   body: AsyncIterable<Uint8Array>,
@@ -71,6 +79,8 @@ export async function* readEngineStream(
   let generationMs = 0;
   let tokensPerSecond = 0;
   let firstTokenAt: number | undefined;
+  let promptStarted = false;
+  let stopSequence: string | undefined;
   let done = false;
   for await (const event of decodeServerSentEvents(body)) {
     if (event.data === "[DONE]") {
@@ -82,6 +92,13 @@ export async function* readEngineStream(
       throw (
         contextLengthErrorOf(chunk.error) ?? new EngineError(`the engine failed: ${chunk.error.message}`, 502)
       );
+    }
+    if (chunk.prompt_progress && !promptStarted) {
+      promptStarted = true;
+      yield { type: "prompt-start", promptTokens: chunk.prompt_progress.total };
+    }
+    if (chunk.__verbose?.stop_type === "word" && chunk.__verbose.stopping_word) {
+      stopSequence = chunk.__verbose.stopping_word;
     }
     for (const choice of chunk.choices ?? []) {
       const parts = partsOf(choice);
@@ -116,6 +133,7 @@ export async function* readEngineStream(
     type: "finish",
     reason: finishReason,
     usage,
+    ...(finishReason === "stop" && stopSequence !== undefined ? { stopSequence } : {}),
     timing: {
       timeToFirstTokenMs: (firstTokenAt ?? now) - startedAt,
       tokensPerSecond,

@@ -43,6 +43,18 @@ export type StreamPart =
   | { type: "reasoning-delta"; text: string }
   | { type: "tool-call-start"; index: number; id: string; name: string }
   | { type: "tool-call-delta"; index: number; argumentsDelta: string }
-  | { type: "finish"; reason: FinishReason; usage: Usage; timing: Timing }
+  /**
+   * The engine began reading the prompt, whose length in tokens it now knows; before any text.
+   * Only an engine asked for it (llama-server's `return_progress`) says so.
+   */
+  | { type: "prompt-start"; promptTokens: number }
+  | {
+      type: "finish";
+      reason: FinishReason;
+      usage: Usage;
+      timing: Timing;
+      /** The stop string that ended the answer (reason `stop`), when the engine was asked to name it. */
+      stopSequence?: string;
+    }
   /** Nothing yet (a model is loading); protocols that can, tell the client the stream is alive. */
   | { type: "keep-alive" };

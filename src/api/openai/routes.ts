@@ -2,10 +2,12 @@ import { Hono } from "hono";
 import type { z } from "zod";
 import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
+import { anthropicModelPage, ModelPageQuery, toAnthropicModel } from "../anthropic/model-page.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
 import { engineRefusal } from "../engine-refusal.js";
 import { mapError, openAIErrorBody } from "../error-mapping.js";
+import { isAnthropicClient } from "../error-shapes.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
@@ -23,20 +25,40 @@ import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, InfillReque
 export function openAIRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
 
+  // Anthropic's SDK asks the same paths; it gets Anthropic's shape (see isAnthropicClient).
   app.get("/v1/models", async (context) => {
     const models = await dependencies.models.list();
     const local = new Set(models.map((model) => model.name as string));
     // Models only an upstream serves are listed too: requests for them are routed there.
-    const external = dependencies.router
-      .upstreamModels()
-      .filter((model) => !local.has(model.name))
-      .map((model) => ({ id: model.name, object: "model", created: 0, owned_by: model.upstream }));
-    return context.json({ object: "list", data: [...models.map(toOpenAIModel), ...external] });
+    const external = dependencies.router.upstreamModels().filter((model) => !local.has(model.name));
+    if (isAnthropicClient(context.req.raw.headers)) {
+      const query = ModelPageQuery.parse(context.req.query());
+      const listed = [
+        ...models.map((model) => toAnthropicModel(model.name, Date.parse(model.importedAt))),
+        ...external.map((model) => toAnthropicModel(model.name, 0)),
+      ];
+      return context.json(anthropicModelPage(listed, query));
+    }
+    return context.json({
+      object: "list",
+      data: [
+        ...models.map(toOpenAIModel),
+        ...external.map((model) => ({
+          id: model.name,
+          object: "model",
+          created: 0,
+          owned_by: model.upstream,
+        })),
+      ],
+    });
   });
 
   app.get("/v1/models/:model{.+}", async (context) => {
     const name = await resolveModelName(dependencies.models, context.req.param("model"));
     const model = await dependencies.models.require(name);
+    if (isAnthropicClient(context.req.raw.headers)) {
+      return context.json(toAnthropicModel(model.name, Date.parse(model.importedAt)));
+    }
     return context.json(toOpenAIModel(model));
   });
 
