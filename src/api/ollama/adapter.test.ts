@@ -79,6 +79,27 @@ describe("chatToEngineRequest", () => {
     });
     expect(chatToEngineRequest(request, "m").max_tokens).toBe(maxTokens);
   });
+
+  it.each([
+    ["top-level fields alone", { temperature: 0.3, top_p: 0.5, max_output_tokens: 12 }, [0.3, 0.5, 12]],
+    [
+      "options over top-level fields",
+      { temperature: 0.3, max_output_tokens: 12, options: { temperature: 0.7, num_predict: 20 } },
+      [0.7, undefined, 20],
+    ],
+    ["neither", {}, [undefined, undefined, undefined]],
+  ])(
+    "honours the sampling fields the AI SDK's Ollama provider sends at the top level: %s",
+    (_, fields, expected) => {
+      const request = ChatRequest.parse({
+        model: "m",
+        messages: [{ role: "user", content: "x" }],
+        ...fields,
+      });
+      const engine = chatToEngineRequest(request, "m");
+      expect([engine.temperature, engine.top_p, engine.max_tokens]).toEqual(expected);
+    },
+  );
 });
 
 describe("generateToEngineRequest", () => {

@@ -59,6 +59,14 @@ const common = {
   model: z.string().min(1),
   format: Format.optional(),
   options: OllamaOptions.optional(),
+  /**
+   * Not Ollama's API, which reads sampling only from `options`: the Vercel AI SDK's Ollama provider
+   * (ollama-ai-provider-v2) sends these at the top level, and its users expect them honoured.
+   * `options` wins where both are given.
+   */
+  temperature: OllamaOptions.shape.temperature,
+  top_p: OllamaOptions.shape.top_p,
+  max_output_tokens: z.number().int().min(1).max(1_000_000).optional(),
   stream: z.boolean().optional(),
   keep_alive: KeepAlive.optional(),
   think: z.union([z.boolean(), z.string()]).optional(),

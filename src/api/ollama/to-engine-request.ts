@@ -3,11 +3,20 @@ import type { EnginePath, EngineRequest } from "../chat/stream-part.js";
 import { renderPromptTemplate } from "./render-prompt-template.js";
 import type { ChatRequest, GenerateRequest, OllamaOptions } from "./schemas.js";
 
+/** The request's `options`, with the top-level sampling fields some clients send beneath them. */
+function optionsOf(request: ChatRequest | GenerateRequest): OllamaOptions | undefined {
+  const topLevel: OllamaOptions = {};
+  if (request.temperature !== undefined) topLevel.temperature = request.temperature;
+  if (request.top_p !== undefined) topLevel.top_p = request.top_p;
+  if (request.max_output_tokens !== undefined) topLevel.num_predict = request.max_output_tokens;
+  if (Object.keys(topLevel).length === 0) return request.options;
+  return { ...topLevel, ...request.options };
+}
+
 /** Ollama's `options` and `format` as engine request fields. */
-function samplingFields(
-  options: OllamaOptions | undefined,
-  format: ChatRequest["format"],
-): Record<string, unknown> {
+function samplingFields(request: ChatRequest | GenerateRequest): Record<string, unknown> {
+  const { format } = request;
+  const options = optionsOf(request);
   const fields: Record<string, unknown> = {};
   if (options) {
     const { num_predict: numPredict, num_ctx: _contextIsFixedAtLoad, stop, ...sampling } = options;
@@ -83,7 +92,7 @@ export function chatToEngineRequest(request: ChatRequest, model: string): Engine
   }
   if (messages.length === 0)
     throw new InvalidRequestError("messages must hold at least one message", "messages");
-  const engine: EngineRequest = { model, messages, ...samplingFields(request.options, request.format) };
+  const engine: EngineRequest = { model, messages, ...samplingFields(request) };
   if (request.tools?.length) engine.tools = request.tools;
   if (request.tool_choice !== undefined) engine.tool_choice = request.tool_choice;
   if (typeof request.think === "boolean") engine.chat_template_kwargs = { enable_thinking: request.think };
@@ -117,7 +126,7 @@ export function generateToEngineRequest(
   if (request.raw && (request.template || request.system)) {
     throw new InvalidRequestError("raw mode does not support template, system, or context", "raw");
   }
-  const fields = samplingFields(request.options, request.format);
+  const fields = samplingFields(request);
   if (request.suffix) {
     if (request.raw) {
       throw new InvalidRequestError(
