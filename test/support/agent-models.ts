@@ -3,7 +3,7 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { inject } from "vitest";
 import { engineVocabPath } from "../../src/engine/engine-source.js";
 import { writeSynthModel } from "../../src/models/synth-model.js";
-import { toolCallChatTemplate, toolCallModelShape } from "../../src/models/tool-call-model.js";
+import { toolCallModelShape } from "../../src/models/tool-call-model.js";
 import type { HerdProcess } from "./herd-process.js";
 
 /**
@@ -19,33 +19,29 @@ const chattyWords = ["Ġhello", "Ġfrom", "Ġthe", "Ġherd", "Ġof", "Ġmachines
 /** All that the chatty model ever says: some of its words, separated by spaces. */
 export const chattyAnswer = new RegExp(`^((${chattyWords.map((word) => word.slice(1)).join("|")})\\s*)+$`);
 
-/**
- * A model that answers with a few of `chattyWords` and then stops, whatever it is asked and whether
- * or not it is given tools: its logits are fixed (see `SynthModelShape.fixedLogits`), the words tie
- * and end-of-turn trails them by enough that, sampled at the engine's default temperature, a reply
- * runs about a dozen words. It never calls a tool: its tool-call marker has no weight.
- */
-export async function chattyModelShape(vocabPath: string) {
+/** A token's id in a vocabulary, by its spelling there. */
+async function tokenIds(vocabPath: string): Promise<(token: string) => number> {
   const info = await readGgufFileInfo(vocabPath, { readTensorInfo: false, logWarnings: false });
   const tokens = (info.metadata as unknown as { tokenizer: { ggml: { tokens: string[] } } }).tokenizer.ggml
     .tokens;
-  const idOf = (token: string) => {
+  return (token) => {
     const id = tokens.indexOf(token);
     if (id < 0) throw new Error(`${vocabPath} has no token ${token}`);
     return id;
   };
+}
+
+/**
+ * A model that answers with a few of `chattyWords` and then stops, whatever it is asked and whether
+ * or not it is given tools: its logits are fixed (see `SynthModelShape.fixedLogits`), the words tie
+ * and end-of-turn trails them by enough that, sampled at the engine's default temperature, a reply
+ * runs a few dozen words at most. It never calls a tool: its tool-call marker has no weight.
+ */
+export async function chattyModelShape(vocabPath: string) {
+  const idOf = await tokenIds(vocabPath);
   const logits = new Map<number, number>(chattyWords.map((word) => [idOf(word), 10]));
   logits.set(idOf("<|eot_id|>"), 9.3);
-  return {
-    vocabPath,
-    layerCount: 1,
-    embeddingLength: 64,
-    feedForwardLength: 64,
-    headCount: 2,
-    weightType: "f16" as const,
-    chatTemplate: toolCallChatTemplate,
-    fixedLogits: logits,
-  };
+  return { ...(await toolCallModelShape(vocabPath)), fixedLogits: logits };
 }
 
 /**
@@ -56,15 +52,10 @@ export async function chattyModelShape(vocabPath: string) {
  */
 export async function agentToolsModelShape(vocabPath: string) {
   const shape = await toolCallModelShape(vocabPath);
-  const info = await readGgufFileInfo(vocabPath, { readTensorInfo: false, logWarnings: false });
-  const tokens = (info.metadata as unknown as { tokenizer: { ggml: { tokens: string[] } } }).tokenizer.ggml
-    .tokens;
-  const [[marker, markerLogit]] = [...shape.fixedLogits!].filter(([, logit]) => logit > 0) as [
-    [number, number],
-  ];
+  const idOf = await tokenIds(vocabPath);
+  const [[, markerLogit]] = [...shape.fixedLogits!].filter(([, logit]) => logit > 0) as [[number, number]];
   const logits = new Map(shape.fixedLogits);
-  logits.set(tokens.indexOf('"'), markerLogit - 1.5);
-  logits.set(marker, markerLogit);
+  logits.set(idOf('"'), markerLogit - 1.5);
   return { ...shape, fixedLogits: logits };
 }
 
