@@ -3,6 +3,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
+import { mapError } from "./api/error-mapping.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
@@ -245,6 +246,7 @@ export async function startNode(
     rpcServers: (name) => shards.lookup(name),
     routes: modelFileRoutes(models),
     onApiRequest: (request, response) => void forwardedListener?.(request, response),
+    mapError,
     logger,
     publish,
   });

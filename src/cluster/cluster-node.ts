@@ -4,25 +4,28 @@ import { WebSocket } from "ws";
 import {
   type ClusterMessage,
   type ClusterView,
-  DesiredChange,
+  type DesiredChange,
   DesiredState,
   type InstanceSummary,
   type LinkMeasurement,
   type NodeIntroduction,
   type NodeProfile,
+  RpcServerAddress,
 } from "../protocol/cluster.js";
 import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
+import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
 import { applyDesiredChange } from "./apply-desired-change.js";
-import { channelRequest, readBody } from "./channel-request.js";
+import { type ChannelApp, type ChannelErrorMapping, createChannelApp } from "./channel-app.js";
+import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
-import { linkMeasurement, measureRoundTrip, measureThroughput, serveBulkProbe } from "./link-prober.js";
+import { linkMeasurement, measureRoundTrip, measureThroughput } from "./link-prober.js";
 import {
   applyMembershipEvent,
   electCoordinator,
@@ -59,10 +62,12 @@ export interface ClusterNodeOptions {
   models: () => string[];
   /** The local RPC servers that tunnels may reach, by name. */
   rpcServers: RpcServerLookup;
-  /** More routes on the channel (model files for peers); false when a request is not theirs. */
-  routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** More routes on the channel (model files for peers). */
+  routes?: ChannelApp;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
   onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
+  /** How an error on the channel reaches the peer (the API's one error mapping). */
+  mapError: ChannelErrorMapping;
   logger: Logger;
   publish: (event: NodeEvent) => void;
   /** Seconds between link measurements. Default 60. */
@@ -132,7 +137,15 @@ export class ClusterNode {
       host: this.options.host,
       port: this.options.port,
       onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
-      onRequest: (request, response) => this.handleRequest(request, response),
+      app: createChannelApp({
+        rpcServers: this.options.rpcServers,
+        isCoordinator: () => this.isCoordinator,
+        changeDesired: (change) => this.applyChange(change),
+        onApiRequest: this.options.onApiRequest,
+        routes: this.options.routes,
+        mapError: this.options.mapError,
+        logger: this.options.logger,
+      }),
       rpcServers: this.options.rpcServers,
       onRefused: (address, reason) => {
         this.options.logger.warn({ address }, `refused a connection from ${address}: ${reason}`);
@@ -172,7 +185,7 @@ export class ClusterNode {
       selfId: this.options.id,
       timeoutMs: 5000,
     }).catch(() => undefined);
-    return answer?.status === 200 ? (JSON.parse(answer.body) as { host: string; port: number }) : undefined;
+    return answer?.status === 200 ? RpcServerAddress.parse(parseJsonWithDepthLimit(answer.body)) : undefined;
   }
 
   /**
@@ -255,7 +268,7 @@ export class ClusterNode {
     if (response.status === 409) throw new ConflictError(response.message);
     if (response.status !== 200)
       throw new HerdError(`the coordinator refused the change: ${response.message}`);
-    const state = DesiredState.parse(JSON.parse(response.body));
+    const state = DesiredState.parse(parseJsonWithDepthLimit(response.body));
     await this.adoptDesired(state);
     return state;
   }
@@ -665,46 +678,5 @@ export class ClusterNode {
     for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
     for (const listener of this.desiredListeners) listener(state);
     return state;
-  }
-
-  private async handleRequest(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
-    const url = new URL(request.url ?? "/", "https://cluster");
-    if (request.method === "GET" && url.pathname === "/cluster/v1/bulk") {
-      serveBulkProbe(url, response);
-      return true;
-    }
-    if (request.method === "GET" && url.pathname.startsWith("/cluster/v1/rpc-servers/")) {
-      // Where a direct-transport shard listens; tunnelled shards are reached through /cluster/v1/rpc/.
-      const found = this.options.rpcServers(
-        decodeURIComponent(url.pathname.slice("/cluster/v1/rpc-servers/".length)),
-      );
-      response.writeHead(found ? 200 : 503, { "content-type": "application/json" });
-      response.end(JSON.stringify(found ?? { error: { message: "not ready" } }));
-      return true;
-    }
-    if (url.pathname.startsWith("/cluster/v1/api/") && this.options.onApiRequest) {
-      request.url = `${url.pathname.slice("/cluster/v1/api".length)}${url.search}`;
-      this.options.onApiRequest(request, response);
-      return true;
-    }
-    if (request.method === "POST" && url.pathname === "/cluster/v1/desired-changes") {
-      const body = await readBody(request, 1024 * 1024);
-      const reply = (status: number, value: unknown) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(value));
-      };
-      if (!this.isCoordinator) {
-        reply(421, { error: { message: "this node is not the coordinator" } });
-        return true;
-      }
-      try {
-        reply(200, await this.applyChange(DesiredChange.parse(JSON.parse(body))));
-      } catch (error) {
-        const status = error instanceof NotFoundError ? 404 : error instanceof ConflictError ? 409 : 400;
-        reply(status, { error: { message: (error as Error).message } });
-      }
-      return true;
-    }
-    return (await this.options.routes?.(request, response)) ?? false;
   }
 }
