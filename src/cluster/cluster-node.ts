@@ -7,7 +7,6 @@ import {
   type DesiredChange,
   DesiredState,
   type InstanceSummary,
-  type LinkMeasurement,
   type NodeIntroduction,
   type NodeProfile,
   RpcServerAddress,
@@ -18,6 +17,7 @@ import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
+import { StateStore } from "../util/state-store.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
 import { applyDesiredChange } from "./apply-desired-change.js";
@@ -26,12 +26,8 @@ import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { linkMeasurement, measureRoundTrip, measureThroughput } from "./link-prober.js";
-import {
-  applyMembershipEvent,
-  electCoordinator,
-  type Membership,
-  type MembershipEvent,
-} from "./membership.js";
+import { applyEvent, initialNodeState, type NodeState, type NodeStateEvent } from "./node-state.js";
+import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
@@ -84,7 +80,8 @@ const tickMs = 250;
  */
 export class ClusterNode {
   readonly introduction: NodeIntroduction;
-  private membership: Membership;
+  /** Membership, the coordinator and links: changed only through `apply`. */
+  private readonly store: StateStore<NodeState, NodeStateEvent>;
   private readonly sockets = new Map<NodeId, PeerSocket>();
   private readonly pending = new Set<PeerSocket>();
   private readonly dialing = new Map<
@@ -94,14 +91,12 @@ export class ClusterNode {
   private readonly endpoints = new Set<string>();
   private readonly refusedBy = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
-  private readonly links = new Map<string, LinkMeasurement>();
   private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
   /** Per remote instance, this node's own requests on it when its head's last report arrived. */
   private readonly sentAtReport = new Map<string, number>();
   private readonly modelsElsewhere = new Map<NodeId, string[]>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
-  private coordinator: NodeId | null = null;
   private sequence = 0;
   private pingId = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -109,7 +104,6 @@ export class ClusterNode {
   private stopped = false;
   private probing = false;
   private probeTimer: NodeJS.Timeout | undefined;
-  private profileCache: NodeProfile;
   private unsubscribeApiKeys: (() => void) | undefined;
 
   constructor(private readonly options: ClusterNodeOptions) {
@@ -121,14 +115,23 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
-    this.profileCache = options.profile();
-    this.membership = { self: options.id, members: new Map() };
+    this.store = new StateStore(initialNodeState(options.id), applyEvent);
     this.apply({
-      type: "heard-from",
+      type: "hello-received",
       introduction: this.introduction,
-      profile: this.profileCache,
+      profile: options.profile(),
       at: Date.now(),
     });
+  }
+
+  /** What this node knows of the cluster now. */
+  get state(): NodeState {
+    return this.store.current;
+  }
+
+  /** This node's own profile, as last sampled. */
+  private get profile(): NodeProfile {
+    return this.state.members.get(this.options.id)!.profile!;
   }
 
   async start(): Promise<void> {
@@ -159,7 +162,9 @@ export class ClusterNode {
     });
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
-    this.timers.push(setInterval(() => (this.profileCache = this.options.profile()), 5000));
+    this.timers.push(
+      setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
+    );
     this.timers.push(
       setInterval(() => void this.measureLinks(), (this.options.linkIntervalSeconds ?? 60) * 1000),
     );
@@ -175,7 +180,7 @@ export class ClusterNode {
 
   /** Where another node's RPC server for `name` listens (direct transport), if it is ready. */
   async rpcServerOf(node: NodeId, name: string): Promise<{ host: string; port: number } | undefined> {
-    const member = this.membership.members.get(node);
+    const member = this.state.members.get(node);
     if (!member) return undefined;
     const answer = await channelRequest({
       endpoints: member.introduction.endpoints,
@@ -208,7 +213,7 @@ export class ClusterNode {
     );
     const result: ReturnType<ClusterNode["remoteInstances"]> = [];
     for (const [node, summaries] of this.instancesElsewhere) {
-      const member = this.membership.members.get(node);
+      const member = this.state.members.get(node);
       if (member?.state !== "alive") continue;
       for (const summary of summaries) {
         if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
@@ -230,13 +235,13 @@ export class ClusterNode {
     const holders: NodeId[] = [];
     if (this.options.models().includes(model)) holders.push(this.options.id);
     for (const [node, models] of this.modelsElsewhere) {
-      if (this.membership.members.get(node)?.state === "alive" && models.includes(model)) holders.push(node);
+      if (this.state.members.get(node)?.state === "alive" && models.includes(model)) holders.push(node);
     }
     return holders;
   }
 
   get isCoordinator(): boolean {
-    return this.coordinator === this.options.id;
+    return this.state.coordinator === this.options.id;
   }
 
   get desiredState(): DesiredState {
@@ -251,7 +256,7 @@ export class ClusterNode {
   /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
     if (this.isCoordinator) return this.applyChange(change);
-    const coordinator = this.coordinator ? this.membership.members.get(this.coordinator) : undefined;
+    const coordinator = this.state.coordinator ? this.state.members.get(this.state.coordinator) : undefined;
     if (!coordinator)
       throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
     const response = await channelRequest({
@@ -276,26 +281,26 @@ export class ClusterNode {
   view(): ClusterView {
     const now = Date.now();
     const instances = [...this.options.instances(), ...[...this.instancesElsewhere.values()].flat()];
+    const state = this.state;
     return {
       self: this.options.id,
-      coordinator: this.coordinator,
+      coordinator: state.coordinator,
       epoch: this.options.desired.state.epoch,
-      nodes: [...this.membership.members.values()]
+      nodes: [...state.members.values()]
         .map((member) => ({
           id: member.introduction.id,
           name: member.introduction.name,
           state: member.state,
-          role: member.introduction.id === this.coordinator ? ("coordinator" as const) : ("member" as const),
+          role: member.introduction.id === state.coordinator ? ("coordinator" as const) : ("member" as const),
           joinedAt: member.introduction.joinedAt,
           lastSeenMsAgo: Math.max(0, now - member.lastHeardAt),
           endpoints: member.introduction.endpoints,
-          profile: member.introduction.id === this.options.id ? this.profileCache : member.profile,
+          profile: member.profile,
         }))
         .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id)),
-      links: [...this.links.values()].filter(
+      links: [...state.links.values()].filter(
         (link) =>
-          this.membership.members.get(link.from)?.state !== "gone" &&
-          this.membership.members.get(link.to)?.state !== "gone",
+          state.members.get(link.from)?.state !== "gone" && state.members.get(link.to)?.state !== "gone",
       ),
       desired: this.options.desired.state,
       instances,
@@ -310,15 +315,17 @@ export class ClusterNode {
       let count = 0;
       for (const [id, socket] of this.sockets) {
         if (!socket.isOpen) continue;
-        const member = this.membership.members.get(id);
+        const member = this.state.members.get(id);
         const endpoint = member?.introduction.endpoints[0] ?? (socket.outbound ? socket.endpoint : undefined);
         try {
           const rttMs = await measureRoundTrip(() => this.ping(socket));
           const throughput = endpoint
             ? await measureThroughput(endpoint, this.options.key, this.options.id)
             : 0;
-          const link = linkMeasurement(this.options.id, id, rttMs, throughput);
-          this.links.set(`${link.from}>${link.to}`, link);
+          this.apply({
+            type: "link-measured",
+            link: linkMeasurement(this.options.id, id, rttMs, throughput),
+          });
           count++;
         } catch (error) {
           this.options.logger.debug({ peer: id, err: error }, "link measurement failed");
@@ -341,11 +348,17 @@ export class ClusterNode {
     await this.server?.close();
   }
 
-  private apply(event: MembershipEvent): void {
-    const { membership, changes } = applyMembershipEvent(this.membership, event);
-    this.membership = membership;
+  private apply(event: NodeStateEvent): void {
+    const { before, after } = this.store.apply(event);
+    if (before === after) return;
+    const changes = nodeStateChanges(before, after);
     for (const change of changes) {
-      if (change.type === "node-state-changed" || change.type === "node-joined") {
+      if (change.type === "coordinator-changed") {
+        this.options.logger.info(
+          { coordinator: change.nodeId, previous: change.previous },
+          "coordinator changed",
+        );
+      } else if (change.type === "node-state-changed" || change.type === "node-joined") {
         this.options.logger.info(
           { node: change.nodeId },
           `${change.name}: ${change.type === "node-joined" ? "joined" : `${change.state} (${change.reason})`}`,
@@ -355,14 +368,14 @@ export class ClusterNode {
         this.instancesElsewhere.delete(change.nodeId);
       this.options.publish(change);
     }
-    const coordinator = electCoordinator(this.membership);
-    if (coordinator !== this.coordinator) {
-      const previous = this.coordinator;
-      this.coordinator = coordinator;
-      this.options.logger.info({ coordinator, previous }, "coordinator changed");
-      this.options.publish({ type: "coordinator-changed", nodeId: coordinator, previous });
-    }
-    if (changes.some((change) => change.type !== "node-state-changed" || change.state !== "suspected")) {
+    // New measurements after a join, a return or a departure (not a mere suspicion).
+    if (
+      changes.some(
+        (change) =>
+          change.type === "node-joined" ||
+          (change.type === "node-state-changed" && change.state !== "suspected"),
+      )
+    ) {
       this.scheduleLinkProbe();
     }
   }
@@ -450,7 +463,7 @@ export class ClusterNode {
   /** Takes a new connection through hello to being this peer's channel. */
   private adopt(peer: PeerSocket): void {
     this.pending.add(peer);
-    peer.send({ type: "hello", node: this.introduction, profile: this.profileCache });
+    peer.send({ type: "hello", node: this.introduction, profile: this.profile });
     peer.socket.on("message", (data) => {
       let message: ClusterMessage;
       try {
@@ -492,9 +505,13 @@ export class ClusterNode {
     const from = peer.peer.id;
     switch (message.type) {
       case "heartbeat": {
-        this.apply({ type: "heard-from", introduction: peer.peer, profile: message.profile, at: Date.now() });
-        for (const link of message.links)
-          if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
+        this.apply({
+          type: "heartbeat-received",
+          introduction: peer.peer,
+          profile: message.profile,
+          links: message.links,
+          at: Date.now(),
+        });
         this.modelsElsewhere.set(from, message.models);
         const previous = this.instancesElsewhere.get(from) ?? [];
         const current = message.instances.filter((instance) => instance.node === from);
@@ -563,7 +580,7 @@ export class ClusterNode {
     }
     const existing = this.sockets.get(node.id);
     if (existing?.isOpen && existing.peer) {
-      const member = this.membership.members.get(node.id);
+      const member = this.state.members.get(node.id);
       const recentlyHeard = member && Date.now() - member.lastHeardAt < 3000;
       if (existing.peer.incarnation !== node.incarnation && recentlyHeard) {
         this.reportDuplicate(peer, node);
@@ -587,7 +604,7 @@ export class ClusterNode {
     this.pending.delete(peer);
     this.sockets.set(node.id, peer);
     for (const endpoint of node.endpoints) this.endpoints.add(endpoint);
-    this.apply({ type: "heard-from", introduction: node, profile, at: Date.now() });
+    this.apply({ type: "hello-received", introduction: node, profile, at: Date.now() });
     this.sendHeartbeat(peer);
   }
 
@@ -603,15 +620,15 @@ export class ClusterNode {
   }
 
   private sendHeartbeat(socket: PeerSocket): void {
-    const members = [...this.membership.members.values()]
+    const members = [...this.state.members.values()]
       .filter((member) => member.state === "alive")
       .map((member) => member.introduction);
-    const links = [...this.links.values()].filter((link) => link.from === this.options.id);
+    const links = [...this.state.links.values()].filter((link) => link.from === this.options.id);
     socket.send({
       type: "heartbeat",
       sequence: this.sequence++,
       members,
-      profile: this.profileCache,
+      profile: this.profile,
       links,
       desiredEpoch: this.options.desired.state.epoch,
       instances: this.options.instances(),

@@ -1,0 +1,239 @@
+import { describe, expect, it } from "vitest";
+import type { NodeIntroduction, NodeProfile } from "../protocol/cluster.js";
+import { NodeId } from "../protocol/ids.js";
+import { applyEvent, initialNodeState, type NodeState, type NodeStateEvent } from "./node-state.js";
+import { nodeStateChanges } from "./node-state-changes.js";
+
+const ids = {
+  self: NodeId.parse("20000000-0000-4000-8000-000000000000"),
+  older: NodeId.parse("10000000-0000-4000-8000-000000000000"),
+  younger: NodeId.parse("30000000-0000-4000-8000-000000000000"),
+};
+type Name = keyof typeof ids;
+const joinedAt: Record<Name, number> = { older: 500, self: 1000, younger: 2000 };
+const names = new Map(Object.entries(ids).map(([name, id]) => [id, name]));
+
+const profile = (memoryAvailableBytes = 5e8): NodeProfile => ({
+  os: "linux",
+  platform: "linux",
+  arch: "x64",
+  cpuModel: "cpu",
+  cpuCores: 2,
+  memoryTotalBytes: 1e9,
+  memoryAvailableBytes,
+  machineMemoryBytes: 1e9,
+  memoryLimited: false,
+  devices: [],
+  engine: null,
+  addresses: [],
+  apiPort: 52415,
+  clusterPort: 52416,
+  herdVersion: "0.1.0",
+});
+const introduction = (name: Name, incarnation = "first"): NodeIntroduction => ({
+  id: ids[name],
+  name,
+  joinedAt: joinedAt[name],
+  incarnation,
+  endpoints: [`${name}:52416`],
+});
+const link = (from: Name, to: Name, rttMs = 1) => ({
+  from: ids[from],
+  to: ids[to],
+  rttMs,
+  throughputBytesPerSecond: 1e9,
+  measuredAt: 0,
+});
+
+const hello = (name: Name, at: number, incarnation?: string): NodeStateEvent => ({
+  type: "hello-received",
+  introduction: introduction(name, incarnation),
+  profile: profile(),
+  at,
+});
+const heartbeat = (name: Name, at: number, links: ReturnType<typeof link>[] = []): NodeStateEvent => ({
+  type: "heartbeat-received",
+  introduction: introduction(name),
+  profile: profile(),
+  links,
+  at,
+});
+const tick = (at: number): NodeStateEvent => ({ type: "clock-ticked", at });
+const lost = (name: Name, at: number): NodeStateEvent => ({ type: "connection-lost", nodeId: ids[name], at });
+
+/** This node, started at time 0. */
+const started = applyEvent(initialNodeState(ids.self), hello("self", 0));
+const replay = (events: NodeStateEvent[]) => events.reduce(applyEvent, started);
+
+/** What a person reads in `herd nodes`: each node's state and why, the coordinator, the links. */
+function summary(state: NodeState) {
+  return {
+    members: Object.fromEntries(
+      [...state.members.values()].map((member) => [
+        member.introduction.name,
+        `${member.state}: ${member.reason}`,
+      ]),
+    ),
+    coordinator: state.coordinator && names.get(state.coordinator),
+    links: [...state.links.values()].map(
+      (each) => `${names.get(each.from)}>${names.get(each.to)} ${each.rttMs} ms`,
+    ),
+  };
+}
+
+describe("applyEvent: membership, coordinator and links", () => {
+  it.each([
+    {
+      situation: "a node starts alone: it coordinates",
+      events: [],
+      members: { self: "alive: joined" },
+      coordinator: "self",
+    },
+    {
+      situation: "a node that joined later connects: this node still coordinates",
+      events: [hello("younger", 100)],
+      members: { self: "alive: joined", younger: "alive: joined" },
+      coordinator: "self",
+    },
+    {
+      situation: "this node meets a cluster that was there first: its first node coordinates",
+      events: [hello("older", 100)],
+      members: { self: "alive: joined", older: "alive: joined" },
+      coordinator: "older",
+    },
+    {
+      situation: "the coordinator's connection drops: it is suspected and the next node coordinates",
+      events: [hello("older", 100), lost("older", 200)],
+      members: { self: "alive: joined", older: "suspected: connection lost" },
+      coordinator: "self",
+    },
+    {
+      situation: "a peer is silent for 3 s: it is suspected",
+      events: [hello("younger", 100), tick(3100)],
+      members: { self: "alive: joined", younger: "suspected: silent for 3 s" },
+      coordinator: "self",
+    },
+    {
+      situation: "a peer keeps sending heartbeats: it stays alive however long the cluster runs",
+      events: [hello("younger", 100), heartbeat("younger", 2900), heartbeat("younger", 5800), tick(6000)],
+      members: { self: "alive: joined", younger: "alive: joined" },
+      coordinator: "self",
+    },
+    {
+      situation: "a peer is silent for 10 s: it is gone",
+      events: [hello("younger", 100), tick(3100), tick(10_100)],
+      members: { self: "alive: joined", younger: "gone: silent for 10 s" },
+      coordinator: "self",
+    },
+    {
+      situation: "a gone peer is heard from again: it is back under its id",
+      events: [hello("younger", 100), tick(10_100), heartbeat("younger", 11_000)],
+      members: { self: "alive: joined", younger: "alive: heard from again" },
+      coordinator: "self",
+    },
+    {
+      situation: "a peer restarts: it rejoins under its id",
+      events: [hello("younger", 100), lost("younger", 200), hello("younger", 300, "second")],
+      members: { self: "alive: joined", younger: "alive: restarted and rejoined" },
+      coordinator: "self",
+    },
+    {
+      situation: "a suspected peer loses its connection too: it stays suspected for its silence",
+      events: [hello("younger", 100), tick(3100), lost("younger", 3200)],
+      members: { self: "alive: joined", younger: "suspected: silent for 3 s" },
+      coordinator: "self",
+    },
+    {
+      situation: "this node is busy for a minute: it never suspects itself",
+      events: [tick(60_000)],
+      members: { self: "alive: joined" },
+      coordinator: "self",
+    },
+    {
+      situation: "a node that is not a member loses its connection: nothing changes",
+      events: [lost("older", 100)],
+      members: { self: "alive: joined" },
+      coordinator: "self",
+    },
+    {
+      situation: "this node measures its link to a peer, then again",
+      events: [
+        hello("younger", 100),
+        { type: "link-measured", link: link("self", "younger", 3) },
+        { type: "link-measured", link: link("self", "younger", 2) },
+      ],
+      members: { self: "alive: joined", younger: "alive: joined" },
+      coordinator: "self",
+      links: ["self>younger 2 ms"],
+    },
+    {
+      situation: "a peer reports its links, and one it has no say in",
+      events: [
+        hello("younger", 100),
+        heartbeat("younger", 900, [link("younger", "self", 4), link("older", "self", 9)]),
+      ],
+      members: { self: "alive: joined", younger: "alive: joined" },
+      coordinator: "self",
+      links: ["younger>self 4 ms"],
+    },
+  ] satisfies Array<{
+    situation: string;
+    events: NodeStateEvent[];
+    members: Record<string, string>;
+    coordinator: Name;
+    links?: string[];
+  }>)("$situation", ({ events, members, coordinator, links }) => {
+    expect(summary(replay(events))).toEqual({ members, coordinator, links: links ?? [] });
+  });
+
+  it("keeps a heartbeat that arrives late from turning back the clock", () => {
+    const state = replay([
+      hello("younger", 100),
+      heartbeat("younger", 3000),
+      heartbeat("younger", 2000),
+      tick(5500),
+    ]);
+    expect(state.members.get(ids.younger)?.state).toBe("alive");
+  });
+
+  it("keeps this node's freshest profile", () => {
+    const state = replay([{ type: "profile-sampled", profile: profile(123) }]);
+    expect(state.members.get(ids.self)?.profile?.memoryAvailableBytes).toBe(123);
+  });
+
+  it("leaves the state it was given unchanged", () => {
+    const before = replay([hello("younger", 100)]);
+    applyEvent(before, tick(20_000));
+    expect(summary(before).members.younger).toBe("alive: joined");
+  });
+});
+
+describe("nodeStateChanges: what the event stream tells people", () => {
+  it.each([
+    {
+      situation: "a node joins that was there first",
+      events: [hello("older", 100)],
+      changes: [
+        { type: "node-joined", nodeId: ids.older, name: "older" },
+        { type: "coordinator-changed", nodeId: ids.older, previous: ids.self },
+      ],
+    },
+    {
+      situation: "a peer falls silent",
+      events: [tick(3100)],
+      changes: [
+        {
+          type: "node-state-changed",
+          nodeId: ids.younger,
+          name: "younger",
+          state: "suspected",
+          reason: "silent for 3 s",
+        },
+      ],
+    },
+    { situation: "a peer's heartbeat arrives as usual", events: [heartbeat("younger", 900)], changes: [] },
+  ])("$situation", ({ events, changes }) => {
+    const before = replay([hello("younger", 100)]);
+    expect(nodeStateChanges(before, events.reduce(applyEvent, before))).toEqual(changes);
+  });
+});
