@@ -13,7 +13,7 @@ import {
 } from "../protocol/cluster.js";
 import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
-import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
+import type { NodeId } from "../protocol/ids.js";
 import { Backoff } from "../util/backoff.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
@@ -91,10 +91,6 @@ export class ClusterNode {
   private readonly endpoints = new Set<string>();
   private readonly refusedBy = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
-  private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
-  /** Per remote instance, this node's own requests on it when its head's last report arrived. */
-  private readonly sentAtReport = new Map<string, number>();
-  private readonly modelsElsewhere = new Map<NodeId, string[]>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
   private sequence = 0;
@@ -212,17 +208,17 @@ export class ClusterNode {
       this.desiredState.instances.filter((instance) => !instance.draining).map((instance) => instance.id),
     );
     const result: ReturnType<ClusterNode["remoteInstances"]> = [];
-    for (const [node, summaries] of this.instancesElsewhere) {
+    for (const [node, report] of this.state.reports) {
       const member = this.state.members.get(node);
       if (member?.state !== "alive") continue;
-      for (const summary of summaries) {
+      for (const summary of report.instances) {
         if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
           result.push({
             node,
             endpoints: member.introduction.endpoints,
             instanceId: summary.id,
             parallel: summary.parallel || 1,
-            othersInFlight: Math.max(0, summary.inFlight - (this.sentAtReport.get(summary.id) ?? 0)),
+            othersInFlight: Math.max(0, summary.inFlight - (report.sentAtReport.get(summary.id) ?? 0)),
           });
         }
       }
@@ -234,8 +230,9 @@ export class ClusterNode {
   nodesHolding(model: string): NodeId[] {
     const holders: NodeId[] = [];
     if (this.options.models().includes(model)) holders.push(this.options.id);
-    for (const [node, models] of this.modelsElsewhere) {
-      if (this.state.members.get(node)?.state === "alive" && models.includes(model)) holders.push(node);
+    for (const [node, report] of this.state.reports) {
+      if (this.state.members.get(node)?.state === "alive" && report.models.includes(model))
+        holders.push(node);
     }
     return holders;
   }
@@ -280,7 +277,10 @@ export class ClusterNode {
 
   view(): ClusterView {
     const now = Date.now();
-    const instances = [...this.options.instances(), ...[...this.instancesElsewhere.values()].flat()];
+    const instances = [
+      ...this.options.instances(),
+      ...[...this.state.reports.values()].flatMap((report) => report.instances),
+    ];
     const state = this.state;
     return {
       self: this.options.id,
@@ -364,8 +364,6 @@ export class ClusterNode {
           `${change.name}: ${change.type === "node-joined" ? "joined" : `${change.state} (${change.reason})`}`,
         );
       }
-      if (change.type === "node-state-changed" && change.state === "gone")
-        this.instancesElsewhere.delete(change.nodeId);
       this.options.publish(change);
     }
     // New measurements after a join, a return or a departure (not a mere suspicion).
@@ -510,28 +508,13 @@ export class ClusterNode {
           introduction: peer.peer,
           profile: message.profile,
           links: message.links,
+          instances: message.instances,
+          models: message.models,
+          sentInFlight: new Map(
+            message.instances.map((instance) => [instance.id, this.options.sentInFlight?.(instance.id) ?? 0]),
+          ),
           at: Date.now(),
         });
-        this.modelsElsewhere.set(from, message.models);
-        const previous = this.instancesElsewhere.get(from) ?? [];
-        const current = message.instances.filter((instance) => instance.node === from);
-        this.instancesElsewhere.set(from, current);
-        for (const summary of previous) this.sentAtReport.delete(summary.id);
-        for (const summary of current)
-          this.sentAtReport.set(summary.id, this.options.sentInFlight?.(summary.id) ?? 0);
-        // Instances headed elsewhere change state here too, so a client following a load through
-        // any node sees it (as often as heartbeats tell).
-        for (const summary of current) {
-          const before = previous.find((instance) => instance.id === summary.id);
-          if (before?.state === summary.state && before.reason === summary.reason) continue;
-          this.options.publish({
-            type: "instance-state-changed",
-            instanceId: summary.id as InstanceId,
-            model: summary.model as ModelName,
-            state: summary.state,
-            reason: summary.reason,
-          });
-        }
         for (const member of message.members) {
           if (member.id === this.options.id) continue;
           const known = this.sockets.get(member.id);

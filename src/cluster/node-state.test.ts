@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { NodeIntroduction, NodeProfile } from "../protocol/cluster.js";
+import type { InstanceSummary, NodeIntroduction, NodeProfile } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { applyEvent, initialNodeState, type NodeState, type NodeStateEvent } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
@@ -51,11 +51,39 @@ const hello = (name: Name, at: number, incarnation?: string): NodeStateEvent => 
   profile: profile(),
   at,
 });
-const heartbeat = (name: Name, at: number, links: ReturnType<typeof link>[] = []): NodeStateEvent => ({
+const summaryOf = (
+  id: string,
+  node: Name,
+  state: InstanceSummary["state"],
+  inFlight = 0,
+): InstanceSummary => ({
+  id,
+  model: "m",
+  node: ids[node],
+  state,
+  reason: state.toLowerCase(),
+  since: "then",
+  parallel: 2,
+  inFlight,
+  served: 0,
+});
+const heartbeat = (
+  name: Name,
+  at: number,
+  report: {
+    links?: ReturnType<typeof link>[];
+    instances?: InstanceSummary[];
+    models?: string[];
+    sentInFlight?: Map<string, number>;
+  } = {},
+): NodeStateEvent => ({
   type: "heartbeat-received",
   introduction: introduction(name),
   profile: profile(),
-  links,
+  links: report.links ?? [],
+  instances: report.instances ?? [],
+  models: report.models ?? [],
+  sentInFlight: report.sentInFlight ?? new Map(),
   at,
 });
 const tick = (at: number): NodeStateEvent => ({ type: "clock-ticked", at });
@@ -170,7 +198,7 @@ describe("applyEvent: membership, coordinator and links", () => {
       situation: "a peer reports its links, and one it has no say in",
       events: [
         hello("younger", 100),
-        heartbeat("younger", 900, [link("younger", "self", 4), link("older", "self", 9)]),
+        heartbeat("younger", 900, { links: [link("younger", "self", 4), link("older", "self", 9)] }),
       ],
       members: { self: "alive: joined", younger: "alive: joined" },
       coordinator: "self",
@@ -208,6 +236,68 @@ describe("applyEvent: membership, coordinator and links", () => {
   });
 });
 
+describe("applyEvent: what peers report", () => {
+  /** What a person reads of the instances elsewhere: each one's node, state and requests. */
+  const reported = (state: NodeState) =>
+    [...state.reports.values()].flatMap((report) =>
+      report.instances.map(
+        (instance) =>
+          `${names.get(instance.node)}: ${instance.id} ${instance.state}, ${instance.inFlight - (report.sentAtReport.get(instance.id) ?? 0)} from others`,
+      ),
+    );
+
+  it.each([
+    {
+      situation: "a peer reports the instance it heads as ready",
+      events: [heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] })],
+      instances: ["younger: m-1 READY, 0 from others"],
+    },
+    {
+      situation: "a peer's report counts requests of this node and of others",
+      events: [
+        heartbeat("younger", 900, {
+          instances: [summaryOf("m-1", "younger", "READY", 5)],
+          sentInFlight: new Map([["m-1", 2]]),
+        }),
+      ],
+      instances: ["younger: m-1 READY, 3 from others"],
+    },
+    {
+      situation: "a peer's report names an instance another node heads",
+      events: [heartbeat("younger", 900, { instances: [summaryOf("m-2", "older", "READY")] })],
+      instances: [],
+    },
+    {
+      situation: "a peer's next report no longer has the instance (it was unloaded)",
+      events: [
+        heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] }),
+        heartbeat("younger", 1900, {}),
+      ],
+      instances: [],
+    },
+    {
+      situation: "a peer that reported an instance is gone",
+      events: [
+        heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] }),
+        tick(11_000),
+      ],
+      instances: [],
+    },
+    {
+      situation: "a peer that reported an instance is only suspected",
+      events: [heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] }), tick(4000)],
+      instances: ["younger: m-1 READY, 0 from others"],
+    },
+  ])("$situation", ({ events, instances }) => {
+    expect(reported(replay([hello("younger", 100), ...events]))).toEqual(instances);
+  });
+
+  it("keeps the models a peer holds, for choosing a head", () => {
+    const state = replay([hello("younger", 100), heartbeat("younger", 900, { models: ["m", "n"] })]);
+    expect(state.reports.get(ids.younger)?.models).toEqual(["m", "n"]);
+  });
+});
+
 describe("nodeStateChanges: what the event stream tells people", () => {
   it.each([
     {
@@ -232,8 +322,32 @@ describe("nodeStateChanges: what the event stream tells people", () => {
       ],
     },
     { situation: "a peer's heartbeat arrives as usual", events: [heartbeat("younger", 900)], changes: [] },
+    {
+      situation: "an instance headed elsewhere becomes ready",
+      events: [
+        heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "LOADING")] }),
+        heartbeat("younger", 1900, { instances: [summaryOf("m-1", "younger", "LOADING", 1)] }),
+        heartbeat("younger", 2900, { instances: [summaryOf("m-1", "younger", "READY")] }),
+      ],
+      changes: [
+        {
+          type: "instance-state-changed",
+          instanceId: "m-1",
+          model: "m",
+          state: "LOADING",
+          reason: "loading",
+        },
+        { type: "instance-state-changed", instanceId: "m-1", model: "m", state: "READY", reason: "ready" },
+      ],
+    },
   ])("$situation", ({ events, changes }) => {
-    const before = replay([hello("younger", 100)]);
-    expect(nodeStateChanges(before, events.reduce(applyEvent, before))).toEqual(changes);
+    // Each event's changes, in order, as the shell publishes them.
+    let state = replay([hello("younger", 100)]);
+    const published = events.flatMap((event) => {
+      const before = state;
+      state = applyEvent(before, event);
+      return nodeStateChanges(before, state);
+    });
+    expect(published).toEqual(changes);
   });
 });

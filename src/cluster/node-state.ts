@@ -1,4 +1,10 @@
-import type { LinkMeasurement, MemberState, NodeIntroduction, NodeProfile } from "../protocol/cluster.js";
+import type {
+  InstanceSummary,
+  LinkMeasurement,
+  MemberState,
+  NodeIntroduction,
+  NodeProfile,
+} from "../protocol/cluster.js";
 import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
 
@@ -17,6 +23,19 @@ export interface Member {
   readonly connected: boolean;
 }
 
+/** What a peer last reported of itself in a heartbeat. */
+export interface PeerReport {
+  /** The instances it heads, as it sees them. */
+  readonly instances: readonly InstanceSummary[];
+  /** The models in its store. */
+  readonly models: readonly string[];
+  /**
+   * Per instance in the report, this node's own requests on it when the report arrived: what the
+   * report's count holds beyond them is other nodes' traffic.
+   */
+  readonly sentAtReport: ReadonlyMap<string, number>;
+}
+
 /**
  * What this node knows of the cluster, as one immutable value. It changes only through
  * `applyEvent`; the shell (`ClusterNode`) turns what happens on the wire into events.
@@ -29,18 +48,24 @@ export interface NodeState {
   readonly coordinator: NodeId | null;
   /** Link measurements by `from>to`: this node's own, and those each peer reports of itself. */
   readonly links: ReadonlyMap<string, LinkMeasurement>;
+  /** What each peer last reported; dropped when the peer is gone. */
+  readonly reports: ReadonlyMap<NodeId, PeerReport>;
 }
 
 /** Facts, in the past tense, that change a `NodeState`. */
 export type NodeStateEvent =
   /** A node said who it is: a peer on a new connection, or this node itself as it starts. */
   | { type: "hello-received"; introduction: NodeIntroduction; profile: NodeProfile; at: number }
-  /** A peer's heartbeat: it is alive, and these are the links it measured from itself. */
+  /** A peer's heartbeat: it is alive, the links it measured from itself, its instances and models. */
   | {
       type: "heartbeat-received";
       introduction: NodeIntroduction;
       profile: NodeProfile;
       links: readonly LinkMeasurement[];
+      instances: readonly InstanceSummary[];
+      models: readonly string[];
+      /** This node's own requests in flight on each of those instances as the heartbeat arrived. */
+      sentInFlight: ReadonlyMap<string, number>;
       at: number;
     }
   | { type: "connection-lost"; nodeId: NodeId; at: number }
@@ -53,7 +78,7 @@ export type NodeStateEvent =
 
 /** The state of a node that has heard of no one yet, not even itself. */
 export function initialNodeState(self: NodeId): NodeState {
-  return { self, members: new Map(), coordinator: null, links: new Map() };
+  return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map() };
 }
 
 /**
@@ -71,7 +96,17 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
         // A peer speaks only for its own links.
         if (link.from === event.introduction.id) links.set(linkKey(link), link);
       }
-      return withMembers({ ...state, links }, heardFrom(state, event.introduction, event.profile, event.at));
+      const from = event.introduction.id;
+      // A peer speaks only for the instances it heads.
+      const instances = event.instances.filter((instance) => instance.node === from);
+      const sentAtReport = new Map(
+        instances.map((instance) => [instance.id, event.sentInFlight.get(instance.id) ?? 0]),
+      );
+      const reports = new Map(state.reports).set(from, { instances, models: event.models, sentAtReport });
+      return withMembers(
+        { ...state, links, reports },
+        heardFrom(state, event.introduction, event.profile, event.at),
+      );
     }
     case "connection-lost": {
       const member = state.members.get(event.nodeId);
@@ -81,8 +116,15 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
       members.set(event.nodeId, { ...lost, connected: false });
       return withMembers(state, members);
     }
-    case "clock-ticked":
-      return withMembers(state, silenceAt(state, event.at));
+    case "clock-ticked": {
+      const members = silenceAt(state, event.at);
+      // A gone node runs nothing this node could use; its report would only mislead.
+      const gone = [...state.reports.keys()].filter((id) => members.get(id)?.state === "gone");
+      if (gone.length === 0) return withMembers(state, members);
+      const reports = new Map(state.reports);
+      for (const id of gone) reports.delete(id);
+      return withMembers({ ...state, reports }, members);
+    }
     case "profile-sampled": {
       const member = state.members.get(state.self);
       if (!member) return state;
