@@ -200,7 +200,7 @@ export async function startNode(
   }, 2000);
   modelRefresh.unref();
   const desired = new DesiredStateStore(paths.state);
-  await desired.load();
+  const desiredAtStart = await desired.load();
   const version = await herdVersion();
   const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
   const parentDeathWrapper = await findParentDeathWrapper();
@@ -230,6 +230,7 @@ export async function startNode(
     advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
     peers: [...config.peers, ...(token?.addresses ?? [])],
     desired,
+    desiredAtStart,
     apiKeys,
     profile: () =>
       collectNodeProfile({

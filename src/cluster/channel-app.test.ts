@@ -57,7 +57,7 @@ beforeAll(async () => {
   const port = await findFreePort();
   endpoint = `127.0.0.1:${port}`;
   const desired = new DesiredStateStore(home);
-  await desired.load();
+  const desiredAtStart = await desired.load();
   node = new ClusterNode({
     id,
     name: "alone",
@@ -67,6 +67,7 @@ beforeAll(async () => {
     advertise: [endpoint],
     peers: [],
     desired,
+    desiredAtStart,
     apiKeys: await new ApiKeyStore(home).load(),
     profile: () => profile,
     instances: () => [],

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DesiredChange, type DesiredState } from "../protocol/cluster.js";
-import { HerdError, InvalidRequestError, PayloadTooLargeError } from "../protocol/errors.js";
+import { InvalidRequestError, PayloadTooLargeError } from "../protocol/errors.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
 import { serveBulkProbe } from "./link-prober.js";
@@ -20,9 +20,7 @@ export type ChannelErrorMapping = (error: unknown) => { status: number; message:
 export interface ChannelAppOptions {
   /** Where the local RPC servers listen, by name (direct-transport shards). */
   rpcServers: RpcServerLookup;
-  /** Whether this node coordinates now (only then may a peer ask it to change the desired state). */
-  isCoordinator: () => boolean;
-  /** Applies a change to the desired state, as coordinator. */
+  /** Applies a change to the desired state; refused unless this node coordinates. */
   changeDesired: (change: DesiredChange) => Promise<DesiredState>;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
   onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
@@ -68,7 +66,6 @@ export function createChannelApp(options: ChannelAppOptions): ChannelApp {
       },
     }),
     async (context) => {
-      if (!options.isCoordinator()) throw new HerdError("this node is not the coordinator");
       return context.json(await options.changeDesired(DesiredChange.parse(await jsonBody(context.req.raw))));
     },
   );

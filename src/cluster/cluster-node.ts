@@ -20,13 +20,18 @@ import type { Logger } from "../util/logger.js";
 import { StateStore } from "../util/state-store.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
-import { applyDesiredChange } from "./apply-desired-change.js";
 import { type ChannelApp, type ChannelErrorMapping, createChannelApp } from "./channel-app.js";
 import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { linkMeasurement, measureRoundTrip, measureThroughput } from "./link-prober.js";
-import { applyEvent, initialNodeState, type NodeState, type NodeStateEvent } from "./node-state.js";
+import {
+  applyEvent,
+  initialNodeState,
+  type NodeState,
+  type NodeStateEvent,
+  refuseChange,
+} from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
@@ -43,7 +48,10 @@ export interface ClusterNodeOptions {
   advertise: string[];
   /** Peers to dial from the start (`--peers`, the join token's addresses). */
   peers: string[];
+  /** Where the desired state is saved. */
   desired: DesiredStateStore;
+  /** The desired state as it was saved when the node last ran. */
+  desiredAtStart: DesiredState;
   /** The cluster's API keys: every node converges on the same set. */
   apiKeys: ApiKeyStore;
   profile: () => NodeProfile;
@@ -111,7 +119,7 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
-    this.store = new StateStore(initialNodeState(options.id), applyEvent);
+    this.store = new StateStore(initialNodeState(options.id, options.desiredAtStart), applyEvent);
     this.apply({
       type: "hello-received",
       introduction: this.introduction,
@@ -138,7 +146,6 @@ export class ClusterNode {
       onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
-        isCoordinator: () => this.isCoordinator,
         changeDesired: (change) => this.applyChange(change),
         onApiRequest: this.options.onApiRequest,
         routes: this.options.routes,
@@ -242,7 +249,7 @@ export class ClusterNode {
   }
 
   get desiredState(): DesiredState {
-    return this.options.desired.state;
+    return this.state.desired;
   }
 
   onDesiredState(listener: (state: DesiredState) => void): () => void {
@@ -285,7 +292,7 @@ export class ClusterNode {
     return {
       self: this.options.id,
       coordinator: state.coordinator,
-      epoch: this.options.desired.state.epoch,
+      epoch: state.desired.epoch,
       nodes: [...state.members.values()]
         .map((member) => ({
           id: member.introduction.id,
@@ -302,7 +309,7 @@ export class ClusterNode {
         (link) =>
           state.members.get(link.from)?.state !== "gone" && state.members.get(link.to)?.state !== "gone",
       ),
-      desired: this.options.desired.state,
+      desired: state.desired,
       instances,
     };
   }
@@ -348,9 +355,9 @@ export class ClusterNode {
     await this.server?.close();
   }
 
-  private apply(event: NodeStateEvent): void {
+  private apply(event: NodeStateEvent): { before: NodeState; after: NodeState } {
     const { before, after } = this.store.apply(event);
-    if (before === after) return;
+    if (before === after) return { before, after };
     const changes = nodeStateChanges(before, after);
     for (const change of changes) {
       if (change.type === "coordinator-changed") {
@@ -376,6 +383,7 @@ export class ClusterNode {
     ) {
       this.scheduleLinkProbe();
     }
+    return { before, after };
   }
 
   /** Measures links shortly after membership changes (debounced, so a burst of joins costs one round). */
@@ -520,8 +528,8 @@ export class ClusterNode {
           const known = this.sockets.get(member.id);
           if (!known?.isOpen) for (const endpoint of member.endpoints) this.want(endpoint);
         }
-        if (message.desiredEpoch < this.options.desired.state.epoch) {
-          peer.send({ type: "desired-state", state: this.options.desired.state });
+        if (message.desiredEpoch < this.state.desired.epoch) {
+          peer.send({ type: "desired-state", state: this.state.desired });
         }
         if (message.apiKeysDigest !== apiKeysDigest(this.options.apiKeys.list())) {
           // Each side sends its set when they differ; merging is a union, so both end up equal.
@@ -613,7 +621,7 @@ export class ClusterNode {
       members,
       profile: this.profile,
       links,
-      desiredEpoch: this.options.desired.state.epoch,
+      desiredEpoch: this.state.desired.epoch,
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
@@ -636,44 +644,19 @@ export class ClusterNode {
   }
 
   private async adoptDesired(state: DesiredState): Promise<void> {
-    if (!(await this.options.desired.offer(state))) return;
+    const { before, after } = this.apply({ type: "desired-state-received", state });
+    if (before.desired === after.desired) return;
+    await this.options.desired.save(after.desired);
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const listener of this.desiredListeners) listener(state);
   }
 
+  /** Makes a change as coordinator: saved, then sent to every peer. */
   private async applyChange(change: DesiredChange): Promise<DesiredState> {
-    const current = this.options.desired.state;
-    const exists = (id: string) => current.instances.some((instance) => instance.id === id);
-    switch (change.op) {
-      case "add-instance":
-        if (exists(change.instance.id))
-          throw new ConflictError(`instance ${change.instance.id} already exists`);
-        break;
-      case "update-instance":
-        if (!exists(change.instance.id))
-          throw new NotFoundError(`instance ${change.instance.id} no longer exists`);
-        break;
-      case "remove-instances":
-        if (
-          !current.instances.some(
-            (instance) => instance.id === change.match || instance.model === change.match,
-          )
-        ) {
-          throw new NotFoundError(`no instance of '${change.match}' is loaded`);
-        }
-        break;
-      case "remove-upstream":
-        if (!current.upstreams.some((upstream) => upstream.name === change.name))
-          throw new NotFoundError(`no upstream named '${change.name}'`);
-        break;
-      case "set-upstream":
-      case "set-routes":
-        break;
-    }
-    const state = await this.options.desired.write(
-      (previous) => applyDesiredChange(previous, change),
-      this.options.id,
-    );
+    const refusal = refuseChange(this.state, change);
+    if (refusal) throw refusal;
+    const state = this.apply({ type: "desired-change-requested", change }).after.desired;
+    await this.options.desired.save(state);
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
     for (const listener of this.desiredListeners) listener(state);

@@ -1,7 +1,18 @@
 import { describe, expect, it } from "vitest";
-import type { InstanceSummary, NodeIntroduction, NodeProfile } from "../protocol/cluster.js";
+import {
+  type InstanceSummary,
+  type NodeIntroduction,
+  type NodeProfile,
+  PlacedInstance,
+} from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
-import { applyEvent, initialNodeState, type NodeState, type NodeStateEvent } from "./node-state.js";
+import {
+  applyEvent,
+  initialNodeState,
+  type NodeState,
+  type NodeStateEvent,
+  refuseChange,
+} from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 
 const ids = {
@@ -349,5 +360,117 @@ describe("nodeStateChanges: what the event stream tells people", () => {
       return nodeStateChanges(before, state);
     });
     expect(published).toEqual(changes);
+  });
+});
+
+describe("applyEvent: the desired state", () => {
+  const placed = (id: string, model = "m") =>
+    PlacedInstance.parse({
+      id,
+      model,
+      contextSize: 512,
+      parallel: 1,
+      embeddings: false,
+      createdAt: "2024-01-01T00:00:00.000Z",
+      node: ids.self,
+    });
+  const load = (id: string): NodeStateEvent => ({
+    type: "desired-change-requested",
+    change: { op: "add-instance", instance: placed(id) },
+  });
+  const unload = (match: string): NodeStateEvent => ({
+    type: "desired-change-requested",
+    change: { op: "remove-instances", match },
+  });
+  const copy = (epoch: number, writtenBy: Name, instances: string[]): NodeStateEvent => ({
+    type: "desired-state-received",
+    state: {
+      epoch,
+      writtenBy: ids[writtenBy],
+      instances: instances.map((id) => placed(id)),
+      upstreams: [],
+      routes: {},
+    },
+  });
+  /** What `herd status` shows of the desired state. */
+  const desired = (state: NodeState) =>
+    `epoch ${state.desired.epoch} by ${state.desired.writtenBy ? names.get(state.desired.writtenBy) : "no one"}: ${state.desired.instances.map((instance) => instance.id).join(", ")}`;
+
+  it.each([
+    { situation: "a coordinator loads a model", events: [load("m-1")], expected: "epoch 1 by self: m-1" },
+    {
+      situation: "a coordinator loads a second replica, then unloads the model",
+      events: [load("m-1"), load("m-2"), unload("m")],
+      expected: "epoch 3 by self: ",
+    },
+    {
+      situation: "a node that does not coordinate is asked to load a model",
+      events: [hello("older", 100), load("m-1")],
+      expected: "epoch 0 by no one: ",
+    },
+    {
+      situation: "the same instance is loaded twice",
+      events: [load("m-1"), load("m-1")],
+      expected: "epoch 1 by self: m-1",
+    },
+    {
+      situation: "a model that is not loaded is unloaded",
+      events: [unload("other")],
+      expected: "epoch 0 by no one: ",
+    },
+    {
+      situation: "the coordinator's newer state arrives",
+      events: [hello("older", 100), copy(4, "older", ["m-1"])],
+      expected: "epoch 4 by older: m-1",
+    },
+    {
+      situation: "a peer that missed changes sends its older state",
+      events: [copy(4, "older", ["m-1"]), copy(3, "older", [])],
+      expected: "epoch 4 by older: m-1",
+    },
+    {
+      situation: "two coordinators wrote the same epoch while the cluster was split: the higher id wins",
+      events: [copy(4, "older", ["m-1"]), copy(4, "younger", ["m-2"]), copy(4, "older", ["m-3"])],
+      expected: "epoch 4 by younger: m-2",
+    },
+    {
+      situation: "a coordinator that took over from a gone one goes on from its epoch",
+      events: [hello("older", 100), copy(7, "older", ["m-1"]), lost("older", 200), load("m-2")],
+      expected: "epoch 8 by self: m-1, m-2",
+    },
+  ])("$situation", ({ events, expected }) => {
+    expect(desired(replay(events))).toBe(expected);
+  });
+
+  it.each([
+    {
+      situation: "this node does not coordinate",
+      before: [hello("older", 100)],
+      event: load("m-1"),
+      reason: /not the coordinator/,
+    },
+    {
+      situation: "the instance exists",
+      before: [load("m-1")],
+      event: load("m-1"),
+      reason: /instance m-1 already exists/,
+    },
+    {
+      situation: "nothing of the model is loaded",
+      before: [],
+      event: unload("m"),
+      reason: /no instance of 'm' is loaded/,
+    },
+  ])("tells the asker why a change is refused when $situation", ({ before, event, reason }) => {
+    if (event.type !== "desired-change-requested") throw new Error("a change is expected");
+    expect(refuseChange(replay(before), event.change)?.message).toMatch(reason);
+  });
+
+  it("starts from the desired state a node saved before it stopped", () => {
+    const saved = copy(5, "older", ["m-1"]);
+    if (saved.type !== "desired-state-received") throw new Error("a copy is expected");
+    expect(desired(applyEvent(initialNodeState(ids.self, saved.state), hello("self", 0)))).toBe(
+      "epoch 5 by older: m-1",
+    );
   });
 });

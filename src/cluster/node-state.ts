@@ -1,12 +1,17 @@
-import type {
-  InstanceSummary,
-  LinkMeasurement,
-  MemberState,
-  NodeIntroduction,
-  NodeProfile,
+import {
+  type DesiredChange,
+  type DesiredState,
+  type InstanceSummary,
+  isNewerDesiredState,
+  type LinkMeasurement,
+  type MemberState,
+  type NodeIntroduction,
+  type NodeProfile,
 } from "../protocol/cluster.js";
+import { HerdError } from "../protocol/errors.js";
 import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
+import { applyDesiredChange, refuseDesiredChange } from "./apply-desired-change.js";
 
 /** How long silence lasts before a node is suspected, and before it is removed. */
 export const membershipTimings = { suspectAfterMs: 3000, removeAfterMs: 10_000 } as const;
@@ -50,6 +55,11 @@ export interface NodeState {
   readonly links: ReadonlyMap<string, LinkMeasurement>;
   /** What each peer last reported; dropped when the peer is gone. */
   readonly reports: ReadonlyMap<NodeId, PeerReport>;
+  /**
+   * What should run across the cluster, at the highest epoch this node has seen. Only the
+   * coordinator writes a new epoch; every node keeps the newest it is sent.
+   */
+  readonly desired: DesiredState;
 }
 
 /** Facts, in the past tense, that change a `NodeState`. */
@@ -74,11 +84,24 @@ export type NodeStateEvent =
   /** This node sampled its own machine again (free memory, devices). */
   | { type: "profile-sampled"; profile: NodeProfile }
   /** This node measured its link to a peer. */
-  | { type: "link-measured"; link: LinkMeasurement };
+  | { type: "link-measured"; link: LinkMeasurement }
+  /** A copy of the desired state arrived (from a peer, or the coordinator's answer to a change). */
+  | { type: "desired-state-received"; state: DesiredState }
+  /** Someone asked this node to change the desired state; it does only as the coordinator. */
+  | { type: "desired-change-requested"; change: DesiredChange };
 
-/** The state of a node that has heard of no one yet, not even itself. */
-export function initialNodeState(self: NodeId): NodeState {
-  return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map() };
+/** The desired state of a cluster that was never asked to run anything. */
+export const emptyDesiredState: DesiredState = {
+  epoch: 0,
+  writtenBy: null,
+  instances: [],
+  upstreams: [],
+  routes: {},
+};
+
+/** The state of a node that has heard of no one yet, not even itself; `desired` as it was saved. */
+export function initialNodeState(self: NodeId, desired: DesiredState = emptyDesiredState): NodeState {
+  return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map(), desired };
 }
 
 /**
@@ -135,9 +158,26 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     }
     case "link-measured":
       return { ...state, links: new Map(state.links).set(linkKey(event.link), event.link) };
+    case "desired-state-received":
+      return isNewerDesiredState(event.state, state.desired) ? { ...state, desired: event.state } : state;
+    case "desired-change-requested": {
+      if (refuseChange(state, event.change)) return state;
+      const content = applyDesiredChange(state.desired, event.change);
+      return { ...state, desired: { epoch: state.desired.epoch + 1, writtenBy: state.self, ...content } };
+    }
     default:
       return assertNever(event);
   }
+}
+
+/**
+ * Why this node may not make `change` now, if it may not: only the coordinator writes the desired
+ * state, and a change must fit the state it is made to (no second instance of one id, no removing
+ * what is not there). The reducer ignores a refused change; the shell tells the asker why.
+ */
+export function refuseChange(state: NodeState, change: DesiredChange): HerdError | undefined {
+  if (state.coordinator !== state.self) return new HerdError("this node is not the coordinator");
+  return refuseDesiredChange(state.desired, change);
 }
 
 /** The key of a link in `NodeState.links`. */
