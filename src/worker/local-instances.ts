@@ -250,9 +250,26 @@ export class LocalInstances {
 
   /** Resolves once none of `ids` is in the desired state any more (a drain finished). */
   async waitUntilRemoved(ids: string[], signal?: AbortSignal): Promise<void> {
-    const present = () =>
-      this.options.cluster.desiredState.instances.some((instance) => ids.includes(instance.id));
-    while (present()) await sleep(200, signal);
+    const removed = (state: DesiredState) => !state.instances.some((instance) => ids.includes(instance.id));
+    if (!removed(this.options.cluster.desiredState)) {
+      await new Promise<void>((resolve, reject) => {
+        signal?.throwIfAborted();
+        const stop = this.options.cluster.onDesiredState((state) => {
+          if (!removed(state)) return;
+          finish();
+          resolve();
+        });
+        const onAbort = () => {
+          finish();
+          reject(signal?.reason);
+        };
+        const finish = () => {
+          stop();
+          signal?.removeEventListener("abort", onAbort);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
     await this.reconciling;
   }
 
