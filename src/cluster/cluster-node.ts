@@ -34,6 +34,7 @@ import {
 } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
+import { type RemoteInstance, remoteInstances } from "./remote-instances.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
@@ -196,41 +197,9 @@ export class ClusterNode {
     return answer?.status === 200 ? RpcServerAddress.parse(parseJsonWithDepthLimit(answer.body)) : undefined;
   }
 
-  /**
-   * READY instances of `model` headed on other live nodes that take new requests (not draining), where
-   * to reach those nodes, their slots, and the requests other nodes had in flight on each as its head
-   * last reported (its count less this node's own at that moment: this node counts its own exactly,
-   * while a report is up to a heartbeat old).
-   */
-  remoteInstances(model: string): Array<{
-    node: NodeId;
-    endpoints: string[];
-    instanceId: string;
-    parallel: number;
-    othersInFlight: number;
-  }> {
-    // Only instances the desired state still wants and that are not draining: a head's last heartbeat
-    // may still call READY an instance that was just unloaded.
-    const serving = new Set<string>(
-      this.desiredState.instances.filter((instance) => !instance.draining).map((instance) => instance.id),
-    );
-    const result: ReturnType<ClusterNode["remoteInstances"]> = [];
-    for (const [node, report] of this.state.reports) {
-      const member = this.state.members.get(node);
-      if (member?.state !== "alive") continue;
-      for (const summary of report.instances) {
-        if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
-          result.push({
-            node,
-            endpoints: member.introduction.endpoints,
-            instanceId: summary.id,
-            parallel: summary.parallel || 1,
-            othersInFlight: Math.max(0, summary.inFlight - (report.sentAtReport.get(summary.id) ?? 0)),
-          });
-        }
-      }
-    }
-    return result;
+  /** READY instances of `model` headed on other live nodes that take new requests. */
+  remoteInstances(model: string): RemoteInstance[] {
+    return remoteInstances(this.state, model);
   }
 
   /** Live nodes (this one included) whose store holds `model`. */
