@@ -46,7 +46,7 @@ import { SynthModelRequest } from "./protocol/management.js";
 import type { ModelProfile } from "./protocol/model-profile.js";
 import { DisposeStack } from "./util/dispose-stack.js";
 import { createLogger, type Logger } from "./util/logger.js";
-import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
+import { planOnCluster, preferredHead, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
@@ -296,7 +296,7 @@ export async function startNode(
             parallel: spec.parallel,
           },
           holders,
-          holders.find((node) => !excluded.includes(node)) ?? identity.id,
+          preferredHead(holders, excluded) ?? identity.id,
         );
         return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
       },

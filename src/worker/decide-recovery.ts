@@ -1,7 +1,7 @@
 import type { ClusterView, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, NoPlacementError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
-import { planOnCluster, toInstancePlan } from "./cluster-planning.js";
+import { planOnCluster, preferredHead, toInstancePlan } from "./cluster-planning.js";
 
 /** What the coordinator's recovery looks at. */
 export interface RecoverySituation {
@@ -106,11 +106,8 @@ function place(
   const siblings = desired
     .filter((other) => other.model === instance.model && other.id !== instance.id)
     .flatMap((other) => (other.plan ? other.plan.shards.map((shard) => shard.node) : [other.node]));
-  const alive = (node: NodeId) => stateOf(view, node) === "alive";
-  const head =
-    alive(instance.node) && holders.includes(instance.node)
-      ? instance.node
-      : (holders.find((node) => !siblings.includes(node)) ?? holders[0]);
+  const current = stateOf(view, instance.node) === "alive" ? instance.node : undefined;
+  const head = preferredHead(holders, siblings, current);
   try {
     if (!head) throw new ConflictError(`no live node holds the model file '${basis.model.name}'`);
     const usable = view.nodes.filter((node) => node.state === "alive").map((node) => node.id);
