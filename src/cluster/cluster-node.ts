@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { WebSocket } from "ws";
 import {
   type ClusterMessage,
   type ClusterView,
@@ -14,7 +13,6 @@ import {
 import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
-import { Backoff } from "../util/backoff.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
 import { StateStore } from "../util/state-store.js";
@@ -33,10 +31,10 @@ import {
   refuseChange,
 } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
+import { PeerDialer } from "./peer-dialer.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
 import { type RemoteInstance, remoteInstances } from "./remote-instances.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
-import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
 export interface ClusterNodeOptions {
   id: NodeId;
@@ -93,12 +91,8 @@ export class ClusterNode {
   private readonly store: StateStore<NodeState, NodeStateEvent>;
   private readonly sockets = new Map<NodeId, PeerSocket>();
   private readonly pending = new Set<PeerSocket>();
-  private readonly dialing = new Map<
-    string,
-    { timer: NodeJS.Timeout | undefined; backoff: Backoff; busy: boolean }
-  >();
+  private readonly dialer: PeerDialer;
   private readonly endpoints = new Set<string>();
-  private readonly refusedBy = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
   private readonly pings = new Map<number, (rttMs: number) => void>();
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
@@ -120,6 +114,15 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
+    this.dialer = new PeerDialer({
+      key: options.key,
+      selfId: options.id,
+      logger: options.logger,
+      publish: options.publish,
+      isSelf: (endpoint) => this.selfEndpoints.has(endpoint),
+      isConnected: (endpoint) => this.connectedEndpoint(endpoint),
+      onOpen: (socket, endpoint) => this.adopt(new PeerSocket(socket, true, endpoint)),
+    });
     this.store = new StateStore(initialNodeState(options.id, options.desiredAtStart), applyEvent);
     this.apply({
       type: "hello-received",
@@ -179,7 +182,7 @@ export class ClusterNode {
   want(endpoint: string): void {
     if (this.selfEndpoints.has(endpoint) || this.endpoints.has(endpoint)) return;
     this.endpoints.add(endpoint);
-    this.dial(endpoint);
+    this.dialer.dial(endpoint);
   }
 
   /** Where another node's RPC server for `name` listens (direct transport), if it is ready. */
@@ -319,7 +322,7 @@ export class ClusterNode {
     this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.probeTimer);
-    for (const dialer of this.dialing.values()) clearTimeout(dialer.timer);
+    this.dialer.dispose();
     for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
     await this.server?.close();
   }
@@ -369,64 +372,6 @@ export class ClusterNode {
     this.probeTimer.unref();
   }
 
-  private dial(endpoint: string): void {
-    if (this.stopped) return;
-    let dialer = this.dialing.get(endpoint);
-    if (!dialer) {
-      dialer = { timer: undefined, backoff: new Backoff({ initialMs: 500, maxMs: 5000 }), busy: false };
-      this.dialing.set(endpoint, dialer);
-    }
-    if (dialer.busy || dialer.timer) return;
-    if (this.connectedEndpoint(endpoint)) return;
-    dialer.busy = true;
-    const socket = new WebSocket(`wss://${endpoint}/cluster/v1/ws`, {
-      ...clusterClientTlsOptions(this.options.key, this.options.id),
-      handshakeTimeout: 3000,
-      maxPayload: 8 * 1024 * 1024,
-    });
-    const retry = (reason?: string) => {
-      dialer.busy = false;
-      if (this.stopped || this.selfEndpoints.has(endpoint)) return;
-      if (reason) this.options.logger.debug({ endpoint }, `cannot reach ${endpoint}: ${reason}`);
-      const delay = dialer.backoff.nextDelay(0);
-      dialer.timer = setTimeout(() => {
-        dialer.timer = undefined;
-        this.dial(endpoint);
-      }, delay);
-      dialer.timer.unref();
-    };
-    let opened = false;
-    let failure: NodeJS.ErrnoException | undefined;
-    socket.once("open", () => {
-      opened = true;
-      this.refusedBy.delete(endpoint);
-      dialer.busy = false;
-      dialer.backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
-      this.adopt(new PeerSocket(socket, true, endpoint));
-    });
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      failure ??= error;
-    });
-    // ws reports a failed connection as an error followed by close; either way close comes last.
-    socket.once("close", () => {
-      if (opened) return retry();
-      const reason = failure ? describeTlsFailure(failure) : "connection closed";
-      if (/cluster's key/.test(reason) && !this.refusedBy.has(endpoint)) {
-        // Said once per peer: the dialer keeps trying (the peer may be given the right key), quietly.
-        this.refusedBy.add(endpoint);
-        const why =
-          "its cluster key differs from this node's (start this node with that cluster's 'herd start --join <token>')";
-        this.options.logger.warn({ endpoint }, `${endpoint} refused this node: ${why}`);
-        this.options.publish({
-          type: "node-refused",
-          address: endpoint,
-          reason: `refused by the peer: ${why}`,
-        });
-      }
-      retry(reason);
-    });
-  }
-
   private connectedEndpoint(endpoint: string): boolean {
     for (const socket of this.sockets.values()) {
       if (socket.isOpen && (socket.endpoint === endpoint || socket.peer?.endpoints.includes(endpoint)))
@@ -460,7 +405,7 @@ export class ClusterNode {
         this.sockets.delete(id);
         this.apply({ type: "connection-lost", nodeId: id, at: Date.now() });
         for (const endpoint of peer.peer?.endpoints ?? []) this.want(endpoint);
-        for (const endpoint of peer.peer?.endpoints ?? []) this.dial(endpoint);
+        for (const endpoint of peer.peer?.endpoints ?? []) this.dialer.dial(endpoint);
       }
     });
     peer.socket.on("error", () => {
