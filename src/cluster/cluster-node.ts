@@ -21,6 +21,7 @@ import type { ApiKeyStore } from "./api-key-store.js";
 import { type ChannelApp, type ChannelErrorMapping, createChannelApp } from "./channel-app.js";
 import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
+import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { linkMeasurement, measureRoundTrip, measureThroughput } from "./link-prober.js";
 import {
@@ -255,35 +256,7 @@ export class ClusterNode {
   }
 
   view(): ClusterView {
-    const now = Date.now();
-    const instances = [
-      ...this.options.instances(),
-      ...[...this.state.reports.values()].flatMap((report) => report.instances),
-    ];
-    const state = this.state;
-    return {
-      self: this.options.id,
-      coordinator: state.coordinator,
-      epoch: state.desired.epoch,
-      nodes: [...state.members.values()]
-        .map((member) => ({
-          id: member.introduction.id,
-          name: member.introduction.name,
-          state: member.state,
-          role: member.introduction.id === state.coordinator ? ("coordinator" as const) : ("member" as const),
-          joinedAt: member.introduction.joinedAt,
-          lastSeenMsAgo: Math.max(0, now - member.lastHeardAt),
-          endpoints: member.introduction.endpoints,
-          profile: member.profile,
-        }))
-        .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id)),
-      links: [...state.links.values()].filter(
-        (link) =>
-          state.members.get(link.from)?.state !== "gone" && state.members.get(link.to)?.state !== "gone",
-      ),
-      desired: state.desired,
-      instances,
-    };
+    return clusterView(this.state, this.options.instances(), Date.now());
   }
 
   /** Measures round trip and throughput to every live peer now. */
