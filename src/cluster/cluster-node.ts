@@ -23,7 +23,7 @@ import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
-import { linkMeasurement, measureRoundTrip, measureThroughput } from "./link-prober.js";
+import { LinkMeasurer } from "./link-measurer.js";
 import {
   applyEvent,
   initialNodeState,
@@ -95,15 +95,12 @@ export class ClusterNode {
   private readonly dialer: PeerDialer;
   private readonly endpoints = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
-  private readonly pings = new Map<number, (rttMs: number) => void>();
+  private readonly links: LinkMeasurer;
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
   private sequence = 0;
-  private pingId = 0;
   private timers: NodeJS.Timeout[] = [];
   private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
   private stopped = false;
-  private probing = false;
-  private probeTimer: NodeJS.Timeout | undefined;
   private unsubscribeApiKeys: (() => void) | undefined;
 
   constructor(private readonly options: ClusterNodeOptions) {
@@ -115,6 +112,22 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
+    this.links = new LinkMeasurer({
+      key: options.key,
+      selfId: options.id,
+      logger: options.logger,
+      publish: options.publish,
+      peers: () =>
+        [...this.sockets].map(([id, socket]) => ({
+          id,
+          socket,
+          endpoint:
+            this.state.members.get(id)?.introduction.endpoints[0] ??
+            (socket.outbound ? socket.endpoint : undefined),
+        })),
+      onMeasured: (link) => this.apply({ type: "link-measured", link }),
+      intervalSeconds: options.linkIntervalSeconds ?? 60,
+    });
     this.dialer = new PeerDialer({
       key: options.key,
       selfId: options.id,
@@ -173,9 +186,7 @@ export class ClusterNode {
     this.timers.push(
       setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
     );
-    this.timers.push(
-      setInterval(() => void this.measureLinks(), (this.options.linkIntervalSeconds ?? 60) * 1000),
-    );
+    this.links.start();
     for (const timer of this.timers) timer.unref();
   }
 
@@ -259,42 +270,12 @@ export class ClusterNode {
     return clusterView(this.state, this.options.instances(), Date.now());
   }
 
-  /** Measures round trip and throughput to every live peer now. */
-  async measureLinks(): Promise<void> {
-    if (this.probing || this.stopped) return;
-    this.probing = true;
-    try {
-      let count = 0;
-      for (const [id, socket] of this.sockets) {
-        if (!socket.isOpen) continue;
-        const member = this.state.members.get(id);
-        const endpoint = member?.introduction.endpoints[0] ?? (socket.outbound ? socket.endpoint : undefined);
-        try {
-          const rttMs = await measureRoundTrip(() => this.ping(socket));
-          const throughput = endpoint
-            ? await measureThroughput(endpoint, this.options.key, this.options.id)
-            : 0;
-          this.apply({
-            type: "link-measured",
-            link: linkMeasurement(this.options.id, id, rttMs, throughput),
-          });
-          count++;
-        } catch (error) {
-          this.options.logger.debug({ peer: id, err: error }, "link measurement failed");
-        }
-      }
-      if (count > 0) this.options.publish({ type: "links-measured", count });
-    } finally {
-      this.probing = false;
-    }
-  }
-
   async dispose(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
-    clearTimeout(this.probeTimer);
+    this.links.dispose();
     this.dialer.dispose();
     for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
     await this.server?.close();
@@ -326,23 +307,9 @@ export class ClusterNode {
           (change.type === "node-state-changed" && change.state !== "suspected"),
       )
     ) {
-      this.scheduleLinkProbe();
+      this.links.measureSoon();
     }
     return { before, after };
-  }
-
-  /** Measures links shortly after membership changes (debounced, so a burst of joins costs one round). */
-  private scheduleLinkProbe(): void {
-    if (this.stopped) return;
-    clearTimeout(this.probeTimer);
-    // Once soon, to have figures; once more when the burst of a join (processes starting,
-    // connections opening) has passed, so the figures the planner uses are not the busy ones.
-    this.probeTimer = setTimeout(() => {
-      void this.measureLinks();
-      this.probeTimer = setTimeout(() => void this.measureLinks(), 10_000);
-      this.probeTimer.unref();
-    }, 1500);
-    this.probeTimer.unref();
   }
 
   private connectedEndpoint(endpoint: string): boolean {
@@ -439,8 +406,7 @@ export class ClusterNode {
         peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
         break;
       case "pong":
-        this.pings.get(message.id)?.(performance.now() - message.sentAt);
-        this.pings.delete(message.id);
+        this.links.ponged(message.id, message.sentAt);
         break;
     }
   }
@@ -512,21 +478,6 @@ export class ClusterNode {
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
-    });
-  }
-
-  private ping(socket: PeerSocket): Promise<number> {
-    const id = this.pingId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        reject(new Error("ping timed out"));
-      }, 5000);
-      this.pings.set(id, (rtt) => {
-        clearTimeout(timer);
-        resolve(rtt);
-      });
-      socket.send({ type: "ping", id, sentAt: performance.now() });
     });
   }
 
