@@ -13,26 +13,11 @@ import { ClusterNode } from "./cluster-node.js";
 import { DesiredStateStore } from "./desired-state-store.js";
 import { requestPeerAt } from "./dial-peer.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
+import { testNodeProfile } from "./test-node-profile.js";
 
 const id = NodeId.parse("0b6f3c9e-3d1a-4d53-9a53-8f0f4f0a1b2c");
 const key = randomBytes(32);
-const profile = {
-  os: "linux",
-  platform: "linux",
-  arch: "x64",
-  cpuModel: "cpu",
-  cpuCores: 2,
-  memoryTotalBytes: 1e9,
-  memoryAvailableBytes: 5e8,
-  machineMemoryBytes: 1e9,
-  memoryLimited: false,
-  devices: [],
-  engine: null,
-  addresses: [],
-  apiPort: 52415,
-  clusterPort: 52416,
-  herdVersion: "0.1.0",
-};
+const profile = testNodeProfile();
 const instance = {
   id: "m-1",
   model: "m",

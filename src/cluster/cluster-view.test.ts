@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { InstanceSummary, type NodeProfile } from "../protocol/cluster.js";
+import { InstanceSummary } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { clusterView } from "./cluster-view.js";
 import { applyEvent, initialNodeState, type NodeStateEvent } from "./node-state.js";
+import { testNodeProfile } from "./test-node-profile.js";
 
 const ids = {
   a: NodeId.parse("10000000-0000-4000-8000-000000000000"),
@@ -10,23 +11,7 @@ const ids = {
   c: NodeId.parse("30000000-0000-4000-8000-000000000000"),
 };
 type Name = keyof typeof ids;
-const profile: NodeProfile = {
-  os: "linux",
-  platform: "linux",
-  arch: "x64",
-  cpuModel: "cpu",
-  cpuCores: 2,
-  memoryTotalBytes: 1e9,
-  memoryAvailableBytes: 5e8,
-  machineMemoryBytes: 1e9,
-  memoryLimited: false,
-  devices: [],
-  engine: null,
-  addresses: [],
-  apiPort: 52415,
-  clusterPort: 52416,
-  herdVersion: "0.1.0",
-};
+const profile = testNodeProfile();
 const joinedAt: Record<Name, number> = { a: 300, b: 100, c: 200 };
 const introduction = (name: Name) => ({
   id: ids[name],

@@ -1,10 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  type InstanceSummary,
-  type NodeIntroduction,
-  type NodeProfile,
-  PlacedInstance,
-} from "../protocol/cluster.js";
+import { type InstanceSummary, type NodeIntroduction, PlacedInstance } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import {
   applyEvent,
@@ -14,6 +9,7 @@ import {
   refuseChange,
 } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
+import { testNodeProfile } from "./test-node-profile.js";
 
 const ids = {
   self: NodeId.parse("20000000-0000-4000-8000-000000000000"),
@@ -24,23 +20,7 @@ type Name = keyof typeof ids;
 const joinedAt: Record<Name, number> = { older: 500, self: 1000, younger: 2000 };
 const names = new Map(Object.entries(ids).map(([name, id]) => [id, name]));
 
-const profile = (memoryAvailableBytes = 5e8): NodeProfile => ({
-  os: "linux",
-  platform: "linux",
-  arch: "x64",
-  cpuModel: "cpu",
-  cpuCores: 2,
-  memoryTotalBytes: 1e9,
-  memoryAvailableBytes,
-  machineMemoryBytes: 1e9,
-  memoryLimited: false,
-  devices: [],
-  engine: null,
-  addresses: [],
-  apiPort: 52415,
-  clusterPort: 52416,
-  herdVersion: "0.1.0",
-});
+const profile = (memoryAvailableBytes = 5e8) => testNodeProfile({ memoryAvailableBytes });
 const introduction = (name: Name, incarnation = "first"): NodeIntroduction => ({
   id: ids[name],
   name,

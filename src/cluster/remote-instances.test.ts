@@ -1,28 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { InstanceSummary, type NodeProfile, PlacedInstance } from "../protocol/cluster.js";
+import { InstanceSummary, PlacedInstance } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { applyEvent, initialNodeState, type NodeStateEvent } from "./node-state.js";
 import { remoteInstances } from "./remote-instances.js";
+import { testNodeProfile } from "./test-node-profile.js";
 
 const self = NodeId.parse("20000000-0000-4000-8000-000000000000");
 const peer = NodeId.parse("30000000-0000-4000-8000-000000000000");
-const profile: NodeProfile = {
-  os: "linux",
-  platform: "linux",
-  arch: "x64",
-  cpuModel: "cpu",
-  cpuCores: 2,
-  memoryTotalBytes: 1e9,
-  memoryAvailableBytes: 5e8,
-  machineMemoryBytes: 1e9,
-  memoryLimited: false,
-  devices: [],
-  engine: null,
-  addresses: [],
-  apiPort: 52415,
-  clusterPort: 52416,
-  herdVersion: "0.1.0",
-};
+const profile = testNodeProfile();
 const introduction = (id: NodeId, joinedAt: number) => ({
   id,
   name: id === self ? "self" : "peer",
