@@ -95,7 +95,7 @@ export class ClusterNode {
   private readonly dialer: PeerDialer;
   private readonly endpoints = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
-  private readonly links: LinkMeasurer;
+  private readonly linkMeasurer: LinkMeasurer;
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
   private sequence = 0;
   private timers: NodeJS.Timeout[] = [];
@@ -112,7 +112,7 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
-    this.links = new LinkMeasurer({
+    this.linkMeasurer = new LinkMeasurer({
       key: options.key,
       selfId: options.id,
       logger: options.logger,
@@ -186,7 +186,7 @@ export class ClusterNode {
     this.timers.push(
       setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
     );
-    this.links.start();
+    this.linkMeasurer.start();
     for (const timer of this.timers) timer.unref();
   }
 
@@ -275,7 +275,7 @@ export class ClusterNode {
     this.stopped = true;
     this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
-    this.links.dispose();
+    this.linkMeasurer.dispose();
     this.dialer.dispose();
     for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
     await this.server?.close();
@@ -307,7 +307,7 @@ export class ClusterNode {
           (change.type === "node-state-changed" && change.state !== "suspected"),
       )
     ) {
-      this.links.measureSoon();
+      this.linkMeasurer.measureSoon();
     }
     return { before, after };
   }
@@ -406,7 +406,7 @@ export class ClusterNode {
         peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
         break;
       case "pong":
-        this.links.ponged(message.id, message.sentAt);
+        this.linkMeasurer.ponged(message.id, message.sentAt);
         break;
     }
   }
