@@ -3,6 +3,7 @@ import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
+import { mapError } from "./api/error-mapping.js";
 import { ResponseStore } from "./api/openai/responses/response-store.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
@@ -44,8 +45,9 @@ import { EngineUnavailableError, HerdError, InvalidRequestError } from "./protoc
 import type { NodeEvent } from "./protocol/events.js";
 import { SynthModelRequest } from "./protocol/management.js";
 import type { ModelProfile } from "./protocol/model-profile.js";
+import { DisposeStack } from "./util/dispose-stack.js";
 import { createLogger, type Logger } from "./util/logger.js";
-import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
+import { planOnCluster, preferredHead, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
@@ -193,317 +195,320 @@ export async function startNode(
   const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
   // The names heartbeats announce, so the coordinator knows which nodes can head which model.
   let modelNames = (await models.list()).map((model) => model.name);
-  const modelRefresh = setInterval(() => {
-    void models.list().then((list) => {
-      modelNames = list.map((model) => model.name);
-    });
-  }, 2000);
-  modelRefresh.unref();
-  const desired = new DesiredStateStore(paths.state);
-  await desired.load();
-  const version = await herdVersion();
-  const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
-  const parentDeathWrapper = await findParentDeathWrapper();
-  const shards = new LocalShards({
-    nodeId: identity.id,
-    engine: async () => engine,
-    home: config.home,
-    logDirectory: paths.logs,
-    runDirectory: paths.run,
-    logger,
-    parentDeathWrapper,
-    onChange: () => {},
-    directHost:
-      advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
-        ?.replace(/:\d+$/, "")
-        .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
-  });
-  // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
-  let forwardedListener: ReturnType<typeof getRequestListener> | undefined;
-  let instanceSummaries: () => InstanceSummary[] = () => [];
-  const cluster = new ClusterNode({
-    id: identity.id,
-    name: identity.name,
-    key: clusterKeyBytes(identity),
-    host: config.clusterHost,
-    port: config.clusterPort,
-    advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
-    peers: [...config.peers, ...(token?.addresses ?? [])],
-    desired,
-    apiKeys,
-    profile: () =>
-      collectNodeProfile({
-        engine,
-        engineDevices,
-        memoryLimitBytes: config.memoryLimitBytes,
-        apiPort: config.port,
-        clusterPort: config.clusterPort,
-        herdVersion: version,
-      }),
-    instances: () => instanceSummaries(),
-    sentInFlight: (instanceId) => router.load(instanceId),
-    models: () => modelNames,
-    rpcServers: (name) => shards.lookup(name),
-    routes: modelFileRoutes(models),
-    onApiRequest: (request, response) => void forwardedListener?.(request, response),
-    logger,
-    publish,
-  });
-  const peerModels = new PeerModelFetcher({
-    selfId: identity.id,
-    key: clusterKeyBytes(identity),
-    store: models,
-    holders: (model) =>
-      cluster
-        .nodesHolding(model)
-        .flatMap((id) => cluster.view().nodes.filter((member) => member.id === id && id !== identity.id)),
-    logger,
-  });
-  const instances = new LocalInstances({
-    nodeId: identity.id,
-    cluster,
-    shards,
-    clusterKey: clusterKeyBytes(identity),
-    endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
-    rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-    plan: (model, spec, request, excluded, draft) => {
-      const view = cluster.view();
-      const basis = placementBasis(model, request, view, draft);
-      // This node holds the files: loads and plans start from its own store. A head needs the
-      // draft's file as well as the model's.
-      const holders = [...new Set([identity.id, ...cluster.nodesHolding(model.name)])].filter(
-        (node) => !draft || node === identity.id || cluster.nodesHolding(draft.name).includes(node),
-      );
-      const details = planOnCluster(
-        view,
-        basis,
-        {
-          ...basis,
-          // Other replicas' nodes: a replica runs on nodes of its own.
-          avoid: [...(basis.avoid ?? []), ...excluded],
-          contextSize: spec.contextSize,
-          parallel: spec.parallel,
-        },
-        holders,
-        holders.find((node) => !excluded.includes(node)) ?? identity.id,
-      );
-      return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
-    },
-    obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
-    requestsOf: (instanceId) => ({ inFlight: router.load(instanceId), served: router.servedBy(instanceId) }),
-    logDirectory: paths.logs,
-    runDirectory: paths.run,
-    models,
-    engine: async () => engine,
-    quirks,
-    logger,
-    parentDeathWrapper,
-    publish,
-  });
-  instanceSummaries = () => instances.summaries();
-  // Models that have served since this node started: a request for one that is down waits for its
-  // recovery instead of failing.
-  const servedModels = new Set<string>();
-  events.on("event", (event: NodeEvent) => {
-    if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
-  });
-  const router: Router = new Router(models, instances, {
-    remote: (model) => cluster.remoteInstances(model),
-    recovery: {
-      waitMs: 60_000,
-      recovering: (model) => {
-        for (const summary of cluster.view().instances) {
-          if (summary.state === "READY") servedModels.add(summary.model);
-        }
-        // Wait for a model that served before (it is recovering), or one this node does not hold and
-        // another node heads (the first heartbeat announcing it READY may still be on its way).
-        const placed = cluster.desiredState.instances.some(
-          (instance) => instance.model === model && instance.suspended === undefined,
-        );
-        return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
-      },
-    },
-    gateway: clusterGateway(() => cluster.desiredState),
-    maxQueuePerInstance: config.maxQueuePerInstance,
-  });
-  // Finished Responses API responses, for previous_response_id: in this node's memory only.
-  const responses = new ResponseStore();
-  const app = createApp({
-    models,
-    instances,
-    router,
-    responses,
-    logger,
-    version,
-    cluster: {
-      view: () => cluster.view(),
-      joinToken: () =>
-        formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
-    },
-    logs: {
-      path: nodeLogPath(config.home),
-      fromNode: (node, query, signal) => {
-        const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
-        const key = clusterKeyBytes(identity);
-        return readPeerLog({ node: member, query, key, selfId: identity.id, signal });
-      },
-    },
-    apiKeys,
-    security: {
-      exposed,
-      insecureNoAuth: config.insecureNoAuth,
-      corsOrigins: config.corsOrigins,
-      maxBodyBytes: config.maxBodyBytes,
-    },
-    upstreams: new UpstreamRegistry(cluster),
-    dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
-    autoload: config.autoload,
-    startedAt: new Date(),
-    engineReport: async () => ({
-      install: engine,
-      workarounds: await quirks.list(engineKey(engine)),
-      devices: await listEngineDevices(engine.llamaServer),
-    }),
-    synthesize: async (request, onProgress, signal) => {
-      const shape = SynthModelRequest.parse(request);
-      const vocabPath = await engineVocabPath(config.engineCache, shape.vocabulary);
-      const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}${shape.contextLength === 2048 ? "" : `-ctx${shape.contextLength}`}${shape.vocabulary === "llama-spm" ? "" : `-${shape.vocabulary}`}`;
-      const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
-        writeSynthModel(
-          {
-            outputPath: target,
-            vocabPath,
-            name: shape.name,
-            layerCount: shape.layers,
-            embeddingLength: shape.embedding,
-            feedForwardLength: shape.feedForward,
-            headCount: shape.heads,
-            keyValueHeadCount: shape.kvHeads,
-            weightType: shape.type,
-            contextLength: shape.contextLength,
-            seed: shape.seed,
-            blockScale: shape.blockScale,
-          },
-          { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
-        ).then(() => undefined),
-      );
-      publish({ type: "model-imported", model: profile.name });
-      return profile;
-    },
-    fit: (request, signal) =>
-      fitModels(
-        {
-          store: models,
-          hub,
-          plan: (load) => instances.dryRun(load),
-          planProfile: (model, load) => instances.dryRunFor(model, load),
-          nodeName: (id) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id,
-        },
-        request,
-        signal,
-      ),
-    pull: async (request, onProgress, signal) => {
-      const profile = await puller.pull(request, onProgress, signal);
-      publish({ type: "model-imported", model: profile.name });
-      return profile;
-    },
-    forwardToNode: (route, path, body, signal) =>
-      forwardToNode({
-        model: (body as { model: string }).model,
-        endpoints: route.endpoints,
-        node: route.node,
-        path,
-        body,
-        signal,
-        tls: clusterClientTlsOptions(clusterKeyBytes(identity), identity.id),
-      }),
-    subscribe: (listener) => {
-      events.on("event", listener);
-      return () => events.off("event", listener);
-    },
-  });
-
-  // Requests from other nodes arrive over the cluster channel, already authenticated by the cluster
-  // key; the flag lives in the server-side bindings, which no client header can set.
-  forwardedListener = getRequestListener((request, env) =>
-    app.fetch(request, { ...env, herdClusterForwarded: true }),
+  // Every part registers its clean-up as it starts: a failed start and a shutdown unwind alike.
+  const stack = new DisposeStack((name, error) =>
+    logger.warn({ err: error }, `${name} did not stop cleanly`),
   );
-  await cluster.start();
-  const keeper = new PlacementKeeper({ self: identity.id, cluster, logger });
-  keeper.start();
-  const discovery = config.discovery
-    ? new LanDiscovery({
-        clusterId: clusterIdOf(clusterKeyBytes(identity)),
-        nodeId: identity.id,
-        clusterPort: config.clusterPort,
-        logger,
-        onPeer: (endpoint) => cluster.want(endpoint),
-      })
-    : undefined;
-  await discovery?.start().catch((error: unknown) => {
-    // Discovery is a convenience: without it, --peers and join tokens still work.
-    logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
-  });
-  // Without its API the node is of no use: stop what already runs, so the process can exit.
-  const abandon = async (error: unknown): Promise<never> => {
-    clearInterval(modelRefresh);
-    keeper.dispose();
-    discovery?.dispose();
-    await cluster.dispose();
-    await instances.dispose();
-    responses.dispose();
-    throw error;
-  };
-  const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes).catch(abandon);
-  // Ollama's own port: the same API, where `GET /` always answers as Ollama does (no dashboard).
-  const ollamaServer =
-    config.ollamaPort === undefined
-      ? undefined
-      : await listen(
-          (request, env) =>
-            request.method === "GET" && new URL(request.url).pathname === "/"
-              ? new Response("Ollama is running", {
-                  headers: { "content-type": "text/plain; charset=utf-8" },
-                })
-              : app.fetch(request, env),
-          config.host,
-          config.ollamaPort,
-          config.maxHeaderBytes,
-        ).catch(async (error: unknown) => {
-          await new Promise<void>((resolve) => server.close(() => resolve()));
-          return abandon(error);
-        });
-  const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
-  logger.info({ url, home: config.home }, "herd node listening");
-  await instances.restore();
+  // Registered first, so it runs last.
+  stack.defer("log", () => logger.info("herd node stopped"));
+  try {
+    const modelRefresh = setInterval(() => {
+      void models.list().then((list) => {
+        modelNames = list.map((model) => model.name);
+      });
+    }, 2000);
+    modelRefresh.unref();
+    stack.defer("model list refresh", () => clearInterval(modelRefresh));
+    const desired = new DesiredStateStore(paths.state);
+    const desiredAtStart = await desired.load();
+    const version = await herdVersion();
+    const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
+    const parentDeathWrapper = await findParentDeathWrapper();
+    const shards = new LocalShards({
+      nodeId: identity.id,
+      engine: async () => engine,
+      home: config.home,
+      logDirectory: paths.logs,
+      runDirectory: paths.run,
+      logger,
+      parentDeathWrapper,
+      onChange: () => {},
+      directHost:
+        advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
+          ?.replace(/:\d+$/, "")
+          .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
+    });
+    // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
+    let forwardedListener: ReturnType<typeof getRequestListener> | undefined;
+    let instanceSummaries: () => InstanceSummary[] = () => [];
+    const cluster = new ClusterNode({
+      id: identity.id,
+      name: identity.name,
+      key: clusterKeyBytes(identity),
+      host: config.clusterHost,
+      port: config.clusterPort,
+      advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
+      peers: [...config.peers, ...(token?.addresses ?? [])],
+      desired,
+      desiredAtStart,
+      apiKeys,
+      profile: () =>
+        collectNodeProfile({
+          engine,
+          engineDevices,
+          memoryLimitBytes: config.memoryLimitBytes,
+          apiPort: config.port,
+          clusterPort: config.clusterPort,
+          herdVersion: version,
+        }),
+      instances: () => instanceSummaries(),
+      sentInFlight: (instanceId) => router.load(instanceId),
+      models: () => modelNames,
+      rpcServers: (name) => shards.lookup(name),
+      routes: modelFileRoutes(models),
+      onApiRequest: (request, response) => void forwardedListener?.(request, response),
+      mapError,
+      logger,
+      publish,
+    });
+    const peerModels = new PeerModelFetcher({
+      selfId: identity.id,
+      key: clusterKeyBytes(identity),
+      store: models,
+      holders: (model) =>
+        cluster
+          .nodesHolding(model)
+          .flatMap((id) => cluster.view().nodes.filter((member) => member.id === id && id !== identity.id)),
+      logger,
+    });
+    const instances = new LocalInstances({
+      nodeId: identity.id,
+      cluster,
+      shards,
+      clusterKey: clusterKeyBytes(identity),
+      endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
+      rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
+      plan: (model, spec, request, excluded, draft) => {
+        const view = cluster.view();
+        const basis = placementBasis(model, request, view, draft);
+        // This node holds the files: loads and plans start from its own store. A head needs the
+        // draft's file as well as the model's.
+        const holders = [...new Set([identity.id, ...cluster.nodesHolding(model.name)])].filter(
+          (node) => !draft || node === identity.id || cluster.nodesHolding(draft.name).includes(node),
+        );
+        const details = planOnCluster(
+          view,
+          basis,
+          {
+            ...basis,
+            // Other replicas' nodes: a replica runs on nodes of its own.
+            avoid: [...(basis.avoid ?? []), ...excluded],
+            contextSize: spec.contextSize,
+            parallel: spec.parallel,
+          },
+          holders,
+          preferredHead(holders, excluded) ?? identity.id,
+        );
+        return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
+      },
+      obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
+      requestsOf: (instanceId) => ({
+        inFlight: router.load(instanceId),
+        served: router.servedBy(instanceId),
+      }),
+      logDirectory: paths.logs,
+      runDirectory: paths.run,
+      models,
+      engine: async () => engine,
+      quirks,
+      logger,
+      parentDeathWrapper,
+      publish,
+    });
+    instanceSummaries = () => instances.summaries();
+    // Models that have served since this node started: a request for one that is down waits for its
+    // recovery instead of failing.
+    const servedModels = new Set<string>();
+    events.on("event", (event: NodeEvent) => {
+      if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
+    });
+    const router: Router = new Router(models, instances, {
+      remote: (model) => cluster.remoteInstances(model),
+      recovery: {
+        waitMs: 60_000,
+        recovering: (model) => {
+          for (const summary of cluster.view().instances) {
+            if (summary.state === "READY") servedModels.add(summary.model);
+          }
+          // Wait for a model that served before (it is recovering), or one this node does not hold and
+          // another node heads (the first heartbeat announcing it READY may still be on its way).
+          const placed = cluster.desiredState.instances.some(
+            (instance) => instance.model === model && instance.suspended === undefined,
+          );
+          return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
+        },
+      },
+      gateway: clusterGateway(() => cluster.desiredState),
+      maxQueuePerInstance: config.maxQueuePerInstance,
+    });
+    // Finished Responses API responses, for previous_response_id: in this node's memory only.
+    const responses = new ResponseStore();
+    stack.defer("response store", () => responses.dispose());
+    const app = createApp({
+      models,
+      instances,
+      router,
+      responses,
+      logger,
+      version,
+      cluster: {
+        view: () => cluster.view(),
+        joinToken: () =>
+          formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
+      },
+      logs: {
+        path: nodeLogPath(config.home),
+        fromNode: (node, query, signal) => {
+          const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+          const key = clusterKeyBytes(identity);
+          return readPeerLog({ node: member, query, key, selfId: identity.id, signal });
+        },
+      },
+      apiKeys,
+      security: {
+        exposed,
+        insecureNoAuth: config.insecureNoAuth,
+        corsOrigins: config.corsOrigins,
+        maxBodyBytes: config.maxBodyBytes,
+      },
+      upstreams: new UpstreamRegistry(cluster),
+      dashboardDirectory: fileURLToPath(new URL("../dashboard/dist", import.meta.url)),
+      autoload: config.autoload,
+      startedAt: new Date(),
+      engineReport: async () => ({
+        install: engine,
+        workarounds: await quirks.list(engineKey(engine)),
+        devices: await listEngineDevices(engine.llamaServer),
+      }),
+      synthesize: async (request, onProgress, signal) => {
+        const shape = SynthModelRequest.parse(request);
+        const vocabPath = await engineVocabPath(config.engineCache, shape.vocabulary);
+        const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}${shape.contextLength === 2048 ? "" : `-ctx${shape.contextLength}`}${shape.vocabulary === "llama-spm" ? "" : `-${shape.vocabulary}`}`;
+        const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
+          writeSynthModel(
+            {
+              outputPath: target,
+              vocabPath,
+              name: shape.name,
+              layerCount: shape.layers,
+              embeddingLength: shape.embedding,
+              feedForwardLength: shape.feedForward,
+              headCount: shape.heads,
+              keyValueHeadCount: shape.kvHeads,
+              weightType: shape.type,
+              contextLength: shape.contextLength,
+              seed: shape.seed,
+              blockScale: shape.blockScale,
+            },
+            { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
+          ).then(() => undefined),
+        );
+        publish({ type: "model-imported", model: profile.name });
+        return profile;
+      },
+      fit: (request, signal) =>
+        fitModels(
+          {
+            store: models,
+            hub,
+            plan: (load) => instances.dryRun(load),
+            planProfile: (model, load) => instances.dryRunFor(model, load),
+            nodeName: (id) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id,
+          },
+          request,
+          signal,
+        ),
+      pull: async (request, onProgress, signal) => {
+        const profile = await puller.pull(request, onProgress, signal);
+        publish({ type: "model-imported", model: profile.name });
+        return profile;
+      },
+      forwardToNode: (route, path, body, signal) =>
+        forwardToNode({
+          model: (body as { model: string }).model,
+          endpoints: route.endpoints,
+          node: route.node,
+          path,
+          body,
+          signal,
+          tls: clusterClientTlsOptions(clusterKeyBytes(identity), identity.id),
+        }),
+      subscribe: (listener) => {
+        events.on("event", listener);
+        return () => events.off("event", listener);
+      },
+    });
 
-  let disposing: Promise<void> | undefined;
-  return {
-    url,
-    config,
-    joinToken: formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
-    killEnginesNow: () => instances.killAllNow(),
-    dispose: () => {
-      disposing ??= (async () => {
-        clearInterval(modelRefresh);
-        keeper.dispose();
-        await instances.dispose();
-        discovery?.dispose();
-        await cluster.dispose();
-        for (const listening of [server, ollamaServer]) {
-          if (!listening) continue;
-          await new Promise<void>((resolve) => {
-            listening.close(() => resolve());
-            // Streams still open (an SSE subscriber) must not hold the shutdown.
-            (listening as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-          });
-        }
-        responses.dispose();
-        logger.info("herd node stopped");
-      })();
-      return disposing;
-    },
-  };
+    // Requests from other nodes arrive over the cluster channel, already authenticated by the cluster
+    // key; the flag lives in the server-side bindings, which no client header can set.
+    forwardedListener = getRequestListener((request, env) =>
+      app.fetch(request, { ...env, herdClusterForwarded: true }),
+    );
+    await cluster.start();
+    stack.use("cluster", cluster);
+    // Engines stop before the cluster node that announces them.
+    stack.use("instances", instances);
+    const keeper = stack.use("placement keeper", new PlacementKeeper({ self: identity.id, cluster, logger }));
+    keeper.start();
+    const discovery = config.discovery
+      ? new LanDiscovery({
+          clusterId: clusterIdOf(clusterKeyBytes(identity)),
+          nodeId: identity.id,
+          clusterPort: config.clusterPort,
+          logger,
+          onPeer: (endpoint) => cluster.want(endpoint),
+        })
+      : undefined;
+    if (discovery) stack.use("discovery", discovery);
+    await discovery?.start().catch((error: unknown) => {
+      // Discovery is a convenience: without it, --peers and join tokens still work.
+      logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
+    });
+    const server = await listen(app.fetch, config.host, config.port, config.maxHeaderBytes);
+    stack.defer("API server", () => closeServer(server));
+    // Ollama's own port: the same API, where `GET /` always answers as Ollama does (no dashboard).
+    const ollamaServer =
+      config.ollamaPort === undefined
+        ? undefined
+        : await listen(
+            (request, env) =>
+              request.method === "GET" && new URL(request.url).pathname === "/"
+                ? new Response("Ollama is running", {
+                    headers: { "content-type": "text/plain; charset=utf-8" },
+                  })
+                : app.fetch(request, env),
+            config.host,
+            config.ollamaPort,
+            config.maxHeaderBytes,
+          );
+    if (ollamaServer) stack.defer("Ollama server", () => closeServer(ollamaServer));
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+    logger.info({ url, home: config.home }, "herd node listening");
+    await instances.restore();
+
+    return {
+      url,
+      config,
+      joinToken: formatJoinToken({
+        key: clusterKeyBytes(identity),
+        addresses: cluster.introduction.endpoints,
+      }),
+      killEnginesNow: () => instances.killAllNow(),
+      dispose: () => stack.dispose(),
+    };
+  } catch (error) {
+    // Without all its parts the node is of no use: stop what already runs, so the process can exit.
+    await stack.dispose();
+    throw error;
+  }
+}
+
+/** Closes an HTTP server; streams still open (an SSE subscriber) must not hold the shutdown. */
+function closeServer(server: ServerType): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
 }
 
 /**

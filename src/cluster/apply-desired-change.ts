@@ -1,4 +1,5 @@
 import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
+import { ConflictError, type HerdError, NotFoundError } from "../protocol/errors.js";
 import { assertNever } from "../protocol/events.js";
 
 /** The desired state's content after `change` (the coordinator then gives it the next epoch). */
@@ -45,6 +46,36 @@ export function applyDesiredChange(
       }
       return { instances, upstreams, routes: next };
     }
+    default:
+      return assertNever(change);
+  }
+}
+
+/** Why `change` cannot be made to `state` (it names what is not there, or adds what is), if it cannot. */
+export function refuseDesiredChange(state: DesiredState, change: DesiredChange): HerdError | undefined {
+  const exists = (id: string) => state.instances.some((instance) => instance.id === id);
+  switch (change.op) {
+    case "add-instance":
+      return exists(change.instance.id)
+        ? new ConflictError(`instance ${change.instance.id} already exists`)
+        : undefined;
+    case "update-instance":
+      return exists(change.instance.id)
+        ? undefined
+        : new NotFoundError(`instance ${change.instance.id} no longer exists`);
+    case "remove-instances":
+      return state.instances.some(
+        (instance) => instance.id === change.match || instance.model === change.match,
+      )
+        ? undefined
+        : new NotFoundError(`no instance of '${change.match}' is loaded`);
+    case "remove-upstream":
+      return state.upstreams.some((upstream) => upstream.name === change.name)
+        ? undefined
+        : new NotFoundError(`no upstream named '${change.name}'`);
+    case "set-upstream":
+    case "set-routes":
+      return undefined;
     default:
       return assertNever(change);
   }

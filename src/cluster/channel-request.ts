@@ -1,5 +1,5 @@
-import { request as httpsRequest } from "node:https";
-import { splitEndpoint } from "./link-prober.js";
+import { z } from "zod";
+import { dialPeer, requestPeerAt } from "./dial-peer.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
 export interface ChannelAnswer {
@@ -22,42 +22,18 @@ export async function channelRequest(options: {
   selfId: string;
   timeoutMs?: number;
 }): Promise<ChannelAnswer> {
-  let lastError: unknown = new Error("the peer has no address");
-  for (const endpoint of options.endpoints) {
-    try {
-      const [host, port] = splitEndpoint(endpoint);
-      return await new Promise<ChannelAnswer>((resolve, reject) => {
-        const outgoing = httpsRequest(
-          {
-            host,
-            port,
-            path: options.path,
-            method: options.method,
-            agent: false,
-            timeout: options.timeoutMs ?? 10_000,
-            ...clusterClientTlsOptions(options.key, options.selfId),
-          },
-          (response) => {
-            readBody(response, 8 * 1024 * 1024).then((body) => {
-              let message = body;
-              try {
-                message = (JSON.parse(body) as { error?: { message?: string } }).error?.message ?? body;
-              } catch {
-                // Not JSON: the raw body is the message.
-              }
-              resolve({ status: response.statusCode ?? 0, body, message });
-            }, reject);
-          },
-        );
-        outgoing.on("timeout", () => outgoing.destroy(new Error("timed out")));
-        outgoing.on("error", reject);
-        outgoing.end(options.body === undefined ? undefined : JSON.stringify(options.body));
-      });
-    } catch (error) {
-      lastError = error;
-    }
-  }
-  throw lastError;
+  return dialPeer(options.endpoints, async (address) => {
+    const response = await requestPeerAt(address, {
+      path: options.path,
+      method: options.method,
+      agent: false,
+      tls: clusterClientTlsOptions(options.key, options.selfId),
+      timeoutMs: options.timeoutMs ?? 10_000,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    });
+    const body = await readBody(response, 8 * 1024 * 1024);
+    return { status: response.statusCode ?? 0, body, message: errorMessageOf(body) };
+  });
 }
 
 /** Reads a whole body, refusing one over `limit` bytes. */
@@ -70,4 +46,16 @@ export async function readBody(stream: NodeJS.ReadableStream, limit: number): Pr
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+const ErrorBody = z.object({ error: z.object({ message: z.string() }) });
+
+/** `error.message` of a peer's JSON error body; any other body is its own message. */
+function errorMessageOf(body: string): string {
+  try {
+    return ErrorBody.safeParse(JSON.parse(body)).data?.error.message ?? body;
+  } catch {
+    // Not JSON (a proxy's page, a plain-text answer): the raw body is the message.
+    return body;
+  }
 }

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { splitEndpoint } from "./link-prober.js";
+import { dialPeer, requestPeerAt } from "./dial-peer.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
 /**
@@ -14,33 +13,19 @@ export async function openChannelStream(options: {
   selfId: string;
   signal?: AbortSignal;
 }): Promise<IncomingMessage> {
-  let lastError: unknown = new Error("the peer has no address");
-  for (const endpoint of options.endpoints) {
-    try {
-      const [host, port] = splitEndpoint(endpoint);
-      return await new Promise<IncomingMessage>((resolve, reject) => {
-        const outgoing = httpsRequest(
-          {
-            host,
-            port,
-            path: options.path,
-            method: "GET",
-            agent: false,
-            signal: options.signal,
-            ...clusterClientTlsOptions(options.key, options.selfId),
-          },
-          resolve,
-        );
+  return dialPeer(
+    options.endpoints,
+    (address) =>
+      requestPeerAt(address, {
+        path: options.path,
+        method: "GET",
+        agent: false,
+        tls: clusterClientTlsOptions(options.key, options.selfId),
+        signal: options.signal,
         // Only until the answer starts: a followed log may then be quiet for as long as it likes.
-        outgoing.setTimeout(10_000, () => outgoing.destroy(new Error("timed out")));
-        outgoing.once("response", () => outgoing.setTimeout(0));
-        outgoing.on("error", reject);
-        outgoing.end();
-      });
-    } catch (error) {
-      if (options.signal?.aborted) throw error;
-      lastError = error;
-    }
-  }
-  throw lastError;
+        timeoutMs: 10_000,
+        timeoutUntilAnswer: true,
+      }),
+    options.signal,
+  );
 }

@@ -6,29 +6,18 @@ import { ClusterMessage } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { generateApiKey } from "./api-key-secrets.js";
 import { parseClusterMessage } from "./peer-socket.js";
+import { testNodeProfile } from "./test-node-profile.js";
 
 const runs = Number(process.env.FUZZ_RUNS ?? 2000);
 const timeout = Math.max(60_000, runs * 40);
 
 const id = NodeId.parse("0b6f3c9e-3d1a-4d53-9a53-8f0f4f0a1b2c");
 const introduction = { id, name: "a", joinedAt: 1, incarnation: "abc", endpoints: ["10.0.0.1:52416"] };
-const profile = {
-  os: "linux",
-  platform: "linux",
-  arch: "x64",
-  cpuModel: "cpu",
-  cpuCores: 2,
-  memoryTotalBytes: 1e9,
-  memoryAvailableBytes: 5e8,
-  machineMemoryBytes: 1e9,
-  memoryLimited: false,
+const profile = testNodeProfile({
   devices: [{ name: "CPU", description: "cpu" }],
   engine: { version: "1", backend: "cpu", rpc: true, rdma: false },
   addresses: ["10.0.0.1"],
-  apiPort: 52415,
-  clusterPort: 52416,
-  herdVersion: "0.1.0",
-};
+});
 const instance = {
   id: "m-1",
   model: "m",

@@ -1,37 +1,41 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { WebSocket } from "ws";
 import {
   type ClusterMessage,
   type ClusterView,
-  DesiredChange,
+  type DesiredChange,
   DesiredState,
   type InstanceSummary,
-  type LinkMeasurement,
   type NodeIntroduction,
   type NodeProfile,
+  RpcServerAddress,
 } from "../protocol/cluster.js";
 import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
-import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
-import { Backoff } from "../util/backoff.js";
+import type { NodeId } from "../protocol/ids.js";
+import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
+import { StateStore } from "../util/state-store.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
-import { applyDesiredChange } from "./apply-desired-change.js";
-import { channelRequest, readBody } from "./channel-request.js";
+import { type ChannelApp, type ChannelErrorMapping, createChannelApp } from "./channel-app.js";
+import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
+import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
-import { linkMeasurement, measureRoundTrip, measureThroughput, serveBulkProbe } from "./link-prober.js";
+import { LinkMeasurer } from "./link-measurer.js";
 import {
-  applyMembershipEvent,
-  electCoordinator,
-  type Membership,
-  type MembershipEvent,
-} from "./membership.js";
+  applyEvent,
+  initialNodeState,
+  type NodeState,
+  type NodeStateEvent,
+  refuseChange,
+} from "./node-state.js";
+import { nodeStateChanges } from "./node-state-changes.js";
+import { PeerDialer } from "./peer-dialer.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
+import { type RemoteInstance, remoteInstances } from "./remote-instances.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
-import { clusterClientTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
 export interface ClusterNodeOptions {
   id: NodeId;
@@ -44,7 +48,10 @@ export interface ClusterNodeOptions {
   advertise: string[];
   /** Peers to dial from the start (`--peers`, the join token's addresses). */
   peers: string[];
+  /** Where the desired state is saved. */
   desired: DesiredStateStore;
+  /** The desired state as it was saved when the node last ran. */
+  desiredAtStart: DesiredState;
   /** The cluster's API keys: every node converges on the same set. */
   apiKeys: ApiKeyStore;
   profile: () => NodeProfile;
@@ -59,10 +66,12 @@ export interface ClusterNodeOptions {
   models: () => string[];
   /** The local RPC servers that tunnels may reach, by name. */
   rpcServers: RpcServerLookup;
-  /** More routes on the channel (model files for peers); false when a request is not theirs. */
-  routes?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** More routes on the channel (model files for peers). */
+  routes?: ChannelApp;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
   onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
+  /** How an error on the channel reaches the peer (the API's one error mapping). */
+  mapError: ChannelErrorMapping;
   logger: Logger;
   publish: (event: NodeEvent) => void;
   /** Seconds between link measurements. Default 60. */
@@ -79,32 +88,19 @@ const tickMs = 250;
  */
 export class ClusterNode {
   readonly introduction: NodeIntroduction;
-  private membership: Membership;
+  /** Membership, the coordinator and links: changed only through `apply`. */
+  private readonly store: StateStore<NodeState, NodeStateEvent>;
   private readonly sockets = new Map<NodeId, PeerSocket>();
   private readonly pending = new Set<PeerSocket>();
-  private readonly dialing = new Map<
-    string,
-    { timer: NodeJS.Timeout | undefined; backoff: Backoff; busy: boolean }
-  >();
+  private readonly dialer: PeerDialer;
   private readonly endpoints = new Set<string>();
-  private readonly refusedBy = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
-  private readonly links = new Map<string, LinkMeasurement>();
-  private readonly instancesElsewhere = new Map<NodeId, InstanceSummary[]>();
-  /** Per remote instance, this node's own requests on it when its head's last report arrived. */
-  private readonly sentAtReport = new Map<string, number>();
-  private readonly modelsElsewhere = new Map<NodeId, string[]>();
-  private readonly pings = new Map<number, (rttMs: number) => void>();
+  private readonly linkMeasurer: LinkMeasurer;
   private readonly desiredListeners = new Set<(state: DesiredState) => void>();
-  private coordinator: NodeId | null = null;
   private sequence = 0;
-  private pingId = 0;
   private timers: NodeJS.Timeout[] = [];
   private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
   private stopped = false;
-  private probing = false;
-  private probeTimer: NodeJS.Timeout | undefined;
-  private profileCache: NodeProfile;
   private unsubscribeApiKeys: (() => void) | undefined;
 
   constructor(private readonly options: ClusterNodeOptions) {
@@ -116,14 +112,48 @@ export class ClusterNode {
       endpoints: options.advertise,
     };
     for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
-    this.profileCache = options.profile();
-    this.membership = { self: options.id, members: new Map() };
+    this.linkMeasurer = new LinkMeasurer({
+      key: options.key,
+      selfId: options.id,
+      logger: options.logger,
+      publish: options.publish,
+      peers: () =>
+        [...this.sockets].map(([id, socket]) => ({
+          id,
+          socket,
+          endpoint:
+            this.state.members.get(id)?.introduction.endpoints[0] ??
+            (socket.outbound ? socket.endpoint : undefined),
+        })),
+      onMeasured: (link) => this.apply({ type: "link-measured", link }),
+      intervalSeconds: options.linkIntervalSeconds ?? 60,
+    });
+    this.dialer = new PeerDialer({
+      key: options.key,
+      selfId: options.id,
+      logger: options.logger,
+      publish: options.publish,
+      isSelf: (endpoint) => this.selfEndpoints.has(endpoint),
+      isConnected: (endpoint) => this.connectedEndpoint(endpoint),
+      onOpen: (socket, endpoint) => this.adopt(new PeerSocket(socket, true, endpoint)),
+    });
+    this.store = new StateStore(initialNodeState(options.id, options.desiredAtStart), applyEvent);
     this.apply({
-      type: "heard-from",
+      type: "hello-received",
       introduction: this.introduction,
-      profile: this.profileCache,
+      profile: options.profile(),
       at: Date.now(),
     });
+  }
+
+  /** What this node knows of the cluster now. */
+  get state(): NodeState {
+    return this.store.current;
+  }
+
+  /** This node's own profile, as last sampled. */
+  private get profile(): NodeProfile {
+    return this.state.members.get(this.options.id)!.profile!;
   }
 
   async start(): Promise<void> {
@@ -132,7 +162,14 @@ export class ClusterNode {
       host: this.options.host,
       port: this.options.port,
       onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
-      onRequest: (request, response) => this.handleRequest(request, response),
+      app: createChannelApp({
+        rpcServers: this.options.rpcServers,
+        changeDesired: (change) => this.applyChange(change),
+        onApiRequest: this.options.onApiRequest,
+        routes: this.options.routes,
+        mapError: this.options.mapError,
+        logger: this.options.logger,
+      }),
       rpcServers: this.options.rpcServers,
       onRefused: (address, reason) => {
         this.options.logger.warn({ address }, `refused a connection from ${address}: ${reason}`);
@@ -146,10 +183,10 @@ export class ClusterNode {
     });
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
-    this.timers.push(setInterval(() => (this.profileCache = this.options.profile()), 5000));
     this.timers.push(
-      setInterval(() => void this.measureLinks(), (this.options.linkIntervalSeconds ?? 60) * 1000),
+      setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
     );
+    this.linkMeasurer.start();
     for (const timer of this.timers) timer.unref();
   }
 
@@ -157,12 +194,12 @@ export class ClusterNode {
   want(endpoint: string): void {
     if (this.selfEndpoints.has(endpoint) || this.endpoints.has(endpoint)) return;
     this.endpoints.add(endpoint);
-    this.dial(endpoint);
+    this.dialer.dial(endpoint);
   }
 
   /** Where another node's RPC server for `name` listens (direct transport), if it is ready. */
   async rpcServerOf(node: NodeId, name: string): Promise<{ host: string; port: number } | undefined> {
-    const member = this.membership.members.get(node);
+    const member = this.state.members.get(node);
     if (!member) return undefined;
     const answer = await channelRequest({
       endpoints: member.introduction.endpoints,
@@ -172,62 +209,31 @@ export class ClusterNode {
       selfId: this.options.id,
       timeoutMs: 5000,
     }).catch(() => undefined);
-    return answer?.status === 200 ? (JSON.parse(answer.body) as { host: string; port: number }) : undefined;
+    return answer?.status === 200 ? RpcServerAddress.parse(parseJsonWithDepthLimit(answer.body)) : undefined;
   }
 
-  /**
-   * READY instances of `model` headed on other live nodes that take new requests (not draining), where
-   * to reach those nodes, their slots, and the requests other nodes had in flight on each as its head
-   * last reported (its count less this node's own at that moment: this node counts its own exactly,
-   * while a report is up to a heartbeat old).
-   */
-  remoteInstances(model: string): Array<{
-    node: NodeId;
-    endpoints: string[];
-    instanceId: string;
-    parallel: number;
-    othersInFlight: number;
-  }> {
-    // Only instances the desired state still wants and that are not draining: a head's last heartbeat
-    // may still call READY an instance that was just unloaded.
-    const serving = new Set<string>(
-      this.desiredState.instances.filter((instance) => !instance.draining).map((instance) => instance.id),
-    );
-    const result: ReturnType<ClusterNode["remoteInstances"]> = [];
-    for (const [node, summaries] of this.instancesElsewhere) {
-      const member = this.membership.members.get(node);
-      if (member?.state !== "alive") continue;
-      for (const summary of summaries) {
-        if (summary.model === model && summary.state === "READY" && serving.has(summary.id)) {
-          result.push({
-            node,
-            endpoints: member.introduction.endpoints,
-            instanceId: summary.id,
-            parallel: summary.parallel || 1,
-            othersInFlight: Math.max(0, summary.inFlight - (this.sentAtReport.get(summary.id) ?? 0)),
-          });
-        }
-      }
-    }
-    return result;
+  /** READY instances of `model` headed on other live nodes that take new requests. */
+  remoteInstances(model: string): RemoteInstance[] {
+    return remoteInstances(this.state, model);
   }
 
   /** Live nodes (this one included) whose store holds `model`. */
   nodesHolding(model: string): NodeId[] {
     const holders: NodeId[] = [];
     if (this.options.models().includes(model)) holders.push(this.options.id);
-    for (const [node, models] of this.modelsElsewhere) {
-      if (this.membership.members.get(node)?.state === "alive" && models.includes(model)) holders.push(node);
+    for (const [node, report] of this.state.reports) {
+      if (this.state.members.get(node)?.state === "alive" && report.models.includes(model))
+        holders.push(node);
     }
     return holders;
   }
 
   get isCoordinator(): boolean {
-    return this.coordinator === this.options.id;
+    return this.state.coordinator === this.options.id;
   }
 
   get desiredState(): DesiredState {
-    return this.options.desired.state;
+    return this.state.desired;
   }
 
   onDesiredState(listener: (state: DesiredState) => void): () => void {
@@ -238,7 +244,7 @@ export class ClusterNode {
   /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
     if (this.isCoordinator) return this.applyChange(change);
-    const coordinator = this.coordinator ? this.membership.members.get(this.coordinator) : undefined;
+    const coordinator = this.state.coordinator ? this.state.members.get(this.state.coordinator) : undefined;
     if (!coordinator)
       throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
     const response = await channelRequest({
@@ -255,66 +261,13 @@ export class ClusterNode {
     if (response.status === 409) throw new ConflictError(response.message);
     if (response.status !== 200)
       throw new HerdError(`the coordinator refused the change: ${response.message}`);
-    const state = DesiredState.parse(JSON.parse(response.body));
+    const state = DesiredState.parse(parseJsonWithDepthLimit(response.body));
     await this.adoptDesired(state);
     return state;
   }
 
   view(): ClusterView {
-    const now = Date.now();
-    const instances = [...this.options.instances(), ...[...this.instancesElsewhere.values()].flat()];
-    return {
-      self: this.options.id,
-      coordinator: this.coordinator,
-      epoch: this.options.desired.state.epoch,
-      nodes: [...this.membership.members.values()]
-        .map((member) => ({
-          id: member.introduction.id,
-          name: member.introduction.name,
-          state: member.state,
-          role: member.introduction.id === this.coordinator ? ("coordinator" as const) : ("member" as const),
-          joinedAt: member.introduction.joinedAt,
-          lastSeenMsAgo: Math.max(0, now - member.lastHeardAt),
-          endpoints: member.introduction.endpoints,
-          profile: member.introduction.id === this.options.id ? this.profileCache : member.profile,
-        }))
-        .sort((a, b) => a.joinedAt - b.joinedAt || a.id.localeCompare(b.id)),
-      links: [...this.links.values()].filter(
-        (link) =>
-          this.membership.members.get(link.from)?.state !== "gone" &&
-          this.membership.members.get(link.to)?.state !== "gone",
-      ),
-      desired: this.options.desired.state,
-      instances,
-    };
-  }
-
-  /** Measures round trip and throughput to every live peer now. */
-  async measureLinks(): Promise<void> {
-    if (this.probing || this.stopped) return;
-    this.probing = true;
-    try {
-      let count = 0;
-      for (const [id, socket] of this.sockets) {
-        if (!socket.isOpen) continue;
-        const member = this.membership.members.get(id);
-        const endpoint = member?.introduction.endpoints[0] ?? (socket.outbound ? socket.endpoint : undefined);
-        try {
-          const rttMs = await measureRoundTrip(() => this.ping(socket));
-          const throughput = endpoint
-            ? await measureThroughput(endpoint, this.options.key, this.options.id)
-            : 0;
-          const link = linkMeasurement(this.options.id, id, rttMs, throughput);
-          this.links.set(`${link.from}>${link.to}`, link);
-          count++;
-        } catch (error) {
-          this.options.logger.debug({ peer: id, err: error }, "link measurement failed");
-        }
-      }
-      if (count > 0) this.options.publish({ type: "links-measured", count });
-    } finally {
-      this.probing = false;
-    }
+    return clusterView(this.state, this.options.instances(), Date.now());
   }
 
   async dispose(): Promise<void> {
@@ -322,108 +275,41 @@ export class ClusterNode {
     this.stopped = true;
     this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
-    clearTimeout(this.probeTimer);
-    for (const dialer of this.dialing.values()) clearTimeout(dialer.timer);
+    this.linkMeasurer.dispose();
+    this.dialer.dispose();
     for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
     await this.server?.close();
   }
 
-  private apply(event: MembershipEvent): void {
-    const { membership, changes } = applyMembershipEvent(this.membership, event);
-    this.membership = membership;
+  private apply(event: NodeStateEvent): { before: NodeState; after: NodeState } {
+    const { before, after } = this.store.apply(event);
+    if (before === after) return { before, after };
+    const changes = nodeStateChanges(before, after);
     for (const change of changes) {
-      if (change.type === "node-state-changed" || change.type === "node-joined") {
+      if (change.type === "coordinator-changed") {
+        this.options.logger.info(
+          { coordinator: change.nodeId, previous: change.previous },
+          "coordinator changed",
+        );
+      } else if (change.type === "node-state-changed" || change.type === "node-joined") {
         this.options.logger.info(
           { node: change.nodeId },
           `${change.name}: ${change.type === "node-joined" ? "joined" : `${change.state} (${change.reason})`}`,
         );
       }
-      if (change.type === "node-state-changed" && change.state === "gone")
-        this.instancesElsewhere.delete(change.nodeId);
       this.options.publish(change);
     }
-    const coordinator = electCoordinator(this.membership);
-    if (coordinator !== this.coordinator) {
-      const previous = this.coordinator;
-      this.coordinator = coordinator;
-      this.options.logger.info({ coordinator, previous }, "coordinator changed");
-      this.options.publish({ type: "coordinator-changed", nodeId: coordinator, previous });
+    // New measurements after a join, a return or a departure (not a mere suspicion).
+    if (
+      changes.some(
+        (change) =>
+          change.type === "node-joined" ||
+          (change.type === "node-state-changed" && change.state !== "suspected"),
+      )
+    ) {
+      this.linkMeasurer.measureSoon();
     }
-    if (changes.some((change) => change.type !== "node-state-changed" || change.state !== "suspected")) {
-      this.scheduleLinkProbe();
-    }
-  }
-
-  /** Measures links shortly after membership changes (debounced, so a burst of joins costs one round). */
-  private scheduleLinkProbe(): void {
-    if (this.stopped) return;
-    clearTimeout(this.probeTimer);
-    // Once soon, to have figures; once more when the burst of a join (processes starting,
-    // connections opening) has passed, so the figures the planner uses are not the busy ones.
-    this.probeTimer = setTimeout(() => {
-      void this.measureLinks();
-      this.probeTimer = setTimeout(() => void this.measureLinks(), 10_000);
-      this.probeTimer.unref();
-    }, 1500);
-    this.probeTimer.unref();
-  }
-
-  private dial(endpoint: string): void {
-    if (this.stopped) return;
-    let dialer = this.dialing.get(endpoint);
-    if (!dialer) {
-      dialer = { timer: undefined, backoff: new Backoff({ initialMs: 500, maxMs: 5000 }), busy: false };
-      this.dialing.set(endpoint, dialer);
-    }
-    if (dialer.busy || dialer.timer) return;
-    if (this.connectedEndpoint(endpoint)) return;
-    dialer.busy = true;
-    const socket = new WebSocket(`wss://${endpoint}/cluster/v1/ws`, {
-      ...clusterClientTlsOptions(this.options.key, this.options.id),
-      handshakeTimeout: 3000,
-      maxPayload: 8 * 1024 * 1024,
-    });
-    const retry = (reason?: string) => {
-      dialer.busy = false;
-      if (this.stopped || this.selfEndpoints.has(endpoint)) return;
-      if (reason) this.options.logger.debug({ endpoint }, `cannot reach ${endpoint}: ${reason}`);
-      const delay = dialer.backoff.nextDelay(0);
-      dialer.timer = setTimeout(() => {
-        dialer.timer = undefined;
-        this.dial(endpoint);
-      }, delay);
-      dialer.timer.unref();
-    };
-    let opened = false;
-    let failure: NodeJS.ErrnoException | undefined;
-    socket.once("open", () => {
-      opened = true;
-      this.refusedBy.delete(endpoint);
-      dialer.busy = false;
-      dialer.backoff = new Backoff({ initialMs: 500, maxMs: 5000 });
-      this.adopt(new PeerSocket(socket, true, endpoint));
-    });
-    socket.on("error", (error: NodeJS.ErrnoException) => {
-      failure ??= error;
-    });
-    // ws reports a failed connection as an error followed by close; either way close comes last.
-    socket.once("close", () => {
-      if (opened) return retry();
-      const reason = failure ? describeTlsFailure(failure) : "connection closed";
-      if (/cluster's key/.test(reason) && !this.refusedBy.has(endpoint)) {
-        // Said once per peer: the dialer keeps trying (the peer may be given the right key), quietly.
-        this.refusedBy.add(endpoint);
-        const why =
-          "its cluster key differs from this node's (start this node with that cluster's 'herd start --join <token>')";
-        this.options.logger.warn({ endpoint }, `${endpoint} refused this node: ${why}`);
-        this.options.publish({
-          type: "node-refused",
-          address: endpoint,
-          reason: `refused by the peer: ${why}`,
-        });
-      }
-      retry(reason);
-    });
+    return { before, after };
   }
 
   private connectedEndpoint(endpoint: string): boolean {
@@ -437,7 +323,7 @@ export class ClusterNode {
   /** Takes a new connection through hello to being this peer's channel. */
   private adopt(peer: PeerSocket): void {
     this.pending.add(peer);
-    peer.send({ type: "hello", node: this.introduction, profile: this.profileCache });
+    peer.send({ type: "hello", node: this.introduction, profile: this.profile });
     peer.socket.on("message", (data) => {
       let message: ClusterMessage;
       try {
@@ -459,7 +345,7 @@ export class ClusterNode {
         this.sockets.delete(id);
         this.apply({ type: "connection-lost", nodeId: id, at: Date.now() });
         for (const endpoint of peer.peer?.endpoints ?? []) this.want(endpoint);
-        for (const endpoint of peer.peer?.endpoints ?? []) this.dial(endpoint);
+        for (const endpoint of peer.peer?.endpoints ?? []) this.dialer.dial(endpoint);
       }
     });
     peer.socket.on("error", () => {
@@ -479,36 +365,25 @@ export class ClusterNode {
     const from = peer.peer.id;
     switch (message.type) {
       case "heartbeat": {
-        this.apply({ type: "heard-from", introduction: peer.peer, profile: message.profile, at: Date.now() });
-        for (const link of message.links)
-          if (link.from === from) this.links.set(`${link.from}>${link.to}`, link);
-        this.modelsElsewhere.set(from, message.models);
-        const previous = this.instancesElsewhere.get(from) ?? [];
-        const current = message.instances.filter((instance) => instance.node === from);
-        this.instancesElsewhere.set(from, current);
-        for (const summary of previous) this.sentAtReport.delete(summary.id);
-        for (const summary of current)
-          this.sentAtReport.set(summary.id, this.options.sentInFlight?.(summary.id) ?? 0);
-        // Instances headed elsewhere change state here too, so a client following a load through
-        // any node sees it (as often as heartbeats tell).
-        for (const summary of current) {
-          const before = previous.find((instance) => instance.id === summary.id);
-          if (before?.state === summary.state && before.reason === summary.reason) continue;
-          this.options.publish({
-            type: "instance-state-changed",
-            instanceId: summary.id as InstanceId,
-            model: summary.model as ModelName,
-            state: summary.state,
-            reason: summary.reason,
-          });
-        }
+        this.apply({
+          type: "heartbeat-received",
+          introduction: peer.peer,
+          profile: message.profile,
+          links: message.links,
+          instances: message.instances,
+          models: message.models,
+          sentInFlight: new Map(
+            message.instances.map((instance) => [instance.id, this.options.sentInFlight?.(instance.id) ?? 0]),
+          ),
+          at: Date.now(),
+        });
         for (const member of message.members) {
           if (member.id === this.options.id) continue;
           const known = this.sockets.get(member.id);
           if (!known?.isOpen) for (const endpoint of member.endpoints) this.want(endpoint);
         }
-        if (message.desiredEpoch < this.options.desired.state.epoch) {
-          peer.send({ type: "desired-state", state: this.options.desired.state });
+        if (message.desiredEpoch < this.state.desired.epoch) {
+          peer.send({ type: "desired-state", state: this.state.desired });
         }
         if (message.apiKeysDigest !== apiKeysDigest(this.options.apiKeys.list())) {
           // Each side sends its set when they differ; merging is a union, so both end up equal.
@@ -531,8 +406,7 @@ export class ClusterNode {
         peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
         break;
       case "pong":
-        this.pings.get(message.id)?.(performance.now() - message.sentAt);
-        this.pings.delete(message.id);
+        this.linkMeasurer.ponged(message.id, message.sentAt);
         break;
     }
   }
@@ -550,7 +424,7 @@ export class ClusterNode {
     }
     const existing = this.sockets.get(node.id);
     if (existing?.isOpen && existing.peer) {
-      const member = this.membership.members.get(node.id);
+      const member = this.state.members.get(node.id);
       const recentlyHeard = member && Date.now() - member.lastHeardAt < 3000;
       if (existing.peer.incarnation !== node.incarnation && recentlyHeard) {
         this.reportDuplicate(peer, node);
@@ -574,7 +448,7 @@ export class ClusterNode {
     this.pending.delete(peer);
     this.sockets.set(node.id, peer);
     for (const endpoint of node.endpoints) this.endpoints.add(endpoint);
-    this.apply({ type: "heard-from", introduction: node, profile, at: Date.now() });
+    this.apply({ type: "hello-received", introduction: node, profile, at: Date.now() });
     this.sendHeartbeat(peer);
   }
 
@@ -590,121 +464,40 @@ export class ClusterNode {
   }
 
   private sendHeartbeat(socket: PeerSocket): void {
-    const members = [...this.membership.members.values()]
+    const members = [...this.state.members.values()]
       .filter((member) => member.state === "alive")
       .map((member) => member.introduction);
-    const links = [...this.links.values()].filter((link) => link.from === this.options.id);
+    const links = [...this.state.links.values()].filter((link) => link.from === this.options.id);
     socket.send({
       type: "heartbeat",
       sequence: this.sequence++,
       members,
-      profile: this.profileCache,
+      profile: this.profile,
       links,
-      desiredEpoch: this.options.desired.state.epoch,
+      desiredEpoch: this.state.desired.epoch,
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
     });
   }
 
-  private ping(socket: PeerSocket): Promise<number> {
-    const id = this.pingId++;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        reject(new Error("ping timed out"));
-      }, 5000);
-      this.pings.set(id, (rtt) => {
-        clearTimeout(timer);
-        resolve(rtt);
-      });
-      socket.send({ type: "ping", id, sentAt: performance.now() });
-    });
-  }
-
   private async adoptDesired(state: DesiredState): Promise<void> {
-    if (!(await this.options.desired.offer(state))) return;
+    const { before, after } = this.apply({ type: "desired-state-received", state });
+    if (before.desired === after.desired) return;
+    await this.options.desired.save(after.desired);
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const listener of this.desiredListeners) listener(state);
   }
 
+  /** Makes a change as coordinator: saved, then sent to every peer. */
   private async applyChange(change: DesiredChange): Promise<DesiredState> {
-    const current = this.options.desired.state;
-    const exists = (id: string) => current.instances.some((instance) => instance.id === id);
-    switch (change.op) {
-      case "add-instance":
-        if (exists(change.instance.id))
-          throw new ConflictError(`instance ${change.instance.id} already exists`);
-        break;
-      case "update-instance":
-        if (!exists(change.instance.id))
-          throw new NotFoundError(`instance ${change.instance.id} no longer exists`);
-        break;
-      case "remove-instances":
-        if (
-          !current.instances.some(
-            (instance) => instance.id === change.match || instance.model === change.match,
-          )
-        ) {
-          throw new NotFoundError(`no instance of '${change.match}' is loaded`);
-        }
-        break;
-      case "remove-upstream":
-        if (!current.upstreams.some((upstream) => upstream.name === change.name))
-          throw new NotFoundError(`no upstream named '${change.name}'`);
-        break;
-      case "set-upstream":
-      case "set-routes":
-        break;
-    }
-    const state = await this.options.desired.write(
-      (previous) => applyDesiredChange(previous, change),
-      this.options.id,
-    );
+    const refusal = refuseChange(this.state, change);
+    if (refusal) throw refusal;
+    const state = this.apply({ type: "desired-change-requested", change }).after.desired;
+    await this.options.desired.save(state);
     this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
     for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
     for (const listener of this.desiredListeners) listener(state);
     return state;
-  }
-
-  private async handleRequest(request: IncomingMessage, response: ServerResponse): Promise<boolean> {
-    const url = new URL(request.url ?? "/", "https://cluster");
-    if (request.method === "GET" && url.pathname === "/cluster/v1/bulk") {
-      serveBulkProbe(url, response);
-      return true;
-    }
-    if (request.method === "GET" && url.pathname.startsWith("/cluster/v1/rpc-servers/")) {
-      // Where a direct-transport shard listens; tunnelled shards are reached through /cluster/v1/rpc/.
-      const found = this.options.rpcServers(
-        decodeURIComponent(url.pathname.slice("/cluster/v1/rpc-servers/".length)),
-      );
-      response.writeHead(found ? 200 : 503, { "content-type": "application/json" });
-      response.end(JSON.stringify(found ?? { error: { message: "not ready" } }));
-      return true;
-    }
-    if (url.pathname.startsWith("/cluster/v1/api/") && this.options.onApiRequest) {
-      request.url = `${url.pathname.slice("/cluster/v1/api".length)}${url.search}`;
-      this.options.onApiRequest(request, response);
-      return true;
-    }
-    if (request.method === "POST" && url.pathname === "/cluster/v1/desired-changes") {
-      const body = await readBody(request, 1024 * 1024);
-      const reply = (status: number, value: unknown) => {
-        response.writeHead(status, { "content-type": "application/json" });
-        response.end(JSON.stringify(value));
-      };
-      if (!this.isCoordinator) {
-        reply(421, { error: { message: "this node is not the coordinator" } });
-        return true;
-      }
-      try {
-        reply(200, await this.applyChange(DesiredChange.parse(JSON.parse(body))));
-      } catch (error) {
-        const status = error instanceof NotFoundError ? 404 : error instanceof ConflictError ? 409 : 400;
-        reply(status, { error: { message: (error as Error).message } });
-      }
-      return true;
-    }
-    return (await this.options.routes?.(request, response)) ?? false;
   }
 }

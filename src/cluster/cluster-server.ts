@@ -1,7 +1,9 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { createServer, type Server } from "node:https";
 import type { Socket } from "node:net";
+import { getRequestListener } from "@hono/node-server";
 import { type WebSocket, WebSocketServer } from "ws";
+import type { ChannelApp } from "./channel-app.js";
 import { acceptTunnel, isTunnelRequest, type RpcServerLookup } from "./rpc-tunnel.js";
 import { clusterServerTlsOptions, describeTlsFailure } from "./secure-channel.js";
 
@@ -11,8 +13,8 @@ export interface ClusterServerOptions {
   port: number;
   /** A peer opened the cluster WebSocket. */
   onPeerSocket: (socket: WebSocket, remoteAddress: string) => void;
-  /** HTTP requests on the channel (bulk transfers, forwarded requests); false when unhandled. */
-  onRequest: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** HTTP requests on the channel (bulk transfers, forwarded requests, desired-state changes). */
+  app: ChannelApp;
   /** Where the local RPC server behind a tunnel name listens (see `rpc-tunnel.ts`). */
   rpcServers: RpcServerLookup;
   /** Someone failed the handshake: the reason is for the log. */
@@ -30,22 +32,11 @@ export async function startClusterServer(
   options: ClusterServerOptions,
 ): Promise<{ server: Server; close(): Promise<void> }> {
   const sockets = new WebSocketServer({ noServer: true, maxPayload: maxClusterMessageBytes });
-  const server = createServer(clusterServerTlsOptions(options.key), (request, response) => {
-    void Promise.resolve(options.onRequest(request, response)).then(
-      (handled) => {
-        if (!handled) {
-          response.writeHead(404, { "content-type": "application/json" });
-          response.end(
-            JSON.stringify({ error: { message: `no cluster route ${request.method} ${request.url}` } }),
-          );
-        }
-      },
-      (error: Error) => {
-        if (!response.headersSent) response.writeHead(500, { "content-type": "application/json" });
-        response.end(JSON.stringify({ error: { message: error.message } }));
-      },
-    );
-  });
+  const server = createServer(
+    clusterServerTlsOptions(options.key),
+    // Forwarded API requests are drained by the API's own listener, which they are handed to.
+    getRequestListener(options.app.fetch, { autoCleanupIncoming: false }),
+  );
   server.on("tlsClientError", (error: NodeJS.ErrnoException, socket) => {
     options.onRefused(socket.remoteAddress ?? "unknown", describeTlsFailure(error));
   });

@@ -1,8 +1,11 @@
 import { createReadStream } from "node:fs";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
+import { Hono } from "hono";
 import type { ModelStore } from "../models/model-store.js";
+import { NotFoundError } from "../protocol/errors.js";
+import type { ChannelApp } from "./channel-app.js";
 
 /**
  * The cluster channel's model routes, so a node that must head a model it lacks copies it from a
@@ -10,36 +13,28 @@ import type { ModelStore } from "../models/model-store.js";
  * file's size and sha256) and `GET /cluster/v1/models/{name}/files/{file}` (byte ranges, 206).
  * Only peers holding the cluster key reach them.
  */
-export function modelFileRoutes(store: ModelStore) {
-  return async (request: IncomingMessage, response: ServerResponse): Promise<boolean> => {
-    const url = new URL(request.url ?? "/", "https://cluster");
-    const match = /^\/cluster\/v1\/models\/([^/]+)(?:\/files\/([^/]+))?$/.exec(url.pathname);
-    if (request.method !== "GET" || !match) return false;
-    const name = decodeURIComponent(match[1]!);
+export function modelFileRoutes(store: ModelStore): ChannelApp {
+  const app: ChannelApp = new Hono();
+  const held = async (name: string) => {
     const profile = await store.get(name);
-    if (!profile) {
-      reply(response, 404, { error: { message: `this node does not hold '${name}'` } });
-      return true;
-    }
-    const files = await store.files(name);
-    if (!match[2]) {
-      reply(response, 200, { profile, files });
-      return true;
-    }
-    const file = files.find((candidate) => candidate.name === decodeURIComponent(match[2]!));
-    if (!file) {
-      reply(response, 404, { error: { message: `'${name}' has no file '${match[2]}'` } });
-      return true;
-    }
-    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? "");
+    if (!profile) throw new NotFoundError(`this node does not hold '${name}'`);
+    return { profile, files: await store.files(name) };
+  };
+  app.get("/cluster/v1/models/:name", async (context) => context.json(await held(context.req.param("name"))));
+  app.get("/cluster/v1/models/:name/files/:file", async (context) => {
+    const name = context.req.param("name");
+    const { files } = await held(name);
+    const file = files.find((candidate) => candidate.name === context.req.param("file"));
+    if (!file) throw new NotFoundError(`'${name}' has no file '${context.req.param("file")}'`);
+    const range = /^bytes=(\d+)-(\d*)$/.exec(context.req.header("range") ?? "");
     const start = range ? Number(range[1]) : 0;
     // As HTTP says: a range that runs past the end is the rest of the file.
     const end = range?.[2] ? Math.min(Number(range[2]) + 1, file.sizeBytes) : file.sizeBytes;
     if (start >= end || end > file.sizeBytes) {
-      response.writeHead(416, { "content-range": `bytes */${file.sizeBytes}` });
-      response.end();
-      return true;
+      return context.body(null, 416, { "content-range": `bytes */${file.sizeBytes}` });
     }
+    // Written straight to the socket: a model file is gigabytes, read in 1 MiB blocks.
+    const response = context.env.outgoing;
     response.writeHead(range ? 206 : 200, {
       "content-length": String(end - start),
       "accept-ranges": "bytes",
@@ -52,11 +47,7 @@ export function modelFileRoutes(store: ModelStore) {
     ).catch(() => {
       // The peer went away mid-file; it resumes from what it has.
     });
-    return true;
-  };
-}
-
-function reply(response: ServerResponse, status: number, body: unknown): void {
-  response.writeHead(status, { "content-type": "application/json" });
-  response.end(JSON.stringify(body));
+    return RESPONSE_ALREADY_SENT;
+  });
+  return app;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http";
 import { connect as connectTcp, createServer, type Server, type Socket } from "node:net";
 import { connect as connectTls, type TLSSocket } from "node:tls";
 import type { NodeId } from "../protocol/ids.js";
-import { splitEndpoint } from "./link-prober.js";
+import { dialPeer, type PeerAddress } from "./dial-peer.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
 const tunnelPath = "/cluster/v1/rpc/";
@@ -125,21 +125,12 @@ export class RpcTunnel {
   }
 
   /** TLS to the first shard endpoint that answers, then the upgrade handshake. */
-  private async connectRemote(): Promise<TLSSocket> {
-    let lastError: unknown;
-    for (const endpoint of this.options.endpoints) {
-      try {
-        return await upgrade(endpoint, this.options);
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    throw lastError ?? new Error("no endpoint");
+  private connectRemote(): Promise<TLSSocket> {
+    return dialPeer(this.options.endpoints, (address) => upgrade(address, this.options));
   }
 }
 
-function upgrade(endpoint: string, options: TunnelOptions): Promise<TLSSocket> {
-  const [host, port] = splitEndpoint(endpoint);
+function upgrade({ host, port }: PeerAddress, options: TunnelOptions): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
     const socket = connectTls({ host, port, ...clusterClientTlsOptions(options.key, options.selfId) });
     socket.setNoDelay(true);

@@ -1,4 +1,6 @@
-import { Agent, request as httpsRequest } from "node:https";
+import type { IncomingMessage } from "node:http";
+import { Agent } from "node:https";
+import { dialPeer, requestPeerAt } from "../cluster/dial-peer.js";
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { currentRequest } from "../util/request-context.js";
@@ -34,50 +36,45 @@ export async function forwardToNode(options: NodeForwardOptions): Promise<Engine
   const payload = Buffer.from(JSON.stringify(options.body));
   // The head logs the request under the same id as this node, so one id finds it on both.
   const requestId = currentRequest()?.requestId;
-  let lastError: unknown;
-  for (const endpoint of options.endpoints) {
-    const match = /^\[?([^\]]+?)\]?:(\d+)$/.exec(endpoint);
-    if (!match) continue;
-    try {
-      return await new Promise<EngineResponse>((resolve, reject) => {
-        const outgoing = httpsRequest(
-          {
-            host: match[1],
-            port: Number(match[2]),
-            path: `/cluster/v1/api${options.path}`,
-            method: "POST",
-            agent,
-            signal: options.signal,
-            headers: {
-              "content-type": "application/json",
-              "content-length": payload.length,
-              ...(requestId ? { "x-request-id": requestId } : {}),
-            },
+  try {
+    const response = await dialPeer(
+      options.endpoints,
+      (address) =>
+        requestPeerAt(address, {
+          path: `/cluster/v1/api${options.path}`,
+          method: "POST",
+          agent,
+          signal: options.signal,
+          headers: {
+            "content-type": "application/json",
+            "content-length": payload.length,
+            ...(requestId ? { "x-request-id": requestId } : {}),
           },
-          (response) => {
-            const headers: Record<string, string> = {};
-            for (const [name, value] of Object.entries(response.headers)) {
-              if (
-                typeof value === "string" &&
-                !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)
-              ) {
-                headers[name] = value;
-              }
-            }
-            resolve({ status: response.statusCode ?? 502, headers, body: response });
-          },
-        );
-        outgoing.once("error", reject);
-        outgoing.end(payload);
-      });
-    } catch (error) {
-      if (options.signal.aborted) throw error;
-      lastError = error;
+          body: payload,
+        }),
+      options.signal,
+    );
+    return { status: response.statusCode ?? 502, headers: passedHeaders(response), body: response };
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    throw new ModelUnavailableError(
+      options.model,
+      "UNREACHABLE",
+      `the node that serves it cannot be reached (${(error as Error).message})`,
+    );
+  }
+}
+
+/** The head's response headers a client should see: not those about the hop to the head. */
+function passedHeaders(response: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (
+      typeof value === "string" &&
+      !["connection", "keep-alive", "transfer-encoding", "content-length"].includes(name)
+    ) {
+      headers[name] = value;
     }
   }
-  throw new ModelUnavailableError(
-    options.model,
-    "UNREACHABLE",
-    `the node that serves it cannot be reached (${(lastError as Error)?.message ?? "no address"})`,
-  );
+  return headers;
 }

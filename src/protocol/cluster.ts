@@ -150,6 +150,10 @@ export const DesiredChange = z.discriminatedUnion("op", [
 ]);
 export type DesiredChange = z.infer<typeof DesiredChange>;
 
+/** Where a shard's RPC server listens, for a head that reaches it directly (no tunnel). */
+export const RpcServerAddress = z.object({ host: z.string().max(300), port: z.number().int().positive() });
+export type RpcServerAddress = z.infer<typeof RpcServerAddress>;
+
 export const MemberState = z.enum(["alive", "suspected", "gone"]);
 export type MemberState = z.infer<typeof MemberState>;
 

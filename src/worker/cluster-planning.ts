@@ -59,6 +59,20 @@ export function planOnCluster(
   return plan;
 }
 
+/**
+ * The node to prefer as an instance's head among those holding its files: `current` while it still
+ * does (a recovery does not move a head that is fine), else the first not in `avoid` (the nodes of
+ * other replicas), else the first.
+ */
+export function preferredHead(
+  holders: readonly NodeId[],
+  avoid: readonly NodeId[],
+  current?: NodeId,
+): NodeId | undefined {
+  if (current !== undefined && holders.includes(current)) return current;
+  return holders.find((node) => !avoid.includes(node)) ?? holders[0];
+}
+
 /** The part of a plan the desired state keeps. */
 export function toInstancePlan(
   plan: Plan,

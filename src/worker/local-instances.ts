@@ -23,8 +23,9 @@ import { formatBytes } from "../util/format.js";
 import type { Logger } from "../util/logger.js";
 import { distributedArgs } from "./distributed-args.js";
 import { checkEngineMemory, type NodeMemoryCheck } from "./engine-memory-check.js";
-import { type LocalShards, shardName } from "./local-shards.js";
+import type { LocalShards } from "./local-shards.js";
 import { placeReplicas } from "./place-replicas.js";
+import { planLocalActions, processKey, shardName } from "./plan-local-actions.js";
 
 export interface LoadRequest {
   model: string;
@@ -124,30 +125,37 @@ export class LocalInstances {
     return state.instances.filter((instance) => instance.node === this.options.nodeId);
   }
 
-  /** The instances headed here that should run now (not suspended for lack of room). */
-  private runnable(state: DesiredState): PlacedInstance[] {
-    return this.mine(state).filter((instance) => instance.suspended === undefined);
-  }
-
   private reconcile(state: DesiredState): Promise<void> {
     // One reconciliation at a time, in the order states arrived.
     this.reconciling = this.reconciling.then(async () => {
-      await this.options.shards.reconcile(state).catch((error: unknown) => {
+      const actions = planLocalActions({
+        self: this.options.nodeId,
+        desired: state,
+        engines: this.startedFor,
+        shards: this.options.shards.names(),
+      });
+      await this.options.shards.carryOut(actions).catch((error: unknown) => {
         this.options.logger.error({ err: error }, "could not start RPC shards");
       });
-      const wanted = new Map(this.runnable(state).map((instance) => [instance.id, instance]));
-      for (const [id, supervisor] of [...this.supervisors]) {
-        const instance = wanted.get(id);
-        if (instance && this.startedFor.get(id) === processKey(instance)) continue;
-        await this.stopSupervisor(id, supervisor);
-        if (!instance)
-          this.options.publish({ type: "instance-removed", instanceId: id, model: supervisor.status.model });
-      }
-      for (const instance of wanted.values()) {
-        if (this.supervisors.has(instance.id)) continue;
-        await this.startSupervisor(instance).catch((error: unknown) => {
-          this.options.logger.error({ err: error, instance: instance.id }, "could not start instance");
-        });
+      for (const action of actions) {
+        if (action.type === "stop-engine") {
+          const supervisor = this.supervisors.get(action.instanceId)!;
+          await this.stopSupervisor(action.instanceId, supervisor);
+          if (action.removed) {
+            this.options.publish({
+              type: "instance-removed",
+              instanceId: action.instanceId,
+              model: supervisor.status.model,
+            });
+          }
+        } else if (action.type === "start-engine") {
+          await this.startSupervisor(action.instance).catch((error: unknown) => {
+            this.options.logger.error(
+              { err: error, instance: action.instance.id },
+              "could not start instance",
+            );
+          });
+        }
       }
     });
     return this.reconciling;
@@ -242,9 +250,26 @@ export class LocalInstances {
 
   /** Resolves once none of `ids` is in the desired state any more (a drain finished). */
   async waitUntilRemoved(ids: string[], signal?: AbortSignal): Promise<void> {
-    const present = () =>
-      this.options.cluster.desiredState.instances.some((instance) => ids.includes(instance.id));
-    while (present()) await sleep(200, signal);
+    const removed = (state: DesiredState) => !state.instances.some((instance) => ids.includes(instance.id));
+    if (!removed(this.options.cluster.desiredState)) {
+      await new Promise<void>((resolve, reject) => {
+        signal?.throwIfAborted();
+        const stop = this.options.cluster.onDesiredState((state) => {
+          if (!removed(state)) return;
+          finish();
+          resolve();
+        });
+        const onAbort = () => {
+          finish();
+          reject(signal?.reason);
+        };
+        const finish = () => {
+          stop();
+          signal?.removeEventListener("abort", onAbort);
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
+    }
     await this.reconciling;
   }
 
@@ -486,12 +511,6 @@ export class LocalInstances {
     supervisor.start();
     return supervisor.status;
   }
-}
-
-/** What the engine process depends on: a change to anything else (draining) leaves it running. */
-function processKey(instance: PlacedInstance): string {
-  const { draining: _draining, ...rest } = instance;
-  return JSON.stringify(rest);
 }
 
 function planned(spec: InstanceSpec): InstanceStatus {

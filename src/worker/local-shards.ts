@@ -1,11 +1,11 @@
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
-import type { DesiredState } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
 import { sleep } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
+import type { LocalAction } from "./plan-local-actions.js";
 
 export interface LocalShardsOptions {
   nodeId: NodeId;
@@ -24,11 +24,6 @@ export interface LocalShardsOptions {
 /** Longest a shard outlives its instance while its head still holds connections to it. */
 const retireGraceMs = 10_000;
 
-/** The RPC server name of one shard of an instance; tunnels ask for it by this name. */
-export function shardName(instanceId: string, shardIndex: number): string {
-  return `${instanceId}-s${shardIndex}`;
-}
-
 /**
  * The ggml-rpc-servers this node runs for distributed instances headed elsewhere (and, for tensor
  * split, for its own share of instances it heads). Each listens on loopback only; other nodes reach
@@ -44,35 +39,35 @@ export class LocalShards {
 
   constructor(private readonly options: LocalShardsOptions) {}
 
-  async reconcile(state: DesiredState): Promise<void> {
-    const wanted = new Map<string, { threads?: number; host: string }>();
-    for (const instance of state.instances) {
-      if (!instance.plan || instance.suspended !== undefined) continue;
-      instance.plan.rpcNodes.forEach((node, index) => {
-        if (node !== this.options.nodeId) return;
-        // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
-        // network itself, with no key in front of it, because the user asked for exactly that.
-        const host = instance.plan!.rpcTransport === "direct" ? this.options.directHost : "127.0.0.1";
-        wanted.set(shardName(instance.id, index), { threads: instance.threads, host });
-      });
-    }
-    for (const [name, server] of [...this.servers]) {
-      if (wanted.has(name)) continue;
-      this.servers.delete(name);
+  /** The shards running here, by name. */
+  names(): ReadonlySet<string> {
+    return new Set(this.servers.keys());
+  }
+
+  /** Starts and stops RPC servers as `planLocalActions` decided (other actions are not theirs). */
+  async carryOut(actions: readonly LocalAction[]): Promise<void> {
+    for (const action of actions) {
+      if (action.type !== "stop-shard") continue;
+      const server = this.servers.get(action.name);
+      if (!server) continue;
+      this.servers.delete(action.name);
       this.retiring.set(
         server,
-        this.retire(name, server).finally(() => this.retiring.delete(server)),
+        this.retire(action.name, server).finally(() => this.retiring.delete(server)),
       );
     }
-    if (wanted.size === 0) return;
+    const starts = actions.filter((action) => action.type === "start-shard");
+    if (starts.length === 0) return;
     const engine = await this.options.engine();
-    for (const [name, settings] of wanted) {
+    for (const { name, threads, transport } of starts) {
       if (this.servers.has(name)) continue;
       const server = new RpcServerSupervisor({
         name,
         engine,
-        host: settings.host,
-        threads: settings.threads,
+        // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
+        // network itself, with no key in front of it, because the user asked for exactly that.
+        host: transport === "direct" ? this.options.directHost : "127.0.0.1",
+        threads,
         cacheDirectory: join(this.options.home, "cache"),
         logDirectory: this.options.logDirectory,
         runDirectory: this.options.runDirectory,

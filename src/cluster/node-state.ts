@@ -1,0 +1,251 @@
+import {
+  type DesiredChange,
+  type DesiredState,
+  type InstanceSummary,
+  isNewerDesiredState,
+  type LinkMeasurement,
+  type MemberState,
+  type NodeIntroduction,
+  type NodeProfile,
+} from "../protocol/cluster.js";
+import { HerdError } from "../protocol/errors.js";
+import { assertNever } from "../protocol/events.js";
+import type { NodeId } from "../protocol/ids.js";
+import { applyDesiredChange, refuseDesiredChange } from "./apply-desired-change.js";
+
+/** How long silence lasts before a node is suspected, and before it is removed. */
+export const membershipTimings = { suspectAfterMs: 3000, removeAfterMs: 10_000 } as const;
+
+/** A node as this one knows it. */
+export interface Member {
+  readonly introduction: NodeIntroduction;
+  readonly profile: NodeProfile | null;
+  readonly state: MemberState;
+  /** Why it entered `state`, for people ("silent for 4 s", "connection lost"). */
+  readonly reason: string;
+  readonly lastHeardAt: number;
+  /** A direct connection to this node is open now. */
+  readonly connected: boolean;
+}
+
+/** What a peer last reported of itself in a heartbeat. */
+export interface PeerReport {
+  /** The instances it heads, as it sees them. */
+  readonly instances: readonly InstanceSummary[];
+  /** The models in its store. */
+  readonly models: readonly string[];
+  /**
+   * Per instance in the report, this node's own requests on it when the report arrived: what the
+   * report's count holds beyond them is other nodes' traffic.
+   */
+  readonly sentAtReport: ReadonlyMap<string, number>;
+}
+
+/**
+ * What this node knows of the cluster, as one immutable value. It changes only through
+ * `applyEvent`; the shell (`ClusterNode`) turns what happens on the wire into events.
+ */
+export interface NodeState {
+  readonly self: NodeId;
+  /** Every node heard of, this one included. */
+  readonly members: ReadonlyMap<NodeId, Member>;
+  /** The live node that joined first (ties: the lowest id); it alone changes the desired state. */
+  readonly coordinator: NodeId | null;
+  /** Link measurements by `from>to`: this node's own, and those each peer reports of itself. */
+  readonly links: ReadonlyMap<string, LinkMeasurement>;
+  /** What each peer last reported; dropped when the peer is gone. */
+  readonly reports: ReadonlyMap<NodeId, PeerReport>;
+  /**
+   * What should run across the cluster, at the highest epoch this node has seen. Only the
+   * coordinator writes a new epoch; every node keeps the newest it is sent.
+   */
+  readonly desired: DesiredState;
+}
+
+/** Facts, in the past tense, that change a `NodeState`. */
+export type NodeStateEvent =
+  /** A node said who it is: a peer on a new connection, or this node itself as it starts. */
+  | { type: "hello-received"; introduction: NodeIntroduction; profile: NodeProfile; at: number }
+  /** A peer's heartbeat: it is alive, the links it measured from itself, its instances and models. */
+  | {
+      type: "heartbeat-received";
+      introduction: NodeIntroduction;
+      profile: NodeProfile;
+      links: readonly LinkMeasurement[];
+      instances: readonly InstanceSummary[];
+      models: readonly string[];
+      /** This node's own requests in flight on each of those instances as the heartbeat arrived. */
+      sentInFlight: ReadonlyMap<string, number>;
+      at: number;
+    }
+  | { type: "connection-lost"; nodeId: NodeId; at: number }
+  /** Time passed: silent nodes become suspected, then gone. */
+  | { type: "clock-ticked"; at: number }
+  /** This node sampled its own machine again (free memory, devices). */
+  | { type: "profile-sampled"; profile: NodeProfile }
+  /** This node measured its link to a peer. */
+  | { type: "link-measured"; link: LinkMeasurement }
+  /** A copy of the desired state arrived (from a peer, or the coordinator's answer to a change). */
+  | { type: "desired-state-received"; state: DesiredState }
+  /** Someone asked this node to change the desired state; it does only as the coordinator. */
+  | { type: "desired-change-requested"; change: DesiredChange };
+
+/** The desired state of a cluster that was never asked to run anything. */
+export const emptyDesiredState: DesiredState = {
+  epoch: 0,
+  writtenBy: null,
+  instances: [],
+  upstreams: [],
+  routes: {},
+};
+
+/** The state of a node that has heard of no one yet, not even itself; `desired` as it was saved. */
+export function initialNodeState(self: NodeId, desired: DesiredState = emptyDesiredState): NodeState {
+  return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map(), desired };
+}
+
+/**
+ * The one reducer of a node's state. Membership: a node is alive while it is heard from, suspected
+ * after about 3 s of silence (or at once when its connection drops), and gone after about 10 s; a
+ * node heard from again is alive again under its old id. The coordinator follows membership.
+ */
+export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
+  switch (event.type) {
+    case "hello-received":
+      return withMembers(state, heardFrom(state, event.introduction, event.profile, event.at));
+    case "heartbeat-received": {
+      const links = new Map(state.links);
+      for (const link of event.links) {
+        // A peer speaks only for its own links.
+        if (link.from === event.introduction.id) links.set(linkKey(link), link);
+      }
+      const from = event.introduction.id;
+      // A peer speaks only for the instances it heads.
+      const instances = event.instances.filter((instance) => instance.node === from);
+      const sentAtReport = new Map(
+        instances.map((instance) => [instance.id, event.sentInFlight.get(instance.id) ?? 0]),
+      );
+      const reports = new Map(state.reports).set(from, { instances, models: event.models, sentAtReport });
+      return withMembers(
+        { ...state, links, reports },
+        heardFrom(state, event.introduction, event.profile, event.at),
+      );
+    }
+    case "connection-lost": {
+      const member = state.members.get(event.nodeId);
+      if (!member || event.nodeId === state.self) return state;
+      const members = new Map(state.members);
+      const lost = member.state === "alive" ? changeState(member, "suspected", "connection lost") : member;
+      members.set(event.nodeId, { ...lost, connected: false });
+      return withMembers(state, members);
+    }
+    case "clock-ticked": {
+      const members = silenceAt(state, event.at);
+      // A gone node runs nothing this node could use; its report would only mislead.
+      const gone = [...state.reports.keys()].filter((id) => members.get(id)?.state === "gone");
+      if (gone.length === 0) return withMembers(state, members);
+      const reports = new Map(state.reports);
+      for (const id of gone) reports.delete(id);
+      return withMembers({ ...state, reports }, members);
+    }
+    case "profile-sampled": {
+      const member = state.members.get(state.self);
+      if (!member) return state;
+      return {
+        ...state,
+        members: new Map(state.members).set(state.self, { ...member, profile: event.profile }),
+      };
+    }
+    case "link-measured":
+      return { ...state, links: new Map(state.links).set(linkKey(event.link), event.link) };
+    case "desired-state-received":
+      return isNewerDesiredState(event.state, state.desired) ? { ...state, desired: event.state } : state;
+    case "desired-change-requested": {
+      if (refuseChange(state, event.change)) return state;
+      const content = applyDesiredChange(state.desired, event.change);
+      return { ...state, desired: { epoch: state.desired.epoch + 1, writtenBy: state.self, ...content } };
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+/**
+ * Why this node may not make `change` now, if it may not: only the coordinator writes the desired
+ * state, and a change must fit the state it is made to (no second instance of one id, no removing
+ * what is not there). The reducer ignores a refused change; the shell tells the asker why.
+ */
+export function refuseChange(state: NodeState, change: DesiredChange): HerdError | undefined {
+  if (state.coordinator !== state.self) return new HerdError("this node is not the coordinator");
+  return refuseDesiredChange(state.desired, change);
+}
+
+/** The key of a link in `NodeState.links`. */
+export function linkKey(link: { from: NodeId; to: NodeId }): string {
+  return `${link.from}>${link.to}`;
+}
+
+function heardFrom(
+  state: NodeState,
+  introduction: NodeIntroduction,
+  profile: NodeProfile,
+  at: number,
+): Map<NodeId, Member> {
+  const members = new Map(state.members);
+  const id = introduction.id;
+  const connected = id !== state.self;
+  const existing = members.get(id);
+  if (!existing) {
+    members.set(id, { introduction, profile, state: "alive", reason: "joined", lastHeardAt: at, connected });
+    return members;
+  }
+  const restarted = existing.introduction.incarnation !== introduction.incarnation;
+  const alive = changeState(existing, "alive", restarted ? "restarted and rejoined" : "heard from again");
+  members.set(id, {
+    ...alive,
+    introduction,
+    profile,
+    lastHeardAt: Math.max(existing.lastHeardAt, at),
+    connected,
+  });
+  return members;
+}
+
+function silenceAt(state: NodeState, at: number): Map<NodeId, Member> {
+  const members = new Map(state.members);
+  for (const [id, member] of members) {
+    if (id === state.self) {
+      members.set(id, { ...member, lastHeardAt: at });
+      continue;
+    }
+    const silentFor = at - member.lastHeardAt;
+    const reason = `silent for ${(silentFor / 1000).toFixed(0)} s`;
+    if (member.state !== "gone" && silentFor >= membershipTimings.removeAfterMs) {
+      members.set(id, changeState(member, "gone", reason));
+    } else if (member.state === "alive" && silentFor >= membershipTimings.suspectAfterMs) {
+      members.set(id, changeState(member, "suspected", reason));
+    }
+  }
+  return members;
+}
+
+function changeState(member: Member, state: MemberState, reason: string): Member {
+  return member.state === state ? member : { ...member, state, reason };
+}
+
+/** The state with new members, and the coordinator they elect. */
+function withMembers(state: NodeState, members: ReadonlyMap<NodeId, Member>): NodeState {
+  return { ...state, members, coordinator: electCoordinator(members) };
+}
+
+/** The coordinator: the live node that joined first (ties: the lowest id). */
+export function electCoordinator(members: ReadonlyMap<NodeId, Member>): NodeId | null {
+  let best: Member | undefined;
+  for (const member of members.values()) {
+    if (member.state !== "alive") continue;
+    const a = member.introduction;
+    const b = best?.introduction;
+    if (!b || a.joinedAt < b.joinedAt || (a.joinedAt === b.joinedAt && a.id < b.id)) best = member;
+  }
+  return best?.introduction.id ?? null;
+}

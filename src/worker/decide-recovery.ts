@@ -1,0 +1,149 @@
+import type { ClusterView, PlacedInstance } from "../protocol/cluster.js";
+import { ConflictError, NoPlacementError } from "../protocol/errors.js";
+import type { NodeId } from "../protocol/ids.js";
+import { planOnCluster, preferredHead, toInstancePlan } from "./cluster-planning.js";
+
+/** What the coordinator's recovery looks at. */
+export interface RecoverySituation {
+  /** The cluster as the coordinator sees it: members, links, the desired state, every instance's state. */
+  view: ClusterView;
+  /** The live nodes whose store holds a model's file. */
+  nodesHolding: (model: string) => readonly NodeId[];
+  /** When each instance was last tried (ms): a suspended one is tried again only every 5 s. */
+  lastTried: ReadonlyMap<string, number>;
+  /** Longest a drain waits for requests in flight before unloading anyway. */
+  drainTimeoutMs: number;
+}
+
+/** What the coordinator should do about one instance. */
+export type RecoveryAction =
+  /** A draining instance has nothing left in flight (or ran past the time limit): unload it. */
+  | { type: "unload"; instance: PlacedInstance; timedOut: boolean }
+  /** It lost a node: placed again over the nodes that remain. */
+  | { type: "place"; instance: PlacedInstance }
+  /** It does not fit on the nodes left: it stops until it does, with the planner's reason. */
+  | { type: "suspend"; instance: PlacedInstance; reason: string }
+  /** It was tried and stays as it is: a node it used may come back, or the verdict is the same. */
+  | { type: "keep"; instance: PlacedInstance; suspected: NodeId[] };
+
+/**
+ * How long a draining instance stays before its count of requests in flight is trusted: every node
+ * must have seen the drain (no new requests) and reported its count since (heartbeats, every second).
+ */
+const drainSettleMs = 2500;
+/** How often a suspended instance is tried again: the planner is not free, and memory moves slowly. */
+const retrySuspendedMs = 5000;
+
+/** The nodes an instance runs on: its head and its shards. */
+const involved = (instance: PlacedInstance): NodeId[] =>
+  instance.plan ? instance.plan.shards.map((shard) => shard.node) : [instance.node];
+
+const stateOf = (view: ClusterView, node: NodeId) =>
+  view.nodes.find((member) => member.id === node)?.state ?? "gone";
+
+/**
+ * The coordinator's recovery, decided. An instance that lost a node (gone, or suspected while the
+ * instance is not READY: its engine died with the connection) is planned again over the nodes that
+ * remain; one that no longer fits is suspended with the planner's explanation and placed again when
+ * nodes come back. Instances that are healthy are never moved. Instances are decided in order, each
+ * seeing the decisions before it (replicas stay on disjoint nodes).
+ */
+export function decideRecovery(situation: RecoverySituation, now: number): RecoveryAction[] {
+  const actions: RecoveryAction[] = [];
+  let desired = situation.view.desired.instances;
+  for (const instance of situation.view.desired.instances) {
+    if (instance.draining) {
+      const outcome = drainOutcome(instance, situation, now);
+      if (outcome !== "in-flight")
+        actions.push({ type: "unload", instance, timedOut: outcome === "timed-out" });
+      continue;
+    }
+    if (!instance.basis || !needsPlacement(instance, situation.view)) continue;
+    if (instance.suspended && now - (situation.lastTried.get(instance.id) ?? 0) < retrySuspendedMs) continue;
+    const action = place(instance, desired, situation);
+    actions.push(action);
+    if (action.type !== "keep") {
+      desired = desired.map((other) => (other.id === instance.id ? action.instance : other));
+    }
+  }
+  return actions;
+}
+
+function drainOutcome(
+  instance: PlacedInstance,
+  situation: RecoverySituation,
+  now: number,
+): "in-flight" | "drained" | "timed-out" {
+  const elapsed = now - Date.parse(instance.draining!);
+  if (elapsed < drainSettleMs) return "in-flight";
+  if (elapsed > situation.drainTimeoutMs) return "timed-out";
+  const summary = situation.view.instances.find((candidate) => candidate.id === instance.id);
+  return summary?.state !== "READY" || summary.inFlight === 0 ? "drained" : "in-flight";
+}
+
+function needsPlacement(instance: PlacedInstance, view: ClusterView): boolean {
+  if (instance.suspended) return true;
+  const running = view.instances.find((summary) => summary.id === instance.id);
+  return involved(instance).some((node) => {
+    const state = stateOf(view, node);
+    // A suspected node may be heard from again in a moment: it counts only when the head has
+    // reported the engine down. With no report at all, the node's removal decides.
+    return state === "gone" || (state === "suspected" && running !== undefined && running.state !== "READY");
+  });
+}
+
+function place(
+  instance: PlacedInstance,
+  desired: readonly PlacedInstance[],
+  { view, nodesHolding }: RecoverySituation,
+): RecoveryAction {
+  const basis = instance.basis!;
+  // The head needs the model's file, and the draft's too.
+  const holders = nodesHolding(basis.model.name).filter(
+    (node) => !basis.draft || nodesHolding(basis.draft.name).includes(node),
+  );
+  // Replicas stay on disjoint nodes: the others' nodes are not used.
+  const siblings = desired
+    .filter((other) => other.model === instance.model && other.id !== instance.id)
+    .flatMap((other) => (other.plan ? other.plan.shards.map((shard) => shard.node) : [other.node]));
+  const current = stateOf(view, instance.node) === "alive" ? instance.node : undefined;
+  const head = preferredHead(holders, siblings, current);
+  try {
+    if (!head) throw new ConflictError(`no live node holds the model file '${basis.model.name}'`);
+    const usable = view.nodes.filter((node) => node.state === "alive").map((node) => node.id);
+    // What the user pinned or asked for still holds, within the nodes that are left: a minimum
+    // node count that can no longer be met is relaxed rather than leaving the model down.
+    const placement = {
+      ...basis,
+      avoid: [...(basis.avoid ?? []), ...siblings],
+      nodes: basis.nodes?.filter((node) => usable.includes(node)),
+      minNodes: basis.minNodes === undefined ? undefined : Math.min(basis.minNodes, usable.length),
+    };
+    const plan = planOnCluster(
+      view,
+      placement,
+      { ...placement, contextSize: instance.contextSize, parallel: instance.parallel },
+      [...holders],
+      head,
+    );
+    return {
+      type: "place",
+      instance: {
+        ...instance,
+        node: plan.head,
+        plan: toInstancePlan(plan, basis.rpcTransport),
+        suspended: undefined,
+      },
+    };
+  } catch (error) {
+    if (!(error instanceof NoPlacementError) && !(error instanceof ConflictError)) throw error;
+    // Suspending stops the engine wherever it still runs: not while a node it used may come back.
+    const suspected = involved(instance).filter((node) => stateOf(view, node) === "suspected");
+    if (suspected.length > 0) return { type: "keep", instance, suspected };
+    const reason = `does not fit on the nodes left: ${error.message}`;
+    // Free memory moves a little all the time; the same verdict with other figures is no news.
+    const gist = (text: string | undefined) => text?.replace(/[\d.]+/g, "#");
+    if (gist(instance.suspended) === gist(reason)) return { type: "keep", instance, suspected };
+    return { type: "suspend", instance: { ...instance, suspended: reason }, reason };
+  }
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { PlacedInstance } from "../protocol/cluster.js";
+import type { InstanceId, NodeId } from "../protocol/ids.js";
+import { type LocalAction, planLocalActions, processKey } from "./plan-local-actions.js";
+
+const here = "node-here" as NodeId;
+const other = "node-other" as NodeId;
+
+/** An instance headed by `head`, whose RPC shards run on `rpcNodes`. */
+const instance = (
+  id: string,
+  head: NodeId,
+  rpcNodes: NodeId[] = [],
+  extra: { suspended?: string; draining?: string; rpcTransport?: "tunnel" | "direct" } = {},
+) =>
+  PlacedInstance.parse({
+    id,
+    model: "m",
+    contextSize: 256,
+    parallel: 1,
+    embeddings: false,
+    createdAt: "2026-01-01T00:00:00Z",
+    node: head,
+    plan: {
+      head,
+      splitMode: rpcNodes.length > 0 ? "layer" : "none",
+      shards: [{ node: head, layerStart: 0, layerEnd: 4, fraction: 1 }],
+      rpcNodes,
+      rpcTransport: extra.rpcTransport ?? "tunnel",
+    },
+    suspended: extra.suspended,
+    draining: extra.draining,
+  });
+
+/** An action as the node's log tells it. */
+function told(action: LocalAction): string {
+  switch (action.type) {
+    case "start-shard":
+      return `start shard ${action.name}${action.transport === "direct" ? " on the network" : ""}`;
+    case "stop-shard":
+      return `stop shard ${action.name}`;
+    case "start-engine":
+      return `start engine ${action.instance.id}`;
+    case "stop-engine":
+      return `stop engine ${action.instanceId}${action.removed ? "" : " to restart it"}`;
+  }
+}
+
+describe("planLocalActions", () => {
+  it.each<{
+    situation: string;
+    desired: PlacedInstance[];
+    running?: PlacedInstance[];
+    shards?: string[];
+    actions: string[];
+  }>([
+    { situation: "a node with nothing placed on it", desired: [instance("m-1", other)], actions: [] },
+    { situation: "a model is loaded here", desired: [instance("m-1", here)], actions: ["start engine m-1"] },
+    {
+      situation: "a node holds a shard of a model headed elsewhere",
+      desired: [instance("m-1", other, [here])],
+      actions: ["start shard m-1-s0"],
+    },
+    {
+      situation: "a node heads a tensor split and holds a shard of it too: the shard starts first",
+      desired: [instance("m-1", here, [other, here])],
+      actions: ["start shard m-1-s1", "start engine m-1"],
+    },
+    {
+      situation: "a shard is placed here with the direct transport",
+      desired: [instance("m-1", other, [here], { rpcTransport: "direct" })],
+      actions: ["start shard m-1-s0 on the network"],
+    },
+    {
+      situation: "everything already runs as it should",
+      desired: [instance("m-1", here), instance("m-2", other, [here])],
+      running: [instance("m-1", here)],
+      shards: ["m-2-s0"],
+      actions: [],
+    },
+    {
+      situation: "a model is unloaded",
+      desired: [],
+      running: [instance("m-1", here)],
+      shards: ["m-2-s0"],
+      actions: ["stop shard m-2-s0", "stop engine m-1"],
+    },
+    {
+      situation: "a model is drained: its engine serves the requests in flight",
+      desired: [instance("m-1", here, [], { draining: "2026-01-01T00:00:00Z" })],
+      running: [instance("m-1", here)],
+      actions: [],
+    },
+    {
+      situation: "a shard node was lost and the instance was placed again without it",
+      desired: [instance("m-1", here)],
+      running: [instance("m-1", here, [other])],
+      actions: ["stop engine m-1 to restart it", "start engine m-1"],
+    },
+    {
+      situation: "the instance no longer fits and is suspended",
+      desired: [instance("m-1", here, [], { suspended: "does not fit" })],
+      running: [instance("m-1", here)],
+      actions: ["stop engine m-1"],
+    },
+    {
+      situation: "a suspended instance's shards do not start either",
+      desired: [instance("m-1", other, [here], { suspended: "does not fit" })],
+      actions: [],
+    },
+    {
+      situation: "recovery moved the head to another node",
+      desired: [instance("m-1", other, [here])],
+      running: [instance("m-1", here)],
+      actions: ["start shard m-1-s0", "stop engine m-1"],
+    },
+    {
+      situation: "a restarted node brings back what its saved state lists",
+      desired: [instance("m-1", here), instance("m-2", here)],
+      actions: ["start engine m-1", "start engine m-2"],
+    },
+  ])("$situation", ({ desired, running, shards, actions }) => {
+    const planned = planLocalActions({
+      self: here,
+      desired: { epoch: 1, writtenBy: here, instances: desired, upstreams: [], routes: {} },
+      engines: new Map((running ?? []).map((each) => [each.id as InstanceId, processKey(each)])),
+      shards: new Set(shards ?? []),
+    });
+    expect(planned.map(told)).toEqual(actions);
+  });
+});
