@@ -9,6 +9,7 @@ import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { modelFileRoutes } from "./cluster/model-file-routes.js";
+import { nodeHealthFacts } from "./cluster/node-health-facts.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { readPeerLog } from "./cluster/read-peer-log.js";
@@ -238,6 +239,12 @@ export async function startNode(
         apiPort: config.port,
         clusterPort: config.clusterPort,
         herdVersion: version,
+        health: nodeHealthFacts({
+          modelsDirectory: paths.models,
+          apiExposed: exposed,
+          authDisabled: config.insecureNoAuth,
+          corruptModels: [],
+        }),
       }),
     instances: () => instanceSummaries(),
     sentInFlight: (instanceId) => router.load(instanceId),

@@ -5,6 +5,7 @@ import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfPath } from "./error-shapes.js";
+import { healthRoutes } from "./management/health-routes.js";
 import { keyRoutes } from "./management/key-routes.js";
 import { logsRoutes } from "./management/logs-routes.js";
 import { modelSupplyRoutes } from "./management/model-supply-routes.js";
@@ -40,6 +41,7 @@ export function createApp(dependencies: ApiDependencies): Hono {
   app.route("/", managementRoutes(dependencies));
   app.route("/", logsRoutes(dependencies));
   app.route("/", keyRoutes(dependencies));
+  app.route("/", healthRoutes(dependencies));
   app.route("/", modelSupplyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));

@@ -4,6 +4,7 @@ import type { CreatedApiKey } from "../protocol/api-keys.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
+import { addHealthCommand } from "./commands/health.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
@@ -695,6 +696,7 @@ function roundUp(value: number, multiple: number): number {
 }
 
 addThroughputCommands(program, client);
+addHealthCommand(program, client);
 
 try {
   await program.parseAsync(process.argv);

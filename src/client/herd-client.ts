@@ -2,6 +2,7 @@ import type { ApiKeyView, CreateApiKeyRequest, CreatedApiKey } from "../protocol
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
+import type { HealthReport } from "../protocol/health.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
   AddUpstreamRequest,
@@ -148,6 +149,11 @@ export class HerdClient {
 
   cluster(): Promise<ClusterView> {
     return this.request("GET", "/herd/v1/cluster");
+  }
+
+  /** The cluster's health verdict and findings, as this node sees them. */
+  health(): Promise<HealthReport> {
+    return this.request("GET", "/herd/v1/health");
   }
 
   async joinToken(): Promise<string> {

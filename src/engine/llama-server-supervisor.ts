@@ -75,6 +75,9 @@ export class LlamaServerSupervisor {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff({ initialMs: 250, maxMs: 30_000 });
+  /** When the engine exited unasked (ms since epoch), the latest last; kept for an hour. */
+  private exitTimes: number[] = [];
+  private lastExit: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     const now = new Date().toISOString();
@@ -91,7 +94,11 @@ export class LlamaServerSupervisor {
   /** The status, with slots in use and tokens/s while READY. */
   get status(): InstanceStatus {
     const stats = this.current.state === "READY" ? this.sampler?.stats : undefined;
-    return stats ? { ...this.current, stats } : this.current;
+    const hourAgo = Date.now() - 3_600_000;
+    this.exitTimes = this.exitTimes.filter((time) => time > hourAgo);
+    const restarts =
+      this.lastExit === undefined ? {} : { restartsLastHour: this.exitTimes.length, lastExit: this.lastExit };
+    return { ...this.current, ...restarts, ...(stats ? { stats } : {}) };
   }
 
   /** Where to send requests; defined only while READY. */
@@ -245,6 +252,8 @@ export class LlamaServerSupervisor {
       const output = engine.recentOutput();
       const reason = describeExit(exit, output);
       const ranForMs = Date.now() - started;
+      this.exitTimes.push(Date.now());
+      this.lastExit = reason;
       if (
         exit.signal &&
         illegalInstruction.has(exit.signal) &&

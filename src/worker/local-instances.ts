@@ -299,6 +299,8 @@ export class LocalInstances {
       since: status.since,
       stats: status.stats,
       parallel: status.parallel,
+      restartsLastHour: status.restartsLastHour ?? 0,
+      lastExit: status.lastExit?.slice(0, 1000),
       ...(this.options.requestsOf?.(status.id) ?? { inFlight: 0, served: 0 }),
     }));
   }
