@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
 import type { CreatedApiKey } from "../protocol/api-keys.js";
@@ -5,6 +6,7 @@ import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
 import { addHealthCommand } from "./commands/health.js";
+import { addServiceCommands } from "./commands/service.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
@@ -66,9 +68,11 @@ program
   .option("--cors-origin <list>", "let browsers on these origins call the API (comma-separated)")
   .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
   .option("--max-queue <n>", "requests queued per instance before 503", integer("max-queue"))
+  .option("--env-file <path>", "read NAME=value variables (secrets) from this file, when it exists")
   .addOption(backendOption)
   .action(
     async (options: {
+      envFile?: string;
       ollamaPort?: number;
       autoload?: boolean;
       host: string;
@@ -88,6 +92,8 @@ program
       maxBody?: string;
       maxQueue?: number;
     }) => {
+      // Variables already set win over the file's, as with systemd's EnvironmentFile.
+      if (options.envFile && existsSync(options.envFile)) process.loadEnvFile(options.envFile);
       const { startNode } = await node();
       const started = await startNode(
         {
@@ -697,6 +703,7 @@ function roundUp(value: number, multiple: number): number {
 
 addThroughputCommands(program, client);
 addHealthCommand(program, client);
+addServiceCommands(program);
 
 try {
   await program.parseAsync(process.argv);
