@@ -71,7 +71,14 @@ export interface ChatRequest {
 /** What a streamed chat answer is made of. */
 export type ChatStreamPart =
   | { type: "text-delta"; text: string }
-  | { type: "finish"; reason: string | null; completionTokens?: number; promptTokens?: number };
+  | {
+      type: "finish";
+      reason: string | null;
+      completionTokens?: number;
+      promptTokens?: number;
+      /** The engine's own decode speed (llama-server's `timings`), where it reports one. */
+      tokensPerSecond?: number;
+    };
 
 /** An error answer from a herd node, with the fields of its error body. */
 export class HerdApiError extends Error {
@@ -298,6 +305,8 @@ export class HerdClient {
           promptTokens: chunk.usage.prompt_tokens,
         };
       }
+      if (chunk.timings?.predicted_per_second !== undefined)
+        finish = { ...finish, tokensPerSecond: chunk.timings.predicted_per_second };
     }
     yield finish;
   }
@@ -387,6 +396,7 @@ export class HerdClient {
 interface OpenAIChatChunk {
   choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
   usage?: { completion_tokens: number; prompt_tokens: number };
+  timings?: { predicted_per_second?: number };
   error?: { message: string; type?: string; code?: string };
 }
 
