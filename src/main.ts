@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
+import { openChannelStream } from "./cluster/channel-stream.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
@@ -37,6 +38,7 @@ import { HubClient } from "./models/hub-client.js";
 import { ModelStore } from "./models/model-store.js";
 import { ModelPuller } from "./models/pull-model.js";
 import { writeSynthModel } from "./models/synth-model.js";
+import { verifyModels } from "./models/verify-models.js";
 import type { CreateApiKeyRequest, CreatedApiKey } from "./protocol/api-keys.js";
 import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
@@ -191,13 +193,19 @@ export async function startNode(
   const models = new ModelStore(paths.models);
   const hub = new HubClient(config.hub);
   const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
-  // The names heartbeats announce, so the coordinator knows which nodes can head which model.
-  let modelNames = (await models.list()).map((model) => model.name);
-  const modelRefresh = setInterval(() => {
-    void models.list().then((list) => {
-      modelNames = list.map((model) => model.name);
-    });
-  }, 2000);
+  // The names heartbeats announce, so the coordinator knows which nodes can head which model: a
+  // corrupt copy is not announced (no head is placed on it, no peer copies it), but `herd health` says so.
+  let modelNames: string[] = [];
+  let corruptModels: string[] = [];
+  const refreshModels = async () => {
+    const list = await models.list();
+    modelNames = list.filter((model) => model.verification?.state !== "corrupt").map((model) => model.name);
+    corruptModels = list
+      .filter((model) => model.verification?.state === "corrupt")
+      .map((model) => model.name);
+  };
+  await refreshModels();
+  const modelRefresh = setInterval(() => void refreshModels(), 2000);
   modelRefresh.unref();
   const desired = new DesiredStateStore(paths.state);
   await desired.load();
@@ -243,7 +251,7 @@ export async function startNode(
           modelsDirectory: paths.models,
           apiExposed: exposed,
           authDisabled: config.insecureNoAuth,
-          corruptModels: [],
+          corruptModels,
         }),
       }),
     instances: () => instanceSummaries(),
@@ -405,6 +413,31 @@ export async function startNode(
         request,
         signal,
       ),
+    verify: {
+      here: async (names, onProgress, signal) => {
+        const results = await verifyModels(models, names, { signal, onProgress });
+        await refreshModels();
+        return { node: identity.name, results };
+      },
+      onNode: async (node, names, signal) => {
+        const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+        const response = await openChannelStream({
+          endpoints: member.endpoints,
+          path: "/cluster/v1/api/herd/v1/models/verify",
+          body: { models: names },
+          key: clusterKeyBytes(identity),
+          selfId: identity.id,
+          signal,
+        }).catch((error: Error) => {
+          throw new HerdError(`cannot reach node ${member.name} to verify its models: ${error.message}`);
+        });
+        return {
+          status: response.statusCode ?? 502,
+          contentType: response.headers["content-type"] ?? "application/x-ndjson",
+          body: response,
+        };
+      },
+    },
     pull: async (request, onProgress, signal) => {
       const profile = await puller.pull(request, onProgress, signal);
       publish({ type: "model-imported", model: profile.name });

@@ -13,6 +13,8 @@ import type {
   PullModelRequest,
   PullProgress,
   SynthModelRequest,
+  VerifyProgress,
+  VerifyReport,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
@@ -39,6 +41,19 @@ export interface ApiDependencies {
     onProgress: (progress: PullProgress) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
+  /** Re-hashes stored models here, or asks another node over the cluster channel; absent in unit tests. */
+  verify?: {
+    here: (
+      models: string[] | undefined,
+      onProgress: (progress: VerifyProgress) => void,
+      signal: AbortSignal,
+    ) => Promise<VerifyReport>;
+    onNode: (
+      node: NodeId,
+      models: string[] | undefined,
+      signal: AbortSignal,
+    ) => Promise<{ status: number; contentType: string; body: Readable }>;
+  };
   /** Which models (local, or a hub repository's quantizations) fit the cluster now; absent where unavailable. */
   fit?: (request: FitModelsRequest, signal: AbortSignal) => Promise<FitReport>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */

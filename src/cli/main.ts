@@ -6,6 +6,7 @@ import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
 import { addHealthCommand } from "./commands/health.js";
+import { addModelsVerifyCommand } from "./commands/models-verify.js";
 import { addRunCommand } from "./commands/run.js";
 import { addServiceCommands } from "./commands/service.js";
 import { loadAndFollow } from "./load-and-follow.js";
@@ -233,7 +234,7 @@ models
     if (options.json) return print(JSON.stringify(list, null, 2));
     print(
       formatTable(
-        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "FILE", "INSTANCES"],
+        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "SHA256", "FILE", "INSTANCES"],
         list.map((model) => [
           model.name,
           model.architecture,
@@ -241,6 +242,7 @@ models
           formatCount(model.parameterCount),
           formatBytes(model.sizeBytes),
           String(model.layerCount),
+          model.verification?.state ?? (model.files ? "recorded" : "-"),
           `${model.file}${(model.files?.length ?? 1) > 1 ? ` (+${model.files!.length - 1} parts)` : ""}`,
           model.instances.join(",") || "-",
         ]),
@@ -644,6 +646,7 @@ addThroughputCommands(program, client);
 addHealthCommand(program, client);
 addServiceCommands(program);
 addRunCommand(program, client);
+addModelsVerifyCommand(models, client);
 
 try {
   await program.parseAsync(process.argv);

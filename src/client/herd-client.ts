@@ -15,6 +15,8 @@ import type {
   PullProgress,
   SynthModelRequest,
   UpstreamListing,
+  VerifyModelsRequest,
+  VerifyReport,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { ModelRoute } from "../protocol/upstream.js";
@@ -212,6 +214,18 @@ export class HerdClient {
       const { type: _, ...progress } = line;
       onProgress({ ...progress, phase: progress.phase ?? "downloading" });
     })) as ModelProfile;
+  }
+
+  /** Re-hashes stored models against their recorded sha256 (on `request.node`, else this node). */
+  async verifyModels(
+    request: VerifyModelsRequest,
+    onProgress: (completed: number, total: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<VerifyReport> {
+    const response = await this.send("POST", "/herd/v1/models/verify", request, signal);
+    return (await readProgress(response, (line) => {
+      if (line.type === "progress") onProgress(line.completed, line.total);
+    })) as VerifyReport;
   }
 
   /** Which models fit the cluster now (local ones, or a hub repository's quantizations), best first. */

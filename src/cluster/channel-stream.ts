@@ -4,12 +4,14 @@ import { splitEndpoint } from "./link-prober.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
 /**
- * A GET on a peer's cluster channel whose answer is read as it arrives (a log being followed), tried
- * at each of the peer's endpoints until one answers. Aborting `signal` closes the connection.
+ * A request on a peer's cluster channel whose answer is read as it arrives (a log being followed,
+ * a progress stream), tried at each of the peer's endpoints until one answers. Aborting `signal`
+ * closes the connection. A GET unless a `body` is given (then a POST of it as JSON).
  */
 export async function openChannelStream(options: {
   endpoints: string[];
   path: string;
+  body?: unknown;
   key: Buffer;
   selfId: string;
   signal?: AbortSignal;
@@ -24,7 +26,7 @@ export async function openChannelStream(options: {
             host,
             port,
             path: options.path,
-            method: "GET",
+            method: options.body === undefined ? "GET" : "POST",
             agent: false,
             signal: options.signal,
             ...clusterClientTlsOptions(options.key, options.selfId),
@@ -35,7 +37,7 @@ export async function openChannelStream(options: {
         outgoing.setTimeout(10_000, () => outgoing.destroy(new Error("timed out")));
         outgoing.once("response", () => outgoing.setTimeout(0));
         outgoing.on("error", reject);
-        outgoing.end();
+        outgoing.end(options.body === undefined ? undefined : JSON.stringify(options.body));
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;

@@ -13,7 +13,13 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError } from "../protocol/errors.js";
+import {
+  ConflictError,
+  InvalidRequestError,
+  ModelCorruptError,
+  ModelNotFoundError,
+  NotFoundError,
+} from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -253,6 +259,10 @@ export class LocalInstances {
   ): Promise<{ model: ModelProfile; spec: InstanceSpec; draft: ModelProfile | undefined }> {
     const model = await this.options.models.require(request.model);
     const draft = request.draft ? await this.options.models.require(request.draft) : undefined;
+    for (const stored of [model, draft]) {
+      if (stored?.verification?.state === "corrupt")
+        throw new ModelCorruptError(stored.name, stored.verification.problem ?? "", stored.source);
+    }
     if (draft) {
       const problem = draftIncompatibility(model, draft);
       if (problem) throw new InvalidRequestError(problem, "draft");
