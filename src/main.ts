@@ -305,6 +305,7 @@ export async function startNode(
     },
     obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     requestsOf: (instanceId) => ({ inFlight: router.load(instanceId), served: router.servedBy(instanceId) }),
+    warmup: config.warmup,
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,

@@ -135,7 +135,7 @@ describe("herd run", () => {
     );
     await noise.send("y", "Enter");
     const loaded = await noise.waitFor("the prompt", (screen) => screen.endsWith(">>>"), 60_000);
-    expect(loaded).toMatch(/noise-\w+: READY \(serving on 127\.0\.0\.1:\d+\)\n>>>$/);
+    expect(loaded).toMatch(/noise-\w+: READY \(serving on 127\.0\.0\.1:\d+, warmed up in \d+ ms\)\n>>>$/);
     await noise.send("Tell me everything", "Enter");
     await noise.waitFor("a reply under way", (screen) => /Tell me everything\n.*\S/.test(screen));
     await noise.send("C-c");

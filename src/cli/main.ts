@@ -71,11 +71,13 @@ program
   .option("--cors-origin <list>", "let browsers on these origins call the API (comma-separated)")
   .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
   .option("--max-queue <n>", "requests queued per instance before 503", integer("max-queue"))
+  .option("--no-warmup", "mark engines READY without first running one short generation on each")
   .option("--env-file <path>", "read NAME=value variables (secrets) from this file, when it exists")
   .addOption(backendOption)
   .action(
     async (options: {
       envFile?: string;
+      warmup: boolean;
       ollamaPort?: number;
       autoload?: boolean;
       host: string;
@@ -118,6 +120,7 @@ program
           corsOrigins: options.corsOrigin?.split(","),
           maxBody: options.maxBody,
           maxQueue: options.maxQueue,
+          warmup: options.warmup,
         },
         { onBuildProgress: renderBuildProgress() },
       );

@@ -100,6 +100,8 @@ export interface LocalInstancesOptions {
     signal: AbortSignal,
     report: (reason: string) => void,
   ) => Promise<ModelProfile>;
+  /** A short generation before each engine is READY (`--no-warmup` turns it off). Default true. */
+  warmup?: boolean;
   /** Requests in flight on an instance headed here, and served by it so far (the router counts them). */
   requestsOf?: (instanceId: InstanceId) => { inFlight: number; served: number };
 }
@@ -490,6 +492,14 @@ export class LocalInstances {
         }
       },
       prepareShards,
+      warmup: this.options.warmup,
+      onWarmedUp: (timing) =>
+        this.options.publish({
+          type: "instance-warmed-up",
+          instanceId: spec.id,
+          model: spec.model,
+          ...timing,
+        }),
       onWorkaround: (flag, reason) =>
         this.options.publish({ type: "engine-workaround-applied", flag, reason }),
     });
