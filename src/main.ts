@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { getRequestListener, type ServerType, serve } from "@hono/node-server";
 import { createApp } from "./api/app.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
+import { channelRequest } from "./cluster/channel-request.js";
 import { openChannelStream } from "./cluster/channel-stream.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
@@ -51,6 +52,7 @@ import { planOnCluster, toInstancePlan } from "./worker/cluster-planning.js";
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
+import { moveInstancesOff } from "./worker/move-instances-off.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 import { UpstreamRegistry } from "./worker/upstream-registry.js";
@@ -62,6 +64,8 @@ export interface StartOptions {
   /** Build the engine if there is none (the default for `herd start`). Default true. */
   buildIfMissing?: boolean;
   onBuildProgress?: (progress: BuildProgress) => void;
+  /** Stops the process the way Ctrl-C does (`herd stop`); without it the node cannot be stopped through its API. */
+  onStopRequested?: () => void;
 }
 
 /** A running node. */
@@ -437,6 +441,50 @@ export async function startNode(
           contentType: response.headers["content-type"] ?? "application/x-ndjson",
           body: response,
         };
+      },
+    },
+    stop: options.onStopRequested && {
+      here: async ({ drain }, signal) => {
+        const moved = drain
+          ? await moveInstancesOff(identity.id, {
+              view: () => cluster.view(),
+              desired: () => cluster.desiredState,
+              holdersOf: (model) => cluster.nodesHolding(model),
+              add: async (instance) => void (await cluster.changeDesired({ op: "add-instance", instance })),
+              drain: async (instanceId) => void (await instances.drain({ instance: instanceId })),
+              waitUntilRemoved: (ids, waitSignal) => instances.waitUntilRemoved(ids, waitSignal),
+              signal,
+            })
+          : [];
+        logger.info({ moved: moved.map((move) => move.to.id) }, "stopping: herd stop was asked for");
+        // After the answer has left: the process exits as with Ctrl-C.
+        setTimeout(() => options.onStopRequested?.(), 100);
+        const name = (id: string) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id;
+        return {
+          node: identity.name,
+          moved: moved.map((move) => ({
+            model: move.from.model,
+            from: move.from.id,
+            to: move.to.id,
+            head: name(move.to.node),
+          })),
+        };
+      },
+      onNode: async (node, { drain }) => {
+        const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+        const answer = await channelRequest({
+          endpoints: member.endpoints,
+          method: "POST",
+          path: "/cluster/v1/api/herd/v1/node/stop",
+          body: { drain },
+          key: clusterKeyBytes(identity),
+          selfId: identity.id,
+          // A drain waits for replacements to load.
+          timeoutMs: drain ? 16 * 60_000 : 10_000,
+        }).catch((error: Error) => {
+          throw new HerdError(`cannot reach node ${member.name} to stop it: ${error.message}`);
+        });
+        return { status: answer.status, body: answer.body };
       },
     },
     pull: async (request, onProgress, signal) => {

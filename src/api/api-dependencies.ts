@@ -12,6 +12,7 @@ import type {
   FitReport,
   PullModelRequest,
   PullProgress,
+  StopReport,
   SynthModelRequest,
   VerifyProgress,
   VerifyReport,
@@ -53,6 +54,14 @@ export interface ApiDependencies {
       models: string[] | undefined,
       signal: AbortSignal,
     ) => Promise<{ status: number; contentType: string; body: Readable }>;
+  };
+  /**
+   * Stops this node's process (after moving its instances to other nodes with `drain`), or asks
+   * another node to stop; absent where nothing owns the process (a node started in-process).
+   */
+  stop?: {
+    here: (options: { drain: boolean }, signal: AbortSignal) => Promise<StopReport>;
+    onNode: (node: NodeId, options: { drain: boolean }) => Promise<{ status: number; body: string }>;
   };
   /** Which models (local, or a hub repository's quantizations) fit the cluster now; absent where unavailable. */
   fit?: (request: FitModelsRequest, signal: AbortSignal) => Promise<FitReport>;

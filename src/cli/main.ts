@@ -9,6 +9,7 @@ import { addHealthCommand } from "./commands/health.js";
 import { addModelsVerifyCommand } from "./commands/models-verify.js";
 import { addRunCommand } from "./commands/run.js";
 import { addServiceCommands } from "./commands/service.js";
+import { addStopCommand } from "./commands/stop.js";
 import { loadAndFollow } from "./load-and-follow.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
@@ -100,6 +101,7 @@ program
       // Variables already set win over the file's, as with systemd's EnvironmentFile.
       if (options.envFile && existsSync(options.envFile)) process.loadEnvFile(options.envFile);
       const { startNode } = await node();
+      let requestStop = () => {};
       const started = await startNode(
         {
           host: options.host,
@@ -122,7 +124,7 @@ program
           maxQueue: options.maxQueue,
           warmup: options.warmup,
         },
-        { onBuildProgress: renderBuildProgress() },
+        { onBuildProgress: renderBuildProgress(), onStopRequested: () => requestStop() },
       );
       process.stderr.write(
         `herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1, Anthropic at ${started.url}, Ollama at ${started.url}/api)\n`,
@@ -144,6 +146,7 @@ program
       };
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
+      requestStop = () => stop("herd stop");
       process.on("uncaughtException", (error) => {
         process.stderr.write(`herd crashed: ${error.stack ?? error.message}\n`);
         started.killEnginesNow();
@@ -650,6 +653,7 @@ addHealthCommand(program, client);
 addServiceCommands(program);
 addRunCommand(program, client);
 addModelsVerifyCommand(models, client);
+addStopCommand(program, client);
 
 try {
   await program.parseAsync(process.argv);

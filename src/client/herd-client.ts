@@ -13,6 +13,8 @@ import type {
   ProgressLine,
   PullModelRequest,
   PullProgress,
+  StopNodeRequest,
+  StopReport,
   SynthModelRequest,
   UpstreamListing,
   VerifyModelsRequest,
@@ -158,6 +160,11 @@ export class HerdClient {
 
   cluster(): Promise<ClusterView> {
     return this.request("GET", "/herd/v1/cluster");
+  }
+
+  /** Stops this node, or `request.node`; with `drain`, once its instances run elsewhere. */
+  stopNode(request: StopNodeRequest = {}): Promise<StopReport> {
+    return this.request("POST", "/herd/v1/node/stop", request);
   }
 
   /** The cluster's health verdict and findings, as this node sees them. */

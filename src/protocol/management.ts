@@ -171,3 +171,16 @@ export interface VerifyReport {
   node: string;
   results: ModelVerification[];
 }
+
+/** `POST /herd/v1/node/stop`: stop this node, or `node`; with `drain`, after moving its instances elsewhere. */
+export const StopNodeRequest = z.strictObject({
+  drain: z.boolean().optional(),
+  node: z.string().min(1).max(128).optional(),
+});
+export type StopNodeRequest = z.infer<typeof StopNodeRequest>;
+
+/** The answer of a stop: the node that is stopping, and the instances its drain moved. */
+export interface StopReport {
+  node: string;
+  moved: Array<{ model: string; from: string; to: string; head: string }>;
+}
