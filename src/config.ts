@@ -40,6 +40,8 @@ export interface NodeConfig {
   readonly insecureNoAuth: boolean;
   /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */
   readonly corsOrigins: readonly string[];
+  /** Run one short generation on each engine before it is READY. `--no-warmup`, `HERD_WARMUP=off`. Default on. */
+  readonly warmup: boolean;
   /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
   readonly maxBodyBytes: number;
   /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
@@ -72,6 +74,7 @@ export interface ConfigOverrides {
   corsOrigins?: string[];
   maxBody?: string;
   maxQueue?: number;
+  warmup?: boolean;
 }
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
@@ -136,6 +139,7 @@ export function loadConfig(
     ollamaPort: overrides.ollamaPort ?? (ollamaPortText ? Number.parseInt(ollamaPortText, 10) : undefined),
     maxBodyBytes,
     autoload: overrides.autoload ?? env.HERD_AUTOLOAD === "on",
+    warmup: overrides.warmup ?? env.HERD_WARMUP !== "off",
     insecureNoAuth: overrides.insecureNoAuth ?? env.HERD_INSECURE_NO_AUTH === "1",
     corsOrigins: Object.freeze(corsText.map((origin) => origin.trim()).filter(Boolean)),
     maxHeaderBytes: 16 * 1024,

@@ -6,11 +6,14 @@ import { createApp } from "./api/app.js";
 import { mapError } from "./api/error-mapping.js";
 import { ResponseStore } from "./api/openai/responses/response-store.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
+import { channelRequest } from "./cluster/channel-request.js";
+import { openChannelStream } from "./cluster/channel-stream.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { modelFileRoutes } from "./cluster/model-file-routes.js";
+import { nodeHealthFacts } from "./cluster/node-health-facts.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { readPeerLog } from "./cluster/read-peer-log.js";
@@ -38,6 +41,7 @@ import { HubClient } from "./models/hub-client.js";
 import { ModelStore } from "./models/model-store.js";
 import { ModelPuller } from "./models/pull-model.js";
 import { writeSynthModel } from "./models/synth-model.js";
+import { verifyModels } from "./models/verify-models.js";
 import type { CreateApiKeyRequest, CreatedApiKey } from "./protocol/api-keys.js";
 import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
@@ -51,6 +55,7 @@ import { planOnCluster, preferredHead, toInstancePlan } from "./worker/cluster-p
 import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
+import { moveInstancesOff } from "./worker/move-instances-off.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 import { UpstreamRegistry } from "./worker/upstream-registry.js";
@@ -62,6 +67,8 @@ export interface StartOptions {
   /** Build the engine if there is none (the default for `herd start`). Default true. */
   buildIfMissing?: boolean;
   onBuildProgress?: (progress: BuildProgress) => void;
+  /** Stops the process the way Ctrl-C does (`herd stop`); without it the node cannot be stopped through its API. */
+  onStopRequested?: () => void;
 }
 
 /** A running node. */
@@ -193,8 +200,18 @@ export async function startNode(
   const models = new ModelStore(paths.models);
   const hub = new HubClient(config.hub);
   const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
-  // The names heartbeats announce, so the coordinator knows which nodes can head which model.
-  let modelNames = (await models.list()).map((model) => model.name);
+  // The names heartbeats announce, so the coordinator knows which nodes can head which model: a
+  // corrupt copy is not announced (no head is placed on it, no peer copies it), but `herd health` says so.
+  let modelNames: string[] = [];
+  let corruptModels: string[] = [];
+  const refreshModels = async () => {
+    const list = await models.list();
+    modelNames = list.filter((model) => model.verification?.state !== "corrupt").map((model) => model.name);
+    corruptModels = list
+      .filter((model) => model.verification?.state === "corrupt")
+      .map((model) => model.name);
+  };
+  await refreshModels();
   // Every part registers its clean-up as it starts: a failed start and a shutdown unwind alike.
   const stack = new DisposeStack((name, error) =>
     logger.warn({ err: error }, `${name} did not stop cleanly`),
@@ -202,11 +219,7 @@ export async function startNode(
   // Registered first, so it runs last.
   stack.defer("log", () => logger.info("herd node stopped"));
   try {
-    const modelRefresh = setInterval(() => {
-      void models.list().then((list) => {
-        modelNames = list.map((model) => model.name);
-      });
-    }, 2000);
+    const modelRefresh = setInterval(() => void refreshModels(), 2000);
     modelRefresh.unref();
     stack.defer("model list refresh", () => clearInterval(modelRefresh));
     const desired = new DesiredStateStore(paths.state);
@@ -250,6 +263,12 @@ export async function startNode(
           apiPort: config.port,
           clusterPort: config.clusterPort,
           herdVersion: version,
+          health: nodeHealthFacts({
+            modelsDirectory: paths.models,
+            apiExposed: exposed,
+            authDisabled: config.insecureNoAuth,
+            corruptModels,
+          }),
         }),
       instances: () => instanceSummaries(),
       sentInFlight: (instanceId) => router.load(instanceId),
@@ -306,6 +325,7 @@ export async function startNode(
         inFlight: router.load(instanceId),
         served: router.servedBy(instanceId),
       }),
+      warmup: config.warmup,
       logDirectory: paths.logs,
       runDirectory: paths.run,
       models,
@@ -418,6 +438,75 @@ export async function startNode(
           request,
           signal,
         ),
+      verify: {
+        here: async (names, onProgress, signal) => {
+          const results = await verifyModels(models, names, { signal, onProgress });
+          await refreshModels();
+          return { node: identity.name, results };
+        },
+        onNode: async (node, names, signal) => {
+          const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+          const response = await openChannelStream({
+            endpoints: member.endpoints,
+            path: "/cluster/v1/api/herd/v1/models/verify",
+            body: { models: names },
+            key: clusterKeyBytes(identity),
+            selfId: identity.id,
+            signal,
+          }).catch((error: Error) => {
+            throw new HerdError(`cannot reach node ${member.name} to verify its models: ${error.message}`);
+          });
+          return {
+            status: response.statusCode ?? 502,
+            contentType: response.headers["content-type"] ?? "application/x-ndjson",
+            body: response,
+          };
+        },
+      },
+      stop: options.onStopRequested && {
+        here: async ({ drain }, signal) => {
+          const moved = drain
+            ? await moveInstancesOff(identity.id, {
+                view: () => cluster.view(),
+                desired: () => cluster.desiredState,
+                holdersOf: (model) => cluster.nodesHolding(model),
+                add: async (instance) => void (await cluster.changeDesired({ op: "add-instance", instance })),
+                drain: async (instanceId) => void (await instances.drain({ instance: instanceId })),
+                waitUntilRemoved: (ids, waitSignal) => instances.waitUntilRemoved(ids, waitSignal),
+                signal,
+              })
+            : [];
+          logger.info({ moved: moved.map((move) => move.to.id) }, "stopping: herd stop was asked for");
+          // After the answer has left: the process exits as with Ctrl-C.
+          setTimeout(() => options.onStopRequested?.(), 100);
+          const name = (id: string) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id;
+          return {
+            node: identity.name,
+            moved: moved.map((move) => ({
+              model: move.from.model,
+              from: move.from.id,
+              to: move.to.id,
+              head: name(move.to.node),
+            })),
+          };
+        },
+        onNode: async (node, { drain }) => {
+          const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
+          const answer = await channelRequest({
+            endpoints: member.endpoints,
+            method: "POST",
+            path: "/cluster/v1/api/herd/v1/node/stop",
+            body: { drain },
+            key: clusterKeyBytes(identity),
+            selfId: identity.id,
+            // A drain waits for replacements to load.
+            timeoutMs: drain ? 16 * 60_000 : 10_000,
+          }).catch((error: Error) => {
+            throw new HerdError(`cannot reach node ${member.name} to stop it: ${error.message}`);
+          });
+          return { status: answer.status, body: answer.body };
+        },
+      },
       pull: async (request, onProgress, signal) => {
         const profile = await puller.pull(request, onProgress, signal);
         publish({ type: "model-imported", model: profile.name });

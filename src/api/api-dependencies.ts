@@ -12,7 +12,10 @@ import type {
   FitReport,
   PullModelRequest,
   PullProgress,
+  StopReport,
   SynthModelRequest,
+  VerifyProgress,
+  VerifyReport,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
@@ -40,6 +43,27 @@ export interface ApiDependencies {
     onProgress: (progress: PullProgress) => void,
     signal: AbortSignal,
   ) => Promise<ModelProfile>;
+  /** Re-hashes stored models here, or asks another node over the cluster channel; absent in unit tests. */
+  verify?: {
+    here: (
+      models: string[] | undefined,
+      onProgress: (progress: VerifyProgress) => void,
+      signal: AbortSignal,
+    ) => Promise<VerifyReport>;
+    onNode: (
+      node: NodeId,
+      models: string[] | undefined,
+      signal: AbortSignal,
+    ) => Promise<{ status: number; contentType: string; body: Readable }>;
+  };
+  /**
+   * Stops this node's process (after moving its instances to other nodes with `drain`), or asks
+   * another node to stop; absent where nothing owns the process (a node started in-process).
+   */
+  stop?: {
+    here: (options: { drain: boolean }, signal: AbortSignal) => Promise<StopReport>;
+    onNode: (node: NodeId, options: { drain: boolean }) => Promise<{ status: number; body: string }>;
+  };
   /** Which models (local, or a hub repository's quantizations) fit the cluster now; absent where unavailable. */
   fit?: (request: FitModelsRequest, signal: AbortSignal) => Promise<FitReport>;
   /** Sends a request to the node that heads the instance (over the cluster channel). */

@@ -5,9 +5,11 @@ import { anthropicRoutes } from "./anthropic/routes.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { mapError } from "./error-mapping.js";
 import { errorBodyFor, protocolOfRequest } from "./error-shapes.js";
+import { healthRoutes } from "./management/health-routes.js";
 import { keyRoutes } from "./management/key-routes.js";
 import { logsRoutes } from "./management/logs-routes.js";
 import { modelSupplyRoutes } from "./management/model-supply-routes.js";
+import { nodeStopRoutes } from "./management/node-stop-routes.js";
 import { managementRoutes } from "./management/routes.js";
 import { metricsRoutes } from "./metrics/metrics-routes.js";
 import { observeRequests } from "./observe-requests.js";
@@ -43,6 +45,8 @@ export function createApp(dependencies: ApiDependencies): Hono {
   app.route("/", managementRoutes(dependencies));
   app.route("/", logsRoutes(dependencies));
   app.route("/", keyRoutes(dependencies));
+  app.route("/", healthRoutes(dependencies));
+  app.route("/", nodeStopRoutes(dependencies));
   app.route("/", modelSupplyRoutes(dependencies));
   if (dependencies.dashboardDirectory) {
     app.get("/*", serveStatic({ root: dependencies.dashboardDirectory }));

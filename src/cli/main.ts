@@ -1,9 +1,16 @@
+import { existsSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
 import type { CreatedApiKey } from "../protocol/api-keys.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
+import { addHealthCommand } from "./commands/health.js";
+import { addModelsVerifyCommand } from "./commands/models-verify.js";
+import { addRunCommand } from "./commands/run.js";
+import { addServiceCommands } from "./commands/service.js";
+import { addStopCommand } from "./commands/stop.js";
+import { loadAndFollow } from "./load-and-follow.js";
 import { createProgressDisplay } from "./progress.js";
 import { renderBuildProgress } from "./render-build-progress.js";
 import { renderInstances, renderNodes, renderPlan, renderStatus } from "./render-cluster.js";
@@ -65,9 +72,13 @@ program
   .option("--cors-origin <list>", "let browsers on these origins call the API (comma-separated)")
   .option("--max-body <size>", "largest request body accepted, e.g. 8M (default 8M)")
   .option("--max-queue <n>", "requests queued per instance before 503", integer("max-queue"))
+  .option("--no-warmup", "mark engines READY without first running one short generation on each")
+  .option("--env-file <path>", "read NAME=value variables (secrets) from this file, when it exists")
   .addOption(backendOption)
   .action(
     async (options: {
+      envFile?: string;
+      warmup: boolean;
       ollamaPort?: number;
       autoload?: boolean;
       host: string;
@@ -87,7 +98,10 @@ program
       maxBody?: string;
       maxQueue?: number;
     }) => {
+      // Variables already set win over the file's, as with systemd's EnvironmentFile.
+      if (options.envFile && existsSync(options.envFile)) process.loadEnvFile(options.envFile);
       const { startNode } = await node();
+      let requestStop = () => {};
       const started = await startNode(
         {
           host: options.host,
@@ -108,8 +122,9 @@ program
           corsOrigins: options.corsOrigin?.split(","),
           maxBody: options.maxBody,
           maxQueue: options.maxQueue,
+          warmup: options.warmup,
         },
-        { onBuildProgress: renderBuildProgress() },
+        { onBuildProgress: renderBuildProgress(), onStopRequested: () => requestStop() },
       );
       process.stderr.write(
         `herd is serving on ${started.url}  (OpenAI API at ${started.url}/v1, Anthropic at ${started.url}, Ollama at ${started.url}/api)\n`,
@@ -131,6 +146,7 @@ program
       };
       process.once("SIGINT", () => stop("SIGINT"));
       process.once("SIGTERM", () => stop("SIGTERM"));
+      requestStop = () => stop("herd stop");
       process.on("uncaughtException", (error) => {
         process.stderr.write(`herd crashed: ${error.stack ?? error.message}\n`);
         started.killEnginesNow();
@@ -224,7 +240,7 @@ models
     if (options.json) return print(JSON.stringify(list, null, 2));
     print(
       formatTable(
-        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "FILE", "INSTANCES"],
+        ["NAME", "ARCH", "QUANT", "PARAMS", "SIZE", "LAYERS", "SHA256", "FILE", "INSTANCES"],
         list.map((model) => [
           model.name,
           model.architecture,
@@ -232,6 +248,7 @@ models
           formatCount(model.parameterCount),
           formatBytes(model.sizeBytes),
           String(model.layerCount),
+          model.verification?.state ?? (model.files ? "recorded" : "-"),
           `${model.file}${(model.files?.length ?? 1) > 1 ? ` (+${model.files!.length - 1} parts)` : ""}`,
           model.instances.join(",") || "-",
         ]),
@@ -641,69 +658,6 @@ function isLocalUrl(url: string): boolean {
   return host === "localhost" || host === "[::1]" || host.startsWith("127.");
 }
 
-/**
- * Loads a model and prints every state its instances go through until all are READY. Instances
- * headed here are followed through the node's events, subscribed before loading so that no
- * transition (a quick FAILED and restart) goes unseen; replicas headed on other nodes through the
- * cluster view, which their heads' heartbeats update every second. Gives up when an instance keeps
- * failing or takes longer than 15 minutes.
- */
-async function loadAndFollow(api: HerdClient, request: LoadModelRequest): Promise<void> {
-  const stop = new AbortController();
-  const timeout = setTimeout(() => stop.abort(), 15 * 60_000);
-  try {
-    const events = await api.subscribe(stop.signal);
-    const created = await api.load(request);
-    const replicas = created.replicas ?? [created];
-    const last = new Map<string, string>();
-    const failures = new Map<string, number>();
-    const waiting = new Set(replicas.map((replica) => replica.id as string));
-    /** Records one observed state; true once every instance is READY. */
-    const observe = (id: string, model: string, state: string, reason: string): boolean => {
-      if (!last.has(id) && !waiting.has(id)) return false;
-      const line = `${id}: ${state} (${reason})`;
-      if (line === last.get(id)) return waiting.size === 0;
-      print(line);
-      last.set(id, line);
-      if (state === "READY") waiting.delete(id);
-      if (state === "FAILED") {
-        const failed = (failures.get(id) ?? 0) + 1;
-        failures.set(id, failed);
-        if (failed >= 4)
-          throw new HerdError(
-            `${model} keeps failing: ${reason}\nThe engine's log is HERD_HOME/logs/${id}.log`,
-          );
-      }
-      return waiting.size === 0;
-    };
-    for (const replica of replicas)
-      if (observe(replica.id, replica.model, replica.state, replica.reason)) return;
-    const fromEvents = (async () => {
-      for await (const event of events) {
-        if (event.type === "instance-removed" && waiting.has(event.instanceId)) {
-          throw new HerdError(`instance ${event.instanceId} was unloaded while loading`);
-        }
-        if (event.type !== "instance-state-changed") continue;
-        if (observe(event.instanceId, event.model, event.state, event.reason)) return;
-      }
-      if (!stop.signal.aborted) throw new HerdError("the node closed the event stream");
-    })();
-    const fromCluster = (async () => {
-      while (!stop.signal.aborted) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        for (const summary of (await api.cluster()).instances) {
-          if (observe(summary.id, summary.model, summary.state, summary.reason)) return;
-        }
-      }
-    })();
-    await Promise.race([fromEvents, fromCluster]);
-    if (waiting.size > 0) throw new HerdError(`${request.model} was not READY after 15 minutes`);
-  } finally {
-    clearTimeout(timeout);
-    stop.abort();
-  }
-}
-
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
 }
@@ -713,6 +667,11 @@ function roundUp(value: number, multiple: number): number {
 }
 
 addThroughputCommands(program, client);
+addHealthCommand(program, client);
+addServiceCommands(program);
+addRunCommand(program, client);
+addModelsVerifyCommand(models, client);
+addStopCommand(program, client);
 
 try {
   await program.parseAsync(process.argv);

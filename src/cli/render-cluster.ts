@@ -18,11 +18,39 @@ export function renderNodes(view: ClusterView): string {
         : "?",
       node.profile ? node.profile.devices.map((device) => device.name).join(",") : "?",
       node.profile?.engine
-        ? `${node.profile.engine.backend} ${node.profile.engine.version.split(" ")[0]}`
+        ? `${node.profile.engine.backend} ${shortVersion(node.profile.engine.version)}`
         : "-",
       node.id === view.self ? "self" : `${(node.lastSeenMsAgo / 1000).toFixed(1)}s ago`,
     ]),
   );
+}
+
+/** `0.5.0-dev (build 1, commit de3ff81)` → `0.5.0-dev de3ff81`: enough to tell two builds apart. */
+function shortVersion(version: string): string {
+  const commit = /commit ([0-9a-f]+)/.exec(version)?.[1];
+  return `${version.split(" ")[0]}${commit ? ` ${commit}` : ""}`;
+}
+
+/** A line for each version that differs among live nodes: llama.cpp's, which splits must not mix, and herd's. */
+export function renderVersionNotes(view: ClusterView): string[] {
+  const live = view.nodes.filter((node) => node.state !== "gone" && node.profile);
+  const byVersion = (version: (node: (typeof live)[number]) => string | undefined) => {
+    const groups = new Map<string, string[]>();
+    for (const node of live) {
+      const key = version(node);
+      if (key !== undefined) groups.set(key, [...(groups.get(key) ?? []), node.name]);
+    }
+    return [...groups].map(([key, names]) => `${names.join(", ")} ${key}`).join("; ");
+  };
+  const notes: string[] = [];
+  const engines = new Set(live.map((node) => node.profile!.engine?.version).filter(Boolean));
+  if (engines.size > 1)
+    notes.push(
+      `llama.cpp engines differ (${byVersion((node) => node.profile!.engine?.version)}): a split never mixes them, since llama.cpp's RPC wire format changes between versions; instances and replicas on one node serve from any`,
+    );
+  if (new Set(live.map((node) => node.profile!.herdVersion)).size > 1)
+    notes.push(`herd versions differ (${byVersion((node) => node.profile!.herdVersion)})`);
+  return notes;
 }
 
 /** The whole picture of `herd status`: nodes, links, coordinator and desired state. */
@@ -44,6 +72,7 @@ export function renderStatus(view: ClusterView): string {
     `cluster: ${alive}/${view.nodes.length} nodes alive, coordinator ${coordinator}, desired state epoch ${view.epoch} (${view.desired.instances.length} instances)`,
     "",
     renderNodes(view),
+    ...renderVersionNotes(view),
     "",
     view.links.length > 0 ? links : "links: not measured yet",
   ].join("\n");

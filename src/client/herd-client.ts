@@ -2,6 +2,7 @@ import type { ApiKeyView, CreateApiKeyRequest, CreatedApiKey } from "../protocol
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
+import type { HealthReport } from "../protocol/health.js";
 import type { InstanceStatus } from "../protocol/instance.js";
 import type {
   AddUpstreamRequest,
@@ -12,8 +13,12 @@ import type {
   ProgressLine,
   PullModelRequest,
   PullProgress,
+  StopNodeRequest,
+  StopReport,
   SynthModelRequest,
   UpstreamListing,
+  VerifyModelsRequest,
+  VerifyReport,
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { ModelRoute } from "../protocol/upstream.js";
@@ -70,7 +75,14 @@ export interface ChatRequest {
 /** What a streamed chat answer is made of. */
 export type ChatStreamPart =
   | { type: "text-delta"; text: string }
-  | { type: "finish"; reason: string | null; completionTokens?: number; promptTokens?: number };
+  | {
+      type: "finish";
+      reason: string | null;
+      completionTokens?: number;
+      promptTokens?: number;
+      /** The engine's own decode speed (llama-server's `timings`), where it reports one. */
+      tokensPerSecond?: number;
+    };
 
 /** An error answer from a herd node, with the fields of its error body. */
 export class HerdApiError extends Error {
@@ -150,6 +162,16 @@ export class HerdClient {
     return this.request("GET", "/herd/v1/cluster");
   }
 
+  /** Stops this node, or `request.node`; with `drain`, once its instances run elsewhere. */
+  stopNode(request: StopNodeRequest = {}): Promise<StopReport> {
+    return this.request("POST", "/herd/v1/node/stop", request);
+  }
+
+  /** The cluster's health verdict and findings, as this node sees them. */
+  health(): Promise<HealthReport> {
+    return this.request("GET", "/herd/v1/health");
+  }
+
   async joinToken(): Promise<string> {
     return (await this.request<{ token: string }>("GET", "/herd/v1/join-token")).token;
   }
@@ -199,6 +221,18 @@ export class HerdClient {
       const { type: _, ...progress } = line;
       onProgress({ ...progress, phase: progress.phase ?? "downloading" });
     })) as ModelProfile;
+  }
+
+  /** Re-hashes stored models against their recorded sha256 (on `request.node`, else this node). */
+  async verifyModels(
+    request: VerifyModelsRequest,
+    onProgress: (completed: number, total: number) => void = () => {},
+    signal?: AbortSignal,
+  ): Promise<VerifyReport> {
+    const response = await this.send("POST", "/herd/v1/models/verify", request, signal);
+    return (await readProgress(response, (line) => {
+      if (line.type === "progress") onProgress(line.completed, line.total);
+    })) as VerifyReport;
   }
 
   /** Which models fit the cluster now (local ones, or a hub repository's quantizations), best first. */
@@ -292,6 +326,8 @@ export class HerdClient {
           promptTokens: chunk.usage.prompt_tokens,
         };
       }
+      if (chunk.timings?.predicted_per_second !== undefined)
+        finish = { ...finish, tokensPerSecond: chunk.timings.predicted_per_second };
     }
     yield finish;
   }
@@ -381,6 +417,7 @@ export class HerdClient {
 interface OpenAIChatChunk {
   choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
   usage?: { completion_tokens: number; prompt_tokens: number };
+  timings?: { predicted_per_second?: number };
   error?: { message: string; type?: string; code?: string };
 }
 

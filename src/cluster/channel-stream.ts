@@ -3,12 +3,14 @@ import { dialPeer, requestPeerAt } from "./dial-peer.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
 /**
- * A GET on a peer's cluster channel whose answer is read as it arrives (a log being followed), tried
- * at each of the peer's endpoints until one answers. Aborting `signal` closes the connection.
+ * A request on a peer's cluster channel whose answer is read as it arrives (a log being followed,
+ * a progress stream), tried at each of the peer's endpoints until one answers. Aborting `signal`
+ * closes the connection. A GET unless a `body` is given (then a POST of it as JSON).
  */
 export async function openChannelStream(options: {
   endpoints: string[];
   path: string;
+  body?: unknown;
   key: Buffer;
   selfId: string;
   signal?: AbortSignal;
@@ -18,7 +20,8 @@ export async function openChannelStream(options: {
     (address) =>
       requestPeerAt(address, {
         path: options.path,
-        method: "GET",
+        method: options.body === undefined ? "GET" : "POST",
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
         agent: false,
         tls: clusterClientTlsOptions(options.key, options.selfId),
         signal: options.signal,

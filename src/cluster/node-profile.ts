@@ -1,6 +1,7 @@
 import { arch, cpus, freemem, networkInterfaces, platform, release, totalmem } from "node:os";
 import type { NodeProfile } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
+import type { NodeHealthFacts } from "../protocol/health.js";
 
 export interface ProfileInputs {
   engine: EngineInstall | null;
@@ -11,6 +12,8 @@ export interface ProfileInputs {
   apiPort: number;
   clusterPort: number;
   herdVersion: string;
+  /** What `herd health` checks on this node. */
+  health?: NodeHealthFacts;
 }
 
 /** Describes this machine for its peers; cheap enough to call every few seconds. */
@@ -44,6 +47,7 @@ export function collectNodeProfile(inputs: ProfileInputs): NodeProfile {
     apiPort: inputs.apiPort,
     clusterPort: inputs.clusterPort,
     herdVersion: inputs.herdVersion,
+    health: inputs.health,
   };
 }
 

@@ -57,6 +57,7 @@ const summaryOf = (
   parallel: 2,
   inFlight,
   served: 0,
+  restartsLastHour: 0,
 });
 const heartbeat = (
   name: Name,

@@ -15,6 +15,7 @@ import { type EngineQuirks, engineKey } from "./engine-quirks.js";
 import { EngineStatsSampler } from "./engine-stats-sampler.js";
 import { llamaServerArgs } from "./llama-server-args.js";
 import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
+import { warmUpEngine } from "./warm-up-engine.js";
 
 export interface SupervisorOptions {
   spec: InstanceSpec;
@@ -42,6 +43,10 @@ export interface SupervisorOptions {
   onStatus: (status: InstanceStatus) => void;
   /** Called when herd adopts a workaround for this engine. */
   onWorkaround?: (flag: string, reason: string) => void;
+  /** Run one short generation before READY, so the first request finds the engine warm. Default true. */
+  warmup?: boolean;
+  /** Called once a warm-up is done (or failed), with how long loading and warming up took. */
+  onWarmedUp?: (timing: { loadMs: number; warmupMs: number }) => void;
   /** Longest time a model may take to load before the attempt counts as failed. Default 10 min. */
   loadTimeoutMs?: number;
   /**
@@ -75,6 +80,9 @@ export class LlamaServerSupervisor {
   private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private readonly backoff = new Backoff({ initialMs: 250, maxMs: 30_000 });
+  /** When the engine exited unasked (ms since epoch), the latest last; kept for an hour. */
+  private exitTimes: number[] = [];
+  private lastExit: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     const now = new Date().toISOString();
@@ -91,7 +99,11 @@ export class LlamaServerSupervisor {
   /** The status, with slots in use and tokens/s while READY. */
   get status(): InstanceStatus {
     const stats = this.current.state === "READY" ? this.sampler?.stats : undefined;
-    return stats ? { ...this.current, stats } : this.current;
+    const hourAgo = Date.now() - 3_600_000;
+    this.exitTimes = this.exitTimes.filter((time) => time > hourAgo);
+    const restarts =
+      this.lastExit === undefined ? {} : { restartsLastHour: this.exitTimes.length, lastExit: this.lastExit };
+    return { ...this.current, ...restarts, ...(stats ? { stats } : {}) };
   }
 
   /** Where to send requests; defined only while READY. */
@@ -216,16 +228,13 @@ export class LlamaServerSupervisor {
       });
       const ready = await this.waitUntilReady(engine, this.endpointValue.baseUrl);
       if (ready) {
+        const loadMs = Date.now() - started;
+        const warmed = await this.warmUp(this.endpointValue, loadMs);
         this.options.logger.info(
-          {
-            instance: this.options.spec.id,
-            model: this.options.spec.model,
-            port,
-            loadMs: Date.now() - started,
-          },
+          { instance: this.options.spec.id, model: this.options.spec.model, port, loadMs, ...warmed.fields },
           "engine ready",
         );
-        this.update("READY", `serving on 127.0.0.1:${port}`, {
+        this.update("READY", `serving on 127.0.0.1:${port}${warmed.note}`, {
           engineMemory: engineMemoryByPlace(buffers, rpcEndpointsIn(shardArgs)),
         });
         this.sampler = new EngineStatsSampler({
@@ -245,6 +254,8 @@ export class LlamaServerSupervisor {
       const output = engine.recentOutput();
       const reason = describeExit(exit, output);
       const ranForMs = Date.now() - started;
+      this.exitTimes.push(Date.now());
+      this.lastExit = reason;
       if (
         exit.signal &&
         illegalInstruction.has(exit.signal) &&
@@ -277,6 +288,33 @@ export class LlamaServerSupervisor {
       } catch {
         break;
       }
+    }
+  }
+
+  /**
+   * The warm-up before READY, when enabled. A failed one is logged and READY follows anyway: the
+   * engine passed its health check, and a request will say what is wrong better than a restart loop.
+   */
+  private async warmUp(
+    endpoint: EngineEndpoint,
+    loadMs: number,
+  ): Promise<{ note: string; fields: Record<string, unknown> }> {
+    if (this.options.warmup === false || this.stopping.signal.aborted) return { note: "", fields: {} };
+    this.update("LOADING", "warming up: one short generation");
+    try {
+      const warmupMs = await warmUpEngine(endpoint, {
+        embeddings: this.options.spec.embeddings,
+        signal: this.stopping.signal,
+      });
+      this.options.onWarmedUp?.({ loadMs, warmupMs });
+      return {
+        note: `, warmed up in ${Math.round(warmupMs)} ms`,
+        fields: { warmupMs: Math.round(warmupMs) },
+      };
+    } catch (error) {
+      if (this.stopping.signal.aborted) return { note: "", fields: {} };
+      this.options.logger.warn({ instance: this.options.spec.id, err: error }, "the engine's warm-up failed");
+      return { note: `, warm-up failed: ${(error as Error).message.slice(0, 200)}`, fields: {} };
     }
   }
 

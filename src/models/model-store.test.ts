@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -81,6 +82,16 @@ describe("ModelStore.import", () => {
       file: join(storeDirectory, "stories260K", "stories260K-f32.gguf"),
       source: storiesPath,
       storage: expect.stringMatching(/^(hardlink|symlink)$/),
+      // Recorded at import, so that `herd models verify` can tell later whether the file changed.
+      files: [
+        {
+          name: "stories260K-f32.gguf",
+          sizeBytes: 1185376,
+          sha256: createHash("sha256")
+            .update(await readFile(storiesPath))
+            .digest("hex"),
+        },
+      ],
       sizeBytes: 1185376,
       architecture: "llama",
       fileType: "F32",

@@ -10,6 +10,7 @@ import { ModelName } from "../protocol/ids.js";
 import { ModelProfile } from "../protocol/model-profile.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
 import { sha256OfFile } from "./hash-file.js";
+import { sha256InWorker } from "./hash-in-worker.js";
 import { ggufPartPaths, readGgufFacts } from "./read-model-profile.js";
 
 /** A model's file as peers and pulls see it. */
@@ -147,6 +148,13 @@ export class ModelStore {
     return files;
   }
 
+  /** Rewrites a model's profile (a verification's outcome, checksums recorded late). */
+  async update(name: string, change: (profile: ModelProfile) => ModelProfile): Promise<ModelProfile> {
+    const updated = ModelProfile.parse(change(await this.require(name)));
+    await writeJsonAtomic(join(this.directory, name, "profile.json"), updated);
+    return updated;
+  }
+
   async remove(name: string): Promise<void> {
     await this.require(name);
     // Drop the profile first: from then on the model is gone even if removing the file fails.
@@ -189,7 +197,8 @@ export class ModelStore {
         file,
         source,
         storage,
-        files,
+        // The checksums `herd models verify` compares against: what the file is when it is stored.
+        files: files ?? (await checksumsOf(file)),
         ...facts,
         importedAt: new Date().toISOString(),
       });
@@ -212,6 +221,19 @@ export class ModelStore {
       throw error;
     }
   }
+}
+
+/** Size and sha256 of every part of the model whose first file is `file`. */
+async function checksumsOf(file: string): Promise<ModelFile[]> {
+  const files: ModelFile[] = [];
+  for (const part of ggufPartPaths(file)) {
+    files.push({
+      name: basename(part),
+      sizeBytes: (await stat(part)).size,
+      sha256: await sha256InWorker(part),
+    });
+  }
+  return files;
 }
 
 /** Puts `source` at `target`: a copy when asked, else a hard link, else (another filesystem) a symlink. */

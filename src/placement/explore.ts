@@ -4,7 +4,7 @@ import { candidateSets, exhaustiveLimit, type SearchOptions } from "./candidates
 import { type Configuration, compareIds, configure, gib, type PlanningContext } from "./configure.js";
 import { draftMemoryBytes, modelShape, totalRequirement } from "./memory-estimate.js";
 import type { PlacementInput, SplitMode } from "./placement-types.js";
-import { linkTable, type ResolvedNode, resolveNode } from "./resolve-nodes.js";
+import { engineMismatch, linkTable, type ResolvedNode, resolveNode } from "./resolve-nodes.js";
 
 /** Plans within this share of the fastest count as equally fast: then fewer nodes, then the preferred head. */
 export const equalSpeedTolerance = 0.02;
@@ -99,6 +99,11 @@ export function exploreConfigurations(problem: Problem, options: SearchOptions =
     (set) => {
       const members = set.map((index) => usable[index]!);
       const modes = modesFor(members.length, problem.split);
+      const mismatch = engineMismatch(members);
+      if (mismatch) {
+        configurations.push(unfit(members, modes[0]!, mismatch));
+        return Number.POSITIVE_INFINITY;
+      }
       // Not enough memory in total: no head or split can help (the total does not depend on them).
       const needed = requirement(members.length);
       const capacity = members.reduce((sum, node) => sum + node.capacityBytes, 0);

@@ -61,6 +61,11 @@ export interface PlacementNode {
   devices?: Array<{ name: string; description: string }>;
   /** The engine's backend; `cpu` (or no accelerator device) means llama.cpp computes on the CPU. */
   backend?: Backend | null;
+  /**
+   * The llama.cpp version its engine reports. Nodes of different versions are never in one split:
+   * llama.cpp's RPC wire format changes between versions. Unknown: compatible with any.
+   */
+  engineVersion?: string;
 }
 
 export interface PlacementCluster {

@@ -262,6 +262,40 @@ describe("planPlacement", () => {
   });
 });
 
+describe("engines of different llama.cpp versions", () => {
+  const a = { ...cpu("a", 16), engineVersion: "0.5.0 (de3ff81)" };
+  const b = { ...cpu("b", 16), engineVersion: "0.5.0 (de3ff81)" };
+  const c = { ...cpu("c", 64), engineVersion: "0.6.0 (abc1234)" };
+  const cluster = { nodes: [a, b, c], links: lan([a, b, c]) };
+
+  it("never share a split, though the odd one has the most memory", () => {
+    const plan = planPlacement({
+      model: llama8B,
+      request: request({ minNodes: 2, split: "layer" }),
+      cluster,
+    });
+    expect(plan.shards.map((shard) => shard.node).sort()).toEqual(["a", "b"]);
+    expect(plan.reasons).toContainEqual(
+      "Left out c: its llama.cpp engine is 0.6.0 (abc1234), a's is 0.5.0 (de3ff81); llama.cpp's RPC wire format changes between versions, so they never share a split (it can still run an instance or replica of its own).",
+    );
+  });
+
+  it("still run a model alone", () => {
+    const plan = planPlacement({ model: llama8B, request: request({ nodes: [id("c")] }), cluster });
+    expect(plan.head).toBe("c");
+  });
+
+  it("say so when only a mixed split would do", () => {
+    expect(() =>
+      planPlacement({
+        model: llama8B,
+        request: request({ minNodes: 2, nodes: [id("a"), id("c")] }),
+        cluster,
+      }),
+    ).toThrow(/their llama\.cpp engines differ \(a 0\.5\.0 \(de3ff81\); c 0\.6\.0 \(abc1234\)\)/);
+  });
+});
+
 describe("planPlacement refuses requests that cannot be meant", () => {
   it.each([
     { name: "an unknown pinned node", extra: { nodes: [id("zz")] }, param: "nodes" },

@@ -53,7 +53,15 @@ export function planReasons(
   }
 
   const leftOut = problem.usable.filter((node) => !best.nodes.includes(node.id));
+  const headVersion = best.members.find((node) => node.id === best.head)?.engineVersion;
   for (const node of leftOut.slice(0, leftOutShown)) {
+    if (headVersion !== undefined && node.engineVersion !== undefined && node.engineVersion !== headVersion) {
+      reasons.push(
+        `Left out ${node.name}: its llama.cpp engine is ${node.engineVersion}, ${name(best.head)}'s is ${headVersion}; ` +
+          "llama.cpp's RPC wire format changes between versions, so they never share a split (it can still run an instance or replica of its own).",
+      );
+      continue;
+    }
     const added = ranked.find(
       (configuration) =>
         configuration.nodes.length === best.nodes.length + 1 &&

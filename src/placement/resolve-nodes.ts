@@ -15,6 +15,8 @@ export interface ResolvedNode {
   accelerated: boolean;
   /** Where the figures come from, for reasons: a chip name, or "given". */
   chip: string;
+  /** The llama.cpp version of its engine, when known (see `PlacementNode.engineVersion`). */
+  engineVersion?: string;
 }
 
 /** Device names llama.cpp gives its GPU backends (`MTL0`, `CUDA0`, `Vulkan0`, `ROCm0`, ...). */
@@ -30,6 +32,7 @@ export function placementNodeFromProfile(id: NodeId, name: string, profile: Node
     cpuCores: profile.cpuCores,
     devices: profile.devices,
     backend: profile.engine?.backend ?? null,
+    engineVersion: profile.engine?.version,
   };
 }
 
@@ -62,6 +65,7 @@ export function resolveNode(node: PlacementNode): ResolvedNode {
     flopsPerSecond: node.flopsPerSecond ?? figures.flopsPerSecond,
     accelerated,
     chip: given ? "given" : figures.chip,
+    ...(node.engineVersion !== undefined && { engineVersion: node.engineVersion }),
   };
 }
 
@@ -123,4 +127,22 @@ function combine(a: NodeId, b: NodeId, both: Array<LinkMeasurement | undefined>)
       throughputs.length > 0 ? Math.min(...throughputs) : assumedLink.throughputBytesPerSecond,
     measured: true,
   };
+}
+
+/**
+ * Why these nodes cannot share a split, or undefined when they can: llama.cpp's RPC wire format
+ * changes between versions, so a head and its RPC servers must run the same one.
+ */
+export function engineMismatch(members: readonly ResolvedNode[]): string | undefined {
+  const versions = new Map<string, string[]>();
+  for (const node of members) {
+    if (node.engineVersion === undefined) continue;
+    versions.set(node.engineVersion, [...(versions.get(node.engineVersion) ?? []), node.name]);
+  }
+  if (versions.size < 2) return undefined;
+  const list = [...versions]
+    .sort(([, a], [, b]) => a[0]!.localeCompare(b[0]!))
+    .map(([version, names]) => `${names.join(", ")} ${version}`)
+    .join("; ");
+  return `their llama.cpp engines differ (${list}), and llama.cpp's RPC wire format changes between versions`;
 }

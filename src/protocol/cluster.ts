@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ApiKeyRecords } from "./api-keys.js";
 import { Backend } from "./engine.js";
+import { NodeHealthFacts } from "./health.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
 import { InstancePlan } from "./instance-plan.js";
@@ -28,6 +29,7 @@ export const NodeProfile = z.object({
   apiPort: z.number().int().positive(),
   clusterPort: z.number().int().positive(),
   herdVersion: z.string(),
+  health: NodeHealthFacts.optional(),
 });
 export type NodeProfile = z.infer<typeof NodeProfile>;
 
@@ -129,6 +131,10 @@ export const InstanceSummary = z.object({
   inFlight: z.number().int().nonnegative().default(0),
   /** Requests it has been sent since its node started. */
   served: z.number().int().nonnegative().default(0),
+  /** Times its engine exited unasked and was started again in the last hour. */
+  restartsLastHour: z.number().int().nonnegative().default(0),
+  /** Why its engine last exited unasked. */
+  lastExit: z.string().max(1000).optional(),
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 

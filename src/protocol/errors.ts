@@ -106,6 +106,23 @@ export class InvalidModelFileError extends HerdError {
   }
 }
 
+/** A stored model whose file no longer matches the sha256 recorded when it was stored. */
+export class ModelCorruptError extends HerdError {
+  override name = "ModelCorruptError";
+  constructor(
+    readonly model: string,
+    readonly problem: string,
+    readonly source: string,
+  ) {
+    const again = source.startsWith("hf:")
+      ? "pull it again (herd pull), "
+      : "import it again from a good copy, ";
+    super(
+      `model '${model}' is corrupt (${problem}); ${again}or remove it (herd models rm ${model}) and load it with --nodes <this node> to copy it from a peer that holds it`,
+    );
+  }
+}
+
 /** The engine binaries are missing or unusable; `remedy` says what to do. */
 export class EngineUnavailableError extends HerdError {
   override name = "EngineUnavailableError";

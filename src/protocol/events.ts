@@ -19,6 +19,14 @@ export type NodeEvent =
       model: ModelName;
       nodes: Array<{ node: NodeId; plannedBytes: number; reportedBytes: number }>;
     }
+  | {
+      /** A freshly loaded engine ran its warm-up generation before it was READY. */
+      type: "instance-warmed-up";
+      instanceId: InstanceId;
+      model: ModelName;
+      loadMs: number;
+      warmupMs: number;
+    }
   | { type: "model-imported"; model: ModelName }
   | { type: "model-removed"; model: ModelName }
   | { type: "engine-workaround-applied"; flag: string; reason: string }

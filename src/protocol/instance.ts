@@ -53,6 +53,9 @@ export const InstanceStatus = InstanceSpec.extend({
   reason: z.string(),
   since: z.string(),
   restarts: z.number().int().nonnegative(),
+  /** Restarts in the last hour, and why the engine last exited unasked. */
+  restartsLastHour: z.number().int().nonnegative().optional(),
+  lastExit: z.string().optional(),
   /** Loopback port of its llama-server while one runs. */
   enginePort: z.number().int().positive().optional(),
   enginePid: z.number().int().positive().optional(),

@@ -145,3 +145,48 @@ export type SetRouteRequest = z.infer<typeof SetRouteRequest>;
 
 /** `POST /herd/v1/.../drain`: whether to answer only once the instances are unloaded. Default true. */
 export const DrainRequest = z.strictObject({ wait: z.boolean().optional() });
+
+/** `POST /herd/v1/models/verify`: re-hash stored models (all when `models` is absent) on this node or `node`. */
+export const VerifyModelsRequest = z.strictObject({
+  models: z.array(z.string().min(1).max(128)).max(4096).optional(),
+  /** Another node of the cluster (name or id), asked over the cluster channel. */
+  node: z.string().min(1).max(128).optional(),
+});
+export type VerifyModelsRequest = z.infer<typeof VerifyModelsRequest>;
+
+/** How far a verification got: bytes hashed of all the models' files. */
+export interface VerifyProgress {
+  model: string;
+  file: string;
+  completed: number;
+  total: number;
+}
+
+/** One model's outcome: `recorded` when no checksum was kept before and one is now. */
+export interface ModelVerification {
+  model: string;
+  state: "verified" | "corrupt" | "recorded";
+  /** What differs, for a corrupt model. */
+  problem?: string;
+  bytes: number;
+  seconds: number;
+}
+
+/** The answer of a verification: the node that hashed, and each model's outcome. */
+export interface VerifyReport {
+  node: string;
+  results: ModelVerification[];
+}
+
+/** `POST /herd/v1/node/stop`: stop this node, or `node`; with `drain`, after moving its instances elsewhere. */
+export const StopNodeRequest = z.strictObject({
+  drain: z.boolean().optional(),
+  node: z.string().min(1).max(128).optional(),
+});
+export type StopNodeRequest = z.infer<typeof StopNodeRequest>;
+
+/** The answer of a stop: the node that is stopping, and the instances its drain moved. */
+export interface StopReport {
+  node: string;
+  moved: Array<{ model: string; from: string; to: string; head: string }>;
+}

@@ -12,7 +12,8 @@ export const ModelProfile = z.object({
   storage: z.enum(["hardlink", "copy", "symlink", "written", "downloaded"]),
   /**
    * Every file of the model with its size and sha256 (split GGUFs have several; `file` is the first).
-   * Known for downloaded models; absent for imported ones until a peer asks for them.
+   * Recorded when the model is stored; absent for models stored by older versions until a peer
+   * asks for them or `herd models verify` records them.
    */
   files: z
     .array(z.object({ name: z.string(), sizeBytes: z.number().int().nonnegative(), sha256: z.string() }))
@@ -54,5 +55,13 @@ export const ModelProfile = z.object({
     })
     .optional(),
   importedAt: z.string(),
+  /** The last `herd models verify`: `corrupt` when a file no longer matches its recorded sha256. */
+  verification: z
+    .object({
+      state: z.enum(["verified", "corrupt"]),
+      checkedAt: z.string(),
+      problem: z.string().optional(),
+    })
+    .optional(),
 });
 export type ModelProfile = z.infer<typeof ModelProfile>;

@@ -13,7 +13,13 @@ import type {
   PlacementBasis,
 } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
-import { ConflictError, InvalidRequestError, ModelNotFoundError, NotFoundError } from "../protocol/errors.js";
+import {
+  ConflictError,
+  InvalidRequestError,
+  ModelCorruptError,
+  ModelNotFoundError,
+  NotFoundError,
+} from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
@@ -95,6 +101,8 @@ export interface LocalInstancesOptions {
     signal: AbortSignal,
     report: (reason: string) => void,
   ) => Promise<ModelProfile>;
+  /** A short generation before each engine is READY (`--no-warmup` turns it off). Default true. */
+  warmup?: boolean;
   /** Requests in flight on an instance headed here, and served by it so far (the router counts them). */
   requestsOf?: (instanceId: InstanceId) => { inFlight: number; served: number };
 }
@@ -278,6 +286,10 @@ export class LocalInstances {
   ): Promise<{ model: ModelProfile; spec: InstanceSpec; draft: ModelProfile | undefined }> {
     const model = await this.options.models.require(request.model);
     const draft = request.draft ? await this.options.models.require(request.draft) : undefined;
+    for (const stored of [model, draft]) {
+      if (stored?.verification?.state === "corrupt")
+        throw new ModelCorruptError(stored.name, stored.verification.problem ?? "", stored.source);
+    }
     if (draft) {
       const problem = draftIncompatibility(model, draft);
       if (problem) throw new InvalidRequestError(problem, "draft");
@@ -324,6 +336,8 @@ export class LocalInstances {
       since: status.since,
       stats: status.stats,
       parallel: status.parallel,
+      restartsLastHour: status.restartsLastHour ?? 0,
+      lastExit: status.lastExit?.slice(0, 1000),
       ...(this.options.requestsOf?.(status.id) ?? { inFlight: 0, served: 0 }),
     }));
   }
@@ -503,6 +517,14 @@ export class LocalInstances {
         }
       },
       prepareShards,
+      warmup: this.options.warmup,
+      onWarmedUp: (timing) =>
+        this.options.publish({
+          type: "instance-warmed-up",
+          instanceId: spec.id,
+          model: spec.model,
+          ...timing,
+        }),
       onWorkaround: (flag, reason) =>
         this.options.publish({ type: "engine-workaround-applied", flag, reason }),
     });

@@ -1,10 +1,9 @@
 import { Readable } from "node:stream";
 import { Hono } from "hono";
 import { z } from "zod";
-import { NotFoundError } from "../../protocol/errors.js";
-import type { NodeId } from "../../protocol/ids.js";
 import { readLogLines } from "../../util/read-log-lines.js";
 import type { ApiDependencies } from "../api-dependencies.js";
+import { resolveNode } from "./resolve-node.js";
 
 const LogsQuery = z.object({
   /** A node's name, id, or the start of its id; this node when absent. */
@@ -57,14 +56,4 @@ export function logsRoutes(dependencies: ApiDependencies): Hono {
   });
 
   return app;
-}
-
-/** The node a `node` parameter names: exact name or id first, then a unique id prefix. */
-function resolveNode(dependencies: ApiDependencies, wanted: string): NodeId {
-  const nodes = dependencies.cluster.view().nodes;
-  const exact = nodes.find((node) => node.name === wanted || node.id === wanted);
-  if (exact) return exact.id;
-  const byPrefix = nodes.filter((node) => node.id.startsWith(wanted));
-  if (byPrefix.length === 1) return byPrefix[0]!.id;
-  throw new NotFoundError(`no node named '${wanted}' in the cluster (see 'herd nodes')`);
 }
