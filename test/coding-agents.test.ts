@@ -130,10 +130,13 @@ describe("coding agents against one node, through a recorder", () => {
 
     it("makes a tool round trip: the tool's result goes back and is answered", async () => {
       recorder.clear();
-      const toolResultSent = recorder.waitUntil("a request carrying a tool result, answered", (exchanges) =>
-        exchanges.some(
-          (exchange) => exchange.status === 200 && JSON.stringify(exchange.body).includes('"tool_result"'),
-        ),
+      const toolResultSent = recorder.waitUntil(
+        "a request carrying a tool result, answered",
+        (exchanges) =>
+          exchanges.some(
+            (exchange) => exchange.status === 200 && JSON.stringify(exchange.body).includes('"tool_result"'),
+          ),
+        90_000,
       );
       const run = await claude(
         "tools",
@@ -205,9 +208,15 @@ describe("coding agents against one node, through a recorder", () => {
             (exchange) =>
               exchange.status === 200 && JSON.stringify(exchange.body).includes('"function_call_output"'),
           ),
+        // Under the test's own limit, so that a timeout names what was recorded.
+        90_000,
       );
       await codex("tools", "agent-tools", "list the files here", outputSent);
       await outputSent;
+      const called = recorder.exchanges.find((exchange) =>
+        exchange.response.includes('"type":"function_call"'),
+      );
+      expect(called, recorder.summary()).toBeDefined();
       expectEveryExchangeAnswered(recorder.exchanges);
     });
   });

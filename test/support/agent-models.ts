@@ -48,7 +48,9 @@ export async function chattyModelShape(vocabPath: string) {
  * `toolCallModelShape` made fit for agents' tools, whose arguments are free strings (a path, a
  * command): there the tool-call marker, which wins everywhere, is valid text and the fixed-logit
  * model would write it forever. A closing quote just behind the marker ends each string within a
- * few tokens when sampled at the engine's default temperature, as agents sample.
+ * few tokens when sampled at the engine's default temperature, as agents sample. Where the agent
+ * offers several tools, names starting with `get` win: Codex CLI's `get_goal` takes no arguments and
+ * answers at once, where a tool picked at random could run a shell command or wait for the user.
  */
 export async function agentToolsModelShape(vocabPath: string) {
   const shape = await toolCallModelShape(vocabPath);
@@ -56,6 +58,7 @@ export async function agentToolsModelShape(vocabPath: string) {
   const [[, markerLogit]] = [...shape.fixedLogits!].filter(([, logit]) => logit > 0) as [[number, number]];
   const logits = new Map(shape.fixedLogits);
   logits.set(idOf('"'), markerLogit - 1.5);
+  logits.set(idOf("get"), 10);
   return { ...shape, fixedLogits: logits };
 }
 
