@@ -6,8 +6,6 @@ import { createApp } from "./api/app.js";
 import { mapError } from "./api/error-mapping.js";
 import { ResponseStore } from "./api/openai/responses/response-store.js";
 import { ApiKeyStore } from "./cluster/api-key-store.js";
-import { channelRequest } from "./cluster/channel-request.js";
-import { openChannelStream } from "./cluster/channel-stream.js";
 import { ClusterNode } from "./cluster/cluster-node.js";
 import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
@@ -36,28 +34,28 @@ import { reapOrphanEngines } from "./engine/reap-orphan-engines.js";
 import { resolveEngine } from "./engine/resolve-engine.js";
 import { clusterGateway } from "./inference/cluster-gateway.js";
 import { forwardToNode } from "./inference/forward-to-node.js";
+import { recoveringModels } from "./inference/recovering-models.js";
 import { Router } from "./inference/router.js";
+import { AnnouncedModels } from "./models/announced-models.js";
 import { HubClient } from "./models/hub-client.js";
 import { ModelStore } from "./models/model-store.js";
 import { ModelPuller } from "./models/pull-model.js";
-import { writeSynthModel } from "./models/synth-model.js";
-import { verifyModels } from "./models/verify-models.js";
+import { synthesizeModel } from "./models/synthesize-model.js";
 import type { CreateApiKeyRequest, CreatedApiKey } from "./protocol/api-keys.js";
-import type { ClusterView, InstanceSummary, PlacementBasis } from "./protocol/cluster.js";
+import type { InstanceSummary } from "./protocol/cluster.js";
 import type { BuildProgress, EngineInstall, EngineReport } from "./protocol/engine.js";
-import { EngineUnavailableError, HerdError, InvalidRequestError } from "./protocol/errors.js";
+import { EngineUnavailableError, HerdError } from "./protocol/errors.js";
 import type { NodeEvent } from "./protocol/events.js";
-import { SynthModelRequest } from "./protocol/management.js";
-import type { ModelProfile } from "./protocol/model-profile.js";
 import { DisposeStack } from "./util/dispose-stack.js";
 import { createLogger, type Logger } from "./util/logger.js";
-import { planOnCluster, preferredHead, toInstancePlan } from "./worker/cluster-planning.js";
-import { type LoadRequest, LocalInstances } from "./worker/local-instances.js";
+import { LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { fitModels } from "./worker/model-fit.js";
-import { moveInstancesOff } from "./worker/move-instances-off.js";
+import { modelVerifier } from "./worker/model-verifier.js";
+import { nodeStopper } from "./worker/node-stopper.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
+import { planForLoad } from "./worker/plan-for-load.js";
 import { UpstreamRegistry } from "./worker/upstream-registry.js";
 
 export { loadConfig, type NodeConfig };
@@ -200,18 +198,8 @@ export async function startNode(
   const models = new ModelStore(paths.models);
   const hub = new HubClient(config.hub);
   const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
-  // The names heartbeats announce, so the coordinator knows which nodes can head which model: a
-  // corrupt copy is not announced (no head is placed on it, no peer copies it), but `herd health` says so.
-  let modelNames: string[] = [];
-  let corruptModels: string[] = [];
-  const refreshModels = async () => {
-    const list = await models.list();
-    modelNames = list.filter((model) => model.verification?.state !== "corrupt").map((model) => model.name);
-    corruptModels = list
-      .filter((model) => model.verification?.state === "corrupt")
-      .map((model) => model.name);
-  };
-  await refreshModels();
+  const announced = new AnnouncedModels(models);
+  await announced.refresh();
   // Every part registers its clean-up as it starts: a failed start and a shutdown unwind alike.
   const stack = new DisposeStack((name, error) =>
     logger.warn({ err: error }, `${name} did not stop cleanly`),
@@ -219,7 +207,7 @@ export async function startNode(
   // Registered first, so it runs last.
   stack.defer("log", () => logger.info("herd node stopped"));
   try {
-    const modelRefresh = setInterval(() => void refreshModels(), 2000);
+    const modelRefresh = setInterval(() => void announced.refresh(), 2000);
     modelRefresh.unref();
     stack.defer("model list refresh", () => clearInterval(modelRefresh));
     const desired = new DesiredStateStore(paths.state);
@@ -267,12 +255,12 @@ export async function startNode(
             modelsDirectory: paths.models,
             apiExposed: exposed,
             authDisabled: config.insecureNoAuth,
-            corruptModels,
+            corruptModels: announced.corrupt,
           }),
         }),
       instances: () => instanceSummaries(),
       sentInFlight: (instanceId) => router.load(instanceId),
-      models: () => modelNames,
+      models: () => announced.names,
       rpcServers: (name) => shards.lookup(name),
       routes: modelFileRoutes(models),
       onApiRequest: (request, response) => void forwardedListener?.(request, response),
@@ -297,29 +285,7 @@ export async function startNode(
       clusterKey: clusterKeyBytes(identity),
       endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
       rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-      plan: (model, spec, request, excluded, draft) => {
-        const view = cluster.view();
-        const basis = placementBasis(model, request, view, draft);
-        // This node holds the files: loads and plans start from its own store. A head needs the
-        // draft's file as well as the model's.
-        const holders = [...new Set([identity.id, ...cluster.nodesHolding(model.name)])].filter(
-          (node) => !draft || node === identity.id || cluster.nodesHolding(draft.name).includes(node),
-        );
-        const details = planOnCluster(
-          view,
-          basis,
-          {
-            ...basis,
-            // Other replicas' nodes: a replica runs on nodes of its own.
-            avoid: [...(basis.avoid ?? []), ...excluded],
-            contextSize: spec.contextSize,
-            parallel: spec.parallel,
-          },
-          holders,
-          preferredHead(holders, excluded) ?? identity.id,
-        );
-        return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
-      },
+      plan: planForLoad(identity.id, cluster),
       obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
       requestsOf: (instanceId) => ({
         inFlight: router.load(instanceId),
@@ -336,27 +302,15 @@ export async function startNode(
       publish,
     });
     instanceSummaries = () => instances.summaries();
-    // Models that have served since this node started: a request for one that is down waits for its
-    // recovery instead of failing.
-    const servedModels = new Set<string>();
-    events.on("event", (event: NodeEvent) => {
-      if (event.type === "instance-state-changed" && event.state === "READY") servedModels.add(event.model);
-    });
     const router: Router = new Router(models, instances, {
       remote: (model) => cluster.remoteInstances(model),
       recovery: {
         waitMs: 60_000,
-        recovering: (model) => {
-          for (const summary of cluster.view().instances) {
-            if (summary.state === "READY") servedModels.add(summary.model);
-          }
-          // Wait for a model that served before (it is recovering), or one this node does not hold and
-          // another node heads (the first heartbeat announcing it READY may still be on its way).
-          const placed = cluster.desiredState.instances.some(
-            (instance) => instance.model === model && instance.suspended === undefined,
-          );
-          return placed && (servedModels.has(model) || !modelNames.some((name) => name === model));
-        },
+        recovering: recoveringModels({
+          cluster,
+          onEvent: (listener) => events.on("event", listener),
+          localModels: () => announced.names,
+        }),
       },
       gateway: clusterGateway(() => cluster.desiredState),
       maxQueuePerInstance: config.maxQueuePerInstance,
@@ -400,32 +354,17 @@ export async function startNode(
         workarounds: await quirks.list(engineKey(engine)),
         devices: await listEngineDevices(engine.llamaServer),
       }),
-      synthesize: async (request, onProgress, signal) => {
-        const shape = SynthModelRequest.parse(request);
-        const vocabPath = await engineVocabPath(config.engineCache, shape.vocabulary);
-        const description = `synth:${shape.layers}x${shape.embedding}-ff${shape.feedForward}-h${shape.heads}/${shape.kvHeads}-${shape.type}-seed${shape.seed}${shape.blockScale ? `-scale${shape.blockScale}` : ""}${shape.contextLength === 2048 ? "" : `-ctx${shape.contextLength}`}${shape.vocabulary === "llama-spm" ? "" : `-${shape.vocabulary}`}`;
-        const profile = await models.create(shape.name, `${shape.name}.gguf`, description, (target) =>
-          writeSynthModel(
-            {
-              outputPath: target,
-              vocabPath,
-              name: shape.name,
-              layerCount: shape.layers,
-              embeddingLength: shape.embedding,
-              feedForwardLength: shape.feedForward,
-              headCount: shape.heads,
-              keyValueHeadCount: shape.kvHeads,
-              weightType: shape.type,
-              contextLength: shape.contextLength,
-              seed: shape.seed,
-              blockScale: shape.blockScale,
-            },
-            { signal, onProgress: (progress) => onProgress(progress.writtenBytes, progress.totalBytes) },
-          ).then(() => undefined),
-        );
-        publish({ type: "model-imported", model: profile.name });
-        return profile;
-      },
+      synthesize: (request, onProgress, signal) =>
+        synthesizeModel(
+          {
+            models,
+            vocabPathOf: (vocabulary) => engineVocabPath(config.engineCache, vocabulary),
+            onImported: (profile) => publish({ type: "model-imported", model: profile.name }),
+          },
+          request,
+          onProgress,
+          signal,
+        ),
       fit: (request, signal) =>
         fitModels(
           {
@@ -438,75 +377,16 @@ export async function startNode(
           request,
           signal,
         ),
-      verify: {
-        here: async (names, onProgress, signal) => {
-          const results = await verifyModels(models, names, { signal, onProgress });
-          await refreshModels();
-          return { node: identity.name, results };
-        },
-        onNode: async (node, names, signal) => {
-          const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
-          const response = await openChannelStream({
-            endpoints: member.endpoints,
-            path: "/cluster/v1/api/herd/v1/models/verify",
-            body: { models: names },
-            key: clusterKeyBytes(identity),
-            selfId: identity.id,
-            signal,
-          }).catch((error: Error) => {
-            throw new HerdError(`cannot reach node ${member.name} to verify its models: ${error.message}`);
-          });
-          return {
-            status: response.statusCode ?? 502,
-            contentType: response.headers["content-type"] ?? "application/x-ndjson",
-            body: response,
-          };
-        },
-      },
-      stop: options.onStopRequested && {
-        here: async ({ drain }, signal) => {
-          const moved = drain
-            ? await moveInstancesOff(identity.id, {
-                view: () => cluster.view(),
-                desired: () => cluster.desiredState,
-                holdersOf: (model) => cluster.nodesHolding(model),
-                add: async (instance) => void (await cluster.changeDesired({ op: "add-instance", instance })),
-                drain: async (instanceId) => void (await instances.drain({ instance: instanceId })),
-                waitUntilRemoved: (ids, waitSignal) => instances.waitUntilRemoved(ids, waitSignal),
-                signal,
-              })
-            : [];
-          logger.info({ moved: moved.map((move) => move.to.id) }, "stopping: herd stop was asked for");
-          // After the answer has left: the process exits as with Ctrl-C.
-          setTimeout(() => options.onStopRequested?.(), 100);
-          const name = (id: string) => cluster.view().nodes.find((node) => node.id === id)?.name ?? id;
-          return {
-            node: identity.name,
-            moved: moved.map((move) => ({
-              model: move.from.model,
-              from: move.from.id,
-              to: move.to.id,
-              head: name(move.to.node),
-            })),
-          };
-        },
-        onNode: async (node, { drain }) => {
-          const member = cluster.view().nodes.find((candidate) => candidate.id === node)!;
-          const answer = await channelRequest({
-            endpoints: member.endpoints,
-            method: "POST",
-            path: "/cluster/v1/api/herd/v1/node/stop",
-            body: { drain },
-            key: clusterKeyBytes(identity),
-            selfId: identity.id,
-            // A drain waits for replacements to load.
-            timeoutMs: drain ? 16 * 60_000 : 10_000,
-          }).catch((error: Error) => {
-            throw new HerdError(`cannot reach node ${member.name} to stop it: ${error.message}`);
-          });
-          return { status: answer.status, body: answer.body };
-        },
-      },
+      verify: modelVerifier({ identity, cluster, models, onVerified: () => announced.refresh() }),
+      stop:
+        options.onStopRequested &&
+        nodeStopper({
+          identity,
+          cluster,
+          instances,
+          logger,
+          onStopRequested: () => options.onStopRequested?.(),
+        }),
       pull: async (request, onProgress, signal) => {
         const profile = await puller.pull(request, onProgress, signal);
         publish({ type: "model-imported", model: profile.name });
@@ -625,45 +505,6 @@ export async function createApiKeyOffline(
   await mkdir(paths.state, { recursive: true, mode: 0o700 });
   const store = await new ApiKeyStore(paths.state).load();
   return { created: await store.create(request), path: store.path };
-}
-
-/** What the planner needs to place (and later re-place) an instance; node names become ids. */
-function placementBasis(
-  model: ModelProfile,
-  request: LoadRequest,
-  view: ClusterView,
-  draft?: ModelProfile,
-): PlacementBasis {
-  const resolve = (names: string[] | undefined, option: string) =>
-    names?.map((name) => {
-      const node = view.nodes.find((candidate) => candidate.name === name || candidate.id === name);
-      if (!node)
-        throw new InvalidRequestError(`no node named '${name}' in the cluster (see 'herd nodes')`, option);
-      return node.id;
-    });
-  const placementModel = (profile: ModelProfile) => ({
-    name: profile.name,
-    sizeBytes: profile.sizeBytes,
-    architecture: profile.architecture,
-    layerCount: profile.layerCount,
-    bytesPerLayer: profile.bytesPerLayer,
-    nonLayerBytes: profile.nonLayerBytes,
-    kvBytesPerToken: profile.kvBytesPerToken,
-    embeddingLength: profile.embeddingLength,
-    expertCount: profile.expertCount,
-    expertUsedCount: profile.expertUsedCount,
-    expertBytesPerLayer: profile.expertBytesPerLayer,
-  });
-  return {
-    model: placementModel(model),
-    draft: draft ? placementModel(draft) : undefined,
-    split: request.split ?? "auto",
-    rpcTransport: request.rpcTransport ?? "tunnel",
-    nodes: resolve(request.nodes, "nodes"),
-    avoid: resolve(request.avoid, "avoid"),
-    minNodes: request.minNodes,
-    maxNodes: request.maxNodes,
-  };
 }
 
 /** Where peers can reach the cluster channel: the listen address, or every LAN address when it is a wildcard. */
