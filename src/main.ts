@@ -14,6 +14,7 @@ import { modelFileRoutes } from "./cluster/model-file-routes.js";
 import { nodeHealthFacts } from "./cluster/node-health-facts.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
+import { createNodeStore } from "./cluster/node-state.js";
 import { readPeerLog } from "./cluster/read-peer-log.js";
 import { clusterClientTlsOptions } from "./cluster/secure-channel.js";
 import {
@@ -211,7 +212,8 @@ export async function startNode(
     modelRefresh.unref();
     stack.defer("model list refresh", () => clearInterval(modelRefresh));
     const desired = new DesiredStateStore(paths.state);
-    const desiredAtStart = await desired.load();
+    // The node's one state: membership, links, reports and the desired state, as saved when it last ran.
+    const store = createNodeStore(identity.id, await desired.load());
     const version = await herdVersion();
     const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
     const parentDeathWrapper = await findParentDeathWrapper();
@@ -241,7 +243,7 @@ export async function startNode(
       advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
       peers: [...config.peers, ...(token?.addresses ?? [])],
       desired,
-      desiredAtStart,
+      store,
       apiKeys,
       profile: () =>
         collectNodeProfile({

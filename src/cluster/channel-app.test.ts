@@ -12,6 +12,7 @@ import { channelRequest, readBody } from "./channel-request.js";
 import { ClusterNode } from "./cluster-node.js";
 import { DesiredStateStore } from "./desired-state-store.js";
 import { requestPeerAt } from "./dial-peer.js";
+import { createNodeStore } from "./node-state.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 import { testNodeProfile } from "./test-node-profile.js";
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
     advertise: [endpoint],
     peers: [],
     desired,
-    desiredAtStart,
+    store: createNodeStore(id, desiredAtStart),
     apiKeys: await new ApiKeyStore(home).load(),
     profile: () => profile,
     instances: () => [],

@@ -15,7 +15,6 @@ import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
-import { StateStore } from "../util/state-store.js";
 import { apiKeysDigest } from "./api-key-secrets.js";
 import type { ApiKeyStore } from "./api-key-store.js";
 import { type ChannelApp, type ChannelErrorMapping, createChannelApp } from "./channel-app.js";
@@ -24,13 +23,7 @@ import { startClusterServer } from "./cluster-server.js";
 import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { LinkMeasurer } from "./link-measurer.js";
-import {
-  applyEvent,
-  initialNodeState,
-  type NodeState,
-  type NodeStateEvent,
-  refuseChange,
-} from "./node-state.js";
+import { type NodeState, type NodeStateEvent, type NodeStore, refuseChange } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
@@ -50,8 +43,11 @@ export interface ClusterNodeOptions {
   peers: string[];
   /** Where the desired state is saved. */
   desired: DesiredStateStore;
-  /** The desired state as it was saved when the node last ran. */
-  desiredAtStart: DesiredState;
+  /**
+   * The node's state, shared with the parts that run local processes: created by the wiring with
+   * the desired state as it was saved (`createNodeStore`).
+   */
+  store: NodeStore;
   /** The cluster's API keys: every node converges on the same set. */
   apiKeys: ApiKeyStore;
   profile: () => NodeProfile;
@@ -89,7 +85,7 @@ const tickMs = 250;
 export class ClusterNode {
   readonly introduction: NodeIntroduction;
   /** Membership, the coordinator and links: changed only through `apply`. */
-  private readonly store: StateStore<NodeState, NodeStateEvent>;
+  private readonly store: NodeStore;
   private readonly sockets = new Map<NodeId, PeerSocket>();
   private readonly pending = new Set<PeerSocket>();
   private readonly dialer: PeerDialer;
@@ -137,7 +133,7 @@ export class ClusterNode {
       isConnected: (endpoint) => this.connectedEndpoint(endpoint),
       onOpen: (socket, endpoint) => this.adopt(new PeerSocket(socket, true, endpoint)),
     });
-    this.store = new StateStore(initialNodeState(options.id, options.desiredAtStart), applyEvent);
+    this.store = options.store;
     this.apply({
       type: "hello-received",
       introduction: this.introduction,

@@ -11,6 +11,7 @@ import {
 import { HerdError } from "../protocol/errors.js";
 import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
+import { StateStore } from "../util/state-store.js";
 import { applyDesiredChange, refuseDesiredChange } from "./apply-desired-change.js";
 
 /** How long silence lasts before a node is suspected, and before it is removed. */
@@ -102,6 +103,14 @@ export const emptyDesiredState: DesiredState = {
 /** The state of a node that has heard of no one yet, not even itself; `desired` as it was saved. */
 export function initialNodeState(self: NodeId, desired: DesiredState = emptyDesiredState): NodeState {
   return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map(), desired };
+}
+
+/** The store that holds a node's state; every part of the node reads and waits on this one. */
+export type NodeStore = StateStore<NodeState, NodeStateEvent>;
+
+/** A node's store, starting from the desired state as it was saved. */
+export function createNodeStore(self: NodeId, desired?: DesiredState): NodeStore {
+  return new StateStore(initialNodeState(self, desired), applyEvent);
 }
 
 /**
