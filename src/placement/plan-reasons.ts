@@ -6,6 +6,15 @@ import { assumedLink } from "./resolve-nodes.js";
 /** How many left-out nodes the reasons name one by one. */
 const leftOutShown = 4;
 
+/** What each sentence needs: the problem, the plan chosen, the plans that fit (best first) and all of them. */
+interface ReasonInput {
+  problem: Problem;
+  best: Configuration;
+  ranked: readonly Configuration[];
+  all: readonly Configuration[];
+  name: (id: NodeId) => string;
+}
+
 /** Sentences, for people, on why the plan uses these nodes, this split, these blocks and this head. */
 export function planReasons(
   problem: Problem,
@@ -13,24 +22,40 @@ export function planReasons(
   ranked: readonly Configuration[],
   all: readonly Configuration[],
 ): string[] {
-  const { context } = problem;
   const name = (id: NodeId) => problem.usable.find((node) => node.id === id)?.name ?? id;
-  const speed = (configuration: Configuration) =>
-    `${configuration.prediction!.decodeTokensPerSecond.toFixed(1)} tokens/s`;
+  const input: ReasonInput = { problem, best, ranked, all, name };
+  return [
+    memoryReason(input),
+    ...nodeCountReasons(input),
+    ...leftOutReasons(input),
+    ...splitReasons(input),
+    headReason(input),
+    ...predictionReasons(input),
+  ];
+}
+
+function speed(configuration: Configuration): string {
+  return `${configuration.prediction!.decodeTokensPerSecond.toFixed(1)} tokens/s`;
+}
+
+function memoryReason({ problem: { context }, best }: ReasonInput): string {
   const total = (field: "weightBytes" | "kvBytes" | "computeBytes" | "totalBytes") =>
     best.shards.reduce((sum, shard) => sum + shard[field], 0);
-  const reasons = [
+  return (
     `${context.model.name} needs ${gib(total("weightBytes"))} of weights, ${gib(total("kvBytes"))} of KV cache ` +
-      `(${context.contextSize} tokens over ${context.parallel} slot${context.parallel === 1 ? "" : "s"}) and ` +
-      `${gib(total("computeBytes"))} of compute buffers: ${gib(total("totalBytes"))} with the safety margin.`,
-  ];
+    `(${context.contextSize} tokens over ${context.parallel} slot${context.parallel === 1 ? "" : "s"}) and ` +
+    `${gib(total("computeBytes"))} of compute buffers: ${gib(total("totalBytes"))} with the safety margin.`
+  );
+}
 
+/** Why one node, or why several. */
+function nodeCountReasons({ problem, best, ranked, all, name }: ReasonInput): string[] {
   if (best.nodes.length === 1) {
     const shard = best.shards[0]!;
-    reasons.push(
+    const reasons = [
       `It fits on ${name(best.head)} alone (${gib(shard.totalBytes)} of ${gib(best.members[0]!.capacityBytes)}), ` +
         "and one node needs no network hops.",
-    );
+    ];
     const split = ranked.find((configuration) => configuration.nodes.length > 1);
     if (split) {
       const perHop = (split.prediction!.networkSeconds * 1000) / (split.nodes.length - 1);
@@ -39,19 +64,24 @@ export function planReasons(
           `each RPC hop costs about ${perHop.toFixed(1)} ms per token, more than the extra memory bandwidth saves.`,
       );
     }
-  } else {
-    const single = ranked.find((configuration) => configuration.nodes.length === 1);
-    const largest = all
-      .filter((configuration) => configuration.nodes.length === 1)
-      .sort((a, b) => b.members[0]!.capacityBytes - a.members[0]!.capacityBytes)[0];
-    if (problem.minNodes > 1) reasons.push(`At least ${problem.minNodes} nodes were asked for.`);
-    else if (!single && largest) reasons.push(`No single node has room: ${largest.why}.`);
-    else if (single)
-      reasons.push(
-        `${best.nodes.length} nodes predict ${speed(best)}, faster than the best single node (${speed(single)} on ${name(single.head)}).`,
-      );
+    return reasons;
   }
+  const single = ranked.find((configuration) => configuration.nodes.length === 1);
+  const largest = all
+    .filter((configuration) => configuration.nodes.length === 1)
+    .sort((a, b) => b.members[0]!.capacityBytes - a.members[0]!.capacityBytes)[0];
+  if (problem.minNodes > 1) return [`At least ${problem.minNodes} nodes were asked for.`];
+  if (!single && largest) return [`No single node has room: ${largest.why}.`];
+  if (single)
+    return [
+      `${best.nodes.length} nodes predict ${speed(best)}, faster than the best single node (${speed(single)} on ${name(single.head)}).`,
+    ];
+  return [];
+}
 
+/** Why each usable node the plan does not use was left out (the first few by name). */
+function leftOutReasons({ problem, best, ranked, name }: ReasonInput): string[] {
+  const reasons: string[] = [];
   const leftOut = problem.usable.filter((node) => !best.nodes.includes(node.id));
   const headVersion = best.members.find((node) => node.id === best.head)?.engineVersion;
   for (const node of leftOut.slice(0, leftOutShown)) {
@@ -69,7 +99,7 @@ export function planReasons(
         best.nodes.every((id) => configuration.nodes.includes(id)),
     );
     const withIt = added ?? ranked.find((configuration) => configuration.nodes.includes(node.id));
-    const link = context.link(best.head, node.id);
+    const link = problem.context.link(best.head, node.id);
     const linkText = link.measured
       ? ` (its link to ${name(best.head)}: ${(link.rttSeconds * 1000).toFixed(2)} ms, ${(link.throughputBytesPerSecond / 1e9).toFixed(2)} GB/s)`
       : "";
@@ -80,16 +110,20 @@ export function planReasons(
   }
   if (leftOut.length > leftOutShown)
     reasons.push(`Left out ${leftOut.length - leftOutShown} more nodes likewise.`);
+  return reasons;
+}
 
+/** Why this split mode, and how the work is divided. */
+function splitReasons({ problem: { context }, best, all, name }: ReasonInput): string[] {
   const sameNodes = (mode: string) =>
     all.find(
       (configuration) => configuration.nodes.join() === best.nodes.join() && configuration.splitMode === mode,
     );
   if (best.splitMode === "layer") {
-    reasons.push(
+    const reasons = [
       `Layer split: the nodes run their blocks one after another, so only activations ` +
         `(${4 * context.shape.embeddingLength} bytes per token) cross the network.`,
-    );
+    ];
     const tensor = sameNodes("tensor");
     if (tensor?.fits) {
       reasons.push(
@@ -100,20 +134,24 @@ export function planReasons(
       `Blocks: ${best.shards.map((shard) => `${name(shard.node)} ${shard.layerStart}-${shard.layerEnd - 1}`).join(", ")}; ` +
         "faster memory takes more blocks, nodes of equal speed share by free memory.",
     );
-  } else if (best.splitMode === "tensor") {
+    return reasons;
+  }
+  if (best.splitMode === "tensor") {
     const layer = sameNodes("layer");
-    reasons.push(
+    return [
       `Tensor split: every node reads its slice of every block at once; over these links its ` +
         `${2 * context.shape.layerCount} all-reduces per token cost less than that saves` +
         (layer?.fits ? ` (layer split: ${speed(layer)}).` : "."),
-    );
-    reasons.push(
       `Proportions: ${best.shards.map((shard) => `${name(shard.node)} ${(shard.fraction * 100).toFixed(1)}%`).join(", ")}, by memory bandwidth within memory.`,
-    );
+    ];
   }
+  return [];
+}
 
+/** Which node heads the instance, and how the preferred head compares. */
+function headReason({ problem, best, ranked, name }: ReasonInput): string {
   const holdsOutput = best.shards.some(
-    (shard) => shard.node === best.head && shard.layerEnd === context.shape.layerCount,
+    (shard) => shard.node === best.head && shard.layerEnd === problem.context.shape.layerCount,
   );
   let headText = `${name(best.head)} heads it: it runs llama-server and keeps the input embeddings`;
   if (holdsOutput && best.splitMode !== "tensor") headText += " and the output layer";
@@ -124,16 +162,19 @@ export function planReasons(
       ? `; with ${name(problem.preferredHead)} as head the best plan predicts ${speed(preferred)}`
       : `; ${name(problem.preferredHead)} cannot head a plan that fits`;
   }
-  reasons.push(`${headText}.`);
+  return `${headText}.`;
+}
 
+/** The predicted speeds, and the links the prediction had to assume. */
+function predictionReasons({ problem: { context }, best, name }: ReasonInput): string[] {
   const prediction = best.prediction!;
-  reasons.push(
+  const reasons = [
     `Predicted ${speed(best)} decode (${(prediction.computeSeconds * 1000).toFixed(1)} ms reading weights` +
       (prediction.networkSeconds > 0
         ? ` + ${(prediction.networkSeconds * 1000).toFixed(1)} ms network`
         : "") +
       ` per token) and ${prediction.prefillTokensPerSecond.toFixed(0)} tokens/s prefill.`,
-  );
+  ];
   for (const node of best.rpcNodes) {
     if (!context.link(best.head, node).measured)
       reasons.push(
