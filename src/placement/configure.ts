@@ -49,42 +49,7 @@ export function configure(
   head: ResolvedNode,
   mode: SplitMode,
 ): Configuration {
-  const layers = context.shape.layerCount;
-  // RPC servers go in order of capacity, the largest last: with a CPU-only head it holds the output layer.
-  const remotes = members
-    .filter((node) => node.id !== head.id)
-    .sort((a, b) => a.capacityBytes - b.capacityBytes || compareIds(a.id, b.id));
-  const headBackend: ShardBackend = head.accelerated ? "local-accelerator" : "local-cpu";
-  const rpc = (node: ResolvedNode, holdsOutput: boolean): Device => ({
-    node,
-    backend: "rpc",
-    load: { isHead: false, outputFraction: holdsOutput ? 1 : 0 },
-  });
-  const local = (holdsOutput: boolean): Device => ({
-    node: head,
-    backend: headBackend,
-    load: { isHead: true, outputFraction: holdsOutput ? 1 : 0, extraBytes: context.headExtraBytes },
-  });
-  // llama.cpp's device order (src/llama.cpp, llama_prepare_model_devices): layer split puts RPC
-  // servers before local GPUs and the output layer with the last device; blocks kept on the CPU come
-  // first. Tensor split takes devices in registration order (local GPUs, then `--rpc`) and no CPU.
-  let devices: Device[];
-  if (mode === "none") devices = [local(true)];
-  // A CPU-only head takes part in a tensor split through an RPC server of its own on loopback,
-  // since llama.cpp leaves the host CPU out of tensor split.
-  else if (mode === "tensor")
-    devices = [
-      head.accelerated
-        ? local(false)
-        : {
-            ...rpc(head, false),
-            load: { isHead: true, outputFraction: 0, extraBytes: context.headExtraBytes },
-          },
-      ...remotes.map((node) => rpc(node, false)),
-    ];
-  else if (head.accelerated) devices = [...remotes.map((node) => rpc(node, false)), local(true)];
-  else devices = [local(false), ...remotes.map((node, index) => rpc(node, index === remotes.length - 1))];
-
+  const { devices, remotes } = deviceOrder(context, members, head, mode);
   const base: Configuration = {
     nodes: members.map((node) => node.id).sort(compareIds),
     head: head.id,
@@ -98,65 +63,18 @@ export function configure(
     members,
   };
   // With tensor split every device holds its proportion of the output layer too.
-  const memory = (device: Device, blockFraction: number) =>
+  const memory: DeviceMemory = (device, blockFraction) =>
     shardMemory(context.shape, context.contextSize, context.parallel, {
       ...device.load,
       outputFraction: mode === "tensor" ? blockFraction : device.load.outputFraction,
       blockFraction,
     });
-
-  let fractions: number[];
-  let counts: number[];
-  if (mode === "tensor") {
-    const blocker = tensorSplitBlocker(
-      context.model.architecture,
-      head,
-      remotes,
-      context.link,
-      context.splitForced,
-    );
-    if (blocker) return { ...base, why: blocker };
-    const split = splitFractions(
-      devices.map((device) => {
-        const empty = memory(device, 0).totalBytes;
-        const perWhole = memory(device, 1).totalBytes - empty || 1;
-        return {
-          weight: device.node.bandwidthBytesPerSecond,
-          max: (device.node.capacityBytes - empty) / perWhole,
-        };
-      }),
-    );
-    if (!split || split.some((fraction) => fraction <= 0))
-      return { ...base, why: whyNot(devices, memory, 1 / 1000) };
-    const thousandths = split.map((fraction) => Math.max(1, Math.round(fraction * 1000)));
-    const total = thousandths.reduce((sum, value) => sum + value, 0);
-    fractions = thousandths.map((value) => value / total);
-    counts = devices.map(() => layers);
-    base.tensorSplit = thousandths;
-    base.gpuLayers = layers + 1;
-  } else {
-    const split = splitLayers(
-      layers,
-      devices.map((device) => ({
-        max: layerLimit(context, device.node.capacityBytes, device.load),
-        // Fastest first: a block costs bytes / bandwidth wherever it is; equal speeds share by memory.
-        group: -Math.round(Math.log(device.node.bandwidthBytesPerSecond) * 100),
-      })),
-    );
-    if (!split) return { ...base, why: whyNot(devices, memory, 1 / layers) };
-    counts = split;
-    fractions = counts.map((count) => count / layers);
-    // Every device but a CPU-only head's CPU takes a `--tensor-split` entry; +1 where the output layer is.
-    base.tensorSplit =
-      mode === "layer"
-        ? devices.flatMap((device, index) =>
-            device.backend === "local-cpu" ? [] : [counts[index]! + device.load.outputFraction],
-          )
-        : [];
-    // A CPU-only head keeps its blocks by offloading only the rest (llama.cpp keeps the first ones).
-    if (head.accelerated) base.gpuLayers = layers + 1;
-    else base.gpuLayers = mode === "layer" ? layers + 1 - counts[0]! : 0;
-  }
+  const division =
+    mode === "tensor"
+      ? tensorDivision(context, devices, head, remotes, memory)
+      : layerDivision(context, devices, head, mode, memory);
+  if ("why" in division) return { ...base, why: division.why };
+  const { fractions, counts } = division;
 
   let start = 0;
   const shards: Shard[] = devices.map((device, index) => {
@@ -172,8 +90,11 @@ export function configure(
       ...memory(device, fractions[index]!),
     };
   });
-  if (devices.some((device, index) => shards[index]!.totalBytes > device.node.capacityBytes))
-    return { ...base, why: whyNot(devices, memory, mode === "tensor" ? 1 / 1000 : 1 / layers) };
+  const configured = { ...base, tensorSplit: division.tensorSplit, gpuLayers: division.gpuLayers };
+  if (devices.some((device, index) => shards[index]!.totalBytes > device.node.capacityBytes)) {
+    const step = mode === "tensor" ? 1 / 1000 : 1 / context.shape.layerCount;
+    return { ...configured, why: whyNot(devices, memory, step) };
+  }
 
   const costDevices: CostDevice[] = devices.map((device, index) => ({
     node: device.node,
@@ -182,7 +103,131 @@ export function configure(
     blockFraction: fractions[index]!,
     outputFraction: mode === "tensor" ? fractions[index]! : device.load.outputFraction,
   }));
-  return { ...base, fits: true, shards, prediction: predictSpeed(context.shape, mode, costDevices) };
+  return { ...configured, fits: true, shards, prediction: predictSpeed(context.shape, mode, costDevices) };
+}
+
+type DeviceMemory = (device: Device, blockFraction: number) => ReturnType<typeof shardMemory>;
+
+/** How the model's blocks are divided among the devices, or why they cannot be. */
+type Division =
+  | { fractions: number[]; counts: number[]; tensorSplit: number[]; gpuLayers: number }
+  | { why: string };
+
+/**
+ * The devices in llama.cpp's order (src/llama.cpp, llama_prepare_model_devices): layer split puts
+ * RPC servers before local GPUs and the output layer with the last device; blocks kept on the CPU
+ * come first. Tensor split takes devices in registration order (local GPUs, then `--rpc`) and no CPU.
+ */
+function deviceOrder(
+  context: PlanningContext,
+  members: readonly ResolvedNode[],
+  head: ResolvedNode,
+  mode: SplitMode,
+): { devices: Device[]; remotes: ResolvedNode[] } {
+  // RPC servers go in order of capacity, the largest last: with a CPU-only head it holds the output layer.
+  const remotes = members
+    .filter((node) => node.id !== head.id)
+    .sort((a, b) => a.capacityBytes - b.capacityBytes || compareIds(a.id, b.id));
+  const headBackend: ShardBackend = head.accelerated ? "local-accelerator" : "local-cpu";
+  const rpc = (node: ResolvedNode, holdsOutput: boolean): Device => ({
+    node,
+    backend: "rpc",
+    load: { isHead: false, outputFraction: holdsOutput ? 1 : 0 },
+  });
+  const local = (holdsOutput: boolean): Device => ({
+    node: head,
+    backend: headBackend,
+    load: { isHead: true, outputFraction: holdsOutput ? 1 : 0, extraBytes: context.headExtraBytes },
+  });
+  if (mode === "none") return { devices: [local(true)], remotes };
+  // A CPU-only head takes part in a tensor split through an RPC server of its own on loopback,
+  // since llama.cpp leaves the host CPU out of tensor split.
+  if (mode === "tensor") {
+    const headDevice: Device = head.accelerated
+      ? local(false)
+      : {
+          ...rpc(head, false),
+          load: { isHead: true, outputFraction: 0, extraBytes: context.headExtraBytes },
+        };
+    return { devices: [headDevice, ...remotes.map((node) => rpc(node, false))], remotes };
+  }
+  if (head.accelerated)
+    return { devices: [...remotes.map((node) => rpc(node, false)), local(true)], remotes };
+  return {
+    devices: [local(false), ...remotes.map((node, index) => rpc(node, index === remotes.length - 1))],
+    remotes,
+  };
+}
+
+/** Tensor split: every device takes a proportion of every block, by bandwidth within memory. */
+function tensorDivision(
+  context: PlanningContext,
+  devices: Device[],
+  head: ResolvedNode,
+  remotes: ResolvedNode[],
+  memory: DeviceMemory,
+): Division {
+  const layers = context.shape.layerCount;
+  const blocker = tensorSplitBlocker(
+    context.model.architecture,
+    head,
+    remotes,
+    context.link,
+    context.splitForced,
+  );
+  if (blocker) return { why: blocker };
+  const split = splitFractions(
+    devices.map((device) => {
+      const empty = memory(device, 0).totalBytes;
+      const perWhole = memory(device, 1).totalBytes - empty || 1;
+      return {
+        weight: device.node.bandwidthBytesPerSecond,
+        max: (device.node.capacityBytes - empty) / perWhole,
+      };
+    }),
+  );
+  if (!split || split.some((fraction) => fraction <= 0)) return { why: whyNot(devices, memory, 1 / 1000) };
+  const thousandths = split.map((fraction) => Math.max(1, Math.round(fraction * 1000)));
+  const total = thousandths.reduce((sum, value) => sum + value, 0);
+  return {
+    fractions: thousandths.map((value) => value / total),
+    counts: devices.map(() => layers),
+    tensorSplit: thousandths,
+    gpuLayers: layers + 1,
+  };
+}
+
+/** Layer split (or none): whole blocks per device, the fastest memory taking the most. */
+function layerDivision(
+  context: PlanningContext,
+  devices: Device[],
+  head: ResolvedNode,
+  mode: SplitMode,
+  memory: DeviceMemory,
+): Division {
+  const layers = context.shape.layerCount;
+  const counts = splitLayers(
+    layers,
+    devices.map((device) => ({
+      max: layerLimit(context, device.node.capacityBytes, device.load),
+      // Fastest first: a block costs bytes / bandwidth wherever it is; equal speeds share by memory.
+      group: -Math.round(Math.log(device.node.bandwidthBytesPerSecond) * 100),
+    })),
+  );
+  if (!counts) return { why: whyNot(devices, memory, 1 / layers) };
+  return {
+    fractions: counts.map((count) => count / layers),
+    counts,
+    // Every device but a CPU-only head's CPU takes a `--tensor-split` entry; +1 where the output layer is.
+    tensorSplit:
+      mode === "layer"
+        ? devices.flatMap((device, index) =>
+            device.backend === "local-cpu" ? [] : [counts[index]! + device.load.outputFraction],
+          )
+        : [],
+    // A CPU-only head keeps its blocks by offloading only the rest (llama.cpp keeps the first ones).
+    gpuLayers: head.accelerated ? layers + 1 : mode === "layer" ? layers + 1 - counts[0]! : 0,
+  };
 }
 
 /**
