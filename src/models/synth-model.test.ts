@@ -6,8 +6,9 @@ import { readGgufFileInfo } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GgufValue } from "./gguf-writer.js";
 import { writeGgufFile } from "./gguf-writer.js";
+import { InvalidVocabError } from "./read-tokenizer-metadata.js";
 import type { SynthModelShape } from "./synth-model.js";
-import { InvalidModelShapeError, InvalidVocabError, planSynthModel, writeSynthModel } from "./synth-model.js";
+import { InvalidModelShapeError, planSynthModel, writeSynthModel } from "./synth-model.js";
 import { GgmlType } from "./tensor-blocks.js";
 
 const vocabularySize = 300;
