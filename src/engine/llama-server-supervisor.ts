@@ -182,43 +182,8 @@ export class LlamaServerSupervisor {
           break;
         }
       }
-      const port = await findFreePort();
-      const apiKey = randomBytes(24).toString("base64url");
-      // The key goes in a file only this user can read: on the command line `ps` would show it.
-      const apiKeyFile = join(this.options.runDirectory, `${this.options.spec.id}.key`);
-      await mkdir(this.options.runDirectory, { recursive: true, mode: 0o700 });
-      await writeFile(apiKeyFile, `${apiKey}\n`, { mode: 0o600 });
-      const args = llamaServerArgs({
-        modelPath: model.file,
-        alias: this.options.spec.model,
-        port,
-        contextSize: this.options.spec.contextSize,
-        parallel: this.options.spec.parallel,
-        embeddings: this.options.spec.embeddings,
-        modelHasPooling: model.isEmbeddingModel,
-        threads: this.options.spec.threads,
-        draft: draft && {
-          modelPath: draft.file,
-          maxTokens: this.options.spec.draftMax,
-          // A split instance's devices include other nodes' RPC servers: the draft stays on the head.
-          headOnly: shardArgs.length > 0,
-        },
-        apiKeyFile,
-        workarounds,
-      });
-      args.push(...shardArgs);
       const started = Date.now();
-      const buffers: EngineBufferReport[] = [];
-      const engine = await EngineProcess.spawn({
-        command: this.options.engine.llamaServer,
-        args,
-        logPath: join(this.options.logDirectory, `${this.options.spec.id}.log`),
-        parentDeathWrapper: this.options.parentDeathWrapper,
-        onLine: (line) => {
-          const report = parseBufferReport(line);
-          if (report) buffers.push(report);
-        },
-      });
+      const { engine, port, apiKey, buffers } = await this.spawnEngine(model, draft, shardArgs, workarounds);
       this.process = engine;
       if (engine.pid) await recordEnginePid(this.options.runDirectory, this.options.spec.id, engine.pid);
       this.endpointValue = { baseUrl: `http://127.0.0.1:${port}`, apiKey };
@@ -289,6 +254,52 @@ export class LlamaServerSupervisor {
         break;
       }
     }
+  }
+
+  /** Starts llama-server on a free loopback port with a fresh API key, collecting its buffer reports. */
+  private async spawnEngine(
+    model: ModelProfile,
+    draft: ModelProfile | undefined,
+    shardArgs: string[],
+    workarounds: string[],
+  ): Promise<{ engine: EngineProcess; port: number; apiKey: string; buffers: EngineBufferReport[] }> {
+    const port = await findFreePort();
+    const apiKey = randomBytes(24).toString("base64url");
+    // The key goes in a file only this user can read: on the command line `ps` would show it.
+    const apiKeyFile = join(this.options.runDirectory, `${this.options.spec.id}.key`);
+    await mkdir(this.options.runDirectory, { recursive: true, mode: 0o700 });
+    await writeFile(apiKeyFile, `${apiKey}\n`, { mode: 0o600 });
+    const args = llamaServerArgs({
+      modelPath: model.file,
+      alias: this.options.spec.model,
+      port,
+      contextSize: this.options.spec.contextSize,
+      parallel: this.options.spec.parallel,
+      embeddings: this.options.spec.embeddings,
+      modelHasPooling: model.isEmbeddingModel,
+      threads: this.options.spec.threads,
+      draft: draft && {
+        modelPath: draft.file,
+        maxTokens: this.options.spec.draftMax,
+        // A split instance's devices include other nodes' RPC servers: the draft stays on the head.
+        headOnly: shardArgs.length > 0,
+      },
+      apiKeyFile,
+      workarounds,
+    });
+    args.push(...shardArgs);
+    const buffers: EngineBufferReport[] = [];
+    const engine = await EngineProcess.spawn({
+      command: this.options.engine.llamaServer,
+      args,
+      logPath: join(this.options.logDirectory, `${this.options.spec.id}.log`),
+      parentDeathWrapper: this.options.parentDeathWrapper,
+      onLine: (line) => {
+        const report = parseBufferReport(line);
+        if (report) buffers.push(report);
+      },
+    });
+    return { engine, port, apiKey, buffers };
   }
 
   /**
