@@ -83,9 +83,8 @@ export async function startNode(
   // Registered first, so it runs last.
   stack.defer("log", () => logger.info("herd node stopped"));
   try {
-    const modelRefresh = setInterval(() => void announced.refresh(), 2000);
-    modelRefresh.unref();
-    stack.defer("model list refresh", () => clearInterval(modelRefresh));
+    announced.follow((error) => logger.warn({ err: error }, "cannot follow the model store for changes"));
+    stack.defer("model store watch", () => announced.dispose());
     const desired = new DesiredStateStore(paths.state);
     // The node's one state: membership, links, reports and the desired state, as saved when it last ran.
     const store = createNodeStore(identity.id, await desired.load());

@@ -1,4 +1,9 @@
+import { type FSWatcher, watch } from "node:fs";
+import { sep } from "node:path";
 import type { ModelStore } from "./model-store.js";
+
+/** How long the store must be quiet before it is read again: a model arrives as several writes. */
+const settleMs = 150;
 
 /**
  * The model names heartbeats announce, so the coordinator knows which nodes can head which model: a
@@ -9,6 +14,8 @@ export class AnnouncedModels {
   names: string[] = [];
   /** Stored models whose copy failed verification. */
   corrupt: string[] = [];
+  private watcher: FSWatcher | undefined;
+  private settle: NodeJS.Timeout | undefined;
 
   constructor(private readonly store: ModelStore) {}
 
@@ -17,5 +24,24 @@ export class AnnouncedModels {
     const list = await this.store.list();
     this.names = list.filter((model) => model.verification?.state !== "corrupt").map((model) => model.name);
     this.corrupt = list.filter((model) => model.verification?.state === "corrupt").map((model) => model.name);
+  }
+
+  /**
+   * Reads the store again whenever it changes on disk: another process (`herd models import` with
+   * no node to ask, a user deleting a folder) may change it under the node. Downloads in progress
+   * are left out; the model appears when its profile is written.
+   */
+  follow(onError: (error: Error) => void): void {
+    this.watcher = watch(this.store.directory, { recursive: true }, (_event, file) => {
+      if (file?.startsWith(`.downloads${sep}`) || file === ".downloads") return;
+      clearTimeout(this.settle);
+      this.settle = setTimeout(() => void this.refresh().catch(onError), settleMs);
+    });
+    this.watcher.on("error", onError);
+  }
+
+  dispose(): void {
+    this.watcher?.close();
+    clearTimeout(this.settle);
   }
 }
