@@ -2,17 +2,12 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { readTokenizerFacts } from "../../models/read-tokenizer-facts.js";
-import { NotSupportedError } from "../../protocol/errors.js";
-import type { PullProgress } from "../../protocol/management.js";
 import type { ApiDependencies } from "../api-dependencies.js";
-import { mapError } from "../error-mapping.js";
-import { errorBodyFor } from "../error-shapes.js";
 import { ollamaName, resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
-import { clientAbort, streamResponse } from "../stream-response.js";
-import { modelDetails, modelDigest } from "./model-details.js";
-import { pullStatusLines } from "./pull-status.js";
-import { ModelReference, PullRequest } from "./schemas.js";
+import { modelDetails, modelDigest, showResponse } from "./model-details.js";
+import { ollamaPullRoutes } from "./pull-routes.js";
+import { ModelReference } from "./schemas.js";
 
 /**
  * The Ollama version herd reports: the release whose API herd serves. Clients compare it to decide
@@ -25,6 +20,7 @@ export const ollamaApiVersion = "0.13.5";
 export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
   const app = new Hono();
   const { models } = dependencies;
+  app.route("/", ollamaPullRoutes(dependencies));
 
   // Ollama clients check `/` for liveness (`HEAD /`, or `GET /` for "Ollama is running"). The
   // dashboard keeps `GET /` for clients that take a page (browsers, `*/*`) when it is built; a
@@ -84,31 +80,7 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
   app.post("/api/show", async (context) => {
     const body = await readJsonBody(context, ModelReference);
     const model = await models.require(await resolveModelName(models, (body.model ?? body.name)!));
-    const architecture = model.architecture;
-    const tokenizer = await readTokenizerFacts(model.file);
-    const capabilities = model.isEmbeddingModel ? ["embedding"] : ["completion"];
-    // Ollama's name for filling in the middle (`suffix`), which clients check before sending one.
-    if (tokenizer.fillInMiddle && !model.isEmbeddingModel) capabilities.push("insert");
-    return context.json({
-      license: "",
-      modelfile: `# herd serves GGUF files directly; there is no Modelfile\nFROM ${model.file}\n`,
-      parameters: "",
-      // Ollama's template is a Go template; a GGUF's is Jinja, which herd's engine applies. A model
-      // without one completes the prompt as written (Ollama's `{{ .Prompt }}`), shown as none.
-      template: tokenizer.chatTemplate ?? "",
-      details: modelDetails(model),
-      model_info: {
-        "general.architecture": architecture,
-        "general.parameter_count": model.parameterCount,
-        [`${architecture}.block_count`]: model.layerCount,
-        [`${architecture}.context_length`]: model.trainContextLength,
-        [`${architecture}.embedding_length`]: model.embeddingLength,
-        [`${architecture}.attention.head_count`]: model.headCount,
-        [`${architecture}.attention.head_count_kv`]: model.kvHeadCount,
-      },
-      capabilities,
-      modified_at: model.importedAt,
-    });
+    return context.json(showResponse(model, await readTokenizerFacts(model.file)));
   });
 
   app.delete("/api/delete", async (context) => {
@@ -121,45 +93,6 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
     }
     await models.remove(name);
     return context.body(null, 200);
-  });
-
-  app.post("/api/pull", async (context) => {
-    const body = await readJsonBody(context, PullRequest);
-    const pull = dependencies.pull;
-    if (!pull) {
-      throw new NotSupportedError(
-        "this node cannot pull models; copy the GGUF file here and run 'herd models import <file>'",
-      );
-    }
-    // Ollama pulls Hugging Face models as `hf.co/owner/repo:QUANT`; herd's pull takes `owner/repo:QUANT`.
-    const ref = (body.model ?? body.name)!.replace(/^(?:https?:\/\/)?(?:hf\.co|huggingface\.co)\//, "");
-    const abort = clientAbort(context);
-    if (body.stream === false) {
-      await pull({ ref }, () => {}, abort.signal);
-      return context.json({ status: "success" });
-    }
-    return streamResponse(
-      context,
-      {
-        contentType: "application/x-ndjson",
-        abort,
-        errorText: (error) => `${JSON.stringify(errorBodyFor("ollama", mapError(error)))}\n`,
-      },
-      async (writer) => {
-        const lines = pullStatusLines();
-        await pull(
-          { ref },
-          (progress: PullProgress) => {
-            for (const line of lines.next(progress, Date.now())) writer.write(`${JSON.stringify(line)}\n`);
-          },
-          abort.signal,
-        );
-        for (const line of lines.next({ phase: "done", completed: 0, total: 0 }, Date.now())) {
-          writer.write(`${JSON.stringify(line)}\n`);
-        }
-        return undefined;
-      },
-    );
   });
 
   return app;
