@@ -11,6 +11,8 @@ import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken, parseJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { modelFileRoutes } from "./cluster/model-file-routes.js";
+import { NetworkInterfaceMonitor } from "./cluster/network-interfaces/network-interface-monitor.js";
+import { interfaceReaderFor } from "./cluster/network-interfaces/read-network-interfaces.js";
 import { nodeHealthFacts } from "./cluster/node-health-facts.js";
 import { clusterKeyBytes, loadNodeIdentity } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
@@ -27,6 +29,7 @@ import {
 } from "./config.js";
 import { buildEngine } from "./engine/build-engine.js";
 import { type Backend, detectBackend } from "./engine/detect-backend.js";
+import { detectEngineRdma } from "./engine/detect-engine-rdma.js";
 import { EngineQuirks, engineKey } from "./engine/engine-quirks.js";
 import { engineVocabPath } from "./engine/engine-source.js";
 import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
@@ -216,6 +219,15 @@ export async function startNode(
     const store = createNodeStore(identity.id, await desired.load());
     const version = await herdVersion();
     const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
+    const engineRdma = await detectEngineRdma(engine);
+    const interfaces = stack.use(
+      "network interface monitor",
+      new NetworkInterfaceMonitor({
+        read: interfaceReaderFor(process.platform),
+        onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
+      }),
+    );
+    await interfaces.start();
     const parentDeathWrapper = await findParentDeathWrapper();
     const shards = new LocalShards({
       nodeId: identity.id,
@@ -249,6 +261,8 @@ export async function startNode(
         collectNodeProfile({
           engine,
           engineDevices,
+          engineRdma,
+          interfaces: interfaces.current(),
           memoryLimitBytes: config.memoryLimitBytes,
           apiPort: config.port,
           clusterPort: config.clusterPort,

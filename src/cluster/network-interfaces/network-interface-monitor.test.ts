@@ -13,7 +13,14 @@ const cable: NetworkInterface = {
 
 describe("NetworkInterfaceMonitor", () => {
   it("shows what was read last, and keeps it when a later read fails", async () => {
-    const answers: Array<NetworkInterface[] | Error> = [[loopback], [loopback, cable], new Error("gone")];
+    const answers: Array<NetworkInterface[] | Error> = [
+      [loopback],
+      [loopback, cable],
+      new Error("gone"),
+      new Error("still gone"),
+      [loopback],
+      new Error("gone again"),
+    ];
     const errors: unknown[] = [];
     const monitor = new NetworkInterfaceMonitor({
       read: async () => {
@@ -31,7 +38,11 @@ describe("NetworkInterfaceMonitor", () => {
     expect(monitor.current()).toEqual([loopback, cable]);
     await monitor.refresh();
     expect(monitor.current()).toEqual([loopback, cable]);
-    expect(errors).toEqual([new Error("gone")]);
+    await monitor.refresh();
+    await monitor.refresh();
+    expect(monitor.current()).toEqual([loopback]);
+    await monitor.refresh();
+    expect(errors).toEqual([new Error("gone"), new Error("gone again")]);
     await monitor.dispose();
     await monitor.dispose();
   });

@@ -5,7 +5,7 @@ export interface NetworkInterfaceMonitorOptions {
   read: InterfaceReader;
   /** How often the interfaces are read again, so a cable plugged in shows. Default 10 s. */
   refreshMs?: number;
-  /** Hears of a read that failed; the last good list stays. */
+  /** Hears of a read that failed after one that did not (not of each failure in a row); the last good list stays. */
   onError?: (error: unknown) => void;
 }
 
@@ -20,6 +20,7 @@ export class NetworkInterfaceMonitor {
   private timer: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private disposed = false;
+  private failing = false;
 
   constructor(private readonly options: NetworkInterfaceMonitorOptions) {}
 
@@ -43,8 +44,12 @@ export class NetworkInterfaceMonitor {
       .then(
         (interfaces) => {
           this.latest = interfaces;
+          this.failing = false;
         },
-        (error: unknown) => this.options.onError?.(error),
+        (error: unknown) => {
+          if (!this.failing) this.options.onError?.(error);
+          this.failing = true;
+        },
       )
       .finally(() => {
         this.reading = undefined;
