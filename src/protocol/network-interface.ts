@@ -16,6 +16,7 @@ export type InterfaceAddress = z.infer<typeof InterfaceAddress>;
 export const NetworkInterface = z.object({
   name: z.string().max(64),
   kind: InterfaceKind,
+  /** The addresses of a running interface; one that is down lists none (Node's list, from libuv, omits it). */
   addresses: z.array(InterfaceAddress).max(64),
   mtu: z.number().int().nonnegative().optional(),
   /** Link speed in megabits per second, where the operating system says it. */
