@@ -1,14 +1,17 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { formatJoinToken } from "../src/cluster/join-token.js";
 import { readLinuxInterfaces } from "../src/cluster/network-interfaces/linux/read-linux-interfaces.js";
 import { detectEngineRdma } from "../src/engine/detect-engine-rdma.js";
 import { runCommand } from "../src/engine/run-command.js";
+import { findPaths } from "../src/fabric/find-paths.js";
 import type { ClusterView } from "../src/protocol/cluster.js";
 import type { NetworkInterface } from "../src/protocol/network-interface.js";
 import { findFreePort } from "../src/util/free-port.js";
-import { HerdProcess, stopAllHerdProcesses } from "./support/herd-process.js";
+import { HerdProcess, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
 import { createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
 
 const exec = promisify(execFile);
@@ -140,13 +143,22 @@ describe.runIf(process.platform === "linux")("a node in a network namespace", ()
       "spare1",
     );
     await ip("-n", first.name, "addr", "add", "192.168.77.5/24", "dev", "spare0");
-    node = await HerdProcess.start({
-      netns: first,
-      port: 52415,
-      clusterPort: 52416,
-      args: ["--host", "0.0.0.0", "--insecure-no-auth", "--name", "cabled"],
+    const token = formatJoinToken({ key: randomBytes(32), addresses: [`${first.address}:52416`] });
+    const start = (host: TestNetwork["hosts"][0], name: string) =>
+      HerdProcess.start({
+        netns: host,
+        port: 52415,
+        clusterPort: 52416,
+        args: ["--host", "0.0.0.0", "--insecure-no-auth", "--join", token, "--name", name],
+      });
+    [node] = await Promise.all([start(first, "cabled"), start(second, "peer")]);
+    view = await waitFor("the peer's interfaces to reach the first node", async () => {
+      const current = await node.client.cluster();
+      return current.nodes.filter((entry) => entry.state === "alive" && entry.profile?.interfaces).length ===
+        2
+        ? current
+        : undefined;
     });
-    view = await node.client.cluster();
   });
   afterAll(async () => {
     await stopAllHerdProcesses();
@@ -206,5 +218,25 @@ describe.runIf(process.platform === "linux")("a node in a network namespace", ()
       expect.stringMatching(new RegExp(`^cabled\\s+eth0\\s+virtual\\s+${network.hosts[0]!.address}/24`)),
     );
     expect(status.stdout).not.toMatch(/spare0|^cabled\s+lo\s/m);
+  });
+
+  it("finds the LAN and the cable as the two paths between the hosts, from the profiles the peers exchanged", () => {
+    const interfacesOf = (name: string) =>
+      view.nodes.find((entry) => entry.name === name)!.profile!.interfaces!;
+    const [first, second] = network.hosts as [TestNetwork["hosts"][0], TestNetwork["hosts"][0]];
+    expect(findPaths(interfacesOf("cabled"), interfacesOf("peer"))).toEqual([
+      {
+        from: { interface: "cable0", address: `${cableSubnet}.1` },
+        to: { interface: "cable1", address: `${cableSubnet}.2` },
+        kind: "virtual",
+        rdmaPossible: false,
+      },
+      {
+        from: { interface: "eth0", address: first.address },
+        to: { interface: "eth0", address: second.address },
+        kind: "virtual",
+        rdmaPossible: false,
+      },
+    ]);
   });
 });
