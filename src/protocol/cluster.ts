@@ -5,7 +5,7 @@ import { NodeHealthFacts } from "./health.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
 import { InstancePlan } from "./instance-plan.js";
-import { NetworkInterface } from "./network-interface.js";
+import { maxReportedInterfaces, NetworkInterface } from "./network-interface.js";
 import { ModelRoute, Upstream } from "./upstream.js";
 
 export { InstancePlan };
@@ -29,7 +29,7 @@ export const NodeProfile = z.object({
   /** Addresses other machines may reach this one at (non-internal interfaces). */
   addresses: z.array(z.string()),
   /** Every network interface of the machine; absent from nodes older than this field. */
-  interfaces: z.array(NetworkInterface).max(128).optional(),
+  interfaces: z.array(NetworkInterface).max(maxReportedInterfaces).optional(),
   apiPort: z.number().int().positive(),
   clusterPort: z.number().int().positive(),
   herdVersion: z.string(),

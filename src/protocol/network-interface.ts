@@ -4,6 +4,10 @@ import { z } from "zod";
 export const InterfaceKind = z.enum(["thunderbolt", "ethernet", "wifi", "virtual", "loopback", "other"]);
 export type InterfaceKind = z.infer<typeof InterfaceKind>;
 
+/** The most interfaces a profile carries, and addresses per interface; a machine with more reports these many. */
+export const maxReportedInterfaces = 128;
+export const maxReportedAddresses = 64;
+
 /** One address on an interface, with its prefix (`192.168.1.20/24`, `fe80::1/64`). */
 export const InterfaceAddress = z.object({
   address: z.string().max(64),
@@ -15,9 +19,10 @@ export type InterfaceAddress = z.infer<typeof InterfaceAddress>;
 /** A network interface of a node, as the node's operating system reports it. */
 export const NetworkInterface = z.object({
   name: z.string().max(64),
-  kind: InterfaceKind,
+  // A kind added by a newer herd is `other` here, rather than a heartbeat this node cannot read.
+  kind: InterfaceKind.catch("other"),
   /** The addresses of a running interface; one that is down lists none (Node's list, from libuv, omits it). */
-  addresses: z.array(InterfaceAddress).max(64),
+  addresses: z.array(InterfaceAddress).max(maxReportedAddresses),
   mtu: z.number().int().nonnegative().optional(),
   /** Link speed in megabits per second, where the operating system says it. */
   speedMbps: z.number().nonnegative().optional(),

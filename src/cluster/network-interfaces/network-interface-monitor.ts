@@ -1,4 +1,5 @@
 import type { NetworkInterface } from "../../protocol/network-interface.js";
+import { boundInterfaceReport } from "./bound-interface-report.js";
 import type { InterfaceReader } from "./read-network-interfaces.js";
 
 export interface NetworkInterfaceMonitorOptions {
@@ -43,7 +44,7 @@ export class NetworkInterfaceMonitor {
       .read()
       .then(
         (interfaces) => {
-          this.latest = interfaces;
+          this.latest = boundInterfaceReport(interfaces);
           this.failing = false;
         },
         (error: unknown) => {
