@@ -8,6 +8,7 @@ import { readLinuxInterfaces } from "../src/cluster/network-interfaces/linux/rea
 import { detectEngineRdma } from "../src/engine/detect-engine-rdma.js";
 import { runCommand } from "../src/engine/run-command.js";
 import { findPaths } from "../src/fabric/find-paths.js";
+import { isPrivatePath } from "../src/fabric/is-private-path.js";
 import type { ClusterView } from "../src/protocol/cluster.js";
 import type { NetworkInterface } from "../src/protocol/network-interface.js";
 import { findFreePort } from "../src/util/free-port.js";
@@ -220,11 +221,14 @@ describe.runIf(process.platform === "linux")("a node in a network namespace", ()
     expect(status.stdout).not.toMatch(/spare0|^cabled\s+lo\s/m);
   });
 
-  it("finds the LAN and the cable as the two paths between the hosts, from the profiles the peers exchanged", () => {
+  it("finds the LAN and the private cable as the two paths between the hosts, from the profiles the peers exchanged", () => {
     const interfacesOf = (name: string) =>
       view.nodes.find((entry) => entry.name === name)!.profile!.interfaces!;
     const [first, second] = network.hosts as [TestNetwork["hosts"][0], TestNetwork["hosts"][0]];
-    expect(findPaths(interfacesOf("cabled"), interfacesOf("peer"))).toEqual([
+    const paths = findPaths(interfacesOf("cabled"), interfacesOf("peer"));
+    // The /30 cable joins only these two; the /24 LAN is shared with whatever else is on it.
+    expect(paths.map((path) => isPrivatePath(path, interfacesOf("cabled"), []))).toEqual([true, false]);
+    expect(paths).toEqual([
       {
         from: { interface: "cable0", address: `${cableSubnet}.1` },
         to: { interface: "cable1", address: `${cableSubnet}.2` },
