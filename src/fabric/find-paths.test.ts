@@ -3,7 +3,12 @@ import type { InterfaceKind, NetworkInterface } from "../protocol/network-interf
 import { findPaths, type NetworkPath } from "./find-paths.js";
 
 /** An interface with `addresses` written as `address/prefix`. */
-function nic(name: string, kind: InterfaceKind, addresses: string[], extra: Partial<NetworkInterface> = {}) {
+function interfaceNamed(
+  name: string,
+  kind: InterfaceKind,
+  addresses: string[],
+  extra: Partial<NetworkInterface> = {},
+) {
   return {
     name,
     kind,
@@ -17,21 +22,31 @@ function nic(name: string, kind: InterfaceKind, addresses: string[], extra: Part
   } as NetworkInterface;
 }
 
-const loopback = nic("lo0", "loopback", ["127.0.0.1/8", "::1/128"]);
+const loopback = interfaceNamed("lo0", "loopback", ["127.0.0.1/8", "::1/128"]);
 const studio = [
   loopback,
-  nic("en0", "wifi", ["fe80::10/64", "192.168.1.20/24"]),
-  nic("en2", "thunderbolt", ["fe80::2/64", "169.254.10.1/16"], { rdma: true, rdmaDevice: "rdma_en2" }),
-  nic("bridge0", "thunderbolt", ["fe80::b/64"]),
-  nic("docker0", "virtual", ["172.17.0.1/16"]),
+  interfaceNamed("en0", "wifi", ["fe80::10/64", "192.168.1.20/24"]),
+  interfaceNamed("en2", "thunderbolt", ["fe80::2/64", "169.254.10.1/16"], {
+    rdma: true,
+    rdmaDevice: "rdma_en2",
+  }),
+  interfaceNamed("bridge0", "thunderbolt", ["fe80::b/64"]),
+  interfaceNamed("docker0", "virtual", ["172.17.0.1/16"]),
 ];
 const m5 = [
   loopback,
-  nic("en0", "wifi", ["fe80::31/64", "192.168.1.31/24", "fd7a::31/64"]),
-  nic("en1", "thunderbolt", ["fe80::21/64", "169.254.10.2/16"], { rdma: true, rdmaDevice: "rdma_en1" }),
-  nic("docker0", "virtual", ["172.17.0.1/16"]),
+  interfaceNamed("en0", "wifi", ["fe80::31/64", "192.168.1.31/24", "fd7a::31/64"]),
+  interfaceNamed("en1", "thunderbolt", ["fe80::21/64", "169.254.10.2/16"], {
+    rdma: true,
+    rdmaDevice: "rdma_en1",
+  }),
+  interfaceNamed("docker0", "virtual", ["172.17.0.1/16"]),
 ];
-const mini = [loopback, nic("en0", "ethernet", ["fe80::40/64", "192.168.1.40/24"]), nic("en1", "wifi", [])];
+const mini = [
+  loopback,
+  interfaceNamed("en0", "ethernet", ["fe80::40/64", "192.168.1.40/24"]),
+  interfaceNamed("en1", "wifi", []),
+];
 
 const path = (
   from: [string, string],
@@ -72,26 +87,32 @@ describe("findPaths", () => {
     ],
     [
       "a point-to-point /30 between two wired ports, and a LAN whose subnets differ",
-      [nic("eth1", "ethernet", ["10.254.0.1/30"]), nic("eth0", "ethernet", ["192.168.1.5/24"])],
-      [nic("eth1", "ethernet", ["10.254.0.2/30"]), nic("eth0", "ethernet", ["192.168.2.5/24"])],
+      [
+        interfaceNamed("eth1", "ethernet", ["10.254.0.1/30"]),
+        interfaceNamed("eth0", "ethernet", ["192.168.1.5/24"]),
+      ],
+      [
+        interfaceNamed("eth1", "ethernet", ["10.254.0.2/30"]),
+        interfaceNamed("eth0", "ethernet", ["192.168.2.5/24"]),
+      ],
       [path(["eth1", "10.254.0.1"], ["eth1", "10.254.0.2"], "ethernet")],
     ],
     [
       "an IPv6-only LAN",
-      [nic("eth0", "ethernet", ["fe80::1/64", "fd00:1::1/64"])],
-      [nic("eth0", "ethernet", ["fe80::2/64", "fd00:1::2/64"])],
+      [interfaceNamed("eth0", "ethernet", ["fe80::1/64", "fd00:1::1/64"])],
+      [interfaceNamed("eth0", "ethernet", ["fe80::2/64", "fd00:1::2/64"])],
       [path(["eth0", "fd00:1::1"], ["eth0", "fd00:1::2"], "ethernet")],
     ],
     [
       "an interface that is down is no path",
-      [nic("eth0", "ethernet", ["10.0.0.1/24"], { up: false })],
-      [nic("eth0", "ethernet", ["10.0.0.2/24"])],
+      [interfaceNamed("eth0", "ethernet", ["10.0.0.1/24"], { up: false })],
+      [interfaceNamed("eth0", "ethernet", ["10.0.0.2/24"])],
       [],
     ],
     [
       "RDMA at one end only is not an RDMA path",
-      [nic("en2", "thunderbolt", ["169.254.1.1/16"], { rdma: true })],
-      [nic("thunderbolt0", "thunderbolt", ["169.254.1.2/16"])],
+      [interfaceNamed("en2", "thunderbolt", ["169.254.1.1/16"], { rdma: true })],
+      [interfaceNamed("thunderbolt0", "thunderbolt", ["169.254.1.2/16"])],
       [path(["en2", "169.254.1.1"], ["thunderbolt0", "169.254.1.2"], "thunderbolt")],
     ],
   ];

@@ -3,7 +3,7 @@ import type { InterfaceKind, NetworkInterface } from "../protocol/network-interf
 import { findPaths } from "./find-paths.js";
 import { isPrivatePath } from "./is-private-path.js";
 
-function nic(name: string, kind: InterfaceKind, addresses: string[]): NetworkInterface {
+function interfaceNamed(name: string, kind: InterfaceKind, addresses: string[]): NetworkInterface {
   return {
     name,
     kind,
@@ -17,21 +17,21 @@ function nic(name: string, kind: InterfaceKind, addresses: string[]): NetworkInt
 }
 
 const studio = [
-  nic("en0", "wifi", ["192.168.1.20/24"]),
-  nic("en2", "thunderbolt", ["169.254.10.1/16"]),
-  nic("en5", "ethernet", ["10.254.0.1/30"]),
+  interfaceNamed("en0", "wifi", ["192.168.1.20/24"]),
+  interfaceNamed("en2", "thunderbolt", ["169.254.10.1/16"]),
+  interfaceNamed("en5", "ethernet", ["10.254.0.1/30"]),
 ];
 const m5 = [
-  nic("en0", "wifi", ["192.168.1.31/24"]),
-  nic("en1", "thunderbolt", ["169.254.10.2/16"]),
-  nic("en6", "ethernet", ["10.254.0.2/30"]),
+  interfaceNamed("en0", "wifi", ["192.168.1.31/24"]),
+  interfaceNamed("en1", "thunderbolt", ["169.254.10.2/16"]),
+  interfaceNamed("en6", "ethernet", ["10.254.0.2/30"]),
 ];
-const mini = [nic("en0", "ethernet", ["192.168.1.40/24"])];
+const mini = [interfaceNamed("en0", "ethernet", ["192.168.1.40/24"])];
 const chainedMac = [
-  nic("en0", "ethernet", ["192.168.1.50/24"]),
-  nic("bridge0", "thunderbolt", ["169.254.3.3/16"]),
+  interfaceNamed("en0", "ethernet", ["192.168.1.50/24"]),
+  interfaceNamed("bridge0", "thunderbolt", ["169.254.3.3/16"]),
 ];
-const onTheSlash30 = [nic("en9", "ethernet", ["10.254.0.3/30"])];
+const onTheSlash30 = [interfaceNamed("en9", "ethernet", ["10.254.0.3/30"])];
 
 /** Each path from studio to m5, by its interface pair, and whether it is private among `others`. */
 function privacy(others: NetworkInterface[][]): Record<string, boolean> {
