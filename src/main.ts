@@ -6,11 +6,14 @@ import { DesiredStateStore } from "./cluster/desired-state-store.js";
 import { clusterIdOf, formatJoinToken } from "./cluster/join-token.js";
 import { LanDiscovery } from "./cluster/lan-discovery.js";
 import { modelFileRoutes } from "./cluster/model-file-routes.js";
+import { NetworkInterfaceMonitor } from "./cluster/network-interfaces/network-interface-monitor.js";
+import { interfaceReaderFor } from "./cluster/network-interfaces/read-network-interfaces.js";
 import { nodeHealthFacts } from "./cluster/node-health-facts.js";
 import { clusterKeyBytes } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { createNodeStore } from "./cluster/node-state.js";
 import { type ConfigOverrides, loadConfig, type NodeConfig } from "./config.js";
+import { detectEngineRdma } from "./engine/detect-engine-rdma.js";
 import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { clusterGateway } from "./inference/cluster-gateway.js";
@@ -90,6 +93,15 @@ export async function startNode(
     const store = createNodeStore(identity.id, await desired.load());
     const version = await herdVersion();
     const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
+    const engineRdma = await detectEngineRdma(engine);
+    const interfaces = stack.use(
+      "network interface monitor",
+      new NetworkInterfaceMonitor({
+        read: interfaceReaderFor(process.platform),
+        onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
+      }),
+    );
+    await interfaces.start();
     const parentDeathWrapper = await findParentDeathWrapper();
     const shards = new LocalShards({
       nodeId: identity.id,
@@ -123,6 +135,8 @@ export async function startNode(
         collectNodeProfile({
           engine,
           engineDevices,
+          engineRdma,
+          interfaces: interfaces.current(),
           memoryLimitBytes: config.memoryLimitBytes,
           apiPort: config.port,
           clusterPort: config.clusterPort,

@@ -1,6 +1,7 @@
 import type { PlanView } from "../client/herd-client.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
+import { renderInterfaces } from "./render-interfaces.js";
 import { formatTable } from "./table.js";
 
 /** The node table of `herd nodes` and `herd status`. */
@@ -73,6 +74,7 @@ export function renderStatus(view: ClusterView): string {
     "",
     renderNodes(view),
     ...renderVersionNotes(view),
+    ...renderInterfaces(view),
     "",
     view.links.length > 0 ? links : "links: not measured yet",
   ].join("\n");

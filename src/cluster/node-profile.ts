@@ -2,9 +2,12 @@ import { arch, cpus, freemem, networkInterfaces, platform, release, totalmem } f
 import type { NodeProfile } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeHealthFacts } from "../protocol/health.js";
+import type { NetworkInterface } from "../protocol/network-interface.js";
 
 export interface ProfileInputs {
   engine: EngineInstall | null;
+  /** Whether the engine's RPC was built with the RDMA transport. Default false. */
+  engineRdma?: boolean;
   /** Accelerators as llama-server lists them; the CPU is always added. */
   engineDevices: string[];
   /** Advertise at most this much memory (`--memory-limit`). */
@@ -14,6 +17,8 @@ export interface ProfileInputs {
   herdVersion: string;
   /** What `herd health` checks on this node. */
   health?: NodeHealthFacts;
+  /** The machine's network interfaces, once read. */
+  interfaces?: NetworkInterface[];
 }
 
 /** Describes this machine for its peers; cheap enough to call every few seconds. */
@@ -41,9 +46,15 @@ export function collectNodeProfile(inputs: ProfileInputs): NodeProfile {
       }),
     ],
     engine: inputs.engine
-      ? { version: inputs.engine.version, backend: inputs.engine.backend, rpc: true, rdma: false }
+      ? {
+          version: inputs.engine.version,
+          backend: inputs.engine.backend,
+          rpc: true,
+          rdma: inputs.engineRdma ?? false,
+        }
       : null,
     addresses: reachableAddresses(),
+    ...(inputs.interfaces ? { interfaces: inputs.interfaces } : {}),
     apiPort: inputs.apiPort,
     clusterPort: inputs.clusterPort,
     herdVersion: inputs.herdVersion,

@@ -5,6 +5,7 @@ import { NodeHealthFacts } from "./health.js";
 import { NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
 import { InstancePlan } from "./instance-plan.js";
+import { maxReportedInterfaces, NetworkInterface } from "./network-interface.js";
 import { ModelRoute, Upstream } from "./upstream.js";
 
 export { InstancePlan };
@@ -23,9 +24,12 @@ export const NodeProfile = z.object({
   machineMemoryBytes: z.number().nonnegative(),
   memoryLimited: z.boolean(),
   devices: z.array(z.object({ name: z.string(), description: z.string() })),
+  /** `rdma`: the engine's RPC was built with the RDMA transport (librdma or libibverbs found at build time). */
   engine: z.object({ version: z.string(), backend: Backend, rpc: z.boolean(), rdma: z.boolean() }).nullable(),
   /** Addresses other machines may reach this one at (non-internal interfaces). */
   addresses: z.array(z.string()),
+  /** Every network interface of the machine; absent from nodes older than this field. */
+  interfaces: z.array(NetworkInterface).max(maxReportedInterfaces).optional(),
   apiPort: z.number().int().positive(),
   clusterPort: z.number().int().positive(),
   herdVersion: z.string(),

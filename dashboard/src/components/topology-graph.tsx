@@ -2,6 +2,7 @@ import type { Ref } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { ClusterView, LinkMeasurement } from "../../../src/protocol/cluster.js";
 import { formatBytes, formatDuration, formatMilliseconds, formatThroughput } from "../format.js";
+import { interfaceLines } from "../interface-lines.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import type { Box } from "../topology/geometry.js";
 import { layoutTopology, type TopologyLayout, type TopologyLink } from "../topology/layout-topology.js";
@@ -218,7 +219,15 @@ function NodeBox(props: {
       data-state={node.state}
       data-role={node.role}
     >
-      <title>{`${node.name} (${node.id})\n${profile?.os ?? ""}\n${chipOf(node)}\n${node.endpoints.join(", ")}`}</title>
+      <title>
+        {[
+          `${node.name} (${node.id})`,
+          profile?.os ?? "",
+          chipOf(node),
+          node.endpoints.join(", "),
+          ...interfaceLines(profile),
+        ].join("\n")}
+      </title>
       <rect class="node-box" width={boxWidth} height={boxHeight} rx={8} />
       <rect width={5} height={boxHeight} rx={2} fill={colour} />
       <circle cx={20} cy={20} r={5} class={`state-dot state-${node.state}`} />
