@@ -76,27 +76,27 @@ describe("the cluster channel, as a peer meets it", () => {
   it.each([
     {
       situation: "a peer asks the coordinator to load an instance",
-      body: { op: "add-instance", instance },
+      body: { type: "instance-placed", instance, cause: "load" },
       status: 200,
       answer: /"epoch":1/,
     },
     {
       situation: "a second peer asks to load the same instance",
-      body: { op: "add-instance", instance },
+      body: { type: "instance-placed", instance, cause: "replica" },
       status: 409,
       answer: /instance m-1 already exists/,
     },
     {
       situation: "a peer unloads a model that is not loaded",
-      body: { op: "remove-instances", match: "other" },
+      body: { type: "instances-removed", match: "other", reason: "unloaded" },
       status: 404,
       answer: /no instance of 'other' is loaded/,
     },
     {
       situation: "a peer sends a change of an unknown kind",
-      body: { op: "reboot" },
+      body: { type: "rebooted" },
       status: 400,
-      answer: /'op'/,
+      answer: /'type'/,
     },
     {
       situation: "a peer sends a body that is not JSON",
@@ -106,7 +106,7 @@ describe("the cluster channel, as a peer meets it", () => {
     },
     {
       situation: "a peer unloads the instance",
-      body: { op: "remove-instances", match: "m" },
+      body: { type: "instances-removed", match: "m", reason: "unloaded" },
       status: 200,
       answer: /"epoch":2,.*"instances":\[\]/,
     },

@@ -3,14 +3,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type ClusterMessage,
   type ClusterView,
-  type DesiredChange,
-  DesiredState,
+  type DesiredEvent,
+  type DesiredState,
   type InstanceSummary,
   type NodeIntroduction,
   type NodeProfile,
   RpcServerAddress,
 } from "../protocol/cluster.js";
-import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
@@ -22,8 +21,9 @@ import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
+import { DesiredStateSync } from "./desired-state-sync.js";
 import { LinkMeasurer } from "./link-measurer.js";
-import { type NodeState, type NodeStateEvent, type NodeStore, refuseChange } from "./node-state.js";
+import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
@@ -92,7 +92,8 @@ export class ClusterNode {
   private readonly endpoints = new Set<string>();
   private readonly selfEndpoints = new Set<string>();
   private readonly linkMeasurer: LinkMeasurer;
-  private readonly desiredListeners = new Set<(state: DesiredState) => void>();
+  /** The desired state: changed here as coordinator or at the coordinator, replicated, saved. */
+  private readonly desired: DesiredStateSync;
   private sequence = 0;
   private timers: NodeJS.Timeout[] = [];
   private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
@@ -134,6 +135,16 @@ export class ClusterNode {
       onOpen: (socket, endpoint) => this.adopt(new PeerSocket(socket, true, endpoint)),
     });
     this.store = options.store;
+    this.desired = new DesiredStateSync({
+      self: options.id,
+      key: options.key,
+      store: options.store,
+      saved: options.desired,
+      broadcast: (message) => {
+        for (const socket of this.sockets.values()) socket.send(message);
+      },
+      publish: options.publish,
+    });
     this.apply({
       type: "hello-received",
       introduction: this.introduction,
@@ -160,7 +171,7 @@ export class ClusterNode {
       onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
-        changeDesired: (change) => this.applyChange(change),
+        changeDesired: (change) => this.desired.applyHere(change),
         onApiRequest: this.options.onApiRequest,
         routes: this.options.routes,
         mapError: this.options.mapError,
@@ -233,33 +244,12 @@ export class ClusterNode {
   }
 
   onDesiredState(listener: (state: DesiredState) => void): () => void {
-    this.desiredListeners.add(listener);
-    return () => this.desiredListeners.delete(listener);
+    return this.desired.onDesiredState(listener);
   }
 
   /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
-  async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    if (this.isCoordinator) return this.applyChange(change);
-    const coordinator = this.state.coordinator ? this.state.members.get(this.state.coordinator) : undefined;
-    if (!coordinator)
-      throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
-    const response = await channelRequest({
-      endpoints: coordinator.introduction.endpoints,
-      method: "POST",
-      path: "/cluster/v1/desired-changes",
-      body: change,
-      key: this.options.key,
-      selfId: this.options.id,
-    }).catch((error: Error) => {
-      throw new HerdError(`cannot reach the coordinator: ${error.message}`);
-    });
-    if (response.status === 404) throw new NotFoundError(response.message);
-    if (response.status === 409) throw new ConflictError(response.message);
-    if (response.status !== 200)
-      throw new HerdError(`the coordinator refused the change: ${response.message}`);
-    const state = DesiredState.parse(parseJsonWithDepthLimit(response.body));
-    await this.adoptDesired(state);
-    return state;
+  changeDesired(change: DesiredEvent): Promise<DesiredState> {
+    return this.desired.changeDesired(change);
   }
 
   view(): ClusterView {
@@ -396,7 +386,7 @@ export class ClusterNode {
         );
         break;
       case "desired-state":
-        void this.adoptDesired(message.state);
+        void this.desired.adopt(message.state, message.change);
         break;
       case "ping":
         peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
@@ -475,25 +465,5 @@ export class ClusterNode {
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
     });
-  }
-
-  private async adoptDesired(state: DesiredState): Promise<void> {
-    const { before, after } = this.apply({ type: "desired-state-received", state });
-    if (before.desired === after.desired) return;
-    await this.options.desired.save(after.desired);
-    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
-    for (const listener of this.desiredListeners) listener(state);
-  }
-
-  /** Makes a change as coordinator: saved, then sent to every peer. */
-  private async applyChange(change: DesiredChange): Promise<DesiredState> {
-    const refusal = refuseChange(this.state, change);
-    if (refusal) throw refusal;
-    const state = this.apply({ type: "desired-change-requested", change }).after.desired;
-    await this.options.desired.save(state);
-    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
-    for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
-    for (const listener of this.desiredListeners) listener(state);
-    return state;
   }
 }
