@@ -64,6 +64,9 @@ export class PlacementKeeper {
       }
       for (const change of changes) {
         if (change.type !== "instances-removed") this.lastTried.set(change.instanceId, now);
+        // Worth a warning beyond the change's own log line: a model stops serving, or requests were cut.
+        if (change.type === "instance-suspended")
+          this.options.logger.warn({ instance: change.instanceId }, change.reason);
         if (change.type === "instances-removed" && change.reason !== "drained")
           this.options.logger.warn({ instance: change.match }, change.reason);
         // The change itself is published (and logged) as the coordinator applies it.
