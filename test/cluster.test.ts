@@ -103,6 +103,23 @@ describe("three nodes on loopback", () => {
     expect(await streamed.text()).toContain("data: [DONE]");
   });
 
+  it("publishes a change made through any node on every node's events, with what changed", async () => {
+    const stop = new AbortController();
+    const followed = await Promise.all([a, c].map((node) => node.client.subscribe(stop.signal)));
+    // b does not coordinate: its change is applied by a, and reaches c with the state it made.
+    await b.client.setRoute("stories260K", "local-only");
+    const seen = await Promise.all(
+      followed.map(async (events) => {
+        for await (const event of events) if (event.type === "routes-set") return event;
+      }),
+    );
+    stop.abort();
+    for (const event of seen) {
+      expect(event).toMatchObject({ type: "routes-set", routes: { stories260K: "local-only" } });
+    }
+    await b.client.setRoute("stories260K", null);
+  });
+
   it("reports a killed node gone within 15 s, and takes it back under its id", async () => {
     const killedAt = Date.now();
     await c.kill();

@@ -3,17 +3,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Hono } from "hono";
 import { ApiKeyStore } from "../cluster/api-key-store.js";
-import { applyDesiredChange } from "../cluster/apply-desired-change.js";
+import { clusterView } from "../cluster/cluster-view.js";
+import { DesiredStateStore } from "../cluster/desired-state-store.js";
+import { DesiredStateSync } from "../cluster/desired-state-sync.js";
+import { createNodeStore } from "../cluster/node-state.js";
+import { testNodeProfile } from "../cluster/test-node-profile.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
 import { type RemoteInstances, Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
-import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import { NodeId } from "../protocol/ids.js";
 import { silentLogger } from "../util/logger.js";
-import { type DesiredStateSource, LocalInstances } from "../worker/local-instances.js";
+import { LocalInstances } from "../worker/local-instances.js";
 import { LocalShards } from "../worker/local-shards.js";
+import { UpstreamRegistry } from "../worker/upstream-registry.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 import { createApp } from "./app.js";
 import { ResponseStore } from "./openai/responses/response-store.js";
@@ -46,13 +50,35 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const directory = await mkdtemp(join(tmpdir(), "herd-app-"));
   const events: NodeEvent[] = [];
+  const listeners = new Set<(event: NodeEvent) => void>();
+  const publish = (event: NodeEvent) => {
+    events.push(event);
+    for (const listener of listeners) listener(event);
+  };
   const models = new ModelStore(join(directory, "models"));
   const apiKeys = await new ApiKeyStore(join(directory, "state")).load();
+  const self = NodeId.parse("node-under-test");
+  // A lone node: it coordinates once it has said hello to itself, and applies every change.
+  const store = createNodeStore(self);
+  store.apply({
+    type: "hello-received",
+    introduction: { id: self, name: "alone", joinedAt: Date.now(), incarnation: "test", endpoints: [] },
+    profile: testNodeProfile(),
+    at: Date.now(),
+  });
+  const desired = new DesiredStateSync({
+    self,
+    key: Buffer.alloc(32),
+    store,
+    saved: new DesiredStateStore(join(directory, "state")),
+    broadcast: () => {},
+    publish,
+  });
   const instances = new LocalInstances({
-    nodeId: NodeId.parse("node-under-test"),
-    cluster: new DesiredStateInMemory(),
+    nodeId: self,
+    cluster: desired,
     shards: new LocalShards({
-      nodeId: NodeId.parse("node-under-test"),
+      nodeId: self,
       engine: async () => {
         throw engineMissing;
       },
@@ -74,7 +100,7 @@ export async function createTestApp(
     },
     quirks: new EngineQuirks(join(directory, "quirks.json")),
     logger: silentLogger(),
-    publish: (event) => events.push(event),
+    publish,
   });
   const app = createApp({
     models,
@@ -91,7 +117,11 @@ export async function createTestApp(
     synthesize: async () => {
       throw engineMissing;
     },
-    subscribe: () => () => {},
+    subscribe: (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    upstreams: new UpstreamRegistry(desired, {}),
     forwardToNode:
       overrides.forwardToNode ??
       (async () => {
@@ -100,15 +130,7 @@ export async function createTestApp(
     version: "0.0.0-test",
     startedAt: new Date(),
     cluster: {
-      view: () => ({
-        self: NodeId.parse("node-under-test"),
-        coordinator: NodeId.parse("node-under-test"),
-        epoch: 0,
-        nodes: [],
-        links: [],
-        desired: { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} },
-        instances: [],
-      }),
+      view: () => clusterView(store.current, instances.summaries(), Date.now()),
       joinToken: () => "herd1.test",
     },
     apiKeys,
@@ -132,25 +154,4 @@ export async function createTestApp(
       await rm(directory, { recursive: true, force: true });
     },
   };
-}
-
-/** The desired state of a one-node cluster, in memory. */
-class DesiredStateInMemory implements DesiredStateSource {
-  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} };
-  private readonly listeners = new Set<(state: DesiredState) => void>();
-
-  async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    this.desiredState = {
-      ...applyDesiredChange(this.desiredState, change),
-      epoch: this.desiredState.epoch + 1,
-      writtenBy: null,
-    };
-    for (const listener of this.listeners) listener(this.desiredState);
-    return this.desiredState;
-  }
-
-  onDesiredState(listener: (state: DesiredState) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
 }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mapError } from "../api/error-mapping.js";
+import type { NodeEvent } from "../protocol/events.js";
 import { NodeId } from "../protocol/ids.js";
 import { findFreePort } from "../util/free-port.js";
 import { createLogger } from "../util/logger.js";
@@ -31,6 +32,7 @@ const instance = {
 
 let home: string;
 let node: ClusterNode;
+const published: NodeEvent[] = [];
 let endpoint: string;
 
 /** A peer's request to the node's cluster channel, as it goes over the wire. */
@@ -61,7 +63,7 @@ beforeAll(async () => {
     rpcServers: (name) => (name === "m-1-0" ? { host: "127.0.0.1", port: 50052 } : undefined),
     mapError,
     logger: createLogger({ level: "silent" }),
-    publish: () => {},
+    publish: (event) => published.push(event),
   });
   await node.start();
 });
@@ -76,27 +78,27 @@ describe("the cluster channel, as a peer meets it", () => {
   it.each([
     {
       situation: "a peer asks the coordinator to load an instance",
-      body: { op: "add-instance", instance },
+      body: { type: "instance-placed", instance, cause: "load" },
       status: 200,
       answer: /"epoch":1/,
     },
     {
       situation: "a second peer asks to load the same instance",
-      body: { op: "add-instance", instance },
+      body: { type: "instance-placed", instance, cause: "replica" },
       status: 409,
       answer: /instance m-1 already exists/,
     },
     {
       situation: "a peer unloads a model that is not loaded",
-      body: { op: "remove-instances", match: "other" },
+      body: { type: "instances-removed", match: "other", reason: "unloaded" },
       status: 404,
       answer: /no instance of 'other' is loaded/,
     },
     {
       situation: "a peer sends a change of an unknown kind",
-      body: { op: "reboot" },
+      body: { type: "rebooted" },
       status: 400,
-      answer: /'op'/,
+      answer: /'type'/,
     },
     {
       situation: "a peer sends a body that is not JSON",
@@ -106,7 +108,7 @@ describe("the cluster channel, as a peer meets it", () => {
     },
     {
       situation: "a peer unloads the instance",
-      body: { op: "remove-instances", match: "m" },
+      body: { type: "instances-removed", match: "m", reason: "unloaded" },
       status: 200,
       answer: /"epoch":2,.*"instances":\[\]/,
     },
@@ -116,6 +118,30 @@ describe("the cluster channel, as a peer meets it", () => {
       : ask("POST", "/cluster/v1/desired-changes", body));
     expect(reply.status).toBe(status);
     expect(status === 200 ? reply.body : reply.message).toMatch(answer);
+  });
+
+  it("publishes each change it applied for a peer, with what changed, and none it refused", () => {
+    expect(
+      published.filter((event) => event.type !== "node-joined" && event.type !== "coordinator-changed"),
+    ).toEqual([
+      {
+        type: "instance-placed",
+        epoch: 1,
+        instanceId: "m-1",
+        model: "m",
+        head: id,
+        nodes: [id],
+        cause: "load",
+      },
+      { type: "desired-state-changed", epoch: 1, writtenBy: id },
+      {
+        type: "instances-removed",
+        epoch: 2,
+        instances: [{ instanceId: "m-1", model: "m" }],
+        reason: "unloaded",
+      },
+      { type: "desired-state-changed", epoch: 2, writtenBy: id },
+    ]);
   });
 
   it.each([

@@ -4,7 +4,7 @@ import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { DesiredChange, type DesiredState } from "../protocol/cluster.js";
+import { DesiredEvent, type DesiredState } from "../protocol/cluster.js";
 import { InvalidRequestError, PayloadTooLargeError } from "../protocol/errors.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
@@ -21,7 +21,7 @@ export interface ChannelAppOptions {
   /** Where the local RPC servers listen, by name (direct-transport shards). */
   rpcServers: RpcServerLookup;
   /** Applies a change to the desired state; refused unless this node coordinates. */
-  changeDesired: (change: DesiredChange) => Promise<DesiredState>;
+  changeDesired: (change: DesiredEvent) => Promise<DesiredState>;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
   onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
   /** More routes on the channel (model files for peers). */
@@ -66,7 +66,7 @@ export function createChannelApp(options: ChannelAppOptions): ChannelApp {
       },
     }),
     async (context) => {
-      return context.json(await options.changeDesired(DesiredChange.parse(await jsonBody(context.req.raw))));
+      return context.json(await options.changeDesired(DesiredEvent.parse(await jsonBody(context.req.raw))));
     },
   );
   if (options.routes) app.route("/", options.routes);

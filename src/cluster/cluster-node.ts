@@ -1,16 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
-  type ClusterMessage,
   type ClusterView,
-  type DesiredChange,
-  DesiredState,
+  type DesiredEvent,
+  type DesiredState,
   type InstanceSummary,
   type NodeIntroduction,
   type NodeProfile,
   RpcServerAddress,
 } from "../protocol/cluster.js";
-import { ConflictError, HerdError, NotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
@@ -22,11 +20,12 @@ import { channelRequest } from "./channel-request.js";
 import { startClusterServer } from "./cluster-server.js";
 import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
+import { DesiredStateSync } from "./desired-state-sync.js";
 import { LinkMeasurer } from "./link-measurer.js";
-import { type NodeState, type NodeStateEvent, type NodeStore, refuseChange } from "./node-state.js";
+import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
-import { PeerDialer } from "./peer-dialer.js";
-import { PeerSocket, parseClusterMessage } from "./peer-socket.js";
+import { PeerConnections, type PeerMessage } from "./peer-connections.js";
+import type { PeerSocket } from "./peer-socket.js";
 import { type RemoteInstance, remoteInstances } from "./remote-instances.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 
@@ -86,13 +85,10 @@ export class ClusterNode {
   readonly introduction: NodeIntroduction;
   /** Membership, the coordinator and links: changed only through `apply`. */
   private readonly store: NodeStore;
-  private readonly sockets = new Map<NodeId, PeerSocket>();
-  private readonly pending = new Set<PeerSocket>();
-  private readonly dialer: PeerDialer;
-  private readonly endpoints = new Set<string>();
-  private readonly selfEndpoints = new Set<string>();
+  private readonly connections: PeerConnections;
   private readonly linkMeasurer: LinkMeasurer;
-  private readonly desiredListeners = new Set<(state: DesiredState) => void>();
+  /** The desired state: changed here as coordinator or at the coordinator, replicated, saved. */
+  private readonly desired: DesiredStateSync;
   private sequence = 0;
   private timers: NodeJS.Timeout[] = [];
   private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
@@ -107,14 +103,13 @@ export class ClusterNode {
       incarnation: randomBytes(8).toString("hex"),
       endpoints: options.advertise,
     };
-    for (const endpoint of options.advertise) this.selfEndpoints.add(endpoint);
     this.linkMeasurer = new LinkMeasurer({
       key: options.key,
       selfId: options.id,
       logger: options.logger,
       publish: options.publish,
       peers: () =>
-        [...this.sockets].map(([id, socket]) => ({
+        [...this.connections.open].map(([id, socket]) => ({
           id,
           socket,
           endpoint:
@@ -124,16 +119,29 @@ export class ClusterNode {
       onMeasured: (link) => this.apply({ type: "link-measured", link }),
       intervalSeconds: options.linkIntervalSeconds ?? 60,
     });
-    this.dialer = new PeerDialer({
+    this.connections = new PeerConnections({
       key: options.key,
-      selfId: options.id,
+      introduction: this.introduction,
       logger: options.logger,
       publish: options.publish,
-      isSelf: (endpoint) => this.selfEndpoints.has(endpoint),
-      isConnected: (endpoint) => this.connectedEndpoint(endpoint),
-      onOpen: (socket, endpoint) => this.adopt(new PeerSocket(socket, true, endpoint)),
+      profile: () => this.profile,
+      lastHeardAt: (id) => this.state.members.get(id)?.lastHeardAt,
+      onHello: (peer, node, profile) => {
+        this.apply({ type: "hello-received", introduction: node, profile, at: Date.now() });
+        this.sendHeartbeat(peer);
+      },
+      onMessage: (peer, from, message) => this.receive(peer, from, message),
+      onLost: (id) => this.apply({ type: "connection-lost", nodeId: id, at: Date.now() }),
     });
     this.store = options.store;
+    this.desired = new DesiredStateSync({
+      self: options.id,
+      key: options.key,
+      store: options.store,
+      saved: options.desired,
+      broadcast: (message) => this.connections.broadcast(message),
+      publish: options.publish,
+    });
     this.apply({
       type: "hello-received",
       introduction: this.introduction,
@@ -157,10 +165,10 @@ export class ClusterNode {
       key: this.options.key,
       host: this.options.host,
       port: this.options.port,
-      onPeerSocket: (socket, remote) => this.adopt(new PeerSocket(socket, false, remote)),
+      onPeerSocket: (socket, remote) => this.connections.accept(socket, remote),
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
-        changeDesired: (change) => this.applyChange(change),
+        changeDesired: (change) => this.desired.applyHere(change),
         onApiRequest: this.options.onApiRequest,
         routes: this.options.routes,
         mapError: this.options.mapError,
@@ -174,9 +182,9 @@ export class ClusterNode {
     });
     for (const peer of this.options.peers) this.want(peer);
     // A key created or revoked here reaches every peer at once (heartbeats repair anything missed).
-    this.unsubscribeApiKeys = this.options.apiKeys.onChange((keys) => {
-      for (const socket of this.sockets.values()) socket.send({ type: "api-keys", keys });
-    });
+    this.unsubscribeApiKeys = this.options.apiKeys.onChange((keys) =>
+      this.connections.broadcast({ type: "api-keys", keys }),
+    );
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
     this.timers.push(
@@ -188,9 +196,7 @@ export class ClusterNode {
 
   /** Adds an endpoint to keep a connection to (discovery, `--peers`). */
   want(endpoint: string): void {
-    if (this.selfEndpoints.has(endpoint) || this.endpoints.has(endpoint)) return;
-    this.endpoints.add(endpoint);
-    this.dialer.dial(endpoint);
+    this.connections.want(endpoint);
   }
 
   /** Where another node's RPC server for `name` listens (direct transport), if it is ready. */
@@ -233,33 +239,12 @@ export class ClusterNode {
   }
 
   onDesiredState(listener: (state: DesiredState) => void): () => void {
-    this.desiredListeners.add(listener);
-    return () => this.desiredListeners.delete(listener);
+    return this.desired.onDesiredState(listener);
   }
 
   /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
-  async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    if (this.isCoordinator) return this.applyChange(change);
-    const coordinator = this.state.coordinator ? this.state.members.get(this.state.coordinator) : undefined;
-    if (!coordinator)
-      throw new HerdError("the cluster has no coordinator right now; try again in a few seconds");
-    const response = await channelRequest({
-      endpoints: coordinator.introduction.endpoints,
-      method: "POST",
-      path: "/cluster/v1/desired-changes",
-      body: change,
-      key: this.options.key,
-      selfId: this.options.id,
-    }).catch((error: Error) => {
-      throw new HerdError(`cannot reach the coordinator: ${error.message}`);
-    });
-    if (response.status === 404) throw new NotFoundError(response.message);
-    if (response.status === 409) throw new ConflictError(response.message);
-    if (response.status !== 200)
-      throw new HerdError(`the coordinator refused the change: ${response.message}`);
-    const state = DesiredState.parse(parseJsonWithDepthLimit(response.body));
-    await this.adoptDesired(state);
-    return state;
+  changeDesired(change: DesiredEvent): Promise<DesiredState> {
+    return this.desired.changeDesired(change);
   }
 
   view(): ClusterView {
@@ -272,8 +257,7 @@ export class ClusterNode {
     this.unsubscribeApiKeys?.();
     for (const timer of this.timers) clearInterval(timer);
     this.linkMeasurer.dispose();
-    this.dialer.dispose();
-    for (const socket of [...this.sockets.values(), ...this.pending]) socket.close(1001, "node stopping");
+    this.connections.dispose();
     await this.server?.close();
   }
 
@@ -308,62 +292,13 @@ export class ClusterNode {
     return { before, after };
   }
 
-  private connectedEndpoint(endpoint: string): boolean {
-    for (const socket of this.sockets.values()) {
-      if (socket.isOpen && (socket.endpoint === endpoint || socket.peer?.endpoints.includes(endpoint)))
-        return true;
-    }
-    return false;
-  }
-
-  /** Takes a new connection through hello to being this peer's channel. */
-  private adopt(peer: PeerSocket): void {
-    this.pending.add(peer);
-    peer.send({ type: "hello", node: this.introduction, profile: this.profile });
-    peer.socket.on("message", (data) => {
-      let message: ClusterMessage;
-      try {
-        message = parseClusterMessage(data as Buffer);
-      } catch (error) {
-        this.options.logger.warn(
-          { endpoint: peer.endpoint, err: error },
-          "malformed cluster message; closing the connection",
-        );
-        peer.close(1008, "malformed message");
-        return;
-      }
-      this.receive(peer, message);
-    });
-    peer.socket.once("close", () => {
-      this.pending.delete(peer);
-      const id = peer.peer?.id;
-      if (id && this.sockets.get(id) === peer) {
-        this.sockets.delete(id);
-        this.apply({ type: "connection-lost", nodeId: id, at: Date.now() });
-        for (const endpoint of peer.peer?.endpoints ?? []) this.want(endpoint);
-        for (const endpoint of peer.peer?.endpoints ?? []) this.dialer.dial(endpoint);
-      }
-    });
-    peer.socket.on("error", () => {
-      // The close handler above does the bookkeeping.
-    });
-  }
-
-  private receive(peer: PeerSocket, message: ClusterMessage): void {
-    if (message.type === "hello") {
-      this.onHello(peer, message.node, message.profile);
-      return;
-    }
-    if (!peer.peer) {
-      peer.close(1008, "hello first");
-      return;
-    }
-    const from = peer.peer.id;
+  /** Turns a message from a peer into events, and answers it. */
+  private receive(peer: PeerSocket, from: NodeIntroduction, message: PeerMessage): void {
     switch (message.type) {
       case "heartbeat": {
         this.apply({
           type: "heartbeat-received",
-          introduction: peer.peer,
+          introduction: from,
           profile: message.profile,
           links: message.links,
           instances: message.instances,
@@ -375,7 +310,7 @@ export class ClusterNode {
         });
         for (const member of message.members) {
           if (member.id === this.options.id) continue;
-          const known = this.sockets.get(member.id);
+          const known = this.connections.open.get(member.id);
           if (!known?.isOpen) for (const endpoint of member.endpoints) this.want(endpoint);
         }
         if (message.desiredEpoch < this.state.desired.epoch) {
@@ -390,13 +325,13 @@ export class ClusterNode {
       case "api-keys":
         void this.options.apiKeys.merge(message.keys).then(
           (changed) => {
-            if (changed) this.options.logger.info({ from }, "API keys updated from a peer");
+            if (changed) this.options.logger.info({ from: from.id }, "API keys updated from a peer");
           },
           (error: unknown) => this.options.logger.error({ err: error }, "cannot save API keys"),
         );
         break;
       case "desired-state":
-        void this.adoptDesired(message.state);
+        void this.desired.adopt(message.state, message.change);
         break;
       case "ping":
         peer.send({ type: "pong", id: message.id, sentAt: message.sentAt });
@@ -407,56 +342,8 @@ export class ClusterNode {
     }
   }
 
-  private onHello(peer: PeerSocket, node: NodeIntroduction, profile: NodeProfile): void {
-    if (node.id === this.options.id) {
-      if (node.incarnation === this.introduction.incarnation) {
-        // We dialed ourselves (our own address was among the peers): remember and stop.
-        this.selfEndpoints.add(peer.endpoint);
-        peer.close(4002, "self");
-        return;
-      }
-      this.reportDuplicate(peer, node);
-      return;
-    }
-    const existing = this.sockets.get(node.id);
-    if (existing?.isOpen && existing.peer) {
-      const member = this.state.members.get(node.id);
-      const recentlyHeard = member && Date.now() - member.lastHeardAt < 3000;
-      if (existing.peer.incarnation !== node.incarnation && recentlyHeard) {
-        this.reportDuplicate(peer, node);
-        return;
-      }
-      if (existing.peer.incarnation === node.incarnation) {
-        // Both sides dialed: keep the connection the node with the lower id opened.
-        const keepNew = peer.outbound === this.options.id < node.id;
-        if (!keepNew) {
-          peer.peer = node;
-          this.pending.delete(peer);
-          peer.close(4000, "duplicate connection");
-          return;
-        }
-        existing.close(4000, "duplicate connection");
-      } else {
-        existing.close(4003, "peer restarted");
-      }
-    }
-    peer.peer = node;
-    this.pending.delete(peer);
-    this.sockets.set(node.id, peer);
-    for (const endpoint of node.endpoints) this.endpoints.add(endpoint);
-    this.apply({ type: "hello-received", introduction: node, profile, at: Date.now() });
-    this.sendHeartbeat(peer);
-  }
-
-  private reportDuplicate(peer: PeerSocket, node: NodeIntroduction): void {
-    const message = `node id ${node.id} is used by two running nodes (${node.name} at ${peer.endpoint} and another); was a HERD_HOME copied? Give one of them a fresh HERD_HOME.`;
-    this.options.logger.error({ node: node.id, endpoint: peer.endpoint }, message);
-    this.options.publish({ type: "duplicate-node-id", nodeId: node.id, endpoint: peer.endpoint });
-    peer.close(4001, "duplicate node id");
-  }
-
   private heartbeat(): void {
-    for (const socket of this.sockets.values()) this.sendHeartbeat(socket);
+    for (const socket of this.connections.open.values()) this.sendHeartbeat(socket);
   }
 
   private sendHeartbeat(socket: PeerSocket): void {
@@ -475,25 +362,5 @@ export class ClusterNode {
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
     });
-  }
-
-  private async adoptDesired(state: DesiredState): Promise<void> {
-    const { before, after } = this.apply({ type: "desired-state-received", state });
-    if (before.desired === after.desired) return;
-    await this.options.desired.save(after.desired);
-    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
-    for (const listener of this.desiredListeners) listener(state);
-  }
-
-  /** Makes a change as coordinator: saved, then sent to every peer. */
-  private async applyChange(change: DesiredChange): Promise<DesiredState> {
-    const refusal = refuseChange(this.state, change);
-    if (refusal) throw refusal;
-    const state = this.apply({ type: "desired-change-requested", change }).after.desired;
-    await this.options.desired.save(state);
-    this.options.publish({ type: "desired-state-changed", epoch: state.epoch, writtenBy: state.writtenBy });
-    for (const socket of this.sockets.values()) socket.send({ type: "desired-state", state });
-    for (const listener of this.desiredListeners) listener(state);
-    return state;
   }
 }

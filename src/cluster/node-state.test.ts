@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type InstanceSummary, type NodeIntroduction, PlacedInstance } from "../protocol/cluster.js";
-import { NodeId } from "../protocol/ids.js";
+import {
+  DesiredEvent,
+  InstancePlan,
+  type InstanceSummary,
+  type NodeIntroduction,
+  PlacedInstance,
+} from "../protocol/cluster.js";
+import { InstanceId, NodeId } from "../protocol/ids.js";
 import {
   applyEvent,
   initialNodeState,
@@ -355,13 +361,37 @@ describe("applyEvent: the desired state", () => {
       createdAt: "2024-01-01T00:00:00.000Z",
       node: ids.self,
     });
-  const load = (id: string): NodeStateEvent => ({
-    type: "desired-change-requested",
-    change: { op: "add-instance", instance: placed(id) },
+  const instanceId = (id: string) => InstanceId.parse(id);
+  const load = (id: string, cause: "load" | "replica" | "move" = "load"): NodeStateEvent => ({
+    type: "instance-placed",
+    instance: placed(id),
+    cause,
   });
-  const unload = (match: string): NodeStateEvent => ({
-    type: "desired-change-requested",
-    change: { op: "remove-instances", match },
+  const unload = (match: string, reason = "unloaded"): NodeStateEvent => ({
+    type: "instances-removed",
+    match,
+    reason,
+  });
+  /** The coordinator's recovery placed the instance again, headed (alone) on `node`. */
+  const replan = (id: string, node: Name): NodeStateEvent => ({
+    type: "instance-replanned",
+    instanceId: instanceId(id),
+    node: ids[node],
+    plan: InstancePlan.parse({
+      head: ids[node],
+      splitMode: "none",
+      shards: [{ node: ids[node], layerStart: 0, layerEnd: 6, fraction: 1 }],
+    }),
+  });
+  const suspend = (id: string, reason: string): NodeStateEvent => ({
+    type: "instance-suspended",
+    instanceId: instanceId(id),
+    reason,
+  });
+  const drain = (instances: string[], since: string): NodeStateEvent => ({
+    type: "drain-started",
+    instanceIds: instances.map(instanceId),
+    since,
   });
   const copy = (epoch: number, writtenBy: Name, instances: string[]): NodeStateEvent => ({
     type: "desired-state-received",
@@ -375,14 +405,32 @@ describe("applyEvent: the desired state", () => {
   });
   /** What `herd status` shows of the desired state. */
   const desired = (state: NodeState) =>
-    `epoch ${state.desired.epoch} by ${state.desired.writtenBy ? names.get(state.desired.writtenBy) : "no one"}: ${state.desired.instances.map((instance) => instance.id).join(", ")}`;
+    `epoch ${state.desired.epoch} by ${state.desired.writtenBy ? names.get(state.desired.writtenBy) : "no one"}: ${state.desired.instances
+      .map(
+        (instance) =>
+          instance.id +
+          (instance.node === ids.self ? "" : ` on ${names.get(instance.node)}`) +
+          (instance.suspended ? ` (suspended: ${instance.suspended})` : "") +
+          (instance.draining ? ` (draining since ${instance.draining})` : ""),
+      )
+      .join(", ")}`;
 
   it.each([
     { situation: "a coordinator loads a model", events: [load("m-1")], expected: "epoch 1 by self: m-1" },
     {
       situation: "a coordinator loads a second replica, then unloads the model",
-      events: [load("m-1"), load("m-2"), unload("m")],
+      events: [load("m-1"), load("m-2", "replica"), unload("m")],
       expected: "epoch 3 by self: ",
+    },
+    {
+      situation: "two nodes load the same model at once: the coordinator keeps the first",
+      events: [load("m-1"), load("m-2")],
+      expected: "epoch 1 by self: m-1",
+    },
+    {
+      situation: "a node is stopped with --drain: the replacement is placed beside the instance it replaces",
+      events: [load("m-1"), load("m-2", "move"), drain(["m-1"], "T1")],
+      expected: "epoch 3 by self: m-1 (draining since T1), m-2",
     },
     {
       situation: "a node that does not coordinate is asked to load a model",
@@ -391,13 +439,76 @@ describe("applyEvent: the desired state", () => {
     },
     {
       situation: "the same instance is loaded twice",
-      events: [load("m-1"), load("m-1")],
+      events: [load("m-1"), load("m-1", "replica")],
       expected: "epoch 1 by self: m-1",
     },
     {
       situation: "a model that is not loaded is unloaded",
       events: [unload("other")],
       expected: "epoch 0 by no one: ",
+    },
+    {
+      situation: "a node the instance ran on is gone: recovery places it on the node left",
+      events: [load("m-1"), replan("m-1", "younger")],
+      expected: "epoch 2 by self: m-1 on younger",
+    },
+    {
+      situation: "an instance no longer fits on the nodes left",
+      events: [load("m-1"), suspend("m-1", "does not fit")],
+      expected: "epoch 2 by self: m-1 (suspended: does not fit)",
+    },
+    {
+      situation: "a suspended instance fits again once a node returns",
+      events: [load("m-1"), suspend("m-1", "does not fit"), replan("m-1", "self")],
+      expected: "epoch 3 by self: m-1",
+    },
+    {
+      situation: "a drain starts",
+      events: [load("m-1"), drain(["m-1"], "T1")],
+      expected: "epoch 2 by self: m-1 (draining since T1)",
+    },
+    {
+      situation: "a drain of an instance already draining keeps when it started, and takes no epoch",
+      events: [load("m-1"), drain(["m-1"], "T1"), drain(["m-1"], "T2")],
+      expected: "epoch 2 by self: m-1 (draining since T1)",
+    },
+    {
+      situation: "a drained instance is removed",
+      events: [load("m-1"), drain(["m-1"], "T1"), unload("m-1", "drained")],
+      expected: "epoch 3 by self: ",
+    },
+    {
+      situation: "a drain names an instance that is not there: nothing drains",
+      events: [load("m-1"), drain(["m-1", "m-9"], "T1")],
+      expected: "epoch 1 by self: m-1",
+    },
+    {
+      situation: "a replan by a node that is no longer the coordinator",
+      events: [load("m-1"), hello("older", 100), replan("m-1", "younger")],
+      expected: "epoch 1 by self: m-1",
+    },
+    {
+      situation: "a replan of an instance unloaded meanwhile",
+      events: [load("m-1"), unload("m"), replan("m-1", "younger")],
+      expected: "epoch 2 by self: ",
+    },
+    {
+      situation:
+        "the old coordinator returns mid-recovery: this node's replan is refused and the coordinator's next state wins",
+      events: [
+        hello("older", 100),
+        copy(7, "older", ["m-1"]),
+        lost("older", 200),
+        hello("older", 300),
+        replan("m-1", "younger"),
+        copy(8, "older", ["m-1"]),
+      ],
+      expected: "epoch 8 by older: m-1",
+    },
+    {
+      situation: "the coordinator is gone mid-recovery: this node takes over and replans from its epoch",
+      events: [hello("older", 100), copy(7, "older", ["m-1"]), tick(10_200), replan("m-1", "younger")],
+      expected: "epoch 8 by self: m-1 on younger",
     },
     {
       situation: "the coordinator's newer state arrives",
@@ -416,7 +527,7 @@ describe("applyEvent: the desired state", () => {
     },
     {
       situation: "a coordinator that took over from a gone one goes on from its epoch",
-      events: [hello("older", 100), copy(7, "older", ["m-1"]), lost("older", 200), load("m-2")],
+      events: [hello("older", 100), copy(7, "older", ["m-1"]), lost("older", 200), load("m-2", "replica")],
       expected: "epoch 8 by self: m-1, m-2",
     },
   ])("$situation", ({ events, expected }) => {
@@ -431,10 +542,22 @@ describe("applyEvent: the desired state", () => {
       reason: /not the coordinator/,
     },
     {
+      situation: "a replan comes after another node took over coordinating",
+      before: [load("m-1"), hello("older", 100)],
+      event: replan("m-1", "younger"),
+      reason: /not the coordinator/,
+    },
+    {
       situation: "the instance exists",
       before: [load("m-1")],
-      event: load("m-1"),
+      event: load("m-1", "replica"),
       reason: /instance m-1 already exists/,
+    },
+    {
+      situation: "the model is loaded already (a second load from another node)",
+      before: [load("m-1")],
+      event: load("m-2"),
+      reason: /model 'm' is already loaded; unload it first/,
     },
     {
       situation: "nothing of the model is loaded",
@@ -442,9 +565,50 @@ describe("applyEvent: the desired state", () => {
       event: unload("m"),
       reason: /no instance of 'm' is loaded/,
     },
+    {
+      situation: "the instance to place again was unloaded",
+      before: [],
+      event: replan("m-1", "self"),
+      reason: /instance m-1 no longer exists/,
+    },
+    {
+      situation: "the instance to suspend was unloaded",
+      before: [],
+      event: suspend("m-1", "does not fit"),
+      reason: /instance m-1 no longer exists/,
+    },
+    {
+      situation: "a drain names an instance that is not there",
+      before: [load("m-1")],
+      event: drain(["m-1", "m-9"], "T1"),
+      reason: /instance m-9 no longer exists/,
+    },
+    {
+      situation: "an upstream that is not registered is removed",
+      before: [],
+      event: { type: "upstream-removed", name: "cloud" } as NodeStateEvent,
+      reason: /no upstream named 'cloud'/,
+    },
   ])("tells the asker why a change is refused when $situation", ({ before, event, reason }) => {
-    if (event.type !== "desired-change-requested") throw new Error("a change is expected");
-    expect(refuseChange(replay(before), event.change)?.message).toMatch(reason);
+    if (!isDesiredChange(event)) throw new Error("a change is expected");
+    expect(refuseChange(replay(before), event)?.message).toMatch(reason);
+  });
+
+  it.each([
+    { situation: "a replica of a loaded model", before: [load("m-1")], event: load("m-2", "replica") },
+    {
+      situation: "a replacement for a node being stopped",
+      before: [load("m-1")],
+      event: load("m-2", "move"),
+    },
+    {
+      situation: "a drain of an instance already draining",
+      before: [load("m-1"), drain(["m-1"], "T1")],
+      event: drain(["m-1"], "T2"),
+    },
+  ])("accepts $situation", ({ before, event }) => {
+    if (!isDesiredChange(event)) throw new Error("a change is expected");
+    expect(refuseChange(replay(before), event)).toBeUndefined();
   });
 
   it("starts from the desired state a node saved before it stopped", () => {
@@ -455,3 +619,7 @@ describe("applyEvent: the desired state", () => {
     );
   });
 });
+
+function isDesiredChange(event: NodeStateEvent): event is DesiredEvent {
+  return DesiredEvent.safeParse(event).success;
+}

@@ -1,5 +1,5 @@
 import {
-  type DesiredChange,
+  type DesiredEvent,
   type DesiredState,
   type InstanceSummary,
   isNewerDesiredState,
@@ -88,8 +88,11 @@ export type NodeStateEvent =
   | { type: "link-measured"; link: LinkMeasurement }
   /** A copy of the desired state arrived (from a peer, or the coordinator's answer to a change). */
   | { type: "desired-state-received"; state: DesiredState }
-  /** Someone asked this node to change the desired state; it does only as the coordinator. */
-  | { type: "desired-change-requested"; change: DesiredChange };
+  /**
+   * A change to the desired state (`instance-placed`, `drain-started`, ...): applied, at the next
+   * epoch, only by the coordinator and only when it fits (`refuseChange`).
+   */
+  | DesiredEvent;
 
 /** The desired state of a cluster that was never asked to run anything. */
 export const emptyDesiredState: DesiredState = {
@@ -169,11 +172,15 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
       return { ...state, links: new Map(state.links).set(linkKey(event.link), event.link) };
     case "desired-state-received":
       return isNewerDesiredState(event.state, state.desired) ? { ...state, desired: event.state } : state;
-    case "desired-change-requested": {
-      if (refuseChange(state, event.change)) return state;
-      const content = applyDesiredChange(state.desired, event.change);
-      return { ...state, desired: { epoch: state.desired.epoch + 1, writtenBy: state.self, ...content } };
-    }
+    case "instance-placed":
+    case "instance-replanned":
+    case "instance-suspended":
+    case "drain-started":
+    case "instances-removed":
+    case "upstream-registered":
+    case "upstream-removed":
+    case "routes-set":
+      return withDesiredChange(state, event);
     default:
       return assertNever(event);
   }
@@ -184,9 +191,23 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
  * state, and a change must fit the state it is made to (no second instance of one id, no removing
  * what is not there). The reducer ignores a refused change; the shell tells the asker why.
  */
-export function refuseChange(state: NodeState, change: DesiredChange): HerdError | undefined {
+export function refuseChange(state: NodeState, change: DesiredEvent): HerdError | undefined {
   if (state.coordinator !== state.self) return new HerdError("this node is not the coordinator");
   return refuseDesiredChange(state.desired, change);
+}
+
+/** The state after a change to the desired state: the next epoch, written by this node; or as it was. */
+function withDesiredChange(state: NodeState, change: DesiredEvent): NodeState {
+  if (refuseChange(state, change)) return state;
+  const { instances, upstreams, routes } = applyDesiredChange(state.desired, change);
+  const previous = state.desired;
+  // A change that changes nothing (a drain of instances already draining) takes no epoch.
+  if (instances === previous.instances && upstreams === previous.upstreams && routes === previous.routes)
+    return state;
+  return {
+    ...state,
+    desired: { epoch: previous.epoch + 1, writtenBy: state.self, instances, upstreams, routes },
+  };
 }
 
 /** The key of a link in `NodeState.links`. */

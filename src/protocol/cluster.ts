@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ApiKeyRecords } from "./api-keys.js";
 import { Backend } from "./engine.js";
 import { NodeHealthFacts } from "./health.js";
-import { NodeId } from "./ids.js";
+import { InstanceId, NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
 import { InstancePlan } from "./instance-plan.js";
 import { maxReportedInterfaces, NetworkInterface } from "./network-interface.js";
@@ -142,23 +142,53 @@ export const InstanceSummary = z.object({
 });
 export type InstanceSummary = z.infer<typeof InstanceSummary>;
 
-/** A change to the desired state, asked of the coordinator. */
-export const DesiredChange = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("add-instance"), instance: PlacedInstance }),
-  /** Removes the instances whose id or model is `match`. */
-  z.object({ op: z.literal("remove-instances"), match: z.string().min(1).max(128) }),
-  /** Replaces an instance (a new plan after a node left, or none when it no longer fits). */
-  z.object({ op: z.literal("update-instance"), instance: PlacedInstance }),
-  /** Adds an upstream, or replaces the one of that name. */
-  z.object({ op: z.literal("set-upstream"), upstream: Upstream }),
-  z.object({ op: z.literal("remove-upstream"), name: z.string().min(1).max(64) }),
-  /** Sets the routes of some models (null: back to the default). */
+/**
+ * A change to the desired state, as a past-tense fact: a node asks the coordinator to apply it
+ * (`/cluster/v1/desired-changes`), the coordinator's reducer checks and applies it, and every node
+ * publishes it as it adopts the state it made. Each carries only what it changes.
+ */
+export const DesiredEvent = z.discriminatedUnion("type", [
+  /**
+   * A new instance. `load`: the model must not be loaded yet; `replica`: another instance of the
+   * same load; `move`: a replacement placed before the instance it replaces is drained.
+   */
   z.object({
-    op: z.literal("set-routes"),
+    type: z.literal("instance-placed"),
+    instance: PlacedInstance,
+    cause: z.enum(["load", "replica", "move"]),
+  }),
+  /** Placed again (a node it used left, or it fits again): a new head and plan; no longer suspended. */
+  z.object({
+    type: z.literal("instance-replanned"),
+    instanceId: InstanceId,
+    node: NodeId,
+    plan: InstancePlan,
+  }),
+  /** It does not fit on the nodes left: it stops until it does, with the planner's reason. */
+  z.object({ type: z.literal("instance-suspended"), instanceId: InstanceId, reason: z.string().max(2000) }),
+  /** No new request goes to these instances; the coordinator removes each once its requests are done. */
+  z.object({
+    type: z.literal("drain-started"),
+    instanceIds: z.array(InstanceId).min(1).max(4096),
+    since: z.string().max(40),
+  }),
+  /** The instances whose id or model is `match` are gone from the desired state. */
+  z.object({
+    type: z.literal("instances-removed"),
+    match: z.string().min(1).max(128),
+    /** For people: "unloaded", "drained", ... */
+    reason: z.string().max(200),
+  }),
+  /** An upstream was added, or the one of that name replaced. */
+  z.object({ type: z.literal("upstream-registered"), upstream: Upstream }),
+  z.object({ type: z.literal("upstream-removed"), name: z.string().min(1).max(64) }),
+  /** Some models' routes were set (null: back to the default). */
+  z.object({
+    type: z.literal("routes-set"),
     routes: z.record(z.string().min(1).max(128), ModelRoute.nullable()),
   }),
 ]);
-export type DesiredChange = z.infer<typeof DesiredChange>;
+export type DesiredEvent = z.infer<typeof DesiredEvent>;
 
 /** Where a shard's RPC server listens, for a head that reaches it directly (no tunnel). */
 export const RpcServerAddress = z.object({ host: z.string().max(300), port: z.number().int().positive() });
@@ -186,7 +216,12 @@ export const ClusterMessage = z.discriminatedUnion("type", [
   }),
   /** The sender's API keys (hashes only), merged by the receiver. */
   z.object({ type: z.literal("api-keys"), keys: ApiKeyRecords }),
-  z.object({ type: z.literal("desired-state"), state: DesiredState }),
+  z.object({
+    type: z.literal("desired-state"),
+    state: DesiredState,
+    /** The change that made this state, when the coordinator sends it as it applies one. */
+    change: DesiredEvent.optional(),
+  }),
   z.object({ type: z.literal("ping"), id: z.number().int(), sentAt: z.number() }),
   z.object({ type: z.literal("pong"), id: z.number().int(), sentAt: z.number() }),
 ]);

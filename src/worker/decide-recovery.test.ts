@@ -6,8 +6,9 @@ import {
   type NodeProfile,
   PlacedInstance,
 } from "../protocol/cluster.js";
+import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
-import { decideRecovery, type RecoveryAction } from "./decide-recovery.js";
+import { decideRecovery, type RecoveryDecision } from "./decide-recovery.js";
 
 type Name = "a" | "b" | "c";
 const id = (name: Name) => `node-${name}` as NodeId;
@@ -115,7 +116,7 @@ function decide(situation: Situation): string[] {
   };
   const holders = (situation.holders ?? names).map(id);
   const alive = (node: NodeId) => view.nodes.find((member) => member.id === node)?.state === "alive";
-  const actions = decideRecovery(
+  const decision = decideRecovery(
     {
       view,
       nodesHolding: () => holders.filter(alive),
@@ -124,23 +125,30 @@ function decide(situation: Situation): string[] {
     },
     now,
   );
-  return actions.map(told);
+  return told(decision);
 }
 
-/** An action as the coordinator's log tells it. */
-function told(action: RecoveryAction): string {
-  const { instance } = action;
-  const nodes = (instance.plan?.shards ?? []).map((shard) => shard.node.replace("node-", "")).join("+");
-  switch (action.type) {
-    case "unload":
-      return `unload ${instance.id}${action.timedOut ? " (timed out)" : ""}`;
-    case "place":
-      return `place ${instance.id} on ${nodes} headed by ${instance.node.replace("node-", "")}`;
-    case "suspend":
-      return `suspend ${instance.id}: ${action.reason.replace(/:.*/s, "")}`;
-    case "keep":
-      return `keep ${instance.id}${action.suspected.length > 0 ? ` until ${action.suspected.map((node) => node.replace("node-", "")).join(", ")} returns or is gone` : ""}`;
-  }
+/** A decision as the coordinator's log tells it: each change, then each instance kept as it is. */
+function told({ changes, kept }: RecoveryDecision): string[] {
+  const short = (node: string) => node.replace("node-", "");
+  return [
+    ...changes.map((change) => {
+      switch (change.type) {
+        case "instances-removed":
+          return `unload ${change.match}${change.reason === "drained" ? "" : " (timed out)"}`;
+        case "instance-replanned":
+          return `place ${change.instanceId} on ${change.plan.shards.map((shard) => short(shard.node)).join("+")} headed by ${short(change.node)}`;
+        case "instance-suspended":
+          return `suspend ${change.instanceId}: ${change.reason.replace(/:.*/s, "")}`;
+        default:
+          return assertNever(change);
+      }
+    }),
+    ...kept.map(
+      ({ instanceId, waitingFor }) =>
+        `keep ${instanceId}${waitingFor.length > 0 ? ` until ${waitingFor.map(short).join(", ")} returns or is gone` : ""}`,
+    ),
+  ];
 }
 
 describe("decideRecovery", () => {

@@ -1,6 +1,6 @@
-import type { ClusterView, PlacedInstance } from "../protocol/cluster.js";
+import type { ClusterView, DesiredEvent, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, NoPlacementError } from "../protocol/errors.js";
-import type { NodeId } from "../protocol/ids.js";
+import type { InstanceId, NodeId } from "../protocol/ids.js";
 import { planOnCluster, preferredHead, toInstancePlan } from "./cluster-planning.js";
 
 /** What the coordinator's recovery looks at. */
@@ -15,16 +15,32 @@ export interface RecoverySituation {
   drainTimeoutMs: number;
 }
 
-/** What the coordinator should do about one instance. */
-export type RecoveryAction =
-  /** A draining instance has nothing left in flight (or ran past the time limit): unload it. */
-  | { type: "unload"; instance: PlacedInstance; timedOut: boolean }
-  /** It lost a node: placed again over the nodes that remain. */
+/** The changes recovery makes to the desired state. */
+export type RecoveryChange = Extract<
+  DesiredEvent,
+  { type: "instances-removed" | "instance-replanned" | "instance-suspended" }
+>;
+
+/** What the coordinator should do. */
+export interface RecoveryDecision {
+  /**
+   * Changes to the desired state, in order: `instances-removed` for a drained instance,
+   * `instance-replanned` for one that lost a node and fits on the nodes left, `instance-suspended`
+   * for one that does not.
+   */
+  changes: RecoveryChange[];
+  /**
+   * Instances tried and left as they are: a node they used may come back (`waitingFor`), or the
+   * planner's verdict is the one they are suspended with.
+   */
+  kept: Array<{ instanceId: InstanceId; waitingFor: NodeId[] }>;
+}
+
+/** What one instance's placement came to. */
+type Outcome =
   | { type: "place"; instance: PlacedInstance }
-  /** It does not fit on the nodes left: it stops until it does, with the planner's reason. */
-  | { type: "suspend"; instance: PlacedInstance; reason: string }
-  /** It was tried and stays as it is: a node it used may come back, or the verdict is the same. */
-  | { type: "keep"; instance: PlacedInstance; suspected: NodeId[] };
+  | { type: "suspend"; instanceId: InstanceId; reason: string }
+  | { type: "keep"; instanceId: InstanceId; waitingFor: NodeId[] };
 
 /**
  * How long a draining instance stays before its count of requests in flight is trusted: every node
@@ -48,25 +64,46 @@ const stateOf = (view: ClusterView, node: NodeId) =>
  * nodes come back. Instances that are healthy are never moved. Instances are decided in order, each
  * seeing the decisions before it (replicas stay on disjoint nodes).
  */
-export function decideRecovery(situation: RecoverySituation, now: number): RecoveryAction[] {
-  const actions: RecoveryAction[] = [];
+export function decideRecovery(situation: RecoverySituation, now: number): RecoveryDecision {
+  const decision: RecoveryDecision = { changes: [], kept: [] };
   let desired = situation.view.desired.instances;
   for (const instance of situation.view.desired.instances) {
     if (instance.draining) {
       const outcome = drainOutcome(instance, situation, now);
       if (outcome !== "in-flight")
-        actions.push({ type: "unload", instance, timedOut: outcome === "timed-out" });
+        decision.changes.push({
+          type: "instances-removed",
+          match: instance.id,
+          reason: outcome === "timed-out" ? "drain timed out with requests still in flight" : "drained",
+        });
       continue;
     }
     if (!instance.basis || !needsPlacement(instance, situation.view)) continue;
     if (instance.suspended && now - (situation.lastTried.get(instance.id) ?? 0) < retrySuspendedMs) continue;
-    const action = place(instance, desired, situation);
-    actions.push(action);
-    if (action.type !== "keep") {
-      desired = desired.map((other) => (other.id === instance.id ? action.instance : other));
+    const outcome = place(instance, desired, situation);
+    switch (outcome.type) {
+      case "place": {
+        const { id, node, plan } = outcome.instance;
+        decision.changes.push({ type: "instance-replanned", instanceId: id, node, plan: plan! });
+        desired = desired.map((other) => (other.id === id ? outcome.instance : other));
+        break;
+      }
+      case "suspend":
+        decision.changes.push({
+          type: "instance-suspended",
+          instanceId: outcome.instanceId,
+          reason: outcome.reason,
+        });
+        desired = desired.map((other) =>
+          other.id === outcome.instanceId ? { ...other, suspended: outcome.reason } : other,
+        );
+        break;
+      case "keep":
+        decision.kept.push({ instanceId: outcome.instanceId, waitingFor: outcome.waitingFor });
+        break;
     }
   }
-  return actions;
+  return decision;
 }
 
 function drainOutcome(
@@ -96,7 +133,7 @@ function place(
   instance: PlacedInstance,
   desired: readonly PlacedInstance[],
   { view, nodesHolding }: RecoverySituation,
-): RecoveryAction {
+): Outcome {
   const basis = instance.basis!;
   // The head needs the model's file, and the draft's too.
   const holders = nodesHolding(basis.model.name).filter(
@@ -139,11 +176,12 @@ function place(
     if (!(error instanceof NoPlacementError) && !(error instanceof ConflictError)) throw error;
     // Suspending stops the engine wherever it still runs: not while a node it used may come back.
     const suspected = involved(instance).filter((node) => stateOf(view, node) === "suspected");
-    if (suspected.length > 0) return { type: "keep", instance, suspected };
+    if (suspected.length > 0) return { type: "keep", instanceId: instance.id, waitingFor: suspected };
     const reason = `does not fit on the nodes left: ${error.message}`;
     // Free memory moves a little all the time; the same verdict with other figures is no news.
     const gist = (text: string | undefined) => text?.replace(/[\d.]+/g, "#");
-    if (gist(instance.suspended) === gist(reason)) return { type: "keep", instance, suspected };
-    return { type: "suspend", instance: { ...instance, suspended: reason }, reason };
+    if (gist(instance.suspended) === gist(reason))
+      return { type: "keep", instanceId: instance.id, waitingFor: [] };
+    return { type: "suspend", instanceId: instance.id, reason };
   }
 }

@@ -5,7 +5,7 @@ import { type EngineEndpoint, LlamaServerSupervisor } from "../engine/llama-serv
 import { draftIncompatibility, suggestDraft } from "../models/draft-compatibility.js";
 import type { ModelStore } from "../models/model-store.js";
 import type {
-  DesiredChange,
+  DesiredEvent,
   DesiredState,
   InstancePlan,
   InstanceSummary,
@@ -70,7 +70,7 @@ export type PlanInstance = (
 /** The cluster, as far as the worker needs it. */
 export interface DesiredStateSource {
   readonly desiredState: DesiredState;
-  changeDesired(change: DesiredChange): Promise<DesiredState>;
+  changeDesired(change: DesiredEvent): Promise<DesiredState>;
   onDesiredState(listener: (state: DesiredState) => void): () => void;
 }
 
@@ -206,6 +206,8 @@ export class LocalInstances {
    */
   async load(request: LoadRequest): Promise<InstanceStatus & { replicas: InstanceStatus[] }> {
     const { model, spec, draft } = await this.specFor(request);
+    // The coordinator refuses a second load too (it alone sees loads from every node); this answers
+    // before planning, which could otherwise fail for want of the memory the first one holds.
     if (this.options.cluster.desiredState.instances.some((instance) => instance.model === model.name)) {
       throw new ConflictError(
         `model '${model.name}' is already loaded; unload it first to change its settings`,
@@ -220,8 +222,12 @@ export class LocalInstances {
       if (!planned && excluded.includes(head)) return undefined;
       return { ...replica, node: head, plan: planned?.plan, basis: planned?.basis };
     });
-    for (const instance of placed) {
-      await this.options.cluster.changeDesired({ op: "add-instance", instance });
+    for (const [index, instance] of placed.entries()) {
+      await this.options.cluster.changeDesired({
+        type: "instance-placed",
+        instance,
+        cause: index === 0 ? "load" : "replica",
+      });
     }
     await this.reconciling;
     const statuses = placed.map((instance) => this.supervisors.get(instance.id)?.status ?? planned(instance));
@@ -245,15 +251,14 @@ export class LocalInstances {
           : `no instance of '${match.instance}' is loaded`,
       );
     }
-    const since = new Date().toISOString();
-    const draining: PlacedInstance[] = [];
-    for (const instance of targets) {
-      const next = { ...instance, draining: instance.draining ?? since };
-      if (!instance.draining)
-        await this.options.cluster.changeDesired({ op: "update-instance", instance: next });
-      draining.push(next);
-    }
-    return draining;
+    // Instances already draining keep the time their drain started.
+    const ids = targets.map((instance) => instance.id);
+    const state = await this.options.cluster.changeDesired({
+      type: "drain-started",
+      instanceIds: ids,
+      since: new Date().toISOString(),
+    });
+    return state.instances.filter((instance) => ids.includes(instance.id));
   }
 
   /** Resolves once none of `ids` is in the desired state any more (a drain finished). */
@@ -320,7 +325,11 @@ export class LocalInstances {
   /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */
   async unload(modelOrId: string): Promise<InstanceStatus[]> {
     const before = this.list().filter((status) => status.id === modelOrId || status.model === modelOrId);
-    await this.options.cluster.changeDesired({ op: "remove-instances", match: modelOrId });
+    await this.options.cluster.changeDesired({
+      type: "instances-removed",
+      match: modelOrId,
+      reason: "unloaded",
+    });
     await this.reconciling;
     return before.map((status) => ({ ...status, state: "STOPPING" as const, reason: "unloaded" }));
   }

@@ -25,7 +25,8 @@ export function nodeStopper(options: {
             view: () => cluster.view(),
             desired: () => cluster.desiredState,
             holdersOf: (model) => cluster.nodesHolding(model),
-            add: async (instance) => void (await cluster.changeDesired({ op: "add-instance", instance })),
+            add: async (instance) =>
+              void (await cluster.changeDesired({ type: "instance-placed", instance, cause: "move" })),
             drain: async (instanceId) => void (await instances.drain({ instance: instanceId })),
             waitUntilRemoved: (ids, waitSignal) => instances.waitUntilRemoved(ids, waitSignal),
             signal,

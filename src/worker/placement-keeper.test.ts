@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ClusterView, DesiredChange, DesiredState } from "../protocol/cluster.js";
+import { applyDesiredChange } from "../cluster/apply-desired-change.js";
+import type { ClusterView, DesiredEvent, DesiredState } from "../protocol/cluster.js";
 import { InstanceSummary, PlacedInstance } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
 import { silentLogger } from "../util/logger.js";
@@ -44,7 +45,7 @@ function coordinator() {
     [b, "alive"],
   ]);
   const instances: InstanceSummary[] = [];
-  const changes: DesiredChange[] = [];
+  const changes: DesiredEvent[] = [];
   const desired: DesiredState = { epoch: 1, writtenBy: a, instances: [instance], upstreams: [], routes: {} };
   const cluster = {
     isCoordinator: true,
@@ -61,9 +62,9 @@ function coordinator() {
       }) as unknown as ClusterView,
     // Only b holds the model's file, and only while it is alive.
     nodesHolding: () => (states.get(b) === "alive" ? [b] : []),
-    changeDesired: async (change: DesiredChange) => {
+    changeDesired: async (change: DesiredEvent) => {
       changes.push(change);
-      if (change.op === "update-instance") desired.instances = [change.instance];
+      desired.instances = applyDesiredChange(desired, change).instances;
       return desired;
     },
   };
@@ -99,11 +100,9 @@ describe("PlacementKeeper", () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(changes).toEqual([
       {
-        op: "update-instance",
-        instance: {
-          ...instance,
-          suspended: "does not fit on the nodes left: no live node holds the model file 'stories'",
-        },
+        type: "instance-suspended",
+        instanceId: instance.id,
+        reason: "does not fit on the nodes left: no live node holds the model file 'stories'",
       },
     ]);
     keeper.dispose();

@@ -1,7 +1,7 @@
-import type { ClusterView, DesiredChange, DesiredState } from "../protocol/cluster.js";
+import type { ClusterView, DesiredEvent, DesiredState } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { Logger } from "../util/logger.js";
-import { decideRecovery, type RecoveryAction } from "./decide-recovery.js";
+import { decideRecovery } from "./decide-recovery.js";
 
 export interface PlacementKeeperOptions {
   self: NodeId;
@@ -10,7 +10,7 @@ export interface PlacementKeeperOptions {
     readonly desiredState: DesiredState;
     view(): ClusterView;
     nodesHolding(model: string): NodeId[];
-    changeDesired(change: DesiredChange): Promise<DesiredState>;
+    changeDesired(change: DesiredEvent): Promise<DesiredState>;
   };
   logger: Logger;
   /** How often the coordinator checks. Default 500 ms. */
@@ -45,7 +45,7 @@ export class PlacementKeeper {
     this.busy = true;
     try {
       const now = Date.now();
-      const actions = decideRecovery(
+      const { changes, kept } = decideRecovery(
         {
           view: this.options.cluster.view(),
           nodesHolding: (model) => this.options.cluster.nodesHolding(model),
@@ -54,48 +54,28 @@ export class PlacementKeeper {
         },
         now,
       );
-      for (const action of actions) {
-        if (action.type !== "unload") this.lastTried.set(action.instance.id, now);
-        await this.carryOut(action);
+      for (const { instanceId, waitingFor } of kept) {
+        this.lastTried.set(instanceId, now);
+        if (waitingFor.length > 0)
+          this.options.logger.debug(
+            { instance: instanceId, suspected: waitingFor },
+            "does not fit without a suspected node; waiting for it to return or be removed",
+          );
+      }
+      for (const change of changes) {
+        if (change.type !== "instances-removed") this.lastTried.set(change.instanceId, now);
+        // Worth a warning beyond the change's own log line: a model stops serving, or requests were cut.
+        if (change.type === "instance-suspended")
+          this.options.logger.warn({ instance: change.instanceId }, change.reason);
+        if (change.type === "instances-removed" && change.reason !== "drained")
+          this.options.logger.warn({ instance: change.match }, change.reason);
+        // The change itself is published (and logged) as the coordinator applies it.
+        await this.options.cluster.changeDesired(change);
       }
     } catch (error) {
       this.options.logger.warn({ err: error }, "placement check failed");
     } finally {
       this.busy = false;
-    }
-  }
-
-  private async carryOut(action: RecoveryAction): Promise<void> {
-    const { logger, cluster } = this.options;
-    const instance = action.instance;
-    switch (action.type) {
-      case "unload":
-        if (action.timedOut)
-          logger.warn(
-            { instance: instance.id },
-            "drain timed out with requests still in flight; unloading anyway",
-          );
-        logger.info({ instance: instance.id }, `drained ${instance.id}; unloading it`);
-        await cluster.changeDesired({ op: "remove-instances", match: instance.id });
-        return;
-      case "place":
-        logger.info(
-          { instance: instance.id, head: instance.node, shards: instance.plan?.shards.length },
-          `placed ${instance.model} again over the nodes that remain`,
-        );
-        await cluster.changeDesired({ op: "update-instance", instance });
-        return;
-      case "suspend":
-        logger.warn({ instance: instance.id }, action.reason);
-        await cluster.changeDesired({ op: "update-instance", instance });
-        return;
-      case "keep":
-        if (action.suspected.length > 0)
-          logger.debug(
-            { instance: instance.id, suspected: action.suspected },
-            `${instance.model} does not fit without a suspected node; waiting for it to return or be removed`,
-          );
-        return;
     }
   }
 }

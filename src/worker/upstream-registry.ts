@@ -40,7 +40,7 @@ export class UpstreamRegistry {
         "kind",
       );
     }
-    await this.cluster.changeDesired({ op: "set-upstream", upstream: parsed.data });
+    await this.cluster.changeDesired({ type: "upstream-registered", upstream: parsed.data });
     if (route)
       await this.setRoutes(
         parsed.data.models.map((entry) => entry.name),
@@ -50,14 +50,14 @@ export class UpstreamRegistry {
   }
 
   async remove(name: string): Promise<UpstreamListing> {
-    await this.cluster.changeDesired({ op: "remove-upstream", name });
+    await this.cluster.changeDesired({ type: "upstream-removed", name });
     return this.list();
   }
 
   /** Sets the route of `models` (null: back to the default). */
   async setRoutes(models: string[], route: ModelRoute | null): Promise<UpstreamListing> {
     await this.cluster.changeDesired({
-      op: "set-routes",
+      type: "routes-set",
       routes: Object.fromEntries(models.map((model) => [model, route])),
     });
     return this.list();
