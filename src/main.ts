@@ -225,7 +225,7 @@ export async function startNode(
       runDirectory: paths.run,
       logger,
       parentDeathWrapper,
-      onChange: () => {},
+      store,
       directHost:
         advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
           ?.replace(/:\d+$/, "")
@@ -282,6 +282,7 @@ export async function startNode(
     });
     const instances = new LocalInstances({
       nodeId: identity.id,
+      store,
       cluster,
       shards,
       clusterKey: clusterKeyBytes(identity),

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { ApiKeyStore } from "../cluster/api-key-store.js";
 import { applyDesiredChange } from "../cluster/apply-desired-change.js";
+import { createNodeStore, type NodeStore } from "../cluster/node-state.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
 import { type RemoteInstances, Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
@@ -48,9 +49,11 @@ export async function createTestApp(
   const events: NodeEvent[] = [];
   const models = new ModelStore(join(directory, "models"));
   const apiKeys = await new ApiKeyStore(join(directory, "state")).load();
+  const store = createNodeStore(NodeId.parse("node-under-test"));
   const instances = new LocalInstances({
     nodeId: NodeId.parse("node-under-test"),
-    cluster: new DesiredStateInMemory(),
+    store,
+    cluster: new DesiredStateInMemory(store),
     shards: new LocalShards({
       nodeId: NodeId.parse("node-under-test"),
       engine: async () => {
@@ -60,7 +63,7 @@ export async function createTestApp(
       logDirectory: join(directory, "logs"),
       runDirectory: join(directory, "run"),
       logger: silentLogger(),
-      onChange: () => {},
+      store,
       directHost: "127.0.0.1",
     }),
     clusterKey: Buffer.alloc(32),
@@ -134,17 +137,23 @@ export async function createTestApp(
   };
 }
 
-/** The desired state of a one-node cluster, in memory. */
+/** The desired state of a one-node cluster, in the node's store. */
 class DesiredStateInMemory implements DesiredStateSource {
-  desiredState: DesiredState = { epoch: 0, writtenBy: null, instances: [], upstreams: [], routes: {} };
   private readonly listeners = new Set<(state: DesiredState) => void>();
 
+  constructor(private readonly store: NodeStore) {}
+
+  get desiredState(): DesiredState {
+    return this.store.current.desired;
+  }
+
   async changeDesired(change: DesiredChange): Promise<DesiredState> {
-    this.desiredState = {
+    const state = {
       ...applyDesiredChange(this.desiredState, change),
       epoch: this.desiredState.epoch + 1,
       writtenBy: null,
     };
+    this.store.apply({ type: "desired-state-received", state });
     for (const listener of this.listeners) listener(this.desiredState);
     return this.desiredState;
   }
