@@ -305,8 +305,7 @@ export async function startNode(
       publish,
     });
     instanceSummaries = () => instances.summaries();
-    const router: Router = new Router(models, instances, {
-      remote: (model) => cluster.remoteInstances(model),
+    const router: Router = new Router(models, store, {
       recovery: {
         waitMs: 60_000,
         recovering: recoveringModels({

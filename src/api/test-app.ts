@@ -4,9 +4,10 @@ import { join } from "node:path";
 import type { Hono } from "hono";
 import { ApiKeyStore } from "../cluster/api-key-store.js";
 import { applyDesiredChange } from "../cluster/apply-desired-change.js";
-import { createNodeStore, type NodeStore } from "../cluster/node-state.js";
+import type { NodeStore } from "../cluster/node-state.js";
+import { type TestInstance, testNodeStore } from "../cluster/test-node-state.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
-import { type RemoteInstances, Router } from "../inference/router.js";
+import { Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
 import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
@@ -41,15 +42,15 @@ export interface TestApp {
 export async function createTestApp(
   overrides: Partial<Pick<ApiDependencies, "security" | "forwardToNode" | "pull">> & {
     maxQueuePerInstance?: number;
-    /** Instances headed on other (imaginary) nodes, for the router. */
-    remote?: RemoteInstances;
+    /** Instances headed on other (imaginary) nodes, READY as their heads last reported. */
+    elsewhere?: Array<TestInstance & { peer: string }>;
   } = {},
 ): Promise<TestApp> {
   const directory = await mkdtemp(join(tmpdir(), "herd-app-"));
   const events: NodeEvent[] = [];
   const models = new ModelStore(join(directory, "models"));
   const apiKeys = await new ApiKeyStore(join(directory, "state")).load();
-  const store = createNodeStore(NodeId.parse("node-under-test"));
+  const store = testNodeStore(overrides.elsewhere ?? [], { self: NodeId.parse("node-under-test") });
   const instances = new LocalInstances({
     nodeId: NodeId.parse("node-under-test"),
     store,
@@ -82,10 +83,7 @@ export async function createTestApp(
   const app = createApp({
     models,
     instances,
-    router: new Router(models, instances, {
-      maxQueuePerInstance: overrides.maxQueuePerInstance,
-      remote: overrides.remote,
-    }),
+    router: new Router(models, store, { maxQueuePerInstance: overrides.maxQueuePerInstance }),
     responses: new ResponseStore(),
     logger: silentLogger(),
     engineReport: async () => {
