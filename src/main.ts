@@ -111,7 +111,7 @@ export async function startNode(
       runDirectory: paths.run,
       logger,
       parentDeathWrapper,
-      onChange: () => {},
+      store,
       directHost:
         advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
           ?.replace(/:\d+$/, "")
@@ -170,6 +170,7 @@ export async function startNode(
     });
     const instances = new LocalInstances({
       nodeId: identity.id,
+      store,
       cluster,
       shards,
       clusterKey: clusterKeyBytes(identity),
@@ -192,8 +193,7 @@ export async function startNode(
       publish,
     });
     instanceSummaries = () => instances.summaries();
-    const router: Router = new Router(models, instances, {
-      remote: (model) => cluster.remoteInstances(model),
+    const router: Router = new Router(models, store, {
       recovery: {
         waitMs: 60_000,
         recovering: recoveringModels({

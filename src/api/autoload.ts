@@ -1,6 +1,5 @@
 import type { Router } from "../inference/router.js";
-import { ConflictError, ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
-import { sleep } from "../util/backoff.js";
+import { ConflictError, ModelNotLoadedError } from "../protocol/errors.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 
 /** How long a request waits for a model it caused to load. */
@@ -52,6 +51,7 @@ async function loadModel(dependencies: ApiDependencies, model: string): Promise<
   }
 }
 
+/** Waits for the load, then for an instance of the model to be READY; past the timeout, says how it is doing. */
 async function waitUntilServed(
   router: Router,
   model: string,
@@ -59,15 +59,10 @@ async function waitUntilServed(
   signal: AbortSignal,
 ): Promise<void> {
   await load;
-  const deadline = Date.now() + loadTimeoutMs;
-  for (;;) {
-    try {
-      (await router.route(model)).release();
-      return;
-    } catch (error) {
-      const loadingStill = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
-      if (!loadingStill || Date.now() > deadline) throw error;
-    }
-    await sleep(250, signal);
-  }
+  const deadline = AbortSignal.timeout(loadTimeoutMs);
+  await router.whenReady(model, AbortSignal.any([signal, deadline])).catch((reason: unknown) => {
+    if (signal.aborted) throw reason;
+  });
+  // READY now, or the timeout passed: routing says which (a FAILED engine, a full queue...).
+  (await router.route(model)).release();
 }

@@ -1,6 +1,5 @@
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { NodeId } from "../protocol/ids.js";
 import { createTestApp, type TestApp } from "./test-app.js";
 
 const storiesPath = fileURLToPath(new URL("../../../shared/models/stories260K-f32.gguf", import.meta.url));
@@ -16,10 +15,7 @@ describe("forwarded requests", () => {
   beforeEach(async () => {
     forwards.length = 0;
     testApp = await createTestApp({
-      remote: (model) =>
-        model === "tiny"
-          ? [{ node: NodeId.parse("n2"), endpoints: ["10.0.0.2:52416"], instanceId: "tiny-r2", parallel: 4 }]
-          : [],
+      elsewhere: [{ id: "tiny-r2", model: "tiny", peer: "n2", parallel: 4 }],
       forwardToNode: async (route, path) => {
         forwards.push(`${route.instanceId} ${path}`);
         throw new Error("the other node is imaginary");

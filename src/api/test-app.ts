@@ -6,10 +6,10 @@ import { ApiKeyStore } from "../cluster/api-key-store.js";
 import { clusterView } from "../cluster/cluster-view.js";
 import { DesiredStateStore } from "../cluster/desired-state-store.js";
 import { DesiredStateSync } from "../cluster/desired-state-sync.js";
-import { createNodeStore } from "../cluster/node-state.js";
+import { type TestInstance, testNodeStore } from "../cluster/test-node-state.js";
 import { testNodeProfile } from "../cluster/test-node-profile.js";
 import { EngineQuirks } from "../engine/engine-quirks.js";
-import { type RemoteInstances, Router } from "../inference/router.js";
+import { Router } from "../inference/router.js";
 import { ModelStore } from "../models/model-store.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
@@ -44,8 +44,8 @@ export interface TestApp {
 export async function createTestApp(
   overrides: Partial<Pick<ApiDependencies, "security" | "forwardToNode" | "pull">> & {
     maxQueuePerInstance?: number;
-    /** Instances headed on other (imaginary) nodes, for the router. */
-    remote?: RemoteInstances;
+    /** Instances headed on other (imaginary) nodes, READY as their heads last reported. */
+    elsewhere?: Array<TestInstance & { peer: string }>;
   } = {},
 ): Promise<TestApp> {
   const directory = await mkdtemp(join(tmpdir(), "herd-app-"));
@@ -58,11 +58,12 @@ export async function createTestApp(
   const models = new ModelStore(join(directory, "models"));
   const apiKeys = await new ApiKeyStore(join(directory, "state")).load();
   const self = NodeId.parse("node-under-test");
-  // A lone node: it coordinates once it has said hello to itself, and applies every change.
-  const store = createNodeStore(self);
+  // A lone node with imaginary peers' instances: it joined first, so it coordinates and applies
+  // every change itself.
+  const store = testNodeStore(overrides.elsewhere ?? [], { self });
   store.apply({
     type: "hello-received",
-    introduction: { id: self, name: "alone", joinedAt: Date.now(), incarnation: "test", endpoints: [] },
+    introduction: { id: self, name: "alone", joinedAt: 0, incarnation: "test", endpoints: [] },
     profile: testNodeProfile(),
     at: Date.now(),
   });
@@ -76,6 +77,7 @@ export async function createTestApp(
   });
   const instances = new LocalInstances({
     nodeId: self,
+    store,
     cluster: desired,
     shards: new LocalShards({
       nodeId: self,
@@ -86,7 +88,7 @@ export async function createTestApp(
       logDirectory: join(directory, "logs"),
       runDirectory: join(directory, "run"),
       logger: silentLogger(),
-      onChange: () => {},
+      store,
       directHost: "127.0.0.1",
     }),
     clusterKey: Buffer.alloc(32),
@@ -105,10 +107,7 @@ export async function createTestApp(
   const app = createApp({
     models,
     instances,
-    router: new Router(models, instances, {
-      maxQueuePerInstance: overrides.maxQueuePerInstance,
-      remote: overrides.remote,
-    }),
+    router: new Router(models, store, { maxQueuePerInstance: overrides.maxQueuePerInstance }),
     responses: new ResponseStore(),
     logger: silentLogger(),
     engineReport: async () => {

@@ -26,7 +26,6 @@ import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerConnections, type PeerMessage } from "./peer-connections.js";
 import type { PeerSocket } from "./peer-socket.js";
-import { type RemoteInstance, remoteInstances } from "./remote-instances.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 
 export interface ClusterNodeOptions {
@@ -212,11 +211,6 @@ export class ClusterNode {
       timeoutMs: 5000,
     }).catch(() => undefined);
     return answer?.status === 200 ? RpcServerAddress.parse(parseJsonWithDepthLimit(answer.body)) : undefined;
-  }
-
-  /** READY instances of `model` headed on other live nodes that take new requests. */
-  remoteInstances(model: string): RemoteInstance[] {
-    return remoteInstances(this.state, model);
   }
 
   /** Live nodes (this one included) whose store holds `model`. */

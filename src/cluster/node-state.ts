@@ -13,6 +13,12 @@ import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
 import { StateStore } from "../util/state-store.js";
 import { applyDesiredChange, refuseDesiredChange } from "./apply-desired-change.js";
+import {
+  applyLocalEvent,
+  type LocalProcessEvent,
+  type LocalProcesses,
+  noLocalProcesses,
+} from "./local-processes.js";
 
 /** How long silence lasts before a node is suspected, and before it is removed. */
 export const membershipTimings = { suspectAfterMs: 3000, removeAfterMs: 10_000 } as const;
@@ -61,6 +67,8 @@ export interface NodeState {
    * coordinator writes a new epoch; every node keeps the newest it is sent.
    */
   readonly desired: DesiredState;
+  /** This node's own engines and RPC shards, as their supervisors last reported them. */
+  readonly local: LocalProcesses;
 }
 
 /** Facts, in the past tense, that change a `NodeState`. */
@@ -92,7 +100,9 @@ export type NodeStateEvent =
    * A change to the desired state (`instance-placed`, `drain-started`, ...): applied, at the next
    * epoch, only by the coordinator and only when it fits (`refuseChange`).
    */
-  | DesiredEvent;
+  | DesiredEvent
+  /** Something happened to one of this node's own processes (see `applyLocalEvent`). */
+  | LocalProcessEvent;
 
 /** The desired state of a cluster that was never asked to run anything. */
 export const emptyDesiredState: DesiredState = {
@@ -105,7 +115,15 @@ export const emptyDesiredState: DesiredState = {
 
 /** The state of a node that has heard of no one yet, not even itself; `desired` as it was saved. */
 export function initialNodeState(self: NodeId, desired: DesiredState = emptyDesiredState): NodeState {
-  return { self, members: new Map(), coordinator: null, links: new Map(), reports: new Map(), desired };
+  return {
+    self,
+    members: new Map(),
+    coordinator: null,
+    links: new Map(),
+    reports: new Map(),
+    desired,
+    local: noLocalProcesses,
+  };
 }
 
 /** The store that holds a node's state; every part of the node reads and waits on this one. */
@@ -181,6 +199,19 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     case "upstream-removed":
     case "routes-set":
       return withDesiredChange(state, event);
+    case "engine-started":
+    case "engine-status-changed":
+    case "engine-stats-sampled":
+    case "engine-stopped":
+    case "shard-started":
+    case "shard-ready":
+    case "shard-failed":
+    case "shard-stopped":
+    case "shard-connection-opened":
+    case "shard-connection-closed": {
+      const local = applyLocalEvent(state.local, event);
+      return local === state.local ? state : { ...state, local };
+    }
     default:
       return assertNever(event);
   }

@@ -12,6 +12,8 @@ export interface EngineStatsSamplerOptions {
   intervalMs?: number;
   /** Samples kept: default 150 (five minutes at the default interval). */
   historyLength?: number;
+  /** Called with each new sample's stats. */
+  onSample?: (stats: InstanceStats) => void;
 }
 
 /**
@@ -58,6 +60,7 @@ export class EngineStatsSampler {
         historyLength: this.options.historyLength ?? 150,
       });
       this.before = sample;
+      this.options.onSample?.(this.current);
     } catch (error) {
       // Stats are for people watching; a missed sample (engine busy or stopping) leaves the last ones.
       if (!this.abort.signal.aborted) {

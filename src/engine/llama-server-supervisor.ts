@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EngineInstall } from "../protocol/engine.js";
-import type { InstanceSpec, InstanceState, InstanceStatus } from "../protocol/instance.js";
+import type { InstanceSpec, InstanceState, InstanceStats, InstanceStatus } from "../protocol/instance.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import { Backoff, sleep } from "../util/backoff.js";
 import { formatBytes } from "../util/format.js";
@@ -41,6 +41,8 @@ export interface SupervisorOptions {
   parentDeathWrapper?: string[];
   /** Called on every state change. */
   onStatus: (status: InstanceStatus) => void;
+  /** Called with the engine's stats each time they are sampled (every 2 s while READY). */
+  onStats?: (stats: InstanceStats) => void;
   /** Called when herd adopts a workaround for this engine. */
   onWorkaround?: (flag: string, reason: string) => void;
   /** Run one short generation before READY, so the first request finds the engine warm. Default true. */
@@ -206,6 +208,7 @@ export class LlamaServerSupervisor {
           ...this.endpointValue,
           slots: this.options.spec.parallel,
           logger: this.options.logger,
+          onSample: this.options.onStats,
         });
         this.sampler.start();
       }

@@ -1,6 +1,5 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { RequestPolicy } from "../protocol/upstream.js";
-import { sleep } from "../util/backoff.js";
 import { currentRequest } from "../util/request-context.js";
 import { conversationKey } from "./conversation-key.js";
 import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
@@ -34,8 +33,8 @@ export interface DispatchOptions {
 /**
  * Sends a request to an instance of its model, here or on the node that heads it. An engine that
  * cannot be reached before anything was sent (it crashed, or its node is being replaced) costs the
- * client nothing yet, so the request is routed again until an instance answers or the recovery
- * window closes.
+ * client nothing yet, so the request is routed again, once the node's state shows that instance down
+ * or another one up, until an instance answers or the recovery window closes.
  */
 export async function dispatch(options: DispatchOptions): Promise<EngineResponse> {
   const deadline = Date.now() + options.retryForMs;
@@ -89,9 +88,20 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
       return upstream;
     } catch (error) {
       const retry =
-        error instanceof ModelUnavailableError && !options.signal.aborted && Date.now() < deadline;
+        error instanceof ModelUnavailableError &&
+        route.kind !== "upstream" &&
+        !options.signal.aborted &&
+        Date.now() < deadline;
       if (!retry) throw error;
-      await sleep(250, options.signal);
+      await options.router
+        .instancesChanged(options.model, route.instanceId, {
+          localOnly: options.localOnly,
+          signal: AbortSignal.any([options.signal, AbortSignal.timeout(deadline - Date.now())]),
+        })
+        .catch((reason: unknown) => {
+          // The client left: its reason. The window closed: what the last try met.
+          throw options.signal.aborted ? reason : error;
+        });
     }
   }
 }

@@ -2,14 +2,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NodeStore } from "../cluster/node-state.js";
+import { testNodeStore } from "../cluster/test-node-state.js";
 import { ModelStore } from "../models/model-store.js";
 import type { DesiredState } from "../protocol/cluster.js";
 import { ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
-import { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
-import type { InstanceStatus } from "../protocol/instance.js";
 import type { ModelRoute } from "../protocol/upstream.js";
 import { clusterGateway } from "./cluster-gateway.js";
-import { type InstanceDirectory, type Route, Router } from "./router.js";
+import { type Route, Router } from "./router.js";
 
 let directory: string;
 let models: ModelStore;
@@ -20,13 +20,8 @@ beforeAll(async () => {
 afterAll(() => rm(directory, { recursive: true, force: true }));
 
 /** One READY local instance of `m` with `parallel` slots. */
-function oneInstance(parallel: number): InstanceDirectory {
-  const status = { id: "m-1", model: "m", parallel, embeddings: false, state: "READY" } as InstanceStatus;
-  return {
-    list: () => [status],
-    ready: (model) =>
-      model === "m" ? [{ status, endpoint: { baseUrl: "http://127.0.0.1:1", apiKey: "k" } }] : [],
-  };
+function oneInstance(parallel: number): NodeStore {
+  return testNodeStore([{ id: "m-1", parallel }]);
 }
 
 function desired(route?: ModelRoute): DesiredState {
@@ -88,36 +83,17 @@ describe("Router with an upstream", () => {
   });
 
   it("refuses a local-only request for a model only an upstream serves", async () => {
-    const routing = new Router(
-      models,
-      { list: () => [], ready: () => [] },
-      { gateway: clusterGateway(() => desired("upstream")) },
-    );
+    const routing = new Router(models, testNodeStore([]), {
+      gateway: clusterGateway(() => desired("upstream")),
+    });
     expect((await routing.route("m")).kind).toBe("upstream");
     await expect(routing.route("m", { policy: "local-only" })).rejects.toThrow(ModelUnavailableError);
   });
 });
 
-/** READY instances of model `m` with one slot each, as the instance manager would list them. */
-function readyInstances(ids: string[]): InstanceDirectory {
-  const statuses: InstanceStatus[] = ids.map((id) => ({
-    id: InstanceId.parse(id),
-    model: ModelName.parse("m"),
-    contextSize: 512,
-    parallel: 1,
-    embeddings: false,
-    createdAt: new Date(0).toISOString(),
-    state: "READY",
-    reason: "serving",
-    since: new Date(0).toISOString(),
-    restarts: 0,
-    workarounds: [],
-  }));
-  return {
-    list: () => statuses,
-    ready: () =>
-      statuses.map((status) => ({ status, endpoint: { baseUrl: "http://127.0.0.1:1", apiKey: "k" } })),
-  };
+/** READY instances of model `m` headed here, with one slot each. */
+function readyInstances(ids: string[]): NodeStore {
+  return testNodeStore(ids.map((id) => ({ id })));
 }
 
 describe("Router queue limit", () => {
@@ -133,24 +109,14 @@ describe("Router queue limit", () => {
   });
 
   it("counts requests sent to other nodes against the remote instance", async () => {
-    const remote = [{ node: NodeId.parse("n2"), endpoints: ["10.0.0.2:52416"], instanceId: "r" }];
-    const router = new Router(models, readyInstances([]), { remote: () => remote, maxQueuePerInstance: 2 });
+    const router = new Router(models, testNodeStore([{ id: "r", peer: "n2" }]), { maxQueuePerInstance: 2 });
     await router.route("m");
     await router.route("m");
     await expect(router.route("m")).rejects.toThrow(/busy: each of its instances has 2 requests/);
   });
 
   it("weighs a remote replica by this node's own requests plus what other nodes have on it", async () => {
-    const remote = [
-      {
-        node: NodeId.parse("n2"),
-        endpoints: ["10.0.0.2:52416"],
-        instanceId: "r",
-        parallel: 1,
-        othersInFlight: 0,
-      },
-    ];
-    const router = new Router(models, readyInstances(["a"]), { remote: () => remote });
+    const router = new Router(models, testNodeStore([{ id: "a" }, { id: "r", peer: "n2", inFlight: 0 }]));
     const instanceOf = (route: Route) => (route.kind === "upstream" ? undefined : route.instanceId);
     // One slot each: the first request goes here, the second to the free remote slot.
     const first = await router.route("m");
@@ -162,8 +128,7 @@ describe("Router queue limit", () => {
     expect(instanceOf(await router.route("m"))).toBe("a");
     expect(instanceOf(await router.route("m"))).toBe("r");
     // Another node's request on the remote replica: the local one is the freer now.
-    remote[0]!.othersInFlight = 1;
-    const router2 = new Router(models, readyInstances(["a"]), { remote: () => remote });
+    const router2 = new Router(models, testNodeStore([{ id: "a" }, { id: "r", peer: "n2", inFlight: 1 }]));
     expect(instanceOf(await router2.route("m"))).toBe("a");
     expect(instanceOf(await router2.route("m"))).toBe("a");
   });

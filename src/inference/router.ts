@@ -1,11 +1,11 @@
+import type { NodeState, NodeStore } from "../cluster/node-state.js";
 import type { EngineEndpoint } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
 import { ModelNotLoadedError, ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
-import type { InstanceStatus } from "../protocol/instance.js";
 import type { ModelRoute, RequestPolicy, Upstream } from "../protocol/upstream.js";
-import { sleep } from "../util/backoff.js";
-import { type Candidate, chooseInstance, slotsOf } from "./choose-instance.js";
+import { localInstanceStatuses } from "../worker/local-instance-statuses.js";
+import { chooseInstance, type ReadyInstance, readyInstances, slotsOf } from "./choose-instance.js";
 
 /** Where one request goes; `release()` must be called when the request is over. */
 export type Route = LocalRoute | RemoteRoute | UpstreamRoute;
@@ -40,24 +40,6 @@ export interface UpstreamRoute {
   release(): void;
 }
 
-/** What the router needs to know about instances. */
-export interface InstanceDirectory {
-  list(): InstanceStatus[];
-  /** READY instances of the model that take new requests (not draining). */
-  ready(model: string): Array<{ status: InstanceStatus; endpoint: EngineEndpoint }>;
-}
-
-/** READY instances of a model headed on other nodes, from the cluster's heartbeats. */
-export type RemoteInstances = (model: string) => Array<{
-  node: NodeId;
-  endpoints: string[];
-  instanceId: string;
-  /** Slots (absent from older nodes). */
-  parallel?: number;
-  /** Requests other nodes had in flight on it, as its head last reported; this node's own are counted here. */
-  othersInFlight?: number;
-}>;
-
 /** The cluster's upstreams and model routes (replicated with the desired state). */
 export interface Gateway {
   upstreamsFor(model: string): Upstream[];
@@ -79,8 +61,6 @@ export interface RouteOptions {
 }
 
 export interface RouterOptions {
-  /** READY instances headed on other nodes; none by default (a node alone). */
-  remote?: RemoteInstances;
   /** Whether a model's instance is being restarted or placed again, and how long a request waits for it. */
   recovery?: { recovering: (model: string) => boolean; waitMs: number };
   /** Upstreams and model routes; none by default. */
@@ -99,23 +79,24 @@ const affinityCapacity = 10_000;
  * always (`upstream`), or when every instance is full or down (`local-then-upstream`); never under a
  * `local-only` route or request policy. An instance with `maxQueuePerInstance` requests already is
  * skipped. Unknown, unloaded and not-yet-ready models are errors that say which.
+ *
+ * The instances and their state come from the node's state; the requests this node has in flight
+ * on each are counted here, on the hot path of every request, not as events.
  */
 export class Router {
   private readonly inFlight = new Map<string, number>();
   private readonly served = new Map<string, number>();
   private readonly affinity = new Map<string, string>();
 
-  private readonly remote: RemoteInstances;
   private readonly recovery: { recovering: (model: string) => boolean; waitMs: number };
   private readonly gateway: Gateway;
   private readonly maxQueuePerInstance: number;
 
   constructor(
     private readonly models: ModelStore,
-    private readonly instances: InstanceDirectory,
+    private readonly store: NodeStore,
     options: RouterOptions = {},
   ) {
-    this.remote = options.remote ?? (() => []);
     this.recovery = options.recovery ?? { recovering: () => false, waitMs: 0 };
     this.gateway = options.gateway ?? {
       upstreamsFor: () => [],
@@ -139,9 +120,50 @@ export class Router {
         const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
         if (!waiting || Date.now() > deadline || options.signal?.aborted || !this.recovery.recovering(model))
           throw error;
-        await sleep(200, options.signal);
+        const before = this.store.current;
+        const served = (state: NodeState) =>
+          state !== before &&
+          (readyInstances(state, model, options.localOnly).length > 0 || !this.recovery.recovering(model));
+        const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
+        const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+        // Past the deadline, one last try says how the model is doing now.
+        const timedOut = await this.store.waitFor(served, stop).then(
+          () => false,
+          (reason: unknown) => {
+            if (options.signal?.aborted) throw reason;
+            return true;
+          },
+        );
+        if (timedOut) return this.route(model, options);
       }
     }
+  }
+
+  /**
+   * Resolves once a request that failed on `failed` before anything reached its client may be
+   * routed again: that instance is no longer READY, or the model's READY instances (or their load
+   * as their heads report it) changed. Rejects when `signal` aborts.
+   */
+  async instancesChanged(model: string, failed: string, options: RouteOptions & { signal: AbortSignal }) {
+    const seen = (state: NodeState) =>
+      JSON.stringify(
+        readyInstances(state, model, options.localOnly).map((instance) => [
+          instance.instanceId,
+          instance.local ? 0 : instance.othersInFlight,
+        ]),
+      );
+    const before = seen(this.store.current);
+    await this.store.waitFor(
+      (state) =>
+        !readyInstances(state, model, options.localOnly).some((instance) => instance.instanceId === failed) ||
+        seen(state) !== before,
+      options.signal,
+    );
+  }
+
+  /** Resolves once an instance of `model` is READY and takes requests; rejects when `signal` aborts. */
+  async whenReady(model: string, signal: AbortSignal): Promise<void> {
+    await this.store.waitFor((state) => readyInstances(state, model).length > 0, signal);
   }
 
   /** Chooses where a request goes now (see the class comment). */
@@ -151,45 +173,25 @@ export class Router {
     const upstreams = mayLeave && modelRoute !== "local-only" ? this.gateway.upstreamsFor(model) : [];
     if (modelRoute === "upstream" && upstreams.length > 0) return this.toUpstream(model, upstreams);
 
-    const local = this.instances.ready(model).map((entry) => ({
-      instanceId: entry.status.id as string,
-      local: true,
-      parallel: entry.status.parallel,
-      load: this.load(entry.status.id),
-      entry,
-    }));
-    const remote = options.localOnly
-      ? []
-      : this.remote(model).map((entry) => ({
-          instanceId: entry.instanceId,
-          local: false,
-          parallel: entry.parallel ?? 1,
-          // This node's own requests, counted exactly, and other nodes' as the head last reported them
-          // (a second old at most). Taking the head's whole count instead would count this node's
-          // finished requests on it until the next report, and send the next burst to the others.
-          load: this.load(entry.instanceId) + (entry.othersInFlight ?? 0),
-          entry,
-        }));
-    const reachable: Array<(typeof local)[number] | (typeof remote)[number]> = [...local, ...remote];
-    // An instance with a full queue is skipped; when every one is full the request overflows to an
-    // upstream if it may, else the client hears so at once (503) instead of waiting behind a queue
-    // that only grows.
-    const candidates = reachable.filter((candidate) => candidate.load < this.maxQueuePerInstance);
-    if (candidates.length === 0 && reachable.length > 0) {
+    const choice = chooseInstance(this.store.current, {
+      model,
+      localOnly: options.localOnly,
+      preferred: options.affinityKey ? this.affinity.get(options.affinityKey) : undefined,
+      sentBy: (instanceId) => this.load(instanceId),
+      maxQueuePerInstance: this.maxQueuePerInstance,
+    });
+    // Every instance's queue is full: the request overflows to an upstream if it may, else the
+    // client hears so at once (503) instead of waiting behind a queue that only grows.
+    if (choice.outcome === "full") {
       if (upstreams.length > 0) return this.toUpstream(model, upstreams);
       throw new QueueFullError(model, this.maxQueuePerInstance);
     }
-    if (candidates.length > 0) {
-      const chosen = chooseInstance<Candidate & (typeof candidates)[number]>(
-        candidates,
-        options.affinityKey ? this.affinity.get(options.affinityKey) : undefined,
-      );
+    if (choice.outcome === "chosen") {
+      const chosen = choice.instance;
       // Every instance is full: the request would queue, unless an upstream may take the overflow.
       if (slotsOf(chosen).free === 0 && upstreams.length > 0) return this.toUpstream(model, upstreams);
       if (options.affinityKey) this.remember(options.affinityKey, chosen.instanceId);
-      return chosen.local
-        ? this.toLocal((chosen as (typeof local)[number]).entry)
-        : this.toRemote((chosen as (typeof remote)[number]).entry);
+      return chosen.local ? this.toLocal(chosen) : this.toRemote(chosen);
     }
     if (upstreams.length > 0) return this.toUpstream(model, upstreams);
     if (this.recovery.recovering(model)) {
@@ -204,7 +206,7 @@ export class Router {
       );
     }
     await this.models.require(model);
-    const waiting = this.instances.list().find((status) => status.model === model);
+    const waiting = localInstanceStatuses(this.store.current).find((status) => status.model === model);
     if (!waiting) throw new ModelNotLoadedError(model);
     throw new ModelUnavailableError(model, waiting.state, waiting.reason);
   }
@@ -224,7 +226,7 @@ export class Router {
     return this.gateway.upstreamModels?.() ?? [];
   }
 
-  private toLocal(entry: { status: InstanceStatus; endpoint: EngineEndpoint }): LocalRoute {
+  private toLocal(entry: ReadyInstance & { local: true }): LocalRoute {
     return {
       kind: "local",
       instanceId: entry.status.id,
@@ -234,7 +236,7 @@ export class Router {
     };
   }
 
-  private toRemote(entry: { node: NodeId; endpoints: string[]; instanceId: string }): RemoteRoute {
+  private toRemote(entry: ReadyInstance & { local: false }): RemoteRoute {
     return {
       kind: "remote",
       node: entry.node,

@@ -1,9 +1,9 @@
 import type { Socket } from "node:net";
 import { join } from "node:path";
+import type { NodeStore } from "../cluster/node-state.js";
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
-import { sleep } from "../util/backoff.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalAction } from "./plan-local-actions.js";
 
@@ -15,8 +15,8 @@ export interface LocalShardsOptions {
   runDirectory: string;
   logger: Logger;
   parentDeathWrapper?: string[];
-  /** Called when a shard's RPC server changes state. */
-  onChange: () => void;
+  /** The node's state: each shard's start, readiness and stop, and the connections to it, go there. */
+  store: NodeStore;
   /** This node's address on the cluster network, where `--rpc-transport direct` shards listen. */
   directHost: string;
 }
@@ -30,19 +30,13 @@ const retireGraceMs = 10_000;
  * it through the cluster channel's tunnel.
  */
 export class LocalShards {
+  /** The running RPC servers (handles to processes); what is known of them is in `NodeState.local`. */
   private readonly servers = new Map<string, RpcServerSupervisor>();
-  /** Open tunnel connections per shard: a head's llama-server holds them while it runs. */
-  private readonly connections = new Map<string, Set<Socket>>();
   /** Shards no longer wanted, kept until their head lets go. */
   private readonly retiring = new Map<RpcServerSupervisor, Promise<void>>();
-  private disposing = false;
+  private readonly disposing = new AbortController();
 
   constructor(private readonly options: LocalShardsOptions) {}
-
-  /** The shards running here, by name. */
-  names(): ReadonlySet<string> {
-    return new Set(this.servers.keys());
-  }
 
   /** Starts and stops RPC servers as `planLocalActions` decided (other actions are not theirs). */
   async carryOut(actions: readonly LocalAction[]): Promise<void> {
@@ -51,6 +45,7 @@ export class LocalShards {
       const server = this.servers.get(action.name);
       if (!server) continue;
       this.servers.delete(action.name);
+      this.options.store.apply({ type: "shard-stopped", name: action.name });
       this.retiring.set(
         server,
         this.retire(action.name, server).finally(() => this.retiring.delete(server)),
@@ -61,12 +56,13 @@ export class LocalShards {
     const engine = await this.options.engine();
     for (const { name, threads, transport } of starts) {
       if (this.servers.has(name)) continue;
-      const server = new RpcServerSupervisor({
+      // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
+      // network itself, with no key in front of it, because the user asked for exactly that.
+      const host = transport === "direct" ? this.options.directHost : "127.0.0.1";
+      const server: RpcServerSupervisor = new RpcServerSupervisor({
         name,
         engine,
-        // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
-        // network itself, with no key in front of it, because the user asked for exactly that.
-        host: transport === "direct" ? this.options.directHost : "127.0.0.1",
+        host,
         threads,
         cacheDirectory: join(this.options.home, "cache"),
         logDirectory: this.options.logDirectory,
@@ -78,33 +74,31 @@ export class LocalShards {
             { shard: name, state: shardState },
             `rpc shard ${name}: ${shardState} (${reason})`,
           );
-          this.options.onChange();
+          // A retired server's last words are not this shard's: a new one may run under its name.
+          if (this.servers.get(name) !== server) return;
+          if (shardState === "READY" && server.port !== undefined) {
+            this.options.store.apply({ type: "shard-ready", name, port: server.port });
+          } else if (shardState === "FAILED") {
+            this.options.store.apply({ type: "shard-failed", name, reason });
+          }
         },
       });
       this.servers.set(name, server);
+      this.options.store.apply({ type: "shard-started", name, host });
       server.start();
     }
   }
 
   /** Where a shard's RPC server listens, when it is READY. */
   lookup(name: string): { host: string; port: number; track: (socket: Socket) => void } | undefined {
-    const server = this.servers.get(name);
-    const port = server?.port;
-    if (port === undefined) return undefined;
-    return { host: server!.host, port, track: (socket) => this.track(name, socket) };
+    const shard = this.options.store.current.local.shards.get(name);
+    if (!shard?.ready || shard.port === undefined) return undefined;
+    return { host: shard.host, port: shard.port, track: (socket) => this.track(name, socket) };
   }
 
   private track(name: string, socket: Socket): void {
-    let open = this.connections.get(name);
-    if (!open) {
-      open = new Set();
-      this.connections.set(name, open);
-    }
-    open.add(socket);
-    socket.once("close", () => {
-      open.delete(socket);
-      if (open.size === 0 && this.connections.get(name) === open) this.connections.delete(name);
-    });
+    this.options.store.apply({ type: "shard-connection-opened", name });
+    socket.once("close", () => this.options.store.apply({ type: "shard-connection-closed", name }));
   }
 
   /**
@@ -115,23 +109,22 @@ export class LocalShards {
    * (its machine is gone) is not waited for beyond `retireGraceMs`.
    */
   private async retire(name: string, server: RpcServerSupervisor): Promise<void> {
-    const deadline = Date.now() + retireGraceMs;
-    while ((this.connections.get(name)?.size ?? 0) > 0 && Date.now() < deadline && !this.disposing) {
-      await sleep(100);
-    }
-    this.connections.delete(name);
+    await this.options.store
+      .waitFor(
+        (state) => !state.local.shardConnections.has(name),
+        AbortSignal.any([AbortSignal.timeout(retireGraceMs), this.disposing.signal]),
+      )
+      // Past the grace, or the node stopping: the server goes whether its head let go or not.
+      .catch(() => {});
     await server.dispose();
   }
 
-  states(): Array<{ name: string; state: string }> {
-    return [...this.servers].map(([name, server]) => ({ name, state: server.state }));
-  }
-
   async dispose(): Promise<void> {
-    this.disposing = true;
-    const servers = [...this.servers.values()];
+    this.disposing.abort();
+    const servers = [...this.servers];
     this.servers.clear();
-    await Promise.all(servers.map((server) => server.dispose()));
+    for (const [name] of servers) this.options.store.apply({ type: "shard-stopped", name });
+    await Promise.all(servers.map(([, server]) => server.dispose()));
     await Promise.all(this.retiring.values());
   }
 

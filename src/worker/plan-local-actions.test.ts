@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { LocalProcessEvent } from "../cluster/local-processes.js";
+import { applyEvent, initialNodeState, type NodeState } from "../cluster/node-state.js";
 import { PlacedInstance } from "../protocol/cluster.js";
-import type { InstanceId, NodeId } from "../protocol/ids.js";
+import type { NodeId } from "../protocol/ids.js";
+import type { InstanceStatus } from "../protocol/instance.js";
 import { type LocalAction, planLocalActions, processKey } from "./plan-local-actions.js";
 
 const here = "node-here" as NodeId;
@@ -31,6 +34,46 @@ const instance = (
     suspended: extra.suspended,
     draining: extra.draining,
   });
+
+/**
+ * This node's state: `desired` placed across the cluster, the engines `running` here as they were
+ * started (READY), and the shards running here, as their supervisors reported them.
+ */
+function nodeState(desired: PlacedInstance[], running: PlacedInstance[], shards: string[]): NodeState {
+  const state = initialNodeState(here, {
+    epoch: 1,
+    writtenBy: here,
+    instances: desired,
+    upstreams: [],
+    routes: {},
+  });
+  const events: LocalProcessEvent[] = [
+    ...running.flatMap((each): LocalProcessEvent[] => {
+      const status = {
+        ...each,
+        state: "READY",
+        reason: "serving",
+        since: each.createdAt,
+        restarts: 0,
+        workarounds: [],
+      };
+      return [
+        {
+          type: "engine-started",
+          instanceId: each.id,
+          processKey: processKey(each),
+          status: status as InstanceStatus,
+        },
+        { type: "engine-status-changed", status: status as InstanceStatus },
+      ];
+    }),
+    ...shards.flatMap((name): LocalProcessEvent[] => [
+      { type: "shard-started", name, host: "127.0.0.1" },
+      { type: "shard-ready", name, port: 50052 },
+    ]),
+  ];
+  return events.reduce(applyEvent, state);
+}
 
 /** An action as the node's log tells it. */
 function told(action: LocalAction): string {
@@ -120,12 +163,7 @@ describe("planLocalActions", () => {
       actions: ["start engine m-1", "start engine m-2"],
     },
   ])("$situation", ({ desired, running, shards, actions }) => {
-    const planned = planLocalActions({
-      self: here,
-      desired: { epoch: 1, writtenBy: here, instances: desired, upstreams: [], routes: {} },
-      engines: new Map((running ?? []).map((each) => [each.id as InstanceId, processKey(each)])),
-      shards: new Set(shards ?? []),
-    });
+    const planned = planLocalActions(nodeState(desired, running ?? [], shards ?? []));
     expect(planned.map(told)).toEqual(actions);
   });
 });

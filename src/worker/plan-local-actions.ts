@@ -1,19 +1,10 @@
-import type { DesiredState, PlacedInstance } from "../protocol/cluster.js";
-import type { InstanceId, NodeId } from "../protocol/ids.js";
+import type { NodeState } from "../cluster/node-state.js";
+import type { PlacedInstance } from "../protocol/cluster.js";
+import type { InstanceId } from "../protocol/ids.js";
 
 /** The RPC server name of one shard of an instance; tunnels ask for it by this name. */
 export function shardName(instanceId: string, shardIndex: number): string {
   return `${instanceId}-s${shardIndex}`;
-}
-
-/** What runs on this node now, and what should. */
-export interface LocalSituation {
-  self: NodeId;
-  desired: DesiredState;
-  /** The engines (llama-server) running here, by instance, with the `processKey` each was started for. */
-  engines: ReadonlyMap<InstanceId, string>;
-  /** The RPC servers (ggml-rpc-server) running here, by shard name. */
-  shards: ReadonlySet<string>;
 }
 
 /** One step that makes this node's processes match the desired state. */
@@ -26,44 +17,44 @@ export type LocalAction =
   | { type: "start-engine"; instance: PlacedInstance };
 
 /**
- * What this node must start and stop so that its processes match the desired state: an RPC server
+ * What this node must start and stop so that its processes (`state.local`) match the desired state: an RPC server
  * for each shard placed here, and an engine for each instance headed here that is not suspended.
  * An engine whose instance changed what it depends on (a new plan) is stopped and started again;
  * one whose instance only started draining keeps running. Shards come first, so that a head
  * starting here finds its local shards; stops come before starts, so memory is free.
  */
-export function planLocalActions(situation: LocalSituation): LocalAction[] {
+export function planLocalActions(state: NodeState): LocalAction[] {
+  const { engines, shards } = state.local;
   const actions: LocalAction[] = [];
   const wantedShards = new Map<string, { threads?: number; transport: "tunnel" | "direct" }>();
-  for (const instance of situation.desired.instances) {
+  for (const instance of state.desired.instances) {
     if (!instance.plan || instance.suspended !== undefined) continue;
     instance.plan.rpcNodes.forEach((node, index) => {
-      if (node !== situation.self) return;
+      if (node !== state.self) return;
       wantedShards.set(shardName(instance.id, index), {
         threads: instance.threads,
         transport: instance.plan!.rpcTransport,
       });
     });
   }
-  for (const name of situation.shards)
-    if (!wantedShards.has(name)) actions.push({ type: "stop-shard", name });
+  for (const name of shards.keys()) if (!wantedShards.has(name)) actions.push({ type: "stop-shard", name });
   for (const [name, settings] of wantedShards) {
-    if (!situation.shards.has(name)) actions.push({ type: "start-shard", name, ...settings });
+    if (!shards.has(name)) actions.push({ type: "start-shard", name, ...settings });
   }
   const wanted = new Map(
-    situation.desired.instances
-      .filter((instance) => instance.node === situation.self && instance.suspended === undefined)
+    state.desired.instances
+      .filter((instance) => instance.node === state.self && instance.suspended === undefined)
       .map((instance) => [instance.id, instance]),
   );
   const restarted = new Set<InstanceId>();
-  for (const [instanceId, key] of situation.engines) {
+  for (const [instanceId, engine] of engines) {
     const instance = wanted.get(instanceId);
-    if (instance && processKey(instance) === key) continue;
+    if (instance && processKey(instance) === engine.processKey) continue;
     actions.push({ type: "stop-engine", instanceId, removed: !instance });
     restarted.add(instanceId);
   }
   for (const instance of wanted.values()) {
-    if (!situation.engines.has(instance.id) || restarted.has(instance.id))
+    if (!engines.has(instance.id) || restarted.has(instance.id))
       actions.push({ type: "start-engine", instance });
   }
   return actions;
