@@ -28,11 +28,13 @@ export interface BenchCluster {
 
 /**
  * Loopback herd nodes for one benchmark, each with its own HERD_HOME, joined into one cluster;
- * `env` is added to each node's environment. `stop()` removes them all.
+ * `env` is added to each node's environment and `nodeArguments` to its node command line (e.g.
+ * `--cpu-prof`, which NODE_OPTIONS may not carry); `sourceRoot` runs herd from another checkout (to
+ * compare two versions in one run). `stop()` removes them all.
  */
 export async function startBenchCluster(
   count: number,
-  options: { env?: Record<string, string> } = {},
+  options: { env?: Record<string, string>; nodeArguments?: string[]; sourceRoot?: string } = {},
 ): Promise<BenchCluster> {
   const engine = await buildEngineForMachine({}, {});
   const base = await mkdtemp(join(tmpdir(), "herd-bench-"));
@@ -49,7 +51,13 @@ export async function startBenchCluster(
       const port = await findFreePort();
       const name = String.fromCharCode(97 + index);
       const home = join(base, name);
-      const args = ["--import", "tsx", join(root, "src/cli/main.ts"), "start", "--port", String(port)];
+      const args = [
+        ...(options.nodeArguments ?? []),
+        "--import",
+        "tsx",
+        join(options.sourceRoot ?? root, "src/cli/main.ts"),
+      ];
+      args.push("start", "--port", String(port));
       args.push(
         "--cluster-port",
         String(await findFreePort()),

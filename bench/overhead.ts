@@ -8,13 +8,19 @@
  *   npm run bench -- --rounds 20 --tokens 256 --threads 1
  *
  * Also reports the CPU time herd's node process used per generated token (Linux), since on a
- * machine whose cores the engine keeps busy that is what the extra hop costs.
+ * machine whose cores the engine keeps busy that is what the extra hop costs: the node's CPU time
+ * while it streamed, less what it spends idle (heartbeats, engine probes) over as long, measured
+ * while the client talks to the engine directly.
+ *
+ *   npm run bench -- overhead --api chat            # /v1/chat/completions instead of /v1/completions
+ *   npm run bench -- overhead --profile /tmp/prof   # the node's CPU profile (node --cpu-prof), on exit
+ *   npm run bench -- overhead --baseline ../main    # also a node of another source tree, same rounds
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
-import { startBenchCluster } from "./bench-cluster.js";
+import { type BenchCluster, startBenchCluster } from "./bench-cluster.js";
 import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -23,8 +29,13 @@ const { values: options } = parseArgs({
     tokens: { type: "string", default: "128" },
     models: { type: "string", default: "stories260K,synth-12x768" },
     threads: { type: "string" },
+    api: { type: "string", default: "completions" },
+    profile: { type: "string" },
+    baseline: { type: "string" },
   },
 });
+if (options.api !== "completions" && options.api !== "chat")
+  throw new Error(`--api is completions or chat, not '${options.api}'`);
 const rounds = Number(options.rounds);
 const maxTokens = Number(options.tokens);
 const threads = options.threads ? Number(options.threads) : undefined;
@@ -32,59 +43,73 @@ const root = new URL("..", import.meta.url).pathname;
 
 type Sample = StreamingSample;
 
+/** One node under test: the herd of a source tree and the engine it started. */
+interface Subject {
+  label: string;
+  cluster: BenchCluster;
+  herdUrl: string;
+  directUrl: string;
+  key: string;
+  samples: { herd: Sample[]; direct: Sample[] };
+  /** The node's CPU time and the wall time while each path streamed. */
+  spent: Record<"herd" | "direct", { cpu: number; wall: number }>;
+}
+
 async function main(): Promise<void> {
-  const cluster = await startBenchCluster(1);
-  const { engine } = cluster;
-  const node = cluster.nodes[0]!;
-  const { client, home } = node;
+  const nodeArguments = options.profile ? ["--cpu-prof", `--cpu-prof-dir=${options.profile}`] : [];
+  const clusters = [{ label: "this tree", cluster: await startBenchCluster(1, { nodeArguments }) }];
   try {
-    await until(() => client.node());
+    if (options.baseline) {
+      const cluster = await startBenchCluster(1, { nodeArguments, sourceRoot: options.baseline });
+      clusters.push({ label: `baseline ${options.baseline}`, cluster });
+    }
     console.log(
-      `engine ${engine.version}; ${rounds} rounds of ${maxTokens} tokens per model and path; engine threads ${threads ?? "default"}\n`,
+      `engine ${clusters[0]!.cluster.engine.version}; ${rounds} rounds of ${maxTokens} tokens per model and path; engine threads ${threads ?? "default"}; /v1/${options.api === "chat" ? "chat/" : ""}completions\n`,
     );
     const rows: string[][] = [];
     for (const model of options.models.split(",")) {
-      await prepareModel(client, model);
-      const [instance] = await client.instances();
-      const enginePort = instance!.enginePort!;
-      const key = (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim();
-      const herdUrl = client.baseUrl;
-      const directUrl = `http://127.0.0.1:${enginePort}`;
-      // Warm both paths (first requests pay for page faults and allocator growth).
-      await measure(herdUrl, model, undefined);
-      await measure(directUrl, model, key);
-      const herd: Sample[] = [];
-      const direct: Sample[] = [];
-      const cpuBefore = await processCpuMs(node.pid);
+      const subjects: Subject[] = [];
+      for (const { label, cluster } of clusters) subjects.push(await prepareSubject(label, cluster, model));
+      // Every path of every subject once per round, the order turned each round, so that whatever
+      // else the machine does falls on all of them alike.
+      const turns = subjects.flatMap((subject) =>
+        (["herd", "direct"] as const).map((path) => ({ subject, path })),
+      );
       for (let round = 0; round < rounds; round++) {
-        if (round % 2 === 0) {
-          herd.push(await measure(herdUrl, model, undefined));
-          direct.push(await measure(directUrl, model, key));
-        } else {
-          direct.push(await measure(directUrl, model, key));
-          herd.push(await measure(herdUrl, model, undefined));
+        for (let turn = 0; turn < turns.length; turn++) {
+          const { subject, path } = turns[(turn + round) % turns.length]!;
+          await timed(subject, path, model);
         }
       }
-      const herdCpuMsPerToken = ((await processCpuMs(node.pid)) - cpuBefore) / (rounds * maxTokens);
-      const herdTps = median(herd.map((s) => s.decodeTokensPerSecond));
-      const directTps = median(direct.map((s) => s.decodeTokensPerSecond));
-      const herdTtft = median(herd.map((s) => s.ttftMs));
-      const directTtft = median(direct.map((s) => s.ttftMs));
-      rows.push([
-        model,
-        directTps.toFixed(1),
-        herdTps.toFixed(1),
-        (herdTps / directTps).toFixed(3),
-        directTtft.toFixed(2),
-        herdTtft.toFixed(2),
-        (herdTtft - directTtft).toFixed(2),
-        Number.isNaN(herdCpuMsPerToken) ? "n/a" : (herdCpuMsPerToken * 1000).toFixed(0),
-      ]);
-      await client.unload(model);
+      for (const subject of subjects) {
+        const { herd, direct } = subject.samples;
+        const { spent } = subject;
+        // What the node spends idle over as long as the herd rounds took is not the token path's.
+        const idleCpuMs = (spent.direct.cpu / spent.direct.wall) * spent.herd.wall;
+        const herdCpuMsPerToken = (spent.herd.cpu - idleCpuMs) / (rounds * maxTokens);
+        const herdTps = median(herd.map((sample) => sample.decodeTokensPerSecond));
+        const directTps = median(direct.map((sample) => sample.decodeTokensPerSecond));
+        const herdTtft = median(herd.map((sample) => sample.ttftMs));
+        const directTtft = median(direct.map((sample) => sample.ttftMs));
+        rows.push([
+          model,
+          subject.label,
+          directTps.toFixed(1),
+          herdTps.toFixed(1),
+          (herdTps / directTps).toFixed(3),
+          directTtft.toFixed(2),
+          herdTtft.toFixed(2),
+          (herdTtft - directTtft).toFixed(2),
+          Number.isNaN(herdCpuMsPerToken) ? "n/a" : (herdCpuMsPerToken * 1000).toFixed(1),
+          ((spent.direct.cpu / spent.direct.wall) * 100).toFixed(2),
+        ]);
+        await subject.cluster.nodes[0]!.client.unload(model);
+      }
     }
     printTable(
       [
         "model",
+        "herd",
         "direct tok/s",
         "herd tok/s",
         "ratio",
@@ -92,12 +117,48 @@ async function main(): Promise<void> {
         "herd TTFT ms",
         "TTFT diff ms",
         "herd CPU µs/token",
+        "idle CPU %",
       ],
       rows,
     );
   } finally {
-    await cluster.stop();
+    for (const { cluster } of clusters) await cluster.stop();
   }
+}
+
+async function prepareSubject(label: string, cluster: BenchCluster, model: string): Promise<Subject> {
+  const { client, home } = cluster.nodes[0]!;
+  await prepareModel(client, model);
+  const [instance] = await client.instances();
+  const subject: Subject = {
+    label,
+    cluster,
+    herdUrl: client.baseUrl,
+    directUrl: `http://127.0.0.1:${instance!.enginePort!}`,
+    key: (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim(),
+    samples: { herd: [], direct: [] },
+    spent: { herd: { cpu: 0, wall: 0 }, direct: { cpu: 0, wall: 0 } },
+  };
+  // Warm both paths (first requests pay for page faults and allocator growth).
+  await measure(subject.herdUrl, model, undefined);
+  await measure(subject.directUrl, model, subject.key);
+  return subject;
+}
+
+/** One sample of one path, with the node's CPU time over it. */
+async function timed(subject: Subject, path: "herd" | "direct", model: string): Promise<void> {
+  const pid = subject.cluster.nodes[0]!.pid;
+  const cpuBefore = await processCpuMs(pid);
+  const wallBefore = performance.now();
+  const sample = await (path === "herd"
+    ? measure(subject.herdUrl, model, undefined)
+    : measure(subject.directUrl, model, subject.key));
+  // What the node does once a reply has ended (its log line, closing the engine connection)
+  // belongs to that reply, not to the next one.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  subject.spent[path].wall += performance.now() - wallBefore;
+  subject.spent[path].cpu += (await processCpuMs(pid)) - cpuBefore;
+  subject.samples[path].push(sample);
 }
 
 async function prepareModel(client: HerdClient, model: string): Promise<void> {
@@ -125,13 +186,14 @@ async function prepareModel(client: HerdClient, model: string): Promise<void> {
   }, 600_000);
 }
 
-/** One streaming completion of the benchmark's prompt, prompt cache off. */
+/** One streaming completion (or chat) of the benchmark's prompt, prompt cache off. */
 function measure(baseUrl: string, model: string, key: string | undefined): Promise<Sample> {
+  const prompt = "Once upon a time, in a small village by the sea, there lived";
   return streamingSample(
     baseUrl,
     {
       model,
-      prompt: "Once upon a time, in a small village by the sea, there lived",
+      ...(options.api === "chat" ? { messages: [{ role: "user", content: prompt }] } : { prompt }),
       max_tokens: maxTokens,
       cache_prompt: false,
     },
@@ -139,12 +201,19 @@ function measure(baseUrl: string, model: string, key: string | undefined): Promi
   );
 }
 
-/** User plus system CPU time of a process so far, from /proc (NaN where there is no /proc). */
+/**
+ * CPU time of a process so far, all its threads, from the scheduler's nanosecond counters
+ * (`/proc/<pid>/task/<tid>/schedstat`); /proc's `stat` counts in 10 ms ticks, too coarse for one
+ * round. NaN where there is no /proc.
+ */
 async function processCpuMs(pid: number): Promise<number> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    let nanoseconds = 0;
+    for (const task of await readdir(`/proc/${pid}/task`)) {
+      const text = await readFile(`/proc/${pid}/task/${task}/schedstat`, "utf8").catch(() => "0");
+      nanoseconds += Number(text.split(" ")[0]);
+    }
+    return nanoseconds / 1e6;
   } catch {
     return Number.NaN;
   }

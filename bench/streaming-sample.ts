@@ -8,14 +8,18 @@ export interface StreamingSample {
   decodeTokensPerSecond: number;
 }
 
-/** Sends one streaming completion and times its tokens as a client sees them. */
+/**
+ * Sends one streaming completion (a chat completion when `body` has `messages`) and times its
+ * tokens as a client sees them.
+ */
 export async function streamingSample(
   baseUrl: string,
   body: Record<string, unknown>,
   key: string | undefined,
 ): Promise<StreamingSample> {
   const started = performance.now();
-  const response = await fetch(`${baseUrl}/v1/completions`, {
+  const path = "messages" in body ? "/v1/chat/completions" : "/v1/completions";
+  const response = await fetch(`${baseUrl}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify({ temperature: 0, ignore_eos: true, ...body, stream: true }),
@@ -26,8 +30,11 @@ export async function streamingSample(
   let tokens = 0;
   for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
     if (event.data === "[DONE]") break;
-    const chunk = JSON.parse(event.data) as { choices?: Array<{ text?: string }> };
-    if (!chunk.choices?.[0]?.text) continue;
+    const chunk = JSON.parse(event.data) as {
+      choices?: Array<{ text?: string; delta?: { content?: string } }>;
+    };
+    const choice = chunk.choices?.[0];
+    if (!choice?.text && !choice?.delta?.content) continue;
     last = performance.now();
     if (tokens === 0) first = last;
     tokens++;

@@ -387,10 +387,13 @@ describe("the official OpenAI, Anthropic and Ollama SDKs against one node", () =
 
     it("raises ResponseError with the numbers for a prompt over the context", async () => {
       const request = { model: "stories260K", messages: [{ role: "user", content: tooLong }] };
-      for (const refused of [
-        ollama.chat({ ...request, stream: false }),
-        ollama.chat({ ...request, stream: true }),
+      // Each request is sent only once the one before it is settled: a refusal that came back
+      // while the test still awaited the other would be an unhandled rejection.
+      for (const send of [
+        () => ollama.chat({ ...request, stream: false }),
+        () => ollama.chat({ ...request, stream: true }),
       ]) {
+        const refused = send();
         await expect(refused).rejects.toMatchObject({ name: "ResponseError", status_code: 400 });
         await expect(refused).rejects.toThrow(
           /the prompt is \d{4} tokens, more than the model's context of 1024 tokens/,

@@ -58,14 +58,19 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     trailer: timingFieldNames.join(", "),
   });
   outgoing.flushHeaders();
+  // One listener does what a pipe would and keeps the last chunks (the engine's timings are in the
+  // last event): this runs once per token, so it does no more than that.
   let firstChunkAt: number | undefined;
   const tail: Buffer[] = [];
-  upstream.body.on("data", (chunk: Buffer) => {
+  const forward = (chunk: Buffer) => {
     firstChunkAt ??= performance.now();
     tail.push(chunk);
     if (tail.length > 3) tail.shift();
-  });
-  upstream.body.pipe(outgoing, { end: false });
+    if (!outgoing.write(chunk)) upstream.body.pause();
+  };
+  const resume = () => upstream.body.resume();
+  upstream.body.on("data", forward);
+  outgoing.on("drain", resume);
   let ended = false;
   upstream.body.once("end", () => {
     ended = true;
@@ -80,7 +85,8 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
   // with an error event the client's SDK understands rather than a cut connection.
   upstream.body.once("close", () => {
     if (ended || outgoing.writableEnded || outgoing.destroyed) return;
-    upstream.body.unpipe(outgoing);
+    upstream.body.off("data", forward);
+    outgoing.off("drain", resume);
     if (request) request.interrupted = true;
     outgoing.end(
       `data: ${JSON.stringify({

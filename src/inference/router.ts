@@ -216,6 +216,11 @@ export class Router {
     return this.inFlight.get(instanceId) ?? 0;
   }
 
+  /** Whether a READY instance of `model` serves it here or on another node now (from memory, no disk). */
+  serves(model: string): boolean {
+    return this.instances.ready(model).length > 0 || this.remote(model).length > 0;
+  }
+
   /** Requests this node has routed to an instance since it started. */
   servedBy(instanceId: string): number {
     return this.served.get(instanceId) ?? 0;

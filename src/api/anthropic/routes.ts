@@ -26,7 +26,7 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
   app.post("/v1/messages", async (context) => {
     const startedAt = performance.now();
     const body = await readJsonBody(context, MessagesRequest);
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     const message = {
       id: `msg_${randomBytes(12).toString("hex")}`,
       model: body.model,
@@ -52,7 +52,7 @@ export function anthropicRoutes(dependencies: ApiDependencies): Hono {
 
   app.post("/v1/messages/count_tokens", async (context) => {
     const body = await readJsonBody(context, CountTokensRequest);
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     const upstream = await dispatch({
       router: dependencies.router,
       model,

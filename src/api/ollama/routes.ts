@@ -36,7 +36,7 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   app.post("/api/chat", async (context) => {
     const startedAt = performance.now();
     const body = await readJsonBody(context, ChatRequest);
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     if (body.messages.length === 0) return loadOrUnload(context.req.raw.signal, body, model, "chat");
     return answerChat(context, dependencies, adapter({ kind: "chat", model: body.model }), {
       request: chatToEngineRequest(body, model),
@@ -49,7 +49,7 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   app.post("/api/generate", async (context) => {
     const startedAt = performance.now();
     const body = await readJsonBody(context, GenerateRequest);
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     if (body.prompt === "" && !body.images?.length) {
       return loadOrUnload(context.req.raw.signal, body, model, "generate");
     }
@@ -92,7 +92,7 @@ export function ollamaRoutes(dependencies: ApiDependencies): Hono {
   const embed = async (context: Context, forwarded: boolean, requested: string, input: string | string[]) => {
     const signal = context.req.raw.signal;
     const startedAt = performance.now();
-    const model = await resolveModelName(dependencies.models, requested);
+    const model = await resolveModelName(dependencies.models, requested, dependencies.router);
     const load = await startAutoload(dependencies, model, signal);
     if (load) await load.ready;
     const loadMs = load ? performance.now() - startedAt : 0;

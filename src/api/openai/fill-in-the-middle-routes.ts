@@ -34,7 +34,7 @@ export function fillInTheMiddleRoutes(dependencies: ApiDependencies): Hono {
     const body = await readJsonBody(context, CompletionRequest);
     const suffix = (body as { suffix?: unknown }).suffix;
     if (typeof suffix !== "string" || suffix === "" || typeof body.prompt !== "string") return next();
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     const request: EngineRequest = { model, input_prefix: body.prompt, input_suffix: suffix };
     for (const name of samplingNames) if (body[name] != null) request[name] = body[name];
     const streamOptions = (body as { stream_options?: { include_usage?: unknown } }).stream_options;

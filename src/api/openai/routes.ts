@@ -69,7 +69,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
     app.post(path, async (context) => {
       const startedAt = performance.now();
       const body = await readJsonBody(context, schema);
-      const model = await resolveModelName(dependencies.models, body.model);
+      const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
       const engineBody = model === body.model ? body : { ...body, model };
       const abort = clientAbort(context);
       // A request another node forwarded here is served here or not at all: it never bounces on.

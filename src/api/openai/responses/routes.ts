@@ -33,7 +33,7 @@ export function responsesRoutes(dependencies: ApiDependencies): Hono {
   app.post("/v1/responses", async (context) => {
     const startedAt = performance.now();
     const body = await readJsonBody(context, ResponsesRequest);
-    const model = await resolveModelName(dependencies.models, body.model);
+    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
     const conversation = conversationOf(body, store);
     const response: ResponseContext = {
       id: newId("resp"),
