@@ -218,7 +218,7 @@ export class Router {
 
   /** Whether a READY instance of `model` serves it here or on another node now (from memory, no disk). */
   serves(model: string): boolean {
-    return this.instances.ready(model).length > 0 || this.remote(model).length > 0;
+    return readyInstances(this.store.current, model).length > 0;
   }
 
   /** Requests this node has routed to an instance since it started. */
