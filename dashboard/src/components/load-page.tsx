@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks";
+import { followLoad } from "../../../src/client/follow-load.js";
 import type { PlanView } from "../../../src/client/herd-client.js";
 import type { ClusterView } from "../../../src/protocol/cluster.js";
 import type { LoadModelRequest } from "../../../src/protocol/management.js";
 import type { ModelProfile } from "../../../src/protocol/model-profile.js";
-import { useNodeEvents, useServices } from "../app-context.js";
+import { useServices } from "../app-context.js";
 import { errorMessage, isUnauthorized } from "../connection.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import { LoadForm, type LoadOptions } from "./load-form.js";
@@ -89,38 +90,36 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
     return () => clearTimeout(timer);
   }, [client, onUnauthorized, options]);
 
-  // States reach this page as events when this node heads the instance, and through the cluster
-  // view when another node does; events that come before the load call returns are kept by id.
-  const early = useRef(new Map<string, string[]>());
-  const note = (id: string, line: string) =>
-    setLoading((current) => {
-      if (!current || current.id !== id || current.states.at(-1) === line) return current;
-      return { ...current, states: [...current.states, line] };
-    });
-  useNodeEvents((event) => {
-    if (event.type !== "instance-state-changed" || !loading) return;
-    const line = `${event.state}: ${event.reason}`;
-    if (loading.id) note(event.instanceId, line);
-    else early.current.set(event.instanceId, [...(early.current.get(event.instanceId) ?? []), line]);
-  });
+  // The states of the load's first instance, as `followLoad` observes them; the "Ready" below
+  // follows the cluster view, as the rest of the page does.
   const summary = loading?.id ? view.instances.find((instance) => instance.id === loading.id) : undefined;
-  useEffect(() => {
-    if (summary) note(summary.id, `${summary.state}: ${summary.reason}`);
-  }, [summary?.id, summary?.state, summary?.reason]);
+  const following = useRef<AbortController | undefined>(undefined);
+  useEffect(() => () => following.current?.abort(), []);
 
   const load = async () => {
-    early.current.clear();
+    following.current?.abort();
+    const stop = new AbortController();
+    following.current = stop;
     setLoading({ states: [] });
     try {
-      const created = await client.load(toRequest(options));
-      const seen = early.current.get(created.id) ?? [];
-      setLoading({
-        id: created.id,
-        states: seen.length > 0 ? seen : [`${created.state}: ${created.reason}`],
+      await followLoad(client, toRequest(options), {
+        signal: stop.signal,
+        onProgress: (progress) => {
+          if (progress.type === "load-placed") return setLoading({ id: progress.answer.id, states: [] });
+          const line = `${progress.state}: ${progress.reason}`;
+          setLoading((current) =>
+            current?.id === progress.instanceId ? { ...current, states: [...current.states, line] } : current,
+          );
+        },
       });
     } catch (error) {
+      if (stop.signal.aborted) return;
       if (isUnauthorized(error)) return onUnauthorized();
-      setLoading({ states: [], error: errorMessage(error) });
+      setLoading((current) => ({
+        id: current?.id,
+        states: current?.states ?? [],
+        error: errorMessage(error),
+      }));
     }
   };
   const model = models.find((candidate) => candidate.name === options.model);
