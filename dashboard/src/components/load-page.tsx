@@ -1,5 +1,4 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { followLoad } from "../../../src/client/follow-load.js";
 import type { PlanView } from "../../../src/client/herd-client.js";
 import type { ClusterView } from "../../../src/protocol/cluster.js";
 import type { LoadModelRequest } from "../../../src/protocol/management.js";
@@ -9,6 +8,7 @@ import { errorMessage, isUnauthorized } from "../connection.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import { LoadForm, type LoadOptions } from "./load-form.js";
 import { PlanPreview } from "./plan-preview.js";
+import { useFollowedLoad } from "./use-followed-load.js";
 
 type Preview =
   | { kind: "plan"; plan: PlanView }
@@ -51,7 +51,6 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
   });
   const [preview, setPreview] = useState<Preview | undefined>();
   const [planning, setPlanning] = useState(false);
-  const [loading, setLoading] = useState<{ id?: string; states: string[]; error?: string } | undefined>();
   const asked = useRef(0);
 
   useEffect(() => {
@@ -90,38 +89,9 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
     return () => clearTimeout(timer);
   }, [client, onUnauthorized, options]);
 
-  // The states of the load's first instance, as `followLoad` observes them; the "Ready" below
-  // follows the cluster view, as the rest of the page does.
+  const { loading, load } = useFollowedLoad(client, onUnauthorized);
+  // The "Ready" below follows the cluster view, as the rest of the page does.
   const summary = loading?.id ? view.instances.find((instance) => instance.id === loading.id) : undefined;
-  const following = useRef<AbortController | undefined>(undefined);
-  useEffect(() => () => following.current?.abort(), []);
-
-  const load = async () => {
-    following.current?.abort();
-    const stop = new AbortController();
-    following.current = stop;
-    setLoading({ states: [] });
-    try {
-      await followLoad(client, toRequest(options), {
-        signal: stop.signal,
-        onProgress: (progress) => {
-          if (progress.type === "load-placed") return setLoading({ id: progress.answer.id, states: [] });
-          const line = `${progress.state}: ${progress.reason}`;
-          setLoading((current) =>
-            current?.id === progress.instanceId ? { ...current, states: [...current.states, line] } : current,
-          );
-        },
-      });
-    } catch (error) {
-      if (stop.signal.aborted) return;
-      if (isUnauthorized(error)) return onUnauthorized();
-      setLoading((current) => ({
-        id: current?.id,
-        states: current?.states ?? [],
-        error: errorMessage(error),
-      }));
-    }
-  };
   const model = models.find((candidate) => candidate.name === options.model);
 
   return (
@@ -165,7 +135,7 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
               planning ||
               (loading !== undefined && !loading.error && summary?.state !== "READY")
             }
-            onClick={load}
+            onClick={() => load(toRequest(options))}
             data-testid="confirm-load"
           >
             Load {options.model}
