@@ -96,7 +96,7 @@ export function loadConfig(
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const name = issue.path[0] as SettingName;
-  const setting: { env?: { names: readonly string[] }; flag?: { spec: string } } = nodeSettings[name];
+  const setting: { env?: { names: readonly string[] }; flag?: { spec: string } } = nodeSettings[name] ?? {};
   const sources = [setting.flag?.spec.split(" ")[0], ...(setting.env?.names ?? [])]
     .filter(Boolean)
     .join(" or ");
