@@ -1,159 +1,144 @@
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { Backend } from "./protocol/engine.js";
+import type { z } from "zod";
+import {
+  defaultClusterPort,
+  type FlagSettingName,
+  NodeSettingsSchema,
+  nodeSettings,
+  type SettingName,
+} from "./node-settings.js";
 import { InvalidRequestError } from "./protocol/errors.js";
 import { parseBytes } from "./util/format.js";
 
-/** A node's settings, parsed once and frozen. */
-export interface NodeConfig {
-  /** State, models, logs and (by default) engine builds. `HERD_HOME`. Default `~/.herd`. */
-  readonly home: string;
-  /** Address the API listens on. `--host`. Default `127.0.0.1`. */
-  readonly host: string;
-  /** API port. `--port`. Default 52415. */
-  readonly port: number;
-  /** Where engine builds and llama.cpp sources are kept. `HERD_ENGINE_CACHE`. Default `<home>/engine`. */
-  readonly engineCache: string;
-  /** llama.cpp binaries the user already has. `HERD_ENGINE_DIR`, `--engine-dir`. Default: none (herd's build). */
-  readonly engineDirectory: string | undefined;
-  /** Backend to build and run. `--backend`. Default: detected. */
-  readonly backend: Backend | undefined;
-  /** Cluster channel port. `--cluster-port`. Default 52416. */
-  readonly clusterPort: number;
-  /** Address the cluster channel listens on. `--cluster-host`. Default: the API's `--host`. */
-  readonly clusterHost: string;
-  /** Peers to dial, `host:port` of their cluster channels. `--peers`. Default none. */
-  readonly peers: readonly string[];
-  /** A join token from another node (`--join`). Default none: this node starts (or keeps) its own cluster. */
-  readonly joinToken: string | undefined;
-  /** Advertise at most this much memory. `--memory-limit`. Default: all of it. */
-  readonly memoryLimitBytes: number | undefined;
-  /** The node's name in the cluster. `--name`. Default: the host name. */
-  readonly name: string | undefined;
-  /** LAN discovery by UDP multicast. `--no-discovery` turns it off. Default on. */
-  readonly discovery: boolean;
-  /** A second port serving the API, for Ollama clients that assume 11434. `--ollama-port`. Default: none. */
-  readonly ollamaPort: number | undefined;
-  /** Load a known, unloaded model when a request asks for it. `--autoload`, `HERD_AUTOLOAD=on`. Default off. */
-  readonly autoload: boolean;
-  /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`. Default off. */
-  readonly insecureNoAuth: boolean;
-  /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */
-  readonly corsOrigins: readonly string[];
-  /** Run one short generation on each engine before it is READY. `--no-warmup`, `HERD_WARMUP=off`. Default on. */
-  readonly warmup: boolean;
-  /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
-  readonly maxBodyBytes: number;
-  /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
-  readonly maxHeaderBytes: number;
-  /** Requests queued or running at once on one instance before new ones get 503. `--max-queue`. Default 64. */
-  readonly maxQueuePerInstance: number;
-  /**
-   * The model hub: `HF_ENDPOINT` (a mirror), `HF_TOKEN` (gated and private repositories),
-   * `HF_HUB_OFFLINE=1` (never download). Default `https://huggingface.co`, no token, online.
-   */
-  readonly hub: Readonly<{ endpoint: string; token: string | undefined; offline: boolean }>;
-}
-
-export interface ConfigOverrides {
-  home?: string;
-  host?: string;
-  port?: number;
-  engineDirectory?: string;
-  backend?: string;
-  clusterPort?: number;
-  clusterHost?: string;
-  peers?: string[];
-  joinToken?: string;
-  memoryLimit?: string;
-  name?: string;
-  discovery?: boolean;
-  ollamaPort?: number;
-  autoload?: boolean;
-  insecureNoAuth?: boolean;
-  corsOrigins?: string[];
-  maxBody?: string;
-  maxQueue?: number;
-  warmup?: boolean;
-}
+export { defaultClusterPort, defaultPort } from "./node-settings.js";
 
 export const defaultMaxBodyBytes = 8 * 1024 * 1024;
 
-export const defaultPort = 52415;
-export const defaultClusterPort = 52416;
+/** What `herd start`'s flags give (each absent one falls back to its variable, then its default). */
+export type ConfigOverrides = { [Name in FlagSettingName]?: z.input<(typeof nodeSettings)[Name]["schema"]> };
+
+/** A node's settings, parsed once and frozen: the settings with their sizes read and paths resolved. */
+export const NodeConfig = NodeSettingsSchema.transform((settings) => {
+  const home = resolve(settings.home);
+  return Object.freeze({
+    /** State, models, logs and (by default) engine builds. `HERD_HOME`, `--home`. Default `~/.herd`. */
+    home,
+    /** Address the API listens on. `--host`, `HERD_HOST`. Default `127.0.0.1`. */
+    host: settings.host,
+    /** API port. `--port`, `HERD_PORT`. Default 52415. */
+    port: settings.port,
+    /** Where engine builds and llama.cpp sources are kept. `HERD_ENGINE_CACHE`. Default `<home>/engine`. */
+    engineCache: resolve(settings.engineCache ?? join(home, "engine")),
+    /** llama.cpp binaries the user already has. `HERD_ENGINE_DIR`, `--engine-dir`. Default: none (herd's build). */
+    engineDirectory: settings.engineDirectory ? resolve(settings.engineDirectory) : undefined,
+    /** Backend to build and run. `--backend`, `HERD_BACKEND`. Default: detected. */
+    backend: settings.backend === "auto" ? undefined : settings.backend,
+    /** Cluster channel port. `--cluster-port`, `HERD_CLUSTER_PORT`. Default 52416. */
+    clusterPort: settings.clusterPort,
+    /** Address the cluster channel listens on. `--cluster-host`, `HERD_CLUSTER_HOST`. Default: the API's `--host`. */
+    clusterHost: settings.clusterHost ?? settings.host,
+    /** Peers to dial, `host:port` of their cluster channels. `--peers`, `HERD_PEERS`. Default none. */
+    peers: Object.freeze(
+      settings.peers
+        .map((peer) => peer.trim())
+        .filter(Boolean)
+        .map((peer) => (peer.includes(":") ? peer : `${peer}:${defaultClusterPort}`)),
+    ),
+    /** A join token from another node (`--join`, `HERD_JOIN`). Default none: this node starts (or keeps) its own cluster. */
+    joinToken: settings.joinToken,
+    /** Advertise at most this much memory. `--memory-limit`, `HERD_MEMORY_LIMIT`. Default: all of it. */
+    memoryLimitBytes: memoryLimitBytes(settings.memoryLimit),
+    /** The node's name in the cluster. `--name`, `HERD_NAME`. Default: the host name. */
+    name: settings.name,
+    /** LAN discovery by UDP multicast. `--no-discovery`, `HERD_DISCOVERY=off` turn it off. Default on. */
+    discovery: settings.discovery,
+    /** A second port serving the API, for Ollama clients that assume 11434. `--ollama-port`, `HERD_OLLAMA_PORT`. Default: none. */
+    ollamaPort: settings.ollamaPort,
+    /** Load a known, unloaded model when a request asks for it. `--autoload`, `HERD_AUTOLOAD=on`. Default off. */
+    autoload: settings.autoload,
+    /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`, `HERD_INSECURE_NO_AUTH=1`. Default off. */
+    insecureNoAuth: settings.insecureNoAuth,
+    /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */
+    corsOrigins: Object.freeze(settings.corsOrigins.map((origin) => origin.trim()).filter(Boolean)),
+    /** Run one short generation on each engine before it is READY. `--no-warmup`, `HERD_WARMUP=off`. Default on. */
+    warmup: settings.warmup,
+    /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
+    maxBodyBytes: maxBodyBytes(settings.maxBody),
+    /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
+    maxHeaderBytes: 16 * 1024,
+    /** Requests queued or running at once on one instance before new ones get 503. `--max-queue`, `HERD_MAX_QUEUE`. Default 64. */
+    maxQueuePerInstance: maxQueue(settings.maxQueue),
+    /**
+     * The model hub: `HF_ENDPOINT` (a mirror), `HF_TOKEN` (gated and private repositories),
+     * `HF_HUB_OFFLINE=1` (never download). Default `https://huggingface.co`, no token, online.
+     */
+    hub: Object.freeze({
+      endpoint: settings.hubEndpoint,
+      token: settings.hubToken,
+      offline: settings.hubOffline,
+    }),
+  });
+});
+export type NodeConfig = z.output<typeof NodeConfig>;
 
 /** Reads settings from overrides (command-line flags), then the environment, then defaults. */
 export function loadConfig(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): NodeConfig {
-  const home = resolve(overrides.home ?? env.HERD_HOME ?? join(homedir(), ".herd"));
-  const backendText = overrides.backend ?? env.HERD_BACKEND;
-  const backend =
-    backendText === undefined || backendText === "auto" ? undefined : Backend.parse(backendText);
-  const engineDirectory = overrides.engineDirectory ?? env.HERD_ENGINE_DIR;
-  const host = overrides.host ?? env.HERD_HOST ?? "127.0.0.1";
-  const memoryLimitText = overrides.memoryLimit ?? env.HERD_MEMORY_LIMIT;
-  const memoryLimitBytes = memoryLimitText === undefined ? undefined : parseBytes(memoryLimitText);
-  if (memoryLimitText !== undefined && memoryLimitBytes === undefined) {
-    throw new InvalidRequestError(
-      `--memory-limit '${memoryLimitText}' is not a size (try 8G or 512M)`,
-      "memory-limit",
-    );
+  const given: Partial<Record<SettingName, unknown>> = {};
+  for (const [name, setting] of Object.entries(nodeSettings) as Array<
+    [SettingName, (typeof nodeSettings)[SettingName]]
+  >) {
+    given[name] = (overrides as Partial<Record<SettingName, unknown>>)[name] ?? fromEnvironment(setting, env);
   }
-  const maxBodyText = overrides.maxBody ?? env.HERD_MAX_BODY;
-  const maxBodyBytes = maxBodyText === undefined ? defaultMaxBodyBytes : parseBytes(maxBodyText);
-  if (maxBodyBytes === undefined || maxBodyBytes < 1024) {
-    throw new InvalidRequestError(
-      `--max-body '${maxBodyText}' is not a size of at least 1K (try 8M)`,
-      "max-body",
-    );
-  }
-  const ollamaPortText = env.HERD_OLLAMA_PORT;
-  const maxQueue = overrides.maxQueue ?? (env.HERD_MAX_QUEUE ? Number.parseInt(env.HERD_MAX_QUEUE, 10) : 64);
-  if (!Number.isInteger(maxQueue) || maxQueue < 1) {
-    throw new InvalidRequestError(
-      `--max-queue must be a positive whole number, not '${maxQueue}'`,
-      "max-queue",
-    );
-  }
-  const corsText = overrides.corsOrigins ?? (env.HERD_CORS_ORIGIN ? env.HERD_CORS_ORIGIN.split(",") : []);
-  const peersText = overrides.peers ?? (env.HERD_PEERS ? env.HERD_PEERS.split(",") : []);
-  return Object.freeze({
-    home,
-    host,
-    clusterPort:
-      overrides.clusterPort ??
-      (env.HERD_CLUSTER_PORT ? Number.parseInt(env.HERD_CLUSTER_PORT, 10) : defaultClusterPort),
-    clusterHost: overrides.clusterHost ?? env.HERD_CLUSTER_HOST ?? host,
-    peers: Object.freeze(
-      peersText
-        .map((peer) => peer.trim())
-        .filter(Boolean)
-        .map((peer) => (peer.includes(":") ? peer : `${peer}:${defaultClusterPort}`)),
-    ),
-    joinToken: overrides.joinToken ?? env.HERD_JOIN,
-    memoryLimitBytes,
-    name: overrides.name ?? env.HERD_NAME,
-    discovery: overrides.discovery ?? env.HERD_DISCOVERY !== "off",
-    ollamaPort: overrides.ollamaPort ?? (ollamaPortText ? Number.parseInt(ollamaPortText, 10) : undefined),
-    maxBodyBytes,
-    autoload: overrides.autoload ?? env.HERD_AUTOLOAD === "on",
-    warmup: overrides.warmup ?? env.HERD_WARMUP !== "off",
-    insecureNoAuth: overrides.insecureNoAuth ?? env.HERD_INSECURE_NO_AUTH === "1",
-    corsOrigins: Object.freeze(corsText.map((origin) => origin.trim()).filter(Boolean)),
-    maxHeaderBytes: 16 * 1024,
-    maxQueuePerInstance: maxQueue,
-    port: overrides.port ?? (env.HERD_PORT ? Number.parseInt(env.HERD_PORT, 10) : defaultPort),
-    engineCache: resolve(env.HERD_ENGINE_CACHE ?? join(home, "engine")),
-    engineDirectory: engineDirectory ? resolve(engineDirectory) : undefined,
-    backend,
-    hub: Object.freeze({
-      endpoint: env.HF_ENDPOINT || "https://huggingface.co",
-      token: env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined,
-      offline: env.HF_HUB_OFFLINE === "1" || env.HF_HUB_OFFLINE === "true",
-    }),
+  const parsed = NodeConfig.safeParse(given);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const name = issue.path[0] as SettingName;
+  const setting: { env?: { names: readonly string[] }; flag?: { spec: string } } = nodeSettings[name] ?? {};
+  const sources = [setting.flag?.spec.split(" ")[0], ...(setting.env?.names ?? [])]
+    .filter(Boolean)
+    .join(" or ");
+  throw new InvalidRequestError(`${sources} '${String(given[name])}': ${issue.message}`, name, {
+    cause: parsed.error,
   });
+}
+
+/** The value a setting's environment variables give, or undefined when none is set. */
+function fromEnvironment(
+  setting: { env?: { names: readonly string[]; read: (text: string) => unknown } },
+  env: NodeJS.ProcessEnv,
+): unknown {
+  for (const name of setting.env?.names ?? []) {
+    const text = env[name];
+    const value = text === undefined ? undefined : setting.env!.read(text);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+function memoryLimitBytes(text: string | undefined): number | undefined {
+  const bytes = text === undefined ? undefined : parseBytes(text);
+  if (text !== undefined && bytes === undefined) {
+    throw new InvalidRequestError(`--memory-limit '${text}' is not a size (try 8G or 512M)`, "memory-limit");
+  }
+  return bytes;
+}
+
+function maxBodyBytes(text: string | undefined): number {
+  const bytes = text === undefined ? defaultMaxBodyBytes : parseBytes(text);
+  if (bytes === undefined || bytes < 1024) {
+    throw new InvalidRequestError(`--max-body '${text}' is not a size of at least 1K (try 8M)`, "max-body");
+  }
+  return bytes;
+}
+
+function maxQueue(count: number): number {
+  if (!Number.isInteger(count) || count < 1) {
+    throw new InvalidRequestError(`--max-queue must be a positive whole number, not '${count}'`, "max-queue");
+  }
+  return count;
 }
 
 /** Whether `host` can only be reached from this machine. */

@@ -1,10 +1,31 @@
 import { type Command, Option } from "commander";
+import { z } from "zod";
 import { runBenchSuite, suiteMarkdown } from "../client/bench-suite.js";
 import type { HerdClient } from "../client/herd-client.js";
 import type { UpstreamListing } from "../protocol/management.js";
+import { ModelRoute, Upstream } from "../protocol/upstream.js";
+import { FlagNumber } from "./argument-parsers.js";
+import { print } from "./print.js";
 import { formatTable } from "./table.js";
 
-const routes = ["local-only", "local-then-upstream", "upstream"] as const;
+const routes = ModelRoute.options;
+const upstreamKinds = Upstream.shape.kind.unwrap().options;
+
+const DrainFlags = z.object({ wait: z.boolean() });
+const AddUpstreamFlags = z.object({
+  models: z.string(),
+  keyEnv: z.string().optional(),
+  kind: z.enum(upstreamKinds),
+  route: ModelRoute.optional(),
+});
+const JsonFlag = z.object({ json: z.boolean().optional() });
+const BenchFlags = z.object({
+  streams: z.array(FlagNumber),
+  promptWords: z.array(FlagNumber),
+  generate: z.array(FlagNumber),
+  rounds: FlagNumber,
+  out: z.union([z.string(), z.literal(false)]),
+});
 
 /** `herd drain`, `herd upstream ...` and `herd route`: where requests go. */
 export function addThroughputCommands(program: Command, client: () => HerdClient): void {
@@ -16,7 +37,8 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
       "stop sending new requests to a node's instances (or one instance, or a model's), wait for those in flight, then unload them",
     )
     .option("--no-wait", "return once no new requests go there; the unload follows when they are done")
-    .action(async (target: string, options: { wait: boolean }) => {
+    .action(async (target: string, raw: unknown) => {
+      const options = DrainFlags.parse(raw);
       const api = client();
       const view = await api.cluster();
       const isNode = view.nodes.some((node) => node.name === target || node.id === target);
@@ -39,42 +61,32 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
     )
     .requiredOption("--models <list>", "the models it serves, comma-separated; 'name=its-name' to rename")
     .option("--key-env <variable>", "the environment variable that holds its API key on every node")
-    .addOption(new Option("--kind <kind>", "its API").choices(["openai", "anthropic"]).default("openai"))
+    .addOption(new Option("--kind <kind>", "its API").choices(upstreamKinds).default("openai"))
     .addOption(new Option("--route <route>", "set this route for its models").choices(routes))
-    .action(
-      async (
-        name: string,
-        url: string,
-        options: {
-          models: string;
-          keyEnv?: string;
-          kind: "openai" | "anthropic";
-          route?: (typeof routes)[number];
-        },
-      ) => {
-        const listing = await client().addUpstream({
-          name,
-          url,
-          keyEnv: options.keyEnv,
-          kind: options.kind,
-          route: options.route,
-          models: options.models.split(",").map((entry) => {
-            const [local, remote] = entry.split("=");
-            return { name: local!.trim(), upstreamName: (remote ?? local!).trim() };
-          }),
-        });
-        print(renderUpstreams(listing));
-      },
-    );
+    .action(async (name: string, url: string, raw: unknown) => {
+      const options = AddUpstreamFlags.parse(raw);
+      const listing = await client().addUpstream({
+        name,
+        url,
+        keyEnv: options.keyEnv,
+        kind: options.kind,
+        route: options.route,
+        models: options.models.split(",").map((entry) => {
+          const [local, remote] = entry.split("=");
+          return { name: local!.trim(), upstreamName: (remote ?? local!).trim() };
+        }),
+      });
+      print(renderUpstreams(listing));
+    });
 
   upstream
     .command("list")
     .alias("ls")
     .description("list the upstreams and the models' routes")
     .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
+    .action(async (raw: unknown) => {
       const listing = await client().upstreams();
-      print(options.json ? JSON.stringify(listing, null, 2) : renderUpstreams(listing));
+      print(JsonFlag.parse(raw).json ? JSON.stringify(listing, null, 2) : renderUpstreams(listing));
     });
 
   upstream
@@ -91,13 +103,11 @@ export function addThroughputCommands(program: Command, client: () => HerdClient
       "where a model's requests may go: local-only, local-then-upstream (overflow when every instance is full or down), upstream, or default",
     )
     .action(async (model: string, route: string) => {
-      if (route !== "default" && !(routes as readonly string[]).includes(route)) {
+      const parsed = ModelRoute.safeParse(route);
+      if (route !== "default" && !parsed.success) {
         throw new Error(`route must be one of ${routes.join(", ")} or default, got '${route}'`);
       }
-      const listing = await client().setRoute(
-        model,
-        route === "default" ? null : (route as (typeof routes)[number]),
-      );
+      const listing = await client().setRoute(model, parsed.success ? parsed.data : null);
       print(renderUpstreams(listing));
     });
 }
@@ -120,37 +130,27 @@ function addBenchCommand(program: Command, client: () => HerdClient): void {
     )
     .option("--out <dir>", "also write <model>-<time>.json and .md here", "bench-results")
     .option("--no-out", "write no files")
-    .action(
-      async (
-        model: string,
-        options: {
-          streams: number[];
-          promptWords: number[];
-          generate: number[];
-          rounds: number;
-          out: string | false;
-        },
-      ) => {
-        const result = await runBenchSuite(client(), {
-          model,
-          streams: options.streams,
-          promptWords: options.promptWords,
-          generate: options.generate,
-          rounds: options.rounds,
-          onProgress: (line) => process.stderr.write(`${line}\n`),
-        });
-        const markdown = suiteMarkdown(result);
-        print(markdown);
-        if (options.out) {
-          const { mkdir, writeFile } = await import("node:fs/promises");
-          const stem = `${options.out}/${model}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
-          await mkdir(options.out, { recursive: true });
-          await writeFile(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
-          await writeFile(`${stem}.md`, `${markdown}\n`);
-          process.stderr.write(`wrote ${stem}.json and .md\n`);
-        }
-      },
-    );
+    .action(async (model: string, raw: unknown) => {
+      const options = BenchFlags.parse(raw);
+      const result = await runBenchSuite(client(), {
+        model,
+        streams: options.streams,
+        promptWords: options.promptWords,
+        generate: options.generate,
+        rounds: options.rounds,
+        onProgress: (line) => process.stderr.write(`${line}\n`),
+      });
+      const markdown = suiteMarkdown(result);
+      print(markdown);
+      if (options.out) {
+        const { mkdir, writeFile } = await import("node:fs/promises");
+        const stem = `${options.out}/${model}-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+        await mkdir(options.out, { recursive: true });
+        await writeFile(`${stem}.json`, `${JSON.stringify(result, null, 2)}\n`);
+        await writeFile(`${stem}.md`, `${markdown}\n`);
+        process.stderr.write(`wrote ${stem}.json and .md\n`);
+      }
+    });
 }
 
 function renderUpstreams(listing: UpstreamListing): string {
@@ -177,8 +177,4 @@ function renderUpstreams(listing: UpstreamListing): string {
     [...models].sort().map((model) => [model, listing.routes[model] ?? "local-then-upstream (default)"]),
   );
   return `${table}\n\n${routeTable}`;
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }

@@ -3,11 +3,12 @@ import type { PlanView } from "../../../src/client/herd-client.js";
 import type { ClusterView } from "../../../src/protocol/cluster.js";
 import type { LoadModelRequest } from "../../../src/protocol/management.js";
 import type { ModelProfile } from "../../../src/protocol/model-profile.js";
-import { useNodeEvents, useServices } from "../app-context.js";
+import { useServices } from "../app-context.js";
 import { errorMessage, isUnauthorized } from "../connection.js";
 import { nodeColours, nodeName } from "../node-colours.js";
 import { LoadForm, type LoadOptions } from "./load-form.js";
 import { PlanPreview } from "./plan-preview.js";
+import { useFollowedLoad } from "./use-followed-load.js";
 
 type Preview =
   | { kind: "plan"; plan: PlanView }
@@ -50,7 +51,6 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
   });
   const [preview, setPreview] = useState<Preview | undefined>();
   const [planning, setPlanning] = useState(false);
-  const [loading, setLoading] = useState<{ id?: string; states: string[]; error?: string } | undefined>();
   const asked = useRef(0);
 
   useEffect(() => {
@@ -89,40 +89,9 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
     return () => clearTimeout(timer);
   }, [client, onUnauthorized, options]);
 
-  // States reach this page as events when this node heads the instance, and through the cluster
-  // view when another node does; events that come before the load call returns are kept by id.
-  const early = useRef(new Map<string, string[]>());
-  const note = (id: string, line: string) =>
-    setLoading((current) => {
-      if (!current || current.id !== id || current.states.at(-1) === line) return current;
-      return { ...current, states: [...current.states, line] };
-    });
-  useNodeEvents((event) => {
-    if (event.type !== "instance-state-changed" || !loading) return;
-    const line = `${event.state}: ${event.reason}`;
-    if (loading.id) note(event.instanceId, line);
-    else early.current.set(event.instanceId, [...(early.current.get(event.instanceId) ?? []), line]);
-  });
+  const { loading, load } = useFollowedLoad(client, onUnauthorized);
+  // The "Ready" below follows the cluster view, as the rest of the page does.
   const summary = loading?.id ? view.instances.find((instance) => instance.id === loading.id) : undefined;
-  useEffect(() => {
-    if (summary) note(summary.id, `${summary.state}: ${summary.reason}`);
-  }, [summary?.id, summary?.state, summary?.reason]);
-
-  const load = async () => {
-    early.current.clear();
-    setLoading({ states: [] });
-    try {
-      const created = await client.load(toRequest(options));
-      const seen = early.current.get(created.id) ?? [];
-      setLoading({
-        id: created.id,
-        states: seen.length > 0 ? seen : [`${created.state}: ${created.reason}`],
-      });
-    } catch (error) {
-      if (isUnauthorized(error)) return onUnauthorized();
-      setLoading({ states: [], error: errorMessage(error) });
-    }
-  };
   const model = models.find((candidate) => candidate.name === options.model);
 
   return (
@@ -166,7 +135,7 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
               planning ||
               (loading !== undefined && !loading.error && summary?.state !== "READY")
             }
-            onClick={load}
+            onClick={() => load(toRequest(options))}
             data-testid="confirm-load"
           >
             Load {options.model}

@@ -1,9 +1,12 @@
 import type { Command } from "commander";
+import { z } from "zod";
 import { type HerdClient, HerdUnreachableError } from "../../client/herd-client.js";
 import { type HealthReport, healthExitCodes } from "../../protocol/health.js";
 
 /** The status for an answer that is no verdict (a refused key): monitoring plugins call it unknown. */
 const unknownExitCode = 3;
+
+const HealthFlags = z.object({ json: z.boolean().optional() });
 
 /** `herd health`: one verdict for monitoring and cron, with its exit status. */
 export function addHealthCommand(program: Command, client: () => HerdClient): void {
@@ -13,7 +16,8 @@ export function addHealthCommand(program: Command, client: () => HerdClient): vo
       "the cluster's health: one line per problem; exit 0 healthy, 1 degraded, 2 down (3: could not tell)",
     )
     .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
+    .action(async (raw: unknown) => {
+      const options = HealthFlags.parse(raw);
       const api = client();
       let report: HealthReport;
       try {

@@ -1,9 +1,12 @@
 import type { Command } from "commander";
+import { z } from "zod";
 import type { HerdClient } from "../../client/herd-client.js";
 import type { VerifyReport } from "../../protocol/management.js";
 import { formatBytes } from "../../util/format.js";
 import { createProgressDisplay } from "../progress.js";
 import { formatTable } from "../table.js";
+
+const VerifyFlags = z.object({ allNodes: z.boolean().optional(), json: z.boolean().optional() });
 
 /** `herd models verify [NAME...] [--all-nodes]`: stored files against their recorded sha256. */
 export function addModelsVerifyCommand(models: Command, client: () => HerdClient): void {
@@ -14,7 +17,8 @@ export function addModelsVerifyCommand(models: Command, client: () => HerdClient
     )
     .option("--all-nodes", "verify the models of every node of the cluster")
     .option("--json", "print JSON")
-    .action(async (names: string[], options: { allNodes?: boolean; json?: boolean }) => {
+    .action(async (names: string[], raw: unknown) => {
+      const options = VerifyFlags.parse(raw);
       const api = client();
       const view = await api.cluster();
       const nodes = options.allNodes

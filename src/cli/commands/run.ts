@@ -1,5 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { type Command, InvalidArgumentError } from "commander";
+import { z } from "zod";
 import type { HerdClient } from "../../client/herd-client.js";
 import { HerdError } from "../../protocol/errors.js";
 import type { ChatSettings } from "../chat-commands.js";
@@ -7,12 +8,12 @@ import { chatRequest, runChatSession } from "../chat-session.js";
 import { loadAndFollow } from "../load-and-follow.js";
 import { formatReplyTiming, streamReply } from "../stream-reply.js";
 
-interface RunFlags {
-  verbose?: boolean;
-  temperature?: number;
-  maxTokens?: number;
-  system?: string;
-}
+const RunFlags = z.object({
+  verbose: z.boolean().optional(),
+  temperature: z.number().optional(),
+  maxTokens: z.number().optional(),
+  system: z.string().optional(),
+});
 
 /** `herd run MODEL [PROMPT]`: a chat in the terminal, or one answer for scripts. */
 export function addRunCommand(program: Command, client: () => HerdClient): void {
@@ -25,7 +26,8 @@ export function addRunCommand(program: Command, client: () => HerdClient): void 
     .option("--temperature <t>", "sampling temperature", number("temperature"))
     .option("--max-tokens <n>", "longest reply, in tokens", number("max-tokens"))
     .option("--system <text>", "a system prompt")
-    .action(async (model: string, promptWords: string[], options: RunFlags) => {
+    .action(async (model: string, promptWords: string[], raw: unknown) => {
+      const options = RunFlags.parse(raw);
       const api = client();
       const settings: ChatSettings = {
         verbose: options.verbose ?? false,

@@ -2,7 +2,9 @@ import { realpathSync } from "node:fs";
 import { homedir } from "node:os";
 import { fileURLToPath } from "node:url";
 import { type Command, Option } from "commander";
+import { z } from "zod";
 import { HerdError } from "../../protocol/errors.js";
+import { print } from "../print.js";
 import { launchAgentPlist } from "../service/launch-agent.js";
 import { serviceDefinition } from "../service/service-definition.js";
 import {
@@ -13,10 +15,13 @@ import {
 } from "../service/service-manager.js";
 import { systemdUnit } from "../service/systemd-unit.js";
 
-interface TargetFlags {
-  platform?: "linux" | "darwin";
-  scope?: "system" | "user";
-}
+const platforms = ["linux", "darwin"] as const;
+const TargetFlags = z.object({
+  platform: z.enum(platforms).optional(),
+  scope: z.enum(["system", "user"]).optional(),
+});
+type TargetFlags = z.infer<typeof TargetFlags>;
+const InstallFlags = TargetFlags.extend({ print: z.boolean().optional() });
 
 /** `herd service install|uninstall|status`: a node that starts at boot and comes back after a crash. */
 export function addServiceCommands(program: Command): void {
@@ -33,7 +38,8 @@ export function addServiceCommands(program: Command): void {
       )
       .option("--print", "write the service file to stdout instead of installing it")
       .allowUnknownOption(),
-  ).action(async (startFlags: string[], options: TargetFlags & { print?: boolean }) => {
+  ).action(async (startFlags: string[], raw: unknown) => {
+    const options = InstallFlags.parse(raw);
     checkStartFlags(program, startFlags);
     const platform = options.platform ?? currentPlatform();
     const scope = options.scope ?? (process.getuid?.() === 0 ? "system" : "user");
@@ -69,8 +75,8 @@ export function addServiceCommands(program: Command): void {
   });
 
   withTargetOptions(service.command("uninstall").description("stop the service and remove its file")).action(
-    async (options: TargetFlags) => {
-      for (const note of await uninstallService(targetOf(options))) print(note);
+    async (raw: unknown) => {
+      for (const note of await uninstallService(targetOf(TargetFlags.parse(raw)))) print(note);
     },
   );
 
@@ -78,8 +84,8 @@ export function addServiceCommands(program: Command): void {
     service
       .command("status")
       .description("whether the service is installed and running, its restarts and last exit"),
-  ).action(async (options: TargetFlags) => {
-    for (const line of await serviceStatus(targetOf(options))) print(line);
+  ).action(async (raw: unknown) => {
+    for (const line of await serviceStatus(targetOf(TargetFlags.parse(raw)))) print(line);
   });
 }
 
@@ -87,7 +93,7 @@ function withTargetOptions(command: Command): Command {
   return command
     .addOption(
       new Option("--platform <platform>", "the service manager's platform (default: this machine's)").choices(
-        ["linux", "darwin"],
+        platforms,
       ),
     )
     .addOption(
@@ -118,8 +124,4 @@ function checkStartFlags(program: Command, flags: string[]): void {
   if (unknown.length > 0)
     throw new HerdError(`'herd start' has no option ${unknown[0]} (see herd start --help)`);
   if (operands.length > 0) throw new HerdError(`'herd start' takes no argument '${operands[0]}'`);
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }

@@ -1,10 +1,18 @@
 import type { Command } from "commander";
+import { z } from "zod";
 import { type HerdClient, HerdUnreachableError } from "../../client/herd-client.js";
 import { HerdError } from "../../protocol/errors.js";
 import type { StopReport } from "../../protocol/management.js";
+import { print } from "../print.js";
 
 /** How long `herd stop` waits for the node it talks to to stop answering. */
 const stopTimeoutMs = 30_000;
+
+const StopFlags = z.object({
+  drain: z.boolean().optional(),
+  node: z.string().optional(),
+  all: z.boolean().optional(),
+});
 
 /** `herd stop [--drain] [--all]`: stop a node from another terminal, a machine at a time or all of them. */
 export function addStopCommand(program: Command, client: () => HerdClient): void {
@@ -16,7 +24,8 @@ export function addStopCommand(program: Command, client: () => HerdClient): void
     .option("--drain", "first move its instances to other nodes, each READY there before the old one drains")
     .option("--node <name>", "stop another node of the cluster instead (through this one)")
     .option("--all", "stop every node of the cluster")
-    .action(async (options: { drain?: boolean; node?: string; all?: boolean }) => {
+    .action(async (raw: unknown) => {
+      const options = StopFlags.parse(raw);
       const api = client();
       if (options.all && options.drain)
         throw new HerdError(
@@ -58,8 +67,4 @@ async function waitUntilGone(api: HerdClient): Promise<void> {
   throw new HerdError(
     `the node at ${api.baseUrl} still answers ${stopTimeoutMs / 1000} s after agreeing to stop`,
   );
-}
-
-function print(text: string): void {
-  process.stdout.write(`${text}\n`);
 }

@@ -1,0 +1,28 @@
+import { InvalidArgumentError } from "commander";
+import { z } from "zod";
+
+/** A flag's value that must be a positive whole number (`name` is the flag, for the message). */
+export function positiveInteger(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive whole number`);
+    return parsed;
+  };
+}
+
+/** A limit's value: a whole number, where 0 means unlimited. */
+export function wholeNumber(name: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number (0 for unlimited)`);
+    return parsed;
+  };
+}
+
+/**
+ * A number as a flag's parser gave it. `Number.parseInt` can give NaN: it travels on, and the node
+ * refuses it in its own words, as it did before the flags had a schema.
+ */
+export const FlagNumber = z.union([z.number(), z.nan()]);

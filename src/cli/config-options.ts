@@ -1,0 +1,43 @@
+import { type Command, Option } from "commander";
+import type { ConfigOverrides } from "../config.js";
+import { type FlagSettingName, nodeSettings, type SettingFlag } from "../node-settings.js";
+import { Backend } from "../protocol/engine.js";
+import { positiveInteger } from "./argument-parsers.js";
+
+/** The settings with a `herd start` flag, in the order of the help. */
+export const flagSettingNames = (Object.keys(nodeSettings) as FlagSettingName[]).filter(
+  (name) => nodeSettings[name].flag !== undefined,
+);
+
+/** The commander option of one setting's flag, built from its entry in `nodeSettings`. */
+export function settingOption(name: FlagSettingName): Option {
+  const flag: SettingFlag = nodeSettings[name].flag;
+  const option = new Option(flag.spec, flag.description);
+  if (flag.value === "integer") option.argParser(positiveInteger(option.name()));
+  if (flag.default !== undefined) option.default(flag.default);
+  if (name === "backend") option.choices(["auto", ...Backend.options]);
+  return option;
+}
+
+/** Adds the flags of these settings to a command. */
+export function addSettingOptions(command: Command, names: readonly FlagSettingName[]): Command {
+  for (const name of names) command.addOption(settingOption(name));
+  return command;
+}
+
+/**
+ * The settings a command's parsed flags give. Commander has checked each value (choices, numbers),
+ * and `loadConfig` parses them with the settings' schema.
+ */
+export function toConfigOverrides(
+  options: Record<string, unknown>,
+  names: readonly FlagSettingName[] = flagSettingNames,
+): ConfigOverrides {
+  const overrides: Record<string, unknown> = {};
+  for (const name of names) {
+    const value = options[settingOption(name).attributeName()];
+    overrides[name] =
+      nodeSettings[name].flag.value === "list" && typeof value === "string" ? value.split(",") : value;
+  }
+  return overrides as ConfigOverrides;
+}

@@ -1,0 +1,2 @@
+/** Local commands load the node's code only when they run, so client commands start fast. */
+export const localNode = () => import("../main.js");
