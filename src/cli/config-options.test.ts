@@ -7,7 +7,7 @@ import { addSettingOptions, flagSettingNames, toConfigOverrides } from "./config
 function startConfig(args: string[], env: NodeJS.ProcessEnv = {}) {
   const command = addSettingOptions(new Command("start").exitOverride(), flagSettingNames);
   command.parse(args, { from: "user" });
-  return loadConfig(toConfigOverrides(command.opts()), env);
+  return loadConfig(toConfigOverrides(command), env);
 }
 
 describe("herd start's flags", () => {
@@ -54,10 +54,17 @@ describe("herd start's flags", () => {
     ).toMatchObject({ joinToken: "herd1.e", peers: ["c:52416"], autoload: true, maxQueuePerInstance: 5 });
   });
 
-  it("win with the defaults their help shows", () => {
-    expect(startConfig([], { HERD_HOST: "10.0.0.1", HERD_PORT: "1" })).toMatchObject({
-      host: "127.0.0.1",
-      port: 52415,
+  it("leave a setting to its variable when the flag is not given, and take its default without either", () => {
+    expect(
+      startConfig([], { HERD_HOST: "10.0.0.1", HERD_PORT: "1", HERD_WARMUP: "off", HERD_DISCOVERY: "off" }),
+    ).toMatchObject({ host: "10.0.0.1", port: 1, warmup: false, discovery: false });
+    expect(startConfig([])).toMatchObject({ host: "127.0.0.1", port: 52415, warmup: true, discovery: true });
+  });
+
+  it("win over the variables when given", () => {
+    expect(startConfig(["--port=8080", "--no-warmup"], { HERD_PORT: "1", HERD_WARMUP: "on" })).toMatchObject({
+      port: 8080,
+      warmup: false,
     });
   });
 

@@ -26,16 +26,20 @@ export function addSettingOptions(command: Command, names: readonly FlagSettingN
 }
 
 /**
- * The settings a command's parsed flags give. Commander has checked each value (choices, numbers),
- * and `loadConfig` parses them with the settings' schema.
+ * The settings a command's flags give: only flags given on the command line, so that a variable
+ * (`HERD_PORT`, `HERD_WARMUP=off`) wins over a flag's default, as the help says. Commander has
+ * checked each value (choices, numbers), and `loadConfig` parses them with the settings' schema.
  */
 export function toConfigOverrides(
-  options: Record<string, unknown>,
+  command: Command,
   names: readonly FlagSettingName[] = flagSettingNames,
 ): ConfigOverrides {
+  const options = command.opts();
   const overrides: Record<string, unknown> = {};
   for (const name of names) {
-    const value = options[settingOption(name).attributeName()];
+    const key = settingOption(name).attributeName();
+    if (command.getOptionValueSource(key) === "default") continue;
+    const value = options[key];
     overrides[name] =
       nodeSettings[name].flag.value === "list" && typeof value === "string" ? value.split(",") : value;
   }

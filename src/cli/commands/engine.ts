@@ -23,11 +23,11 @@ export function addEngineCommands(program: Command): void {
     .option("--force", "build again even if a build exists")
     .option("--jobs <n>", "parallel compile jobs", positiveInteger("jobs"))
     .option("--home <dir>", "state folder (HERD_HOME)")
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>, command: Command) => {
       const options = BuildFlags.parse(raw);
       const { buildEngineForMachine } = await localNode();
       const started = Date.now();
-      const install = await buildEngineForMachine(toConfigOverrides(raw, ["home", "backend"]), {
+      const install = await buildEngineForMachine(toConfigOverrides(command, ["home", "backend"]), {
         force: options.force,
         jobs: options.jobs,
         onProgress: renderBuildProgress(),
@@ -44,10 +44,12 @@ export function addEngineCommands(program: Command): void {
     .option("--home <dir>", "state folder (HERD_HOME)")
     .option("--engine-dir <dir>", "inspect llama.cpp binaries in this folder")
     .addOption(settingOption("backend"))
-    .action(async (raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>, command: Command) => {
       const options = InfoFlags.parse(raw);
       const { localEngineReport } = await localNode();
-      const report = await localEngineReport(toConfigOverrides(raw, ["home", "engineDirectory", "backend"]));
+      const report = await localEngineReport(
+        toConfigOverrides(command, ["home", "engineDirectory", "backend"]),
+      );
       if (options.json) return print(JSON.stringify(report, null, 2));
       const lines = [
         `llama-server     ${report.install.llamaServer}`,

@@ -19,11 +19,11 @@ export function addStartCommand(program: Command): void {
   )
     .option("--env-file <path>", "read NAME=value variables (secrets) from this file, when it exists")
     .addOption(settingOption("backend"))
-    .action(async (options: Record<string, unknown>) => {
+    .action(async (options: Record<string, unknown>, command: Command) => {
       const envFile = options.envFile as string | undefined;
       // Variables already set win over the file's, as with systemd's EnvironmentFile.
       if (envFile && existsSync(envFile)) process.loadEnvFile(envFile);
-      const overrides = toConfigOverrides(options);
+      const overrides = toConfigOverrides(command);
       const { startNode } = await localNode();
       let requestStop = () => {};
       const started = await startNode(overrides, {
