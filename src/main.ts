@@ -1,41 +1,21 @@
 import { getRequestListener } from "@hono/node-server";
-import { mapError } from "./api/error-mapping.js";
 import { ResponseStore } from "./api/openai/responses/response-store.js";
-import { ClusterNode } from "./cluster/cluster-node.js";
-import { DesiredStateStore } from "./cluster/desired-state-store.js";
-import { clusterIdOf, formatJoinToken } from "./cluster/join-token.js";
-import { LanDiscovery } from "./cluster/lan-discovery.js";
-import { modelFileRoutes } from "./cluster/model-file-routes.js";
-import { NetworkInterfaceMonitor } from "./cluster/network-interfaces/network-interface-monitor.js";
-import { interfaceReaderFor } from "./cluster/network-interfaces/read-network-interfaces.js";
-import { nodeHealthFacts } from "./cluster/node-health-facts.js";
+import { formatJoinToken } from "./cluster/join-token.js";
 import { clusterKeyBytes } from "./cluster/node-identity.js";
-import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
-import { createNodeStore } from "./cluster/node-state.js";
 import { type ConfigOverrides, loadConfig, type NodeConfig } from "./config.js";
-import { detectEngineRdma } from "./engine/detect-engine-rdma.js";
-import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
-import { listEngineDevices } from "./engine/probe-engine.js";
-import { clusterGateway } from "./inference/cluster-gateway.js";
-import { recoveringModels } from "./inference/recovering-models.js";
-import { Router } from "./inference/router.js";
-import { AnnouncedModels } from "./models/announced-models.js";
-import { HubClient } from "./models/hub-client.js";
-import { ModelStore } from "./models/model-store.js";
-import { ModelPuller } from "./models/pull-model.js";
 import { serveApi } from "./node/api-servers.js";
+import { createClusterPart } from "./node/cluster-part.js";
+import { createInstanceParts } from "./node/instance-parts.js";
+import { createModelParts } from "./node/model-parts.js";
 import { createNodeApp } from "./node/node-app.js";
 import { type EngineStartOptions, herdVersion } from "./node/node-engine.js";
 import { createNodeEvents } from "./node/node-events.js";
 import { prepareNode } from "./node/prepare-node.js";
-import type { InstanceSummary } from "./protocol/cluster.js";
+import { startDiscovery } from "./node/start-discovery.js";
 import { DisposeStack } from "./util/dispose-stack.js";
 import type { Logger } from "./util/logger.js";
-import { LocalInstances } from "./worker/local-instances.js";
-import { LocalShards } from "./worker/local-shards.js";
-import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
+import { RequestCounts } from "./util/request-counts.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
-import { planForLoad } from "./worker/plan-for-load.js";
 
 export {
   buildEngineForMachine,
@@ -64,21 +44,19 @@ export interface HerdNode {
   killEnginesNow(): void;
 }
 
-/** Wires and starts a node: engine, model store, instances, router and the HTTP API. */
+/**
+ * Wires and starts a node, part by part in the order they depend on each other: what it needs
+ * before anything runs, its models, its state and cluster membership, its instances and router,
+ * its API; then the cluster channel, recovery, discovery and the API's ports open, and the
+ * instances the desired state lists here start.
+ */
 export async function startNode(
   overrides: ConfigOverrides = {},
   options: StartOptions = {},
 ): Promise<HerdNode> {
   const config = loadConfig(overrides);
   const basics = await prepareNode(config, options);
-  const { paths, logger, apiKeys, exposed, engine, quirks, identity, token } = basics;
-  const events = createNodeEvents(logger);
-  const publish = events.publish;
-  const models = new ModelStore(paths.models);
-  const hub = new HubClient(config.hub);
-  const puller = new ModelPuller({ store: models, hub, logger, offline: config.hub.offline });
-  const announced = new AnnouncedModels(models);
-  await announced.refresh();
+  const { logger, identity } = basics;
   // Every part registers its clean-up as it starts: a failed start and a shutdown unwind alike.
   const stack = new DisposeStack((name, error) =>
     logger.warn({ err: error }, `${name} did not stop cleanly`),
@@ -86,172 +64,39 @@ export async function startNode(
   // Registered first, so it runs last.
   stack.defer("log", () => logger.info("herd node stopped"));
   try {
-    announced.follow((error) => logger.warn({ err: error }, "cannot follow the model store for changes"));
-    stack.defer("model store watch", () => announced.dispose());
-    const desired = new DesiredStateStore(paths.state);
-    // The node's one state: membership, links, reports and the desired state, as saved when it last ran.
-    const store = createNodeStore(identity.id, await desired.load());
+    const events = createNodeEvents(logger);
+    const requests = new RequestCounts();
     const version = await herdVersion();
-    const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
-    const engineRdma = await detectEngineRdma(engine);
-    const interfaces = stack.use(
-      "network interface monitor",
-      new NetworkInterfaceMonitor({
-        read: interfaceReaderFor(process.platform),
-        onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
-      }),
-    );
-    await interfaces.start();
-    const parentDeathWrapper = await findParentDeathWrapper();
-    const shards = new LocalShards({
-      nodeId: identity.id,
-      engine: async () => engine,
-      home: config.home,
-      logDirectory: paths.logs,
-      runDirectory: paths.run,
-      logger,
-      parentDeathWrapper,
-      store,
-      directHost:
-        advertisedEndpoints(config.clusterHost, config.clusterPort)[0]
-          ?.replace(/:\d+$/, "")
-          .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
-    });
-    // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
-    let forwardedListener: ReturnType<typeof getRequestListener> | undefined;
-    let instanceSummaries: () => InstanceSummary[] = () => [];
-    const cluster = new ClusterNode({
-      id: identity.id,
-      name: identity.name,
-      key: clusterKeyBytes(identity),
-      host: config.clusterHost,
-      port: config.clusterPort,
-      advertise: advertisedEndpoints(config.clusterHost, config.clusterPort),
-      peers: [...config.peers, ...(token?.addresses ?? [])],
-      desired,
-      store,
-      apiKeys,
-      profile: () =>
-        collectNodeProfile({
-          engine,
-          engineDevices,
-          engineRdma,
-          interfaces: interfaces.current(),
-          memoryLimitBytes: config.memoryLimitBytes,
-          apiPort: config.port,
-          clusterPort: config.clusterPort,
-          herdVersion: version,
-          health: nodeHealthFacts({
-            modelsDirectory: paths.models,
-            apiExposed: exposed,
-            authDisabled: config.insecureNoAuth,
-            corruptModels: announced.corrupt,
-          }),
-        }),
-      instances: () => instanceSummaries(),
-      sentInFlight: (instanceId) => router.load(instanceId),
-      models: () => announced.names,
-      rpcServers: (name) => shards.lookup(name),
-      routes: modelFileRoutes(models),
-      onApiRequest: (request, response) => void forwardedListener?.(request, response),
-      mapError,
-      logger,
-      publish,
-    });
-    const peerModels = new PeerModelFetcher({
-      selfId: identity.id,
-      key: clusterKeyBytes(identity),
-      store: models,
-      holders: (model) =>
-        cluster
-          .nodesHolding(model)
-          .flatMap((id) => cluster.view().nodes.filter((member) => member.id === id && id !== identity.id)),
-      logger,
-    });
-    const instances = new LocalInstances({
-      nodeId: identity.id,
-      store,
-      cluster,
-      shards,
-      clusterKey: clusterKeyBytes(identity),
-      endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
-      rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-      plan: planForLoad(identity.id, cluster),
-      obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
-      requestsOf: (instanceId) => ({
-        inFlight: router.load(instanceId),
-        served: router.servedBy(instanceId),
-      }),
-      warmup: config.warmup,
-      logDirectory: paths.logs,
-      runDirectory: paths.run,
-      models,
-      engine: async () => engine,
-      quirks,
-      logger,
-      parentDeathWrapper,
-      publish,
-    });
-    instanceSummaries = () => instances.summaries();
-    const router: Router = new Router(models, store, {
-      recovery: {
-        waitMs: 60_000,
-        recovering: recoveringModels({
-          cluster,
-          onEvent: events.subscribe,
-          localModels: () => announced.names,
-        }),
-      },
-      gateway: clusterGateway(() => cluster.desiredState),
-      maxQueuePerInstance: config.maxQueuePerInstance,
-    });
-    // Finished Responses API responses, for previous_response_id: in this node's memory only.
-    const responses = new ResponseStore();
-    stack.defer("response store", () => responses.dispose());
+    const modelParts = await createModelParts(basics, stack);
+    const clusterPart = await createClusterPart({ basics, version, events, modelParts, requests }, stack);
+    const { cluster } = clusterPart;
+    const { instances, router } = createInstanceParts({ basics, events, modelParts, clusterPart, requests });
+    const responses = stack.use("response store", new ResponseStore());
     const app = createNodeApp({
       basics,
       version,
       events,
-      models,
-      hub,
-      puller,
-      announced,
+      ...modelParts,
       cluster,
       instances,
       router,
       responses,
       onStopRequested: options.onStopRequested,
     });
-
     // Requests from other nodes arrive over the cluster channel, already authenticated by the cluster
     // key; the flag lives in the server-side bindings, which no client header can set.
-    forwardedListener = getRequestListener((request, env) =>
+    const forwarded = getRequestListener((request, env) =>
       app.fetch(request, { ...env, herdClusterForwarded: true }),
     );
-    await cluster.start();
+    await cluster.start({ onApiRequest: (request, response) => void forwarded(request, response) });
     stack.use("cluster", cluster);
     // Engines stop before the cluster node that announces them.
     stack.use("instances", instances);
-    const keeper = stack.use("placement keeper", new PlacementKeeper({ self: identity.id, cluster, logger }));
-    keeper.start();
-    const discovery = config.discovery
-      ? new LanDiscovery({
-          clusterId: clusterIdOf(clusterKeyBytes(identity)),
-          nodeId: identity.id,
-          clusterPort: config.clusterPort,
-          logger,
-          onPeer: (endpoint) => cluster.want(endpoint),
-        })
-      : undefined;
-    if (discovery) stack.use("discovery", discovery);
-    await discovery?.start().catch((error: unknown) => {
-      // Discovery is a convenience: without it, --peers and join tokens still work.
-      logger.warn({ err: error }, "LAN discovery is off: cannot use its UDP port");
-    });
+    stack.use("placement keeper", new PlacementKeeper({ self: identity.id, cluster, logger })).start();
+    await startDiscovery(basics, cluster, stack);
     const url = await serveApi(app.fetch, config, stack);
     logger.info({ url, home: config.home }, "herd node listening");
     await instances.restore();
-
     return {
       url,
       config,
@@ -267,11 +112,4 @@ export async function startNode(
     await stack.dispose();
     throw error;
   }
-}
-
-/** Where peers can reach the cluster channel: the listen address, or every LAN address when it is a wildcard. */
-function advertisedEndpoints(host: string, port: number): string[] {
-  const wildcard = host === "0.0.0.0" || host === "::";
-  const hosts = wildcard ? reachableAddresses() : [host];
-  return hosts.map((address) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`));
 }

@@ -62,8 +62,6 @@ export interface ClusterNodeOptions {
   rpcServers: RpcServerLookup;
   /** More routes on the channel (model files for peers). */
   routes?: ChannelApp;
-  /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
-  onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void;
   /** How an error on the channel reaches the peer (the API's one error mapping). */
   mapError: ChannelErrorMapping;
   logger: Logger;
@@ -159,7 +157,14 @@ export class ClusterNode {
     return this.state.members.get(this.options.id)!.profile!;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the channel server, heartbeats and link measurements. `onApiRequest` serves an API
+   * request another node forwarded (its path without the `/cluster/v1/api` prefix): the node's API,
+   * which is built over this cluster node, so it is handed over only now.
+   */
+  async start(
+    handlers: { onApiRequest?: (request: IncomingMessage, response: ServerResponse) => void } = {},
+  ): Promise<void> {
     this.server = await startClusterServer({
       key: this.options.key,
       host: this.options.host,
@@ -168,7 +173,7 @@ export class ClusterNode {
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
         changeDesired: (change) => this.desired.applyHere(change),
-        onApiRequest: this.options.onApiRequest,
+        onApiRequest: handlers.onApiRequest,
         routes: this.options.routes,
         mapError: this.options.mapError,
         logger: this.options.logger,

@@ -4,6 +4,7 @@ import type { ModelStore } from "../models/model-store.js";
 import { ModelNotLoadedError, ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
 import type { ModelRoute, RequestPolicy, Upstream } from "../protocol/upstream.js";
+import { RequestCounts } from "../util/request-counts.js";
 import { localInstanceStatuses } from "../worker/local-instance-statuses.js";
 import { chooseInstance, type ReadyInstance, readyInstances, slotsOf } from "./choose-instance.js";
 
@@ -67,6 +68,8 @@ export interface RouterOptions {
   gateway?: Gateway;
   /** Requests queued or running on one instance (here, or sent to its node) before more are refused. */
   maxQueuePerInstance?: number;
+  /** Where this node's requests are counted; shared with the heartbeats that report them. */
+  counts?: RequestCounts;
 }
 
 /** Conversations remembered for prompt-cache affinity; the oldest are forgotten first. */
@@ -84,8 +87,7 @@ const affinityCapacity = 10_000;
  * on each are counted here, on the hot path of every request, not as events.
  */
 export class Router {
-  private readonly inFlight = new Map<string, number>();
-  private readonly served = new Map<string, number>();
+  private readonly counts: RequestCounts;
   private readonly affinity = new Map<string, string>();
 
   private readonly recovery: { recovering: (model: string) => boolean; waitMs: number };
@@ -97,6 +99,7 @@ export class Router {
     private readonly store: NodeStore,
     options: RouterOptions = {},
   ) {
+    this.counts = options.counts ?? new RequestCounts();
     this.recovery = options.recovery ?? { recovering: () => false, waitMs: 0 };
     this.gateway = options.gateway ?? {
       upstreamsFor: () => [],
@@ -213,7 +216,7 @@ export class Router {
 
   /** Requests in flight on an instance (or `upstream:NAME`) that this node routed. */
   load(instanceId: string): number {
-    return this.inFlight.get(instanceId) ?? 0;
+    return this.counts.inFlight(instanceId);
   }
 
   /** Whether a READY instance of `model` serves it here or on another node now (from memory, no disk). */
@@ -223,7 +226,7 @@ export class Router {
 
   /** Requests this node has routed to an instance since it started. */
   servedBy(instanceId: string): number {
-    return this.served.get(instanceId) ?? 0;
+    return this.counts.served(instanceId);
   }
 
   /** Models that only upstreams serve, with the upstream that lists each first. */
@@ -264,16 +267,8 @@ export class Router {
     };
   }
 
-  /** Counts a request on `key` until the returned release is called (once). */
   private take(key: string): () => void {
-    this.inFlight.set(key, this.load(key) + 1);
-    this.served.set(key, this.servedBy(key) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.inFlight.set(key, this.load(key) - 1);
-    };
+    return this.counts.take(key);
   }
 
   private remember(key: string, instanceId: string): void {

@@ -1,6 +1,8 @@
 import type { NodeState } from "../cluster/node-state.js";
 import type { EngineEndpoint } from "../engine/llama-server-supervisor.js";
+import type { InstanceSummary } from "../protocol/cluster.js";
 import { InstanceSpec, type InstanceStatus } from "../protocol/instance.js";
+import type { RequestCounts } from "../util/request-counts.js";
 import { plannedStatus } from "./spec-for-load.js";
 
 /**
@@ -40,4 +42,22 @@ export function readyLocalEngines(
     if (status.model === model && endpoint && !draining.has(status.id)) result.push({ status, endpoint });
   }
   return result;
+}
+
+/** This node's instances as heartbeats report them, with the requests this node counted on each. */
+export function localInstanceSummaries(state: NodeState, counts?: RequestCounts): InstanceSummary[] {
+  return localInstanceStatuses(state).map((status) => ({
+    id: status.id,
+    model: status.model,
+    node: state.self,
+    state: status.state,
+    reason: status.reason,
+    since: status.since,
+    stats: status.stats,
+    parallel: status.parallel,
+    restartsLastHour: status.restartsLastHour ?? 0,
+    lastExit: status.lastExit?.slice(0, 1000),
+    inFlight: counts?.inFlight(status.id) ?? 0,
+    served: counts?.served(status.id) ?? 0,
+  }));
 }

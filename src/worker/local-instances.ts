@@ -13,7 +13,12 @@ import { ConflictError, NotFoundError } from "../protocol/errors.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import type { InstanceSpec, InstanceStatus } from "../protocol/instance.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
-import { localInstanceStatuses, readyLocalEngines } from "./local-instance-statuses.js";
+import type { RequestCounts } from "../util/request-counts.js";
+import {
+  localInstanceStatuses,
+  localInstanceSummaries,
+  readyLocalEngines,
+} from "./local-instance-statuses.js";
 import type { LocalShards } from "./local-shards.js";
 import { placeReplicas } from "./place-replicas.js";
 import { planLocalActions } from "./plan-local-actions.js";
@@ -66,8 +71,8 @@ export interface LocalInstancesOptions extends EngineStartOptions {
   /** This node's RPC shards (for instances headed elsewhere). */
   shards: LocalShards;
   plan?: PlanInstance;
-  /** Requests in flight on an instance headed here, and served by it so far (the router counts them). */
-  requestsOf?: (instanceId: InstanceId) => { inFlight: number; served: number };
+  /** Requests in flight on each instance headed here, and served by it so far (the router counts them). */
+  requests?: RequestCounts;
 }
 
 /**
@@ -242,19 +247,7 @@ export class LocalInstances {
 
   /** This node's instances as heartbeats report them. */
   summaries(): InstanceSummary[] {
-    return this.list().map((status) => ({
-      id: status.id,
-      model: status.model,
-      node: this.options.nodeId,
-      state: status.state,
-      reason: status.reason,
-      since: status.since,
-      stats: status.stats,
-      parallel: status.parallel,
-      restartsLastHour: status.restartsLastHour ?? 0,
-      lastExit: status.lastExit?.slice(0, 1000),
-      ...(this.options.requestsOf?.(status.id) ?? { inFlight: 0, served: 0 }),
-    }));
+    return localInstanceSummaries(this.options.store.current, this.options.requests);
   }
 
   /** Instances headed here, with their plans: running ones, and suspended ones as FAILED with the reason. */

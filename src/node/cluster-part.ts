@@ -1,0 +1,120 @@
+import { mapError } from "../api/error-mapping.js";
+import { ClusterNode } from "../cluster/cluster-node.js";
+import { DesiredStateStore } from "../cluster/desired-state-store.js";
+import { modelFileRoutes } from "../cluster/model-file-routes.js";
+import { NetworkInterfaceMonitor } from "../cluster/network-interfaces/network-interface-monitor.js";
+import { interfaceReaderFor } from "../cluster/network-interfaces/read-network-interfaces.js";
+import { nodeHealthFacts } from "../cluster/node-health-facts.js";
+import { clusterKeyBytes } from "../cluster/node-identity.js";
+import { collectNodeProfile, reachableAddresses } from "../cluster/node-profile.js";
+import { createNodeStore, type NodeStore } from "../cluster/node-state.js";
+import { detectEngineRdma } from "../engine/detect-engine-rdma.js";
+import { findParentDeathWrapper } from "../engine/parent-death-wrapper.js";
+import { listEngineDevices } from "../engine/probe-engine.js";
+import type { DisposeStack } from "../util/dispose-stack.js";
+import type { RequestCounts } from "../util/request-counts.js";
+import { localInstanceSummaries } from "../worker/local-instance-statuses.js";
+import { LocalShards } from "../worker/local-shards.js";
+import type { ModelParts } from "./model-parts.js";
+import type { NodeEvents } from "./node-events.js";
+import type { NodeBasics } from "./prepare-node.js";
+
+/** The node's state, its membership in the cluster, and the RPC shards it serves to heads elsewhere. */
+export interface ClusterPart {
+  store: NodeStore;
+  cluster: ClusterNode;
+  shards: LocalShards;
+  /** The wrapper that kills an engine when this process dies, where the OS has one. */
+  parentDeathWrapper: string[] | undefined;
+}
+
+export interface ClusterPartDependencies {
+  basics: NodeBasics;
+  version: string;
+  events: NodeEvents;
+  modelParts: ModelParts;
+  /** This node's requests on each instance, reported in heartbeats. */
+  requests: RequestCounts;
+}
+
+/**
+ * Creates the node's state (with the desired state as saved when the node last ran), the cluster
+ * node that keeps it in step with peers, and this node's RPC shards. The cluster node starts later,
+ * once the API it forwards requests to exists.
+ */
+export async function createClusterPart(
+  { basics, version, events, modelParts, requests }: ClusterPartDependencies,
+  stack: DisposeStack,
+): Promise<ClusterPart> {
+  const { config, paths, logger, apiKeys, exposed, engine, identity, token } = basics;
+  const desired = new DesiredStateStore(paths.state);
+  const store = createNodeStore(identity.id, await desired.load());
+  const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
+  const engineRdma = await detectEngineRdma(engine);
+  const interfaces = stack.use(
+    "network interface monitor",
+    new NetworkInterfaceMonitor({
+      read: interfaceReaderFor(process.platform),
+      onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
+    }),
+  );
+  await interfaces.start();
+  const parentDeathWrapper = await findParentDeathWrapper();
+  const advertised = advertisedEndpoints(config.clusterHost, config.clusterPort);
+  const shards = new LocalShards({
+    nodeId: identity.id,
+    engine: async () => engine,
+    home: config.home,
+    logDirectory: paths.logs,
+    runDirectory: paths.run,
+    logger,
+    parentDeathWrapper,
+    store,
+    directHost: advertised[0]?.replace(/:\d+$/, "").replace(/^\[|\]$/g, "") ?? "127.0.0.1",
+  });
+  const cluster = new ClusterNode({
+    id: identity.id,
+    name: identity.name,
+    key: clusterKeyBytes(identity),
+    host: config.clusterHost,
+    port: config.clusterPort,
+    advertise: advertised,
+    peers: [...config.peers, ...(token?.addresses ?? [])],
+    desired,
+    store,
+    apiKeys,
+    profile: () =>
+      collectNodeProfile({
+        engine,
+        engineDevices,
+        engineRdma,
+        interfaces: interfaces.current(),
+        memoryLimitBytes: config.memoryLimitBytes,
+        apiPort: config.port,
+        clusterPort: config.clusterPort,
+        herdVersion: version,
+        health: nodeHealthFacts({
+          modelsDirectory: paths.models,
+          apiExposed: exposed,
+          authDisabled: config.insecureNoAuth,
+          corruptModels: modelParts.announced.corrupt,
+        }),
+      }),
+    instances: () => localInstanceSummaries(store.current, requests),
+    sentInFlight: (instanceId) => requests.inFlight(instanceId),
+    models: () => modelParts.announced.names,
+    rpcServers: (name) => shards.lookup(name),
+    routes: modelFileRoutes(modelParts.models),
+    mapError,
+    logger,
+    publish: events.publish,
+  });
+  return { store, cluster, shards, parentDeathWrapper };
+}
+
+/** Where peers can reach the cluster channel: the listen address, or every LAN address when it is a wildcard. */
+function advertisedEndpoints(host: string, port: number): string[] {
+  const wildcard = host === "0.0.0.0" || host === "::";
+  const hosts = wildcard ? reachableAddresses() : [host];
+  return hosts.map((address) => (address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`));
+}
