@@ -1,3 +1,4 @@
+import type { NodeState } from "../cluster/node-state.js";
 import type { RpcTunnel } from "../cluster/rpc-tunnel.js";
 import type { EngineEndpoint, LlamaServerSupervisor } from "../engine/llama-server-supervisor.js";
 import { suggestDraft } from "../models/draft-compatibility.js";
@@ -231,6 +232,16 @@ export class LocalInstances {
       signal,
     );
     await this.reconciling;
+  }
+
+  /** Resolves once every one of `ids` is READY, here or on the node that heads it. */
+  async waitUntilReady(ids: string[], signal?: AbortSignal): Promise<void> {
+    const ready = (state: NodeState, id: string) =>
+      state.local.engines.get(id as InstanceId)?.status.state === "READY" ||
+      [...state.reports.values()].some((report) =>
+        report.instances.some((summary) => summary.id === id && summary.state === "READY"),
+      );
+    await this.options.store.waitFor((state) => ids.every((id) => ready(state, id)), signal);
   }
 
   /** Removes a model's instances (or one instance) from the desired state; returns those that stopped here. */

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import type { ClusterView, DesiredState, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, HerdError, NoPlacementError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
-import { sleep } from "../util/backoff.js";
 import { planOnCluster, toInstancePlan } from "./cluster-planning.js";
 
 /** The nodes an instance runs on: its head and its shards. */
@@ -80,6 +79,7 @@ export interface MoveOffShell {
   add: (instance: PlacedInstance) => Promise<void>;
   /** Stops new requests to an instance; the coordinator unloads it once those in flight are done. */
   drain: (instanceId: string) => Promise<void>;
+  waitUntilReady: (ids: string[], signal: AbortSignal) => Promise<void>;
   waitUntilRemoved: (ids: string[], signal: AbortSignal) => Promise<void>;
   signal: AbortSignal;
 }
@@ -98,16 +98,16 @@ export async function moveInstancesOff(
 ): Promise<Array<{ from: PlacedInstance; to: PlacedInstance }>> {
   const moves = planMoveOff(shell.view(), shell.desired(), node, shell.holdersOf);
   for (const move of moves) await shell.add(move.to);
-  const deadline = Date.now() + replacementTimeoutMs;
-  const ready = () =>
-    moves.every(
-      (move) => shell.view().instances.find((summary) => summary.id === move.to.id)?.state === "READY",
-    );
-  while (!ready()) {
-    if (Date.now() > deadline)
+  const timeout = AbortSignal.timeout(replacementTimeoutMs);
+  await shell
+    .waitUntilReady(
+      moves.map((move) => move.to.id),
+      AbortSignal.any([shell.signal, timeout]),
+    )
+    .catch((error: unknown) => {
+      if (!timeout.aborted || shell.signal.aborted) throw error;
       throw new HerdError(`the replacements were not READY after 15 minutes; ${node} keeps running`);
-    await sleep(200, shell.signal);
-  }
+    });
   for (const move of moves) await shell.drain(move.from.id);
   await shell.waitUntilRemoved(
     moves.map((move) => move.from.id),

@@ -12,7 +12,7 @@ import { moveInstancesOff } from "./move-instances-off.js";
 export function nodeStopper(options: {
   identity: NodeIdentity;
   cluster: Pick<ClusterNode, "view" | "desiredState" | "nodesHolding" | "changeDesired">;
-  instances: Pick<LocalInstances, "drain" | "waitUntilRemoved">;
+  instances: Pick<LocalInstances, "drain" | "waitUntilReady" | "waitUntilRemoved">;
   logger: Logger;
   /** Stops the process the way Ctrl-C does. */
   onStopRequested: () => void;
@@ -28,6 +28,7 @@ export function nodeStopper(options: {
             add: async (instance) =>
               void (await cluster.changeDesired({ type: "instance-placed", instance, cause: "move" })),
             drain: async (instanceId) => void (await instances.drain({ instance: instanceId })),
+            waitUntilReady: (ids, waitSignal) => instances.waitUntilReady(ids, waitSignal),
             waitUntilRemoved: (ids, waitSignal) => instances.waitUntilRemoved(ids, waitSignal),
             signal,
           })
