@@ -68,6 +68,10 @@ export interface CostBreakdown extends Prediction {
  *                + the logits gathered to the head
  * So an extra node costs a hop per token and decoding gets slower unless its bandwidth saves more.
  *
+ * Calibration (see calibration.ts), where a node has it: bandwidth(d) × η is what the node measured
+ * of its own engine, the head adds its measured per-token overhead once, device(d) is multiplied by
+ * the node's learnt correction and hop(r) (or the tensor split's network time) by the path's.
+ *
  * Prefill, seconds per token (U = 512-token ubatch, ε = computeEfficiency):
  *   device(d)  = fraction(d) × L × 2 × active parameters per block / (FLOPS(d) × ε)
  *   layer      = Σ device(d) + Σ hops, each moving U tokens' activations (2 × U × 4 B × E), / U
@@ -87,21 +91,31 @@ export function predictSpeed(
   const remote = devices.filter((device) => device.remote);
 
   const decodeOf = (device: CostDevice, blocks: number) =>
-    (device.blockFraction * layers * shape.layerReadBytes + device.outputFraction * shape.outputBytes) /
+    ((device.blockFraction * layers * shape.layerReadBytes + device.outputFraction * shape.outputBytes) /
       (device.node.bandwidthBytesPerSecond * bandwidthEfficiency) +
-    blocks * perBlockOverhead;
+      blocks * perBlockOverhead) *
+    (device.node.computeCorrection ?? 1);
+  // The head's llama-server loop and sampling, once per token, where the head measured it.
+  const tokenOverhead = devices.find((device) => !device.remote)?.node.tokenOverheadSeconds ?? 0;
+  const correction = (device: CostDevice) => device.link.correction ?? 1;
   const prefillOf = (device: CostDevice) =>
     (device.blockFraction * layers * flopsPerBlock) / (device.node.flopsPerSecond * computeEfficiency);
   const dispatch = (link: Link) => rpcRoundTripsPerDevice * link.rttSeconds + rpcFixedSeconds;
 
   if (mode !== "tensor") {
-    const computeSeconds = sum(devices.map((device) => decodeOf(device, device.blockFraction * layers)));
+    const computeSeconds =
+      tokenOverhead + sum(devices.map((device) => decodeOf(device, device.blockFraction * layers)));
     const logitsSeconds = sum(
       remote.filter((device) => device.outputFraction > 0).map((device) => logitsBytes / throughput(device)),
     );
-    const networkSeconds =
-      sum(remote.map((device) => dispatch(device.link) + (2 * activationBytes) / throughput(device))) +
-      logitsSeconds;
+    const networkSeconds = sum(
+      remote.map(
+        (device) =>
+          (dispatch(device.link) +
+            (2 * activationBytes + (device.outputFraction > 0 ? logitsBytes : 0)) / throughput(device)) *
+          correction(device),
+      ),
+    );
     const prefillNetwork = sum(
       remote.map(
         (device) => dispatch(device.link) + (2 * ubatchTokens * activationBytes) / throughput(device),
@@ -111,7 +125,7 @@ export function predictSpeed(
     return breakdown(computeSeconds, networkSeconds, prefillSeconds);
   }
 
-  const computeSeconds = Math.max(...devices.map((device) => decodeOf(device, layers)));
+  const computeSeconds = tokenOverhead + Math.max(...devices.map((device) => decodeOf(device, layers)));
   const worstRtt = Math.max(0, ...remote.map((device) => device.link.rttSeconds));
   const worstThroughput = Math.min(...remote.map(throughput));
   const oneDispatch = remote.length > 0 ? rpcRoundTripsPerDevice * worstRtt + rpcFixedSeconds : 0;
@@ -119,7 +133,8 @@ export function predictSpeed(
   const copies = Math.ceil(Math.log2(devices.length)) * devices.length;
   const allReduce = (tokens: number) =>
     remote.length > 0 ? 2 * layers * copies * (worstRtt + (tokens * activationBytes) / worstThroughput) : 0;
-  const networkSeconds = oneDispatch + allReduce(1) + gather;
+  const worstCorrection = remote.length > 0 ? Math.max(...remote.map(correction)) : 1;
+  const networkSeconds = (oneDispatch + allReduce(1)) * worstCorrection + gather;
   const prefillSeconds =
     Math.max(...devices.map(prefillOf)) + (oneDispatch + allReduce(ubatchTokens) + gather) / ubatchTokens;
   return breakdown(computeSeconds, networkSeconds, prefillSeconds);

@@ -47,6 +47,8 @@ export function planPlacement(input: PlacementInput): Plan {
     predicted: {
       decodeTokensPerSecond: best.prediction!.decodeTokensPerSecond,
       prefillTokensPerSecond: best.prediction!.prefillTokensPerSecond,
+      computeSeconds: best.prediction!.computeSeconds,
+      networkSeconds: best.prediction!.networkSeconds,
     },
     reasons: planReasons(problem, best, ranked, configurations),
     alternatives: alternatives(best, ranked, configurations, problem),

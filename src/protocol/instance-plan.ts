@@ -31,5 +31,8 @@ export const InstancePlan = z.object({
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
+  /** The prediction's decode seconds per token reading weights and on the network, to learn from. */
+  predictedComputeSeconds: z.number().nonnegative().optional(),
+  predictedNetworkSeconds: z.number().nonnegative().optional(),
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;

@@ -1,0 +1,148 @@
+import type { Correction, HopCalibration, NodeCalibration } from "../protocol/calibration.js";
+import type { NodeId } from "../protocol/ids.js";
+import type { Link, ResolvedNode } from "./resolve-nodes.js";
+
+/**
+ * Corrections stay within ×0.5-×2: beyond that the model is wrong in a way a factor should not hide
+ * (a node swapping, a link that changed), and one odd reply must not wreck every later plan.
+ */
+export const correctionBounds = { lowest: 0.5, highest: 2 } as const;
+/**
+ * Weight of a new observation in the running geometric mean once a few are in: the first counts
+ * fully, the second half, ... down to this floor, so a correction settles within about ten replies
+ * and then follows slow changes.
+ */
+export const correctionWeight = 0.25;
+/** Without new observations a correction's pull halves each week: machines and links change. */
+export const correctionHalfLifeMs = 7 * 24 * 3600 * 1000;
+
+/** The prediction's split of decode time, as an instance's plan keeps it. */
+export interface PredictedDecode {
+  computeSeconds: number;
+  networkSeconds: number;
+}
+
+/**
+ * The correction after one more observation. `ratio` is measured ÷ predicted seconds per token, the
+ * prediction having already applied `previous`: so the new target is previous × ratio, and the
+ * running mean moves towards it in log space. A ratio that is not a positive number changes nothing.
+ *
+ * @example nextCorrection(undefined, 1.4, now) // { factor: 1.4, samples: 1, updatedAt: now }
+ */
+export function nextCorrection(
+  previous: Correction | undefined,
+  ratio: number,
+  now: number,
+): Correction | undefined {
+  if (!(ratio > 0) || !Number.isFinite(ratio)) return previous;
+  const samples = previous?.samples ?? 0;
+  const weight = Math.max(correctionWeight, 1 / (samples + 1));
+  const base = correctionFactor(previous, now);
+  return { factor: clampFactor(base * ratio ** weight), samples: samples + 1, updatedAt: now };
+}
+
+/** The multiplier to apply now: 1 without data, decayed towards 1 with age, always within bounds. */
+export function correctionFactor(correction: Correction | undefined, now: number | undefined): number {
+  if (correction === undefined) return 1;
+  const age = now === undefined ? 0 : Math.max(0, now - correction.updatedAt);
+  return clampFactor(correction.factor ** (0.5 ** (age / correctionHalfLifeMs)));
+}
+
+function clampFactor(factor: number): number {
+  return Math.min(correctionBounds.highest, Math.max(correctionBounds.lowest, factor));
+}
+
+/**
+ * Which part a measured decode says was mispredicted, as ratios for `nextCorrection`. One node: its
+ * compute. With RPC hops the head's compute is taken as right (its own self-measure and earlier
+ * replies set it) and what is left of the measured time is laid on the network, every hop alike.
+ */
+export function attributeDecodeError(
+  predicted: PredictedDecode,
+  measuredSecondsPerToken: number,
+): { node?: number; hops?: number } {
+  if (!(measuredSecondsPerToken > 0) || !(predicted.computeSeconds > 0)) return {};
+  if (!(predicted.networkSeconds > 0)) return { node: measuredSecondsPerToken / predicted.computeSeconds };
+  const networkLeft = Math.max(measuredSecondsPerToken - predicted.computeSeconds, 1e-6);
+  return { hops: networkLeft / predicted.networkSeconds };
+}
+
+/** Folds one observed decode into a node's calibration: its own correction or its hops' to `shards`. */
+export function learnFromDecode(
+  calibration: NodeCalibration,
+  predicted: PredictedDecode,
+  measuredSecondsPerToken: number,
+  shards: readonly NodeId[],
+  now: number,
+): NodeCalibration {
+  const ratios = attributeDecodeError(predicted, measuredSecondsPerToken);
+  let next = calibration;
+  if (ratios.node !== undefined)
+    next = { ...next, correction: nextCorrection(next.correction, ratios.node, now) };
+  if (ratios.hops !== undefined) {
+    for (const shard of shards) {
+      const hop = hopOf(next, shard);
+      next = withHop(next, { ...hop, correction: nextCorrection(hop.correction, ratios.hops, now) });
+    }
+  }
+  return next;
+}
+
+/** This node's record of the path to `node` (an empty one when it has none). */
+export function hopOf(calibration: NodeCalibration | undefined, node: NodeId): HopCalibration {
+  return calibration?.hops.find((hop) => hop.node === node) ?? { node };
+}
+
+/** The calibration with `hop` in place of the record for its node. */
+export function withHop(calibration: NodeCalibration, hop: HopCalibration): NodeCalibration {
+  return { ...calibration, hops: [...calibration.hops.filter((other) => other.node !== hop.node), hop] };
+}
+
+/**
+ * A resolved node with what it measured of itself in place of the chip table's guess (bandwidth as
+ * llama.cpp reaches it, divided by the efficiency the cost model applies, so the model's arithmetic
+ * stays one formula) and its learnt correction. Figures given outright (`given`) win over both.
+ */
+export function calibrateNode(
+  node: ResolvedNode,
+  calibration: NodeCalibration | undefined,
+  efficiency: number,
+  now: number | undefined,
+): ResolvedNode {
+  if (calibration === undefined || node.chip === "given") return node;
+  const measured = calibration.measured;
+  return {
+    ...node,
+    ...(measured && {
+      bandwidthBytesPerSecond: measured.bandwidthBytesPerSecond / efficiency,
+      tokenOverheadSeconds: measured.tokenOverheadSeconds,
+      chip: `${node.chip}, measured`,
+    }),
+    computeCorrection: correctionFactor(calibration.correction, now),
+    calibration,
+  };
+}
+
+/**
+ * `link(head, shard)` with what the head measured of that RPC path: llama.cpp's own round trip in
+ * place of herd's ping, and the path's learnt correction.
+ */
+export function calibratedLinks(
+  link: (a: NodeId, b: NodeId) => Link,
+  nodes: readonly ResolvedNode[],
+  now: number | undefined,
+): (head: NodeId, shard: NodeId) => Link {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  return (head, shard) => {
+    const base = link(head, shard);
+    const hop = byId.get(head)?.calibration?.hops.find((candidate) => candidate.node === shard);
+    if (hop === undefined || head === shard) return base;
+    const rpc = hop.rpcRoundTripSeconds;
+    return {
+      ...base,
+      ...(rpc !== undefined && { rttSeconds: rpc, rpcMeasured: true, pingRttSeconds: base.rttSeconds }),
+      correction: correctionFactor(hop.correction, now),
+      ...(hop.correction && { correctionSamples: hop.correction.samples }),
+    };
+  };
+}
