@@ -42,6 +42,11 @@ export interface NodeConfig {
   readonly corsOrigins: readonly string[];
   /** Run one short generation on each engine before it is READY. `--no-warmup`, `HERD_WARMUP=off`. Default on. */
   readonly warmup: boolean;
+  /**
+   * Measure this node's engine once per build, in the background (bandwidth and per-token overhead
+   * for the planner). `HERD_CALIBRATE=off`. Default on.
+   */
+  readonly calibrate: boolean;
   /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
   readonly maxBodyBytes: number;
   /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */
@@ -140,6 +145,7 @@ export function loadConfig(
     maxBodyBytes,
     autoload: overrides.autoload ?? env.HERD_AUTOLOAD === "on",
     warmup: overrides.warmup ?? env.HERD_WARMUP !== "off",
+    calibrate: env.HERD_CALIBRATE !== "off",
     insecureNoAuth: overrides.insecureNoAuth ?? env.HERD_INSECURE_NO_AUTH === "1",
     corsOrigins: Object.freeze(corsText.map((origin) => origin.trim()).filter(Boolean)),
     maxHeaderBytes: 16 * 1024,

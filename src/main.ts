@@ -11,6 +11,7 @@ import { clusterKeyBytes } from "./cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "./cluster/node-profile.js";
 import { createNodeStore } from "./cluster/node-state.js";
 import { type ConfigOverrides, loadConfig, type NodeConfig } from "./config.js";
+import { engineKey } from "./engine/engine-quirks.js";
 import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
 import { clusterGateway } from "./inference/cluster-gateway.js";
@@ -22,10 +23,12 @@ import { ModelStore } from "./models/model-store.js";
 import { ModelPuller } from "./models/pull-model.js";
 import { serveApi } from "./node/api-servers.js";
 import { createNodeApp } from "./node/node-app.js";
+import { calibrationCacheDirectory, NodeCalibrator } from "./node/node-calibration.js";
 import { type EngineStartOptions, herdVersion } from "./node/node-engine.js";
 import { createNodeEvents } from "./node/node-events.js";
 import { prepareNode } from "./node/prepare-node.js";
 import type { InstanceSummary } from "./protocol/cluster.js";
+import type { InstanceStatus } from "./protocol/instance.js";
 import { DisposeStack } from "./util/dispose-stack.js";
 import type { Logger } from "./util/logger.js";
 import { LocalInstances } from "./worker/local-instances.js";
@@ -34,6 +37,7 @@ import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 import { planForLoad } from "./worker/plan-for-load.js";
 
+export { calibrateLocalEngine } from "./node/node-calibration.js";
 export {
   buildEngineForMachine,
   chooseBackend,
@@ -105,6 +109,17 @@ export async function startNode(
           ?.replace(/:\d+$/, "")
           .replace(/^\[|\]$/g, "") ?? "127.0.0.1",
     });
+    const calibrator: NodeCalibrator = new NodeCalibrator({
+      selfId: identity.id,
+      engine,
+      stateDirectory: paths.state,
+      cacheDirectory: calibrationCacheDirectory(config.home),
+      engineCache: config.engineCache,
+      workarounds: async () => (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
+      instances: (): InstanceStatus[] => instances.list(),
+      selfMeasure: config.calibrate,
+      logger,
+    });
     // Filled in below; heartbeats and forwarded requests only start once the cluster node is started.
     let forwardedListener: ReturnType<typeof getRequestListener> | undefined;
     let instanceSummaries: () => InstanceSummary[] = () => [];
@@ -133,6 +148,7 @@ export async function startNode(
             authDisabled: config.insecureNoAuth,
             corruptModels: announced.corrupt,
           }),
+          calibration: calibrator.current(),
         }),
       instances: () => instanceSummaries(),
       sentInFlight: (instanceId) => router.load(instanceId),
@@ -161,6 +177,7 @@ export async function startNode(
       clusterKey: clusterKeyBytes(identity),
       endpointsOf: (node) => cluster.view().nodes.find((member) => member.id === node)?.endpoints ?? [],
       rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
+      onShardsReachable: (plan, endpoints, signal) => calibrator.measureHops(plan, endpoints, signal),
       plan: planForLoad(identity.id, cluster),
       obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
       requestsOf: (instanceId) => ({
@@ -237,6 +254,9 @@ export async function startNode(
     const url = await serveApi(app.fetch, config, stack);
     logger.info({ url, home: config.home }, "herd node listening");
     await instances.restore();
+    // In the background: it never delays the start, and waits while instances load.
+    await calibrator.start();
+    stack.defer("calibration", () => calibrator.dispose());
 
     return {
       url,

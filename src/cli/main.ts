@@ -5,6 +5,7 @@ import type { CreatedApiKey } from "../protocol/api-keys.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
+import { addEngineCalibrateCommand } from "./commands/engine-calibrate.js";
 import { addHealthCommand } from "./commands/health.js";
 import { addModelsVerifyCommand } from "./commands/models-verify.js";
 import { addRunCommand } from "./commands/run.js";
@@ -156,6 +157,7 @@ program
   );
 
 const engine = program.command("engine").description("the llama.cpp engine: build it, inspect it");
+addEngineCalibrateCommand(engine);
 
 engine
   .command("build")

@@ -94,6 +94,8 @@ export interface LocalInstancesOptions {
   endpointsOf: (node: NodeId) => string[];
   /** Where another node's direct-transport RPC server listens, once it does. */
   rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
+  /** Told each shard's `--rpc` endpoint once all answer, before llama-server connects (calibration). */
+  onShardsReachable?: (plan: InstancePlan, endpoints: string[], signal: AbortSignal) => Promise<void>;
   plan?: PlanInstance;
   /** Copies a model this node must head but lacks from a peer that holds it. */
   obtainModel?: (
@@ -437,6 +439,7 @@ export class LocalInstances {
       for (;;) {
         const endpoints = await Promise.all(reach.map((check) => check()));
         if (endpoints.every((endpoint) => endpoint !== undefined)) {
+          await this.options.onShardsReachable?.(plan, endpoints as string[], signal);
           return distributedArgs(plan, endpoints as string[]);
         }
         await sleep(50, signal);
