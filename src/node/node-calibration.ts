@@ -158,13 +158,18 @@ export class NodeCalibrator {
       const { plan, stats } = instance;
       const decode = stats?.decode;
       if (instance.state !== "READY" || !plan || !decode || decode.tokens < feedbackMinimumTokens) continue;
-      if (plan.predictedComputeSeconds === undefined || plan.predictedNetworkSeconds === undefined) continue;
+      const computeSeconds = plan.predictedComputeSeconds;
+      const uncorrectedComputeSeconds = plan.uncorrectedComputeSeconds;
+      const uncorrectedNetworkSeconds = plan.uncorrectedNetworkSeconds;
+      if (
+        computeSeconds === undefined ||
+        uncorrectedComputeSeconds === undefined ||
+        uncorrectedNetworkSeconds === undefined
+      )
+        continue;
       if (this.seenSamples.get(instance.id) === stats.sampledAt) continue;
       this.seenSamples.set(instance.id, stats.sampledAt);
-      const predicted = {
-        computeSeconds: plan.predictedComputeSeconds,
-        networkSeconds: plan.predictedNetworkSeconds,
-      };
+      const predicted = { computeSeconds, uncorrectedComputeSeconds, uncorrectedNetworkSeconds };
       const shards = plan.rpcNodes.filter((node) => node !== this.options.selfId);
       await this.update((calibration) =>
         learnFromDecode(calibration, predicted, decode.seconds / decode.tokens, shards, Date.now()),

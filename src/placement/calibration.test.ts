@@ -25,15 +25,15 @@ const correction = (factor: number, samples: number, updatedAt = now): Correctio
 
 describe("nextCorrection", () => {
   it.each([
-    ["no data: the first ratio counts fully", undefined, 1.4, 1.4, 1],
-    ["the second counts half, in log space", correction(1.4, 1), 1 / 1.4, Math.sqrt(1.4), 2],
-    ["once settled, a quarter", correction(1.2, 9), 1.6, 1.2 * 1.6 ** 0.25, 10],
-    ["a measurement that matches changes nothing", correction(1.3, 5), 1, 1.3, 6],
+    ["no data: the first observation counts fully", undefined, 1.4, 1.4, 1],
+    ["the second counts half, in log space", correction(1.4, 1), 1, Math.sqrt(1.4), 2],
+    ["once settled, a quarter", correction(1.2, 9), 1.6, 1.2 ** 0.75 * 1.6 ** 0.25, 10],
+    ["an observation that matches the correction changes nothing", correction(1.3, 5), 1.3, 1.3, 6],
     ["bounded above at ×2", undefined, 5, correctionBounds.highest, 1],
     ["bounded below at ×0.5", undefined, 0.1, correctionBounds.lowest, 1],
-    ["bounded however many push", correction(1.9, 20), 100, correctionBounds.highest, 21],
-  ])("%s", (_, previous, ratio, factor, samples) => {
-    const next = nextCorrection(previous, ratio, now)!;
+    ["bounded however far one observation is", correction(1.9, 20), 100, 1.9 ** 0.75 * 2 ** 0.25, 21],
+  ])("%s", (_, previous, observed, factor, samples) => {
+    const next = nextCorrection(previous, observed, now)!;
     expect(next.factor).toBeCloseTo(factor, 10);
     expect(next.samples).toBe(samples);
     expect(next.updatedAt).toBe(now);
@@ -44,17 +44,16 @@ describe("nextCorrection", () => {
     ["negative", -1],
     ["not a number", Number.NaN],
     ["infinite", Number.POSITIVE_INFINITY],
-  ])("ignores a %s ratio", (_, ratio) => {
-    expect(nextCorrection(undefined, ratio, now)).toBeUndefined();
-    expect(nextCorrection(correction(1.2, 3), ratio, now)).toEqual(correction(1.2, 3));
+  ])("ignores a %s observation", (_, observed) => {
+    expect(nextCorrection(undefined, observed, now)).toBeUndefined();
+    expect(nextCorrection(correction(1.2, 3), observed, now)).toEqual(correction(1.2, 3));
   });
 
-  it("settles on the true error within a dozen observations, each against a prediction that applied the last", () => {
-    const truth = 1.38;
+  it("settles on what a long-running instance keeps observing, and never runs past it", () => {
     let learnt: Correction | undefined;
-    for (let step = 0; step < 12; step++)
-      learnt = nextCorrection(learnt, truth / correctionFactor(learnt, now), now);
-    expect(learnt!.factor).toBeCloseTo(truth, 2);
+    for (let step = 0; step < 200; step++) learnt = nextCorrection(learnt, 1.38, now);
+    expect(learnt!.factor).toBeCloseTo(1.38, 10);
+    expect(learnt!.samples).toBe(200);
   });
 });
 
@@ -77,25 +76,30 @@ describe("correctionFactor", () => {
 });
 
 describe("attributeDecodeError", () => {
+  const predicted = (compute: number, uncorrectedCompute: number, uncorrectedNetwork: number) => ({
+    computeSeconds: compute,
+    uncorrectedComputeSeconds: uncorrectedCompute,
+    uncorrectedNetworkSeconds: uncorrectedNetwork,
+  });
   it.each([
-    ["one node: all to its compute", { computeSeconds: 0.02, networkSeconds: 0 }, 0.025, { node: 1.25 }],
+    ["one node: all to its compute, before corrections", predicted(0.03, 0.02, 0), 0.025, { node: 1.25 }],
     [
-      "split: what compute leaves to the hops",
-      { computeSeconds: 0.04, networkSeconds: 0.004 },
+      "split: what the corrected compute leaves to the hops",
+      predicted(0.04, 0.04, 0.004),
       0.05,
       { hops: 2.5 },
     ],
     [
       "split, faster than compute alone: the floor",
-      { computeSeconds: 0.04, networkSeconds: 0.004 },
+      predicted(0.04, 0.04, 0.004),
       0.03,
       { hops: 1e-6 / 0.004 },
     ],
-    ["nothing measured", { computeSeconds: 0.02, networkSeconds: 0 }, 0, {}],
-  ])("%s", (_, predicted, measured, ratios) => {
-    const found = attributeDecodeError(predicted, measured);
-    expect(Object.keys(found)).toEqual(Object.keys(ratios));
-    for (const [key, value] of Object.entries(ratios))
+    ["nothing measured", predicted(0.02, 0.02, 0), 0, {}],
+  ])("%s", (_, prediction, measured, observed) => {
+    const found = attributeDecodeError(prediction, measured);
+    expect(Object.keys(found)).toEqual(Object.keys(observed));
+    for (const [key, value] of Object.entries(observed))
       expect(found[key as keyof typeof found]).toBeCloseTo(value, 10);
   });
 });
@@ -108,7 +112,7 @@ describe("learnFromDecode", () => {
     };
     const learnt = learnFromDecode(
       start,
-      { computeSeconds: 0.04, networkSeconds: 0.005 },
+      { computeSeconds: 0.04, uncorrectedComputeSeconds: 0.04, uncorrectedNetworkSeconds: 0.005 },
       0.05,
       [id("b"), id("c")],
       now,
@@ -175,6 +179,7 @@ describe("a plan with calibrated nodes", () => {
     const hops = [{ node: id("b"), rpcRoundTripSeconds: 0.3e-3, correction: correction(1.5, 7) }];
     const calibrated = plan({ hops }, undefined);
     expect(calibrated.predicted.networkSeconds).toBeCloseTo(prior.predicted.networkSeconds! * 1.5, 9);
+    expect(calibrated.predicted.uncorrectedNetworkSeconds).toBeCloseTo(prior.predicted.networkSeconds!, 12);
     expect(calibrated.reasons).toContain(
       "Applied a correction of ×1.50 to the a → b hop's network time, learnt from 7 measured decodes against the plan.",
     );
@@ -190,6 +195,8 @@ describe("a plan with calibrated nodes", () => {
       { correction: correction(1.25, 4), hops: [] },
     );
     expect(calibrated.predicted.computeSeconds).toBeCloseTo(prior.predicted.computeSeconds! * 1.25, 9);
+    // What a measured decode is compared with: the prediction before the correction.
+    expect(calibrated.predicted.uncorrectedComputeSeconds).toBeCloseTo(prior.predicted.computeSeconds!, 12);
     expect(calibrated.reasons).toContain(
       "Applied a correction of ×1.25 to a's compute time, learnt from 4 measured decodes of its instances against their plans.",
     );

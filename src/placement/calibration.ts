@@ -18,27 +18,36 @@ export const correctionHalfLifeMs = 7 * 24 * 3600 * 1000;
 
 /** The prediction's split of decode time, as an instance's plan keeps it. */
 export interface PredictedDecode {
+  /** Seconds per token reading weights, with the corrections the plan applied. */
   computeSeconds: number;
-  networkSeconds: number;
+  /** Seconds per token on the network, before the hops' corrections. */
+  uncorrectedNetworkSeconds: number;
+  /** Seconds per token reading weights, before the nodes' corrections. */
+  uncorrectedComputeSeconds: number;
 }
 
 /**
- * The correction after one more observation. `ratio` is measured ÷ predicted seconds per token, the
- * prediction having already applied `previous`: so the new target is previous × ratio, and the
- * running mean moves towards it in log space. A ratio that is not a positive number changes nothing.
+ * The correction after one more observation. `observed` is the factor this measurement alone calls
+ * for (measured ÷ the prediction before corrections); the running mean moves towards it in log space,
+ * so the same observation repeated converges on it and never runs past it. An observation that is
+ * not a positive number changes nothing.
  *
  * @example nextCorrection(undefined, 1.4, now) // { factor: 1.4, samples: 1, updatedAt: now }
  */
 export function nextCorrection(
   previous: Correction | undefined,
-  ratio: number,
+  observed: number,
   now: number,
 ): Correction | undefined {
-  if (!(ratio > 0) || !Number.isFinite(ratio)) return previous;
+  if (!(observed > 0) || !Number.isFinite(observed)) return previous;
   const samples = previous?.samples ?? 0;
   const weight = Math.max(correctionWeight, 1 / (samples + 1));
   const base = correctionFactor(previous, now);
-  return { factor: clampFactor(base * ratio ** weight), samples: samples + 1, updatedAt: now };
+  return {
+    factor: clampFactor(base ** (1 - weight) * clampFactor(observed) ** weight),
+    samples: samples + 1,
+    updatedAt: now,
+  };
 }
 
 /** The multiplier to apply now: 1 without data, decayed towards 1 with age, always within bounds. */
@@ -53,18 +62,19 @@ function clampFactor(factor: number): number {
 }
 
 /**
- * Which part a measured decode says was mispredicted, as ratios for `nextCorrection`. One node: its
- * compute. With RPC hops the head's compute is taken as right (its own self-measure and earlier
- * replies set it) and what is left of the measured time is laid on the network, every hop alike.
+ * Which part a measured decode says was mispredicted, as observed factors for `nextCorrection`. One
+ * node: its compute. With RPC hops the compute is taken as predicted (its nodes' self-measure and
+ * corrections set it) and what is left of the measured time is laid on the network, every hop alike.
  */
 export function attributeDecodeError(
   predicted: PredictedDecode,
   measuredSecondsPerToken: number,
 ): { node?: number; hops?: number } {
-  if (!(measuredSecondsPerToken > 0) || !(predicted.computeSeconds > 0)) return {};
-  if (!(predicted.networkSeconds > 0)) return { node: measuredSecondsPerToken / predicted.computeSeconds };
+  if (!(measuredSecondsPerToken > 0) || !(predicted.uncorrectedComputeSeconds > 0)) return {};
+  if (!(predicted.uncorrectedNetworkSeconds > 0))
+    return { node: measuredSecondsPerToken / predicted.uncorrectedComputeSeconds };
   const networkLeft = Math.max(measuredSecondsPerToken - predicted.computeSeconds, 1e-6);
-  return { hops: networkLeft / predicted.networkSeconds };
+  return { hops: networkLeft / predicted.uncorrectedNetworkSeconds };
 }
 
 /** Folds one observed decode into a node's calibration: its own correction or its hops' to `shards`. */
@@ -75,14 +85,14 @@ export function learnFromDecode(
   shards: readonly NodeId[],
   now: number,
 ): NodeCalibration {
-  const ratios = attributeDecodeError(predicted, measuredSecondsPerToken);
+  const observed = attributeDecodeError(predicted, measuredSecondsPerToken);
   let next = calibration;
-  if (ratios.node !== undefined)
-    next = { ...next, correction: nextCorrection(next.correction, ratios.node, now) };
-  if (ratios.hops !== undefined) {
+  if (observed.node !== undefined)
+    next = { ...next, correction: nextCorrection(next.correction, observed.node, now) };
+  if (observed.hops !== undefined) {
     for (const shard of shards) {
       const hop = hopOf(next, shard);
-      next = withHop(next, { ...hop, correction: nextCorrection(hop.correction, ratios.hops, now) });
+      next = withHop(next, { ...hop, correction: nextCorrection(hop.correction, observed.hops, now) });
     }
   }
   return next;

@@ -48,6 +48,9 @@ export interface CostBreakdown extends Prediction {
   computeSeconds: number;
   /** Decode seconds per token spent on the network. */
   networkSeconds: number;
+  /** The same two before learnt corrections: what a measurement is compared with to learn them. */
+  uncorrectedComputeSeconds: number;
+  uncorrectedNetworkSeconds: number;
 }
 
 /**
@@ -83,6 +86,24 @@ export function predictSpeed(
   mode: SplitMode,
   devices: readonly CostDevice[],
 ): CostBreakdown {
+  const corrected = predictWith(shape, mode, devices, true);
+  const learnt = devices.some(
+    (device) => (device.node.computeCorrection ?? 1) !== 1 || (device.link.correction ?? 1) !== 1,
+  );
+  const uncorrected = learnt ? predictWith(shape, mode, devices, false) : corrected;
+  return {
+    ...corrected,
+    uncorrectedComputeSeconds: uncorrected.computeSeconds,
+    uncorrectedNetworkSeconds: uncorrected.networkSeconds,
+  };
+}
+
+function predictWith(
+  shape: ModelShape,
+  mode: SplitMode,
+  devices: readonly CostDevice[],
+  corrected: boolean,
+): Omit<CostBreakdown, "uncorrectedComputeSeconds" | "uncorrectedNetworkSeconds"> {
   const layers = shape.layerCount;
   const perBlockOverhead = layerDispatchSeconds + (shape.expertUsedCount > 0 ? expertRoutingSeconds : 0);
   const activationBytes = 4 * shape.embeddingLength;
@@ -94,10 +115,10 @@ export function predictSpeed(
     ((device.blockFraction * layers * shape.layerReadBytes + device.outputFraction * shape.outputBytes) /
       (device.node.bandwidthBytesPerSecond * bandwidthEfficiency) +
       blocks * perBlockOverhead) *
-    (device.node.computeCorrection ?? 1);
+    (corrected ? (device.node.computeCorrection ?? 1) : 1);
   // The head's llama-server loop and sampling, once per token, where the head measured it.
   const tokenOverhead = devices.find((device) => !device.remote)?.node.tokenOverheadSeconds ?? 0;
-  const correction = (device: CostDevice) => device.link.correction ?? 1;
+  const correction = (device: CostDevice) => (corrected ? (device.link.correction ?? 1) : 1);
   const prefillOf = (device: CostDevice) =>
     (device.blockFraction * layers * flopsPerBlock) / (device.node.flopsPerSecond * computeEfficiency);
   const dispatch = (link: Link) => rpcRoundTripsPerDevice * link.rttSeconds + rpcFixedSeconds;
@@ -148,7 +169,11 @@ function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-function breakdown(computeSeconds: number, networkSeconds: number, prefillSeconds: number): CostBreakdown {
+function breakdown(
+  computeSeconds: number,
+  networkSeconds: number,
+  prefillSeconds: number,
+): Omit<CostBreakdown, "uncorrectedComputeSeconds" | "uncorrectedNetworkSeconds"> {
   return {
     decodeTokensPerSecond: 1 / (computeSeconds + networkSeconds),
     prefillTokensPerSecond: 1 / prefillSeconds,

@@ -114,6 +114,9 @@ export interface Prediction {
   /** Decode seconds per token reading weights (and the head's per-token overhead), and on the network. */
   computeSeconds?: number;
   networkSeconds?: number;
+  /** The same two before learnt corrections (see `CostBreakdown`). */
+  uncorrectedComputeSeconds?: number;
+  uncorrectedNetworkSeconds?: number;
 }
 
 export interface Plan {

@@ -49,6 +49,8 @@ export function planPlacement(input: PlacementInput): Plan {
       prefillTokensPerSecond: best.prediction!.prefillTokensPerSecond,
       computeSeconds: best.prediction!.computeSeconds,
       networkSeconds: best.prediction!.networkSeconds,
+      uncorrectedComputeSeconds: best.prediction!.uncorrectedComputeSeconds,
+      uncorrectedNetworkSeconds: best.prediction!.uncorrectedNetworkSeconds,
     },
     reasons: planReasons(problem, best, ranked, configurations),
     alternatives: alternatives(best, ranked, configurations, problem),

@@ -31,8 +31,12 @@ export const InstancePlan = z.object({
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
-  /** The prediction's decode seconds per token reading weights and on the network, to learn from. */
+  /**
+   * The prediction's decode seconds per token reading weights (with learnt corrections), and reading
+   * weights and on the network before them: what a measured decode is compared with to learn.
+   */
   predictedComputeSeconds: z.number().nonnegative().optional(),
-  predictedNetworkSeconds: z.number().nonnegative().optional(),
+  uncorrectedComputeSeconds: z.number().nonnegative().optional(),
+  uncorrectedNetworkSeconds: z.number().nonnegative().optional(),
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;

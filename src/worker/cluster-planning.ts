@@ -95,6 +95,7 @@ export function toInstancePlan(
     rpcTransport,
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
     predictedComputeSeconds: plan.predicted.computeSeconds,
-    predictedNetworkSeconds: plan.predicted.networkSeconds,
+    uncorrectedComputeSeconds: plan.predicted.uncorrectedComputeSeconds,
+    uncorrectedNetworkSeconds: plan.predicted.uncorrectedNetworkSeconds,
   };
 }
