@@ -143,14 +143,14 @@ export function exploreConfigurations(problem: Problem, options: SearchOptions =
 function headsToTry(members: ResolvedNode[], problem: Problem): ResolvedNode[] {
   const { link } = problem.context;
   const figures = (node: ResolvedNode) =>
-    `${node.accelerated}/${node.capacityBytes}/${node.bandwidthBytesPerSecond}/${node.flopsPerSecond}`;
+    `${node.accelerated}/${node.capacityBytes}/${node.bandwidthBytesPerSecond}/${node.flopsPerSecond}/${node.tokenOverheadSeconds}/${node.computeCorrection}`;
   const kinds = new Map<string, ResolvedNode>();
   for (const head of members) {
     const others = members
       .filter((other) => other !== head)
       .map((other) => {
         const toOther = link(head.id, other.id);
-        return `${figures(other)}@${toOther.rttSeconds}/${toOther.throughputBytesPerSecond}/${toOther.measured}`;
+        return `${figures(other)}@${toOther.rttSeconds}/${toOther.throughputBytesPerSecond}/${toOther.measured}/${toOther.correction}`;
       })
       .sort();
     const kind = `${figures(head)}|${others.join("|")}`;
