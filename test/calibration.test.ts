@@ -89,7 +89,7 @@ describe("a cluster that calibrates its cost model", () => {
       /The a → b RPC round trip is \d+\.\d\d ms, measured in llama\.cpp's own RPC protocol/,
     );
     expect(reasons).toMatch(
-      /Applied a correction of ×\d\.\d\d to the a → b hop's network time, learnt from \d+ measured decodes?/,
+      /Applied a correction of ×\d\.\d\d to the a → b RPC path \(b's blocks and the hop\), learnt from \d+ measured decodes?/,
     );
   });
 });

@@ -158,18 +158,18 @@ export class NodeCalibrator {
       const { plan, stats } = instance;
       const decode = stats?.decode;
       if (instance.state !== "READY" || !plan || !decode || decode.tokens < feedbackMinimumTokens) continue;
-      const computeSeconds = plan.predictedComputeSeconds;
-      const uncorrectedComputeSeconds = plan.uncorrectedComputeSeconds;
-      const uncorrectedNetworkSeconds = plan.uncorrectedNetworkSeconds;
+      const headSeconds = plan.predictedHeadSeconds;
+      const uncorrectedHeadSeconds = plan.uncorrectedHeadSeconds;
+      const uncorrectedRemoteSeconds = plan.uncorrectedRemoteSeconds;
       if (
-        computeSeconds === undefined ||
-        uncorrectedComputeSeconds === undefined ||
-        uncorrectedNetworkSeconds === undefined
+        headSeconds === undefined ||
+        uncorrectedHeadSeconds === undefined ||
+        uncorrectedRemoteSeconds === undefined
       )
         continue;
       if (this.seenSamples.get(instance.id) === stats.sampledAt) continue;
       this.seenSamples.set(instance.id, stats.sampledAt);
-      const predicted = { computeSeconds, uncorrectedComputeSeconds, uncorrectedNetworkSeconds };
+      const predicted = { headSeconds, uncorrectedHeadSeconds, uncorrectedRemoteSeconds };
       const shards = plan.rpcNodes.filter((node) => node !== this.options.selfId);
       await this.update((calibration) =>
         learnFromDecode(calibration, predicted, decode.seconds / decode.tokens, shards, Date.now()),

@@ -76,21 +76,16 @@ describe("correctionFactor", () => {
 });
 
 describe("attributeDecodeError", () => {
-  const predicted = (compute: number, uncorrectedCompute: number, uncorrectedNetwork: number) => ({
-    computeSeconds: compute,
-    uncorrectedComputeSeconds: uncorrectedCompute,
-    uncorrectedNetworkSeconds: uncorrectedNetwork,
+  const predicted = (head: number, uncorrectedHead: number, uncorrectedRemote: number) => ({
+    headSeconds: head,
+    uncorrectedHeadSeconds: uncorrectedHead,
+    uncorrectedRemoteSeconds: uncorrectedRemote,
   });
   it.each([
-    ["one node: all to its compute, before corrections", predicted(0.03, 0.02, 0), 0.025, { node: 1.25 }],
+    ["one node: all to its own part, before corrections", predicted(0.03, 0.02, 0), 0.025, { node: 1.25 }],
+    ["split: what the head's part leaves to the paths", predicted(0.04, 0.04, 0.005), 0.05, { hops: 2 }],
     [
-      "split: what the corrected compute leaves to the hops",
-      predicted(0.04, 0.04, 0.004),
-      0.05,
-      { hops: 2.5 },
-    ],
-    [
-      "split, faster than compute alone: the floor",
+      "split, faster than the head alone: the floor",
       predicted(0.04, 0.04, 0.004),
       0.03,
       { hops: 1e-6 / 0.004 },
@@ -112,7 +107,7 @@ describe("learnFromDecode", () => {
     };
     const learnt = learnFromDecode(
       start,
-      { computeSeconds: 0.04, uncorrectedComputeSeconds: 0.04, uncorrectedNetworkSeconds: 0.005 },
+      { headSeconds: 0.04, uncorrectedHeadSeconds: 0.04, uncorrectedRemoteSeconds: 0.005 },
       0.05,
       [id("b"), id("c")],
       now,
@@ -174,29 +169,39 @@ describe("a plan with calibrated nodes", () => {
     );
   });
 
-  it("puts the RPC round trip and the hop's correction into the network time, and says so", () => {
+  it("puts the RPC round trip and the path's correction into the shard's part, and says so", () => {
     const prior = plan();
     const hops = [{ node: id("b"), rpcRoundTripSeconds: 0.3e-3, correction: correction(1.5, 7) }];
     const calibrated = plan({ hops }, undefined);
-    expect(calibrated.predicted.networkSeconds).toBeCloseTo(prior.predicted.networkSeconds! * 1.5, 9);
-    expect(calibrated.predicted.uncorrectedNetworkSeconds).toBeCloseTo(prior.predicted.networkSeconds!, 12);
+    const { headSeconds, computeSeconds, networkSeconds } = prior.predicted;
+    expect(calibrated.predicted.networkSeconds).toBeCloseTo(networkSeconds! * 1.5, 9);
+    expect(calibrated.predicted.computeSeconds).toBeCloseTo(
+      headSeconds! + (computeSeconds! - headSeconds!) * 1.5,
+      9,
+    );
+    // What a measured decode is compared with: the shard's part before the correction.
+    expect(calibrated.predicted.uncorrectedRemoteSeconds).toBeCloseTo(
+      computeSeconds! - headSeconds! + networkSeconds!,
+      12,
+    );
     expect(calibrated.reasons).toContain(
-      "Applied a correction of ×1.50 to the a → b hop's network time, learnt from 7 measured decodes against the plan.",
+      "Applied a correction of ×1.50 to the a → b RPC path (b's blocks and the hop), learnt from 7 measured decodes against the plan.",
     );
     expect(calibrated.reasons).toContain(
       "The a → b RPC round trip is 0.30 ms, measured in llama.cpp's own RPC protocol (herd's ping: 0.30 ms).",
     );
   });
 
-  it("multiplies a node's compute by its correction", () => {
+  it("multiplies the head's own part by its correction; a shard's own correction is its own business", () => {
     const prior = plan();
     const calibrated = plan(
       { correction: correction(1.25, 4), hops: [] },
-      { correction: correction(1.25, 4), hops: [] },
+      { correction: correction(1.8, 4), hops: [] },
     );
-    expect(calibrated.predicted.computeSeconds).toBeCloseTo(prior.predicted.computeSeconds! * 1.25, 9);
-    // What a measured decode is compared with: the prediction before the correction.
-    expect(calibrated.predicted.uncorrectedComputeSeconds).toBeCloseTo(prior.predicted.computeSeconds!, 12);
+    const { headSeconds, computeSeconds } = prior.predicted;
+    expect(calibrated.predicted.headSeconds).toBeCloseTo(headSeconds! * 1.25, 12);
+    expect(calibrated.predicted.computeSeconds).toBeCloseTo(computeSeconds! + headSeconds! * 0.25, 12);
+    expect(calibrated.predicted.uncorrectedHeadSeconds).toBeCloseTo(headSeconds!, 12);
     expect(calibrated.reasons).toContain(
       "Applied a correction of ×1.25 to a's compute time, learnt from 4 measured decodes of its instances against their plans.",
     );

@@ -16,14 +16,14 @@ export const correctionWeight = 0.25;
 /** Without new observations a correction's pull halves each week: machines and links change. */
 export const correctionHalfLifeMs = 7 * 24 * 3600 * 1000;
 
-/** The prediction's split of decode time, as an instance's plan keeps it. */
+/** The prediction's split of decode time, as an instance's plan keeps it (see `CostBreakdown`). */
 export interface PredictedDecode {
-  /** Seconds per token reading weights, with the corrections the plan applied. */
-  computeSeconds: number;
-  /** Seconds per token on the network, before the hops' corrections. */
-  uncorrectedNetworkSeconds: number;
-  /** Seconds per token reading weights, before the nodes' corrections. */
-  uncorrectedComputeSeconds: number;
+  /** The head's own part (its per-token overhead and blocks), with its correction. */
+  headSeconds: number;
+  /** The head's part before its correction. */
+  uncorrectedHeadSeconds: number;
+  /** The RPC paths' part (shards' blocks and hops) before their corrections; 0 on one node. */
+  uncorrectedRemoteSeconds: number;
 }
 
 /**
@@ -63,18 +63,19 @@ function clampFactor(factor: number): number {
 
 /**
  * Which part a measured decode says was mispredicted, as observed factors for `nextCorrection`. One
- * node: its compute. With RPC hops the compute is taken as predicted (its nodes' self-measure and
- * corrections set it) and what is left of the measured time is laid on the network, every hop alike.
+ * node: the head's own part. With RPC paths the head's part is taken as predicted (its self-measure
+ * and its single-node instances set it) and what is left of the measured time is laid on the paths,
+ * each shard's blocks and hop alike: only the head sees the split's decode.
  */
 export function attributeDecodeError(
   predicted: PredictedDecode,
   measuredSecondsPerToken: number,
 ): { node?: number; hops?: number } {
-  if (!(measuredSecondsPerToken > 0) || !(predicted.uncorrectedComputeSeconds > 0)) return {};
-  if (!(predicted.uncorrectedNetworkSeconds > 0))
-    return { node: measuredSecondsPerToken / predicted.uncorrectedComputeSeconds };
-  const networkLeft = Math.max(measuredSecondsPerToken - predicted.computeSeconds, 1e-6);
-  return { hops: networkLeft / predicted.uncorrectedNetworkSeconds };
+  if (!(measuredSecondsPerToken > 0) || !(predicted.uncorrectedHeadSeconds > 0)) return {};
+  if (!(predicted.uncorrectedRemoteSeconds > 0))
+    return { node: measuredSecondsPerToken / predicted.uncorrectedHeadSeconds };
+  const remoteLeft = Math.max(measuredSecondsPerToken - predicted.headSeconds, 1e-6);
+  return { hops: remoteLeft / predicted.uncorrectedRemoteSeconds };
 }
 
 /** Folds one observed decode into a node's calibration: its own correction or its hops' to `shards`. */

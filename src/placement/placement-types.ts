@@ -114,9 +114,10 @@ export interface Prediction {
   /** Decode seconds per token reading weights (and the head's per-token overhead), and on the network. */
   computeSeconds?: number;
   networkSeconds?: number;
-  /** The same two before learnt corrections (see `CostBreakdown`). */
-  uncorrectedComputeSeconds?: number;
-  uncorrectedNetworkSeconds?: number;
+  /** What a measured decode is compared with to learn corrections (see `CostBreakdown`). */
+  headSeconds?: number;
+  uncorrectedHeadSeconds?: number;
+  uncorrectedRemoteSeconds?: number;
 }
 
 export interface Plan {

@@ -197,8 +197,9 @@ function calibrationReasons({ problem: { context }, best, name }: ReasonInput): 
           `${(measured.bandwidthBytesPerSecond / 1e9).toFixed(1)} GB/s of weights read ` +
           `and ${(measured.tokenOverheadSeconds * 1000).toFixed(2)} ms per token besides.`,
       );
+    // Only the head's own part takes its correction; a shard's share is in its RPC path's.
     const factor = node.computeCorrection ?? 1;
-    if (factor !== 1)
+    if (factor !== 1 && node.id === best.head)
       reasons.push(`Applied ${correctionText(factor)} to ${node.name}'s compute time, ${learnt(node)}.`);
   }
   for (const shard of best.rpcNodes) {
@@ -215,7 +216,7 @@ function calibrationReasons({ problem: { context }, best, name }: ReasonInput): 
     const factor = link.correction ?? 1;
     if (factor !== 1)
       reasons.push(
-        `Applied ${correctionText(factor)} to the ${path} hop's network time, learnt from ${link.correctionSamples ?? 0} measured decode${link.correctionSamples === 1 ? "" : "s"} against the plan.`,
+        `Applied ${correctionText(factor)} to the ${path} RPC path (${name(shard)}'s blocks and the hop), learnt from ${link.correctionSamples ?? 0} measured decode${link.correctionSamples === 1 ? "" : "s"} against the plan.`,
       );
   }
   return reasons;

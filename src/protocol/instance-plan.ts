@@ -32,11 +32,12 @@ export const InstancePlan = z.object({
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
   /**
-   * The prediction's decode seconds per token reading weights (with learnt corrections), and reading
-   * weights and on the network before them: what a measured decode is compared with to learn.
+   * The prediction's decode seconds per token of the head's own part (with its learnt correction),
+   * and of the head's and the RPC paths' parts before corrections: what a measured decode is
+   * compared with to learn them.
    */
-  predictedComputeSeconds: z.number().nonnegative().optional(),
-  uncorrectedComputeSeconds: z.number().nonnegative().optional(),
-  uncorrectedNetworkSeconds: z.number().nonnegative().optional(),
+  predictedHeadSeconds: z.number().nonnegative().optional(),
+  uncorrectedHeadSeconds: z.number().nonnegative().optional(),
+  uncorrectedRemoteSeconds: z.number().nonnegative().optional(),
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;

@@ -94,8 +94,8 @@ export function toInstancePlan(
     gpuLayers: plan.gpuLayers,
     rpcTransport,
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
-    predictedComputeSeconds: plan.predicted.computeSeconds,
-    uncorrectedComputeSeconds: plan.predicted.uncorrectedComputeSeconds,
-    uncorrectedNetworkSeconds: plan.predicted.uncorrectedNetworkSeconds,
+    predictedHeadSeconds: plan.predicted.headSeconds,
+    uncorrectedHeadSeconds: plan.predicted.uncorrectedHeadSeconds,
+    uncorrectedRemoteSeconds: plan.predicted.uncorrectedRemoteSeconds,
   };
 }
