@@ -2,10 +2,9 @@
  * The planner's prediction against the measured decode of a model split over 2 loopback nodes,
  * before and after calibration, in one run:
  *   1. prior: the first load plans with the chip table and herd's ping; its decode is measured;
- *   2. self-measure: each node measures its engine (`herd engine calibrate`); `herd plan` predicts
- *      again with that, the RPC round trip timed at the first load, and nothing learnt yet;
- *   3. after: the same model loaded again plans with all of it, including the corrections the first
- *      load's decode taught; its decode is measured again.
+ *   2. each node measures its engine (`herd engine calibrate`, which starts learnt corrections
+ *      afresh); the second load plans with that and the RPC round trip timed at the first load;
+ *   3. the third load plans with all of it and the corrections the second load's decode taught.
  * Decode is the client's view of one stream (tokens after the first per second), as in
  * bench:distributed.
  *
@@ -70,21 +69,16 @@ async function main(): Promise<void> {
     }
     // The nodes read the file within seconds and announce it with their next heartbeat.
     await new Promise((resolve) => setTimeout(resolve, 12_000));
-    const planned = await client.plan(load);
+    const measured = await loadAndMeasure(client);
+    await client.unload("bench");
     const after = await loadAndMeasure(client);
-    const row = (what: string, predicted: number, measured: number) =>
-      `| ${what} | ${predicted.toFixed(2)} | ${measured.toFixed(2)} | ${((predicted / measured - 1) * 100).toFixed(0)}% |`;
+    const row = (what: string, result: { predicted: number; measured: number }) =>
+      `| ${what} | ${result.predicted.toFixed(2)} | ${result.measured.toFixed(2)} | ${((result.predicted / result.measured - 1) * 100).toFixed(0)}% |`;
     console.log("\n| 2 nodes, layer split | predicted tok/s | measured tok/s | error |\n|---|---|---|---|");
-    console.log(row("prior (chip table, herd's ping)", prior.predicted, prior.measured));
-    console.log(
-      row(
-        "self-measure + RPC round trip, nothing learnt",
-        planned.predicted?.decodeTokensPerSecond ?? 0,
-        prior.measured,
-      ),
-    );
-    console.log(row("after (+ corrections from the first load)", after.predicted, after.measured));
-    console.log(`\nwhy (second load):\n${after.reasons.map((reason) => `  - ${reason}`).join("\n")}`);
+    console.log(row("prior (chip table, herd's ping)", prior));
+    console.log(row("self-measure + RPC round trip", measured));
+    console.log(row("+ corrections from the previous load", after));
+    console.log(`\nwhy (third load):\n${after.reasons.map((reason) => `  - ${reason}`).join("\n")}`);
   } finally {
     await cluster.stop();
   }

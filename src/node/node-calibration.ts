@@ -5,7 +5,7 @@ import { type ConfigOverrides, homePaths, loadConfig } from "../config.js";
 import { calibrateEngine } from "../engine/calibrate-engine.js";
 import { EngineQuirks, engineKey } from "../engine/engine-quirks.js";
 import { engineVocabPath } from "../engine/engine-source.js";
-import { hopOf, learnFromDecode, withHop } from "../placement/calibration.js";
+import { hopOf, learnFromDecode, withHop, withMeasurement } from "../placement/calibration.js";
 import { NodeCalibration, type SelfMeasurement } from "../protocol/calibration.js";
 import type { InstancePlan } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
@@ -101,7 +101,7 @@ export class NodeCalibrator {
         workarounds: await this.options.workarounds(),
         signal: AbortSignal.any([this.abort.signal, ...(signal ? [signal] : [])]),
       });
-      await this.update((calibration) => ({ ...calibration, measured }));
+      await this.update((calibration) => withMeasurement(calibration, measured));
       this.options.logger.info(
         {
           bandwidthGBps: Math.round(measured.bandwidthBytesPerSecond / 1e7) / 100,
@@ -260,10 +260,9 @@ export async function calibrateLocalEngine(overrides: ConfigOverrides): Promise<
     vocabPath: await engineVocabPath(config.engineCache),
     workarounds: (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
   });
-  await updateCalibrationFile(join(state, "calibration.json"), engineKey(engine), (calibration) => ({
-    ...calibration,
-    measured,
-  }));
+  await updateCalibrationFile(join(state, "calibration.json"), engineKey(engine), (calibration) =>
+    withMeasurement(calibration, measured),
+  );
   return measured;
 }
 

@@ -9,6 +9,7 @@ import {
   correctionHalfLifeMs,
   learnFromDecode,
   nextCorrection,
+  withMeasurement,
 } from "./calibration.js";
 import { bandwidthEfficiency, layerDispatchSeconds } from "./cost-model.js";
 import type { PlacementNode } from "./placement-types.js";
@@ -119,6 +120,25 @@ describe("learnFromDecode", () => {
       correction: correction(2, 1),
     });
     expect(learnt.hops.find((hop) => hop.node === id("c"))?.correction?.factor).toBe(2);
+  });
+});
+
+describe("withMeasurement", () => {
+  it("starts the corrections afresh, which were learnt against the old figures, and keeps the round trips", () => {
+    const measured = {
+      engine: "e@2",
+      bandwidthBytesPerSecond: 9e9,
+      tokenOverheadSeconds: 0.001,
+      measuredAt: now,
+    };
+    const before: NodeCalibration = {
+      correction: correction(1.4, 9),
+      hops: [{ node: id("b"), rpcRoundTripSeconds: 2e-4, rpcMeasuredAt: 5, correction: correction(0.7, 3) }],
+    };
+    expect(withMeasurement(before, measured)).toEqual({
+      measured,
+      hops: [{ node: id("b"), rpcRoundTripSeconds: 2e-4, rpcMeasuredAt: 5 }],
+    });
   });
 });
 

@@ -1,4 +1,9 @@
-import type { Correction, HopCalibration, NodeCalibration } from "../protocol/calibration.js";
+import type {
+  Correction,
+  HopCalibration,
+  NodeCalibration,
+  SelfMeasurement,
+} from "../protocol/calibration.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { Link, ResolvedNode } from "./resolve-nodes.js";
 
@@ -97,6 +102,17 @@ export function learnFromDecode(
     }
   }
   return next;
+}
+
+/**
+ * The calibration with a new self-measure. Corrections learnt so far were against the old figures:
+ * they start afresh (the RPC round trips stay, they do not depend on the engine's speed).
+ */
+export function withMeasurement(calibration: NodeCalibration, measured: SelfMeasurement): NodeCalibration {
+  return {
+    measured,
+    hops: calibration.hops.map(({ correction: _, ...hop }) => hop),
+  };
 }
 
 /** This node's record of the path to `node` (an empty one when it has none). */
