@@ -25,6 +25,7 @@ describe("loadConfig", () => {
       insecureNoAuth: false,
       corsOrigins: [],
       warmup: true,
+      calibrate: true,
       maxBodyBytes: 8 * 1024 * 1024,
       maxHeaderBytes: 16 * 1024,
       maxQueuePerInstance: 64,
@@ -36,6 +37,7 @@ describe("loadConfig", () => {
 
   const rows: Array<[string, ConfigOverrides, NodeJS.ProcessEnv, Partial<ReturnType<typeof loadConfig>>]> = [
     ["a flag wins over its variable", { port: 1234 }, { HERD_PORT: "999" }, { port: 1234 }],
+    ["HERD_CALIBRATE=off leaves the engine unmeasured", {}, { HERD_CALIBRATE: "off" }, { calibrate: false }],
     [
       "a variable wins over the default",
       {},

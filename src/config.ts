@@ -62,6 +62,11 @@ export const NodeConfig = NodeSettingsSchema.transform((settings) => {
     corsOrigins: Object.freeze(settings.corsOrigins.map((origin) => origin.trim()).filter(Boolean)),
     /** Run one short generation on each engine before it is READY. `--no-warmup`, `HERD_WARMUP=off`. Default on. */
     warmup: settings.warmup,
+    /**
+     * Measure this node's engine once per build, in the background (bandwidth and per-token overhead
+     * for the planner). `HERD_CALIBRATE=off` turns it off. Default on.
+     */
+    calibrate: settings.calibrate,
     /** Largest request body accepted, in bytes. `--max-body`, `HERD_MAX_BODY`. Default 8 MiB. */
     maxBodyBytes: maxBodyBytes(settings.maxBody),
     /** Largest request head (request line and headers) accepted, in bytes. Default 16 KiB. */

@@ -17,6 +17,7 @@ import type { Logger } from "./util/logger.js";
 import { RequestCounts } from "./util/request-counts.js";
 import { PlacementKeeper } from "./worker/placement-keeper.js";
 
+export { calibrateLocalEngine } from "./node/node-calibration.js";
 export {
   buildEngineForMachine,
   chooseBackend,
@@ -97,6 +98,9 @@ export async function startNode(
     const url = await serveApi(app.fetch, config, stack);
     logger.info({ url, home: config.home }, "herd node listening");
     await instances.restore();
+    // In the background: it never delays the start, and waits while instances load.
+    await clusterPart.calibrator.start();
+    stack.defer("calibration", () => clusterPart.calibrator.dispose());
     return {
       url,
       config,

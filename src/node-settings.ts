@@ -226,6 +226,10 @@ export const nodeSettings = {
     env: { names: ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"], read: (value) => value || undefined },
   }),
   hubOffline: setting({ schema: z.boolean().default(false), env: switchedOn("HF_HUB_OFFLINE", "1", "true") }),
+  calibrate: setting({
+    schema: z.boolean().default(true),
+    env: { names: ["HERD_CALIBRATE"], read: (value) => value !== "off" },
+  }),
 };
 
 type NodeSettings = typeof nodeSettings;

@@ -1,4 +1,5 @@
 import { arch, cpus, freemem, networkInterfaces, platform, release, totalmem } from "node:os";
+import type { NodeCalibration } from "../protocol/calibration.js";
 import type { NodeProfile } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeHealthFacts } from "../protocol/health.js";
@@ -19,6 +20,8 @@ export interface ProfileInputs {
   health?: NodeHealthFacts;
   /** The machine's network interfaces, once read. */
   interfaces?: NetworkInterface[];
+  /** What the node measured of itself and learnt (see NodeCalibrator). */
+  calibration?: NodeCalibration;
 }
 
 /** Describes this machine for its peers; cheap enough to call every few seconds. */
@@ -59,6 +62,7 @@ export function collectNodeProfile(inputs: ProfileInputs): NodeProfile {
     clusterPort: inputs.clusterPort,
     herdVersion: inputs.herdVersion,
     health: inputs.health,
+    ...(inputs.calibration && { calibration: inputs.calibration }),
   };
 }
 

@@ -73,3 +73,43 @@ describe("nextInstanceStats", () => {
     expect(stats.slots).toBe(4);
   });
 });
+
+describe("decode speed of the requests finished in an interval", () => {
+  const options = { slots: 1, intervalMs: 2000, historyLength: 3 };
+  const sample = (at: number, tokens: number, seconds?: number) => ({
+    at,
+    tokensPredictedTotal: tokens,
+    requestsProcessing: 0,
+    requestsDeferred: 0,
+    ...(seconds !== undefined && { tokensPredictedSecondsTotal: seconds }),
+  });
+
+  it("reads llama-server's generation seconds counter", () => {
+    const text = `${metricsText}# TYPE llamacpp:tokens_predicted_seconds_total counter\nllamacpp:tokens_predicted_seconds_total 2.5\n`;
+    expect(parseEngineCounters(text).tokensPredictedSecondsTotal).toBe(2.5);
+  });
+
+  it.each([
+    [
+      "32 tokens in 0.8 s of generation",
+      sample(0, 10, 0.2),
+      sample(2000, 42, 1.0),
+      { tokens: 32, seconds: 0.8 },
+    ],
+    ["nothing finished", sample(0, 10, 0.2), sample(2000, 10, 0.2), undefined],
+    ["an engine without the counter", sample(0, 10), sample(2000, 42), undefined],
+    [
+      "engine restarted: all counted is new",
+      sample(0, 500, 9),
+      sample(2000, 20, 0.5),
+      { tokens: 20, seconds: 0.5 },
+    ],
+  ])("%s", (_, before, now, decode) => {
+    const stats = nextInstanceStats(undefined, before, now, options);
+    if (decode === undefined) expect(stats.decode).toBeUndefined();
+    else {
+      expect(stats.decode?.tokens).toBe(decode.tokens);
+      expect(stats.decode?.seconds).toBeCloseTo(decode.seconds, 10);
+    }
+  });
+});

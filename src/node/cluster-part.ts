@@ -9,13 +9,15 @@ import { clusterKeyBytes } from "../cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "../cluster/node-profile.js";
 import { createNodeStore, type NodeStore } from "../cluster/node-state.js";
 import { detectEngineRdma } from "../engine/detect-engine-rdma.js";
+import { engineKey } from "../engine/engine-quirks.js";
 import { findParentDeathWrapper } from "../engine/parent-death-wrapper.js";
 import { listEngineDevices } from "../engine/probe-engine.js";
 import type { DisposeStack } from "../util/dispose-stack.js";
 import type { RequestCounts } from "../util/request-counts.js";
-import { localInstanceSummaries } from "../worker/local-instance-statuses.js";
+import { localInstanceStatuses, localInstanceSummaries } from "../worker/local-instance-statuses.js";
 import { LocalShards } from "../worker/local-shards.js";
 import type { ModelParts } from "./model-parts.js";
+import { calibrationCacheDirectory, NodeCalibrator } from "./node-calibration.js";
 import type { NodeEvents } from "./node-events.js";
 import type { NodeBasics } from "./prepare-node.js";
 
@@ -26,6 +28,8 @@ export interface ClusterPart {
   shards: LocalShards;
   /** The wrapper that kills an engine when this process dies, where the OS has one. */
   parentDeathWrapper: string[] | undefined;
+  /** What this node measured of its engine and paths, announced in its profile; started by the wiring. */
+  calibrator: NodeCalibrator;
 }
 
 export interface ClusterPartDependencies {
@@ -46,7 +50,7 @@ export async function createClusterPart(
   { basics, version, events, modelParts, requests }: ClusterPartDependencies,
   stack: DisposeStack,
 ): Promise<ClusterPart> {
-  const { config, paths, logger, apiKeys, exposed, engine, identity, token } = basics;
+  const { config, paths, logger, apiKeys, exposed, engine, quirks, identity, token } = basics;
   const desired = new DesiredStateStore(paths.state);
   const store = createNodeStore(identity.id, await desired.load());
   const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
@@ -61,6 +65,17 @@ export async function createClusterPart(
   await interfaces.start();
   const parentDeathWrapper = await findParentDeathWrapper();
   const advertised = advertisedEndpoints(config.clusterHost, config.clusterPort);
+  const calibrator = new NodeCalibrator({
+    selfId: identity.id,
+    engine,
+    stateDirectory: paths.state,
+    cacheDirectory: calibrationCacheDirectory(config.home),
+    engineCache: config.engineCache,
+    workarounds: async () => (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
+    instances: () => localInstanceStatuses(store.current),
+    selfMeasure: config.calibrate,
+    logger,
+  });
   const shards = new LocalShards({
     nodeId: identity.id,
     engine: async () => engine,
@@ -99,6 +114,7 @@ export async function createClusterPart(
           authDisabled: config.insecureNoAuth,
           corruptModels: modelParts.announced.corrupt,
         }),
+        calibration: calibrator.current(),
       }),
     instances: () => localInstanceSummaries(store.current, requests),
     sentInFlight: (instanceId) => requests.inFlight(instanceId),
@@ -109,7 +125,7 @@ export async function createClusterPart(
     logger,
     publish: events.publish,
   });
-  return { store, cluster, shards, parentDeathWrapper };
+  return { store, cluster, shards, parentDeathWrapper, calibrator };
 }
 
 /** Where peers can reach the cluster channel: the listen address, or every LAN address when it is a wildcard. */

@@ -59,6 +59,8 @@ export function createInstanceParts({
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => nodeOf(node)?.endpoints ?? [],
     rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
+    onShardsReachable: (plan, endpoints, signal) =>
+      clusterPart.calibrator.measureHops(plan, endpoints, signal),
     plan: planForLoad(identity.id, cluster),
     obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     requests,

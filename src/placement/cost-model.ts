@@ -48,6 +48,11 @@ export interface CostBreakdown extends Prediction {
   computeSeconds: number;
   /** Decode seconds per token spent on the network. */
   networkSeconds: number;
+  /** Of the decode time, the head's own part (its overhead and blocks), with its correction. */
+  headSeconds: number;
+  /** The head's part before its correction, and the RPC paths' (shards' blocks and hops) before theirs. */
+  uncorrectedHeadSeconds: number;
+  uncorrectedRemoteSeconds: number;
 }
 
 /**
@@ -68,6 +73,11 @@ export interface CostBreakdown extends Prediction {
  *                + the logits gathered to the head
  * So an extra node costs a hop per token and decoding gets slower unless its bandwidth saves more.
  *
+ * Calibration (see calibration.ts), where a node has it: bandwidth(d) × η is what the node measured
+ * of its own engine and the head adds its measured per-token overhead once. Learnt corrections: the
+ * head's part (overhead + its own devices) × the head's; each RPC path (the shard's device(r) +
+ * hop(r)) × that path's, as the head learnt it; tensor split: network × the worst path's.
+ *
  * Prefill, seconds per token (U = 512-token ubatch, ε = computeEfficiency):
  *   device(d)  = fraction(d) × L × 2 × active parameters per block / (FLOPS(d) × ε)
  *   layer      = Σ device(d) + Σ hops, each moving U tokens' activations (2 × U × 4 B × E), / U
@@ -85,33 +95,48 @@ export function predictSpeed(
   const logitsBytes = 4 * shape.vocabularyEstimate;
   const flopsPerBlock = (2 * shape.layerReadBytes) / shape.bytesPerParameter;
   const remote = devices.filter((device) => device.remote);
+  const local = devices.filter((device) => !device.remote);
 
   const decodeOf = (device: CostDevice, blocks: number) =>
     (device.blockFraction * layers * shape.layerReadBytes + device.outputFraction * shape.outputBytes) /
       (device.node.bandwidthBytesPerSecond * bandwidthEfficiency) +
     blocks * perBlockOverhead;
+  // The head's llama-server loop and sampling, once per token, where the head measured it.
+  const tokenOverhead = local[0]?.node.tokenOverheadSeconds ?? 0;
+  const headCorrection = local[0]?.node.computeCorrection ?? 1;
+  const pathCorrection = (device: CostDevice) => device.link.correction ?? 1;
   const prefillOf = (device: CostDevice) =>
     (device.blockFraction * layers * flopsPerBlock) / (device.node.flopsPerSecond * computeEfficiency);
   const dispatch = (link: Link) => rpcRoundTripsPerDevice * link.rttSeconds + rpcFixedSeconds;
 
   if (mode !== "tensor") {
-    const computeSeconds = sum(devices.map((device) => decodeOf(device, device.blockFraction * layers)));
+    const rawHead =
+      tokenOverhead + sum(local.map((device) => decodeOf(device, device.blockFraction * layers)));
+    const remoteCompute = (device: CostDevice) => decodeOf(device, device.blockFraction * layers);
+    const hop = (device: CostDevice) =>
+      dispatch(device.link) +
+      (2 * activationBytes + (device.outputFraction > 0 ? logitsBytes : 0)) / throughput(device);
+    const computeSeconds =
+      rawHead * headCorrection + sum(remote.map((device) => remoteCompute(device) * pathCorrection(device)));
+    const networkSeconds = sum(remote.map((device) => hop(device) * pathCorrection(device)));
     const logitsSeconds = sum(
       remote.filter((device) => device.outputFraction > 0).map((device) => logitsBytes / throughput(device)),
     );
-    const networkSeconds =
-      sum(remote.map((device) => dispatch(device.link) + (2 * activationBytes) / throughput(device))) +
-      logitsSeconds;
     const prefillNetwork = sum(
       remote.map(
         (device) => dispatch(device.link) + (2 * ubatchTokens * activationBytes) / throughput(device),
       ),
     );
     const prefillSeconds = sum(devices.map(prefillOf)) + (prefillNetwork + logitsSeconds) / ubatchTokens;
-    return breakdown(computeSeconds, networkSeconds, prefillSeconds);
+    return {
+      ...breakdown(computeSeconds, networkSeconds, prefillSeconds),
+      headSeconds: rawHead * headCorrection,
+      uncorrectedHeadSeconds: rawHead,
+      uncorrectedRemoteSeconds: sum(remote.map((device) => remoteCompute(device) + hop(device))),
+    };
   }
 
-  const computeSeconds = Math.max(...devices.map((device) => decodeOf(device, layers)));
+  const rawCompute = tokenOverhead + Math.max(...devices.map((device) => decodeOf(device, layers)));
   const worstRtt = Math.max(0, ...remote.map((device) => device.link.rttSeconds));
   const worstThroughput = Math.min(...remote.map(throughput));
   const oneDispatch = remote.length > 0 ? rpcRoundTripsPerDevice * worstRtt + rpcFixedSeconds : 0;
@@ -119,10 +144,16 @@ export function predictSpeed(
   const copies = Math.ceil(Math.log2(devices.length)) * devices.length;
   const allReduce = (tokens: number) =>
     remote.length > 0 ? 2 * layers * copies * (worstRtt + (tokens * activationBytes) / worstThroughput) : 0;
-  const networkSeconds = oneDispatch + allReduce(1) + gather;
+  const worstCorrection = remote.length > 0 ? Math.max(...remote.map(pathCorrection)) : 1;
+  const rawNetwork = oneDispatch + allReduce(1) + gather;
   const prefillSeconds =
     Math.max(...devices.map(prefillOf)) + (oneDispatch + allReduce(ubatchTokens) + gather) / ubatchTokens;
-  return breakdown(computeSeconds, networkSeconds, prefillSeconds);
+  return {
+    ...breakdown(rawCompute * headCorrection, rawNetwork * worstCorrection, prefillSeconds),
+    headSeconds: rawCompute * headCorrection,
+    uncorrectedHeadSeconds: rawCompute,
+    uncorrectedRemoteSeconds: rawNetwork,
+  };
 }
 
 function throughput(device: CostDevice): number {
@@ -133,7 +164,7 @@ function sum(values: readonly number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-function breakdown(computeSeconds: number, networkSeconds: number, prefillSeconds: number): CostBreakdown {
+function breakdown(computeSeconds: number, networkSeconds: number, prefillSeconds: number) {
   return {
     decodeTokensPerSecond: 1 / (computeSeconds + networkSeconds),
     prefillTokensPerSecond: 1 / prefillSeconds,

@@ -1,7 +1,9 @@
 import { InvalidRequestError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
+import { calibratedLinks, calibrateNode } from "./calibration.js";
 import { candidateSets, exhaustiveLimit, type SearchOptions } from "./candidates.js";
 import { type Configuration, compareIds, configure, gib, type PlanningContext } from "./configure.js";
+import { bandwidthEfficiency } from "./cost-model.js";
 import { draftMemoryBytes, modelShape, totalRequirement } from "./memory-estimate.js";
 import type { PlacementInput, SplitMode } from "./placement-types.js";
 import { engineMismatch, linkTable, type ResolvedNode, resolveNode } from "./resolve-nodes.js";
@@ -37,7 +39,9 @@ export function prepareProblem(input: PlacementInput): Problem {
   const known = new Set(cluster.nodes.map((node) => node.id));
   const unknown = (request.nodes ?? []).filter((id) => !known.has(id));
   if (unknown.length > 0) throw new InvalidRequestError(`no such node: ${unknown.join(", ")}`, "nodes");
-  const all = [...cluster.nodes].sort((a, b) => compareIds(a.id, b.id)).map(resolveNode);
+  const all = [...cluster.nodes]
+    .sort((a, b) => compareIds(a.id, b.id))
+    .map((node) => calibrateNode(resolveNode(node), node.calibration, bandwidthEfficiency, cluster.now));
   const allowed = (node: ResolvedNode) =>
     (request.nodes === undefined || request.nodes.includes(node.id)) &&
     !(request.avoid ?? []).includes(node.id);
@@ -55,7 +59,7 @@ export function prepareProblem(input: PlacementInput): Problem {
       shape: modelShape(model),
       contextSize: request.contextSize,
       parallel: request.parallel,
-      link: linkTable(cluster.links),
+      link: calibratedLinks(linkTable(cluster.links), all, cluster.now),
       splitForced: request.split !== "auto",
       headExtraBytes: request.draft
         ? draftMemoryBytes(request.draft, request.contextSize, request.parallel)
@@ -139,14 +143,14 @@ export function exploreConfigurations(problem: Problem, options: SearchOptions =
 function headsToTry(members: ResolvedNode[], problem: Problem): ResolvedNode[] {
   const { link } = problem.context;
   const figures = (node: ResolvedNode) =>
-    `${node.accelerated}/${node.capacityBytes}/${node.bandwidthBytesPerSecond}/${node.flopsPerSecond}`;
+    `${node.accelerated}/${node.capacityBytes}/${node.bandwidthBytesPerSecond}/${node.flopsPerSecond}/${node.tokenOverheadSeconds}/${node.computeCorrection}`;
   const kinds = new Map<string, ResolvedNode>();
   for (const head of members) {
     const others = members
       .filter((other) => other !== head)
       .map((other) => {
         const toOther = link(head.id, other.id);
-        return `${figures(other)}@${toOther.rttSeconds}/${toOther.throughputBytesPerSecond}/${toOther.measured}`;
+        return `${figures(other)}@${toOther.rttSeconds}/${toOther.throughputBytesPerSecond}/${toOther.measured}/${toOther.correction}`;
       })
       .sort();
     const kind = `${figures(head)}|${others.join("|")}`;

@@ -1,3 +1,4 @@
+import type { NodeCalibration } from "../protocol/calibration.js";
 import type { LinkMeasurement } from "../protocol/cluster.js";
 import type { Backend } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
@@ -66,11 +67,15 @@ export interface PlacementNode {
    * llama.cpp's RPC wire format changes between versions. Unknown: compatible with any.
    */
   engineVersion?: string;
+  /** What it measured of itself and learnt from its instances (`NodeProfile.calibration`). */
+  calibration?: NodeCalibration;
 }
 
 export interface PlacementCluster {
   nodes: PlacementNode[];
   links: LinkMeasurement[];
+  /** When the plan is made (ms since epoch), to age learnt corrections; absent: they count in full. */
+  now?: number;
 }
 
 export interface PlacementInput {
@@ -106,6 +111,13 @@ export interface Shard {
 export interface Prediction {
   decodeTokensPerSecond: number;
   prefillTokensPerSecond: number;
+  /** Decode seconds per token reading weights (and the head's per-token overhead), and on the network. */
+  computeSeconds?: number;
+  networkSeconds?: number;
+  /** What a measured decode is compared with to learn corrections (see `CostBreakdown`). */
+  headSeconds?: number;
+  uncorrectedHeadSeconds?: number;
+  uncorrectedRemoteSeconds?: number;
 }
 
 export interface Plan {

@@ -47,6 +47,11 @@ export function planPlacement(input: PlacementInput): Plan {
     predicted: {
       decodeTokensPerSecond: best.prediction!.decodeTokensPerSecond,
       prefillTokensPerSecond: best.prediction!.prefillTokensPerSecond,
+      computeSeconds: best.prediction!.computeSeconds,
+      networkSeconds: best.prediction!.networkSeconds,
+      headSeconds: best.prediction!.headSeconds,
+      uncorrectedHeadSeconds: best.prediction!.uncorrectedHeadSeconds,
+      uncorrectedRemoteSeconds: best.prediction!.uncorrectedRemoteSeconds,
     },
     reasons: planReasons(problem, best, ranked, configurations),
     alternatives: alternatives(best, ranked, configurations, problem),

@@ -1,7 +1,7 @@
 import type { NodeId } from "../protocol/ids.js";
 import { type Configuration, gib } from "./configure.js";
 import type { Problem } from "./explore.js";
-import { assumedLink } from "./resolve-nodes.js";
+import { assumedLink, type ResolvedNode } from "./resolve-nodes.js";
 
 /** How many left-out nodes the reasons name one by one. */
 const leftOutShown = 4;
@@ -31,6 +31,7 @@ export function planReasons(
     ...splitReasons(input),
     headReason(input),
     ...predictionReasons(input),
+    ...calibrationReasons(input),
   ];
 }
 
@@ -183,4 +184,50 @@ function predictionReasons({ problem: { context }, best, name }: ReasonInput): s
       );
   }
   return reasons;
+}
+
+/** What the prediction took from the nodes' own measurements and the corrections they learnt. */
+function calibrationReasons({ problem: { context }, best, name }: ReasonInput): string[] {
+  const reasons: string[] = [];
+  for (const node of best.members) {
+    const measured = node.calibration?.measured;
+    if (measured)
+      reasons.push(
+        `${node.name}'s decode speed is its own measurement with its engine, not the chip table's guess: ` +
+          `${(measured.bandwidthBytesPerSecond / 1e9).toFixed(1)} GB/s of weights read ` +
+          `and ${(measured.tokenOverheadSeconds * 1000).toFixed(2)} ms per token besides.`,
+      );
+    // Only the head's own part takes its correction; a shard's share is in its RPC path's.
+    const factor = node.computeCorrection ?? 1;
+    if (factor !== 1 && node.id === best.head)
+      reasons.push(`Applied ${correctionText(factor)} to ${node.name}'s compute time, ${learnt(node)}.`);
+  }
+  for (const shard of best.rpcNodes) {
+    if (shard === best.head) continue;
+    const link = context.link(best.head, shard);
+    const path = `${name(best.head)} → ${name(shard)}`;
+    if (link.rpcMeasured)
+      reasons.push(
+        `The ${path} RPC round trip is ${(link.rttSeconds * 1000).toFixed(2)} ms, measured in llama.cpp's own RPC protocol` +
+          (link.pingRttSeconds !== undefined
+            ? ` (herd's ping: ${(link.pingRttSeconds * 1000).toFixed(2)} ms).`
+            : "."),
+      );
+    const factor = link.correction ?? 1;
+    if (factor !== 1)
+      reasons.push(
+        `Applied ${correctionText(factor)} to the ${path} RPC path (${name(shard)}'s blocks and the hop), learnt from ${link.correctionSamples ?? 0} measured decode${link.correctionSamples === 1 ? "" : "s"} against the plan.`,
+      );
+  }
+  return reasons;
+}
+
+/** `×1.23` (slower than the model says) or `×0.85`. */
+function correctionText(factor: number): string {
+  return `a correction of ×${factor.toFixed(2)}`;
+}
+
+function learnt(node: ResolvedNode): string {
+  const samples = node.calibration?.correction?.samples ?? 0;
+  return `learnt from ${samples} measured decode${samples === 1 ? "" : "s"} of its instances against their plans`;
 }

@@ -1,3 +1,4 @@
+import type { NodeCalibration } from "../protocol/calibration.js";
 import type { LinkMeasurement, NodeProfile } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
 import { type ChipFigures, lookupChip, unknownAppleChip, unknownCpu, unknownGpu } from "./chip-table.js";
@@ -17,6 +18,12 @@ export interface ResolvedNode {
   chip: string;
   /** The llama.cpp version of its engine, when known (see `PlacementNode.engineVersion`). */
   engineVersion?: string;
+  /** Seconds per token its llama-server spends besides reading weights, when it measured them. */
+  tokenOverheadSeconds?: number;
+  /** Its learnt correction to compute time (see `calibrateNode`); 1 or absent without data. */
+  computeCorrection?: number;
+  /** What it measured and learnt, for the links it heads and for reasons. */
+  calibration?: NodeCalibration;
 }
 
 /** Device names llama.cpp gives its GPU backends (`MTL0`, `CUDA0`, `Vulkan0`, `ROCm0`, ...). */
@@ -33,6 +40,7 @@ export function placementNodeFromProfile(id: NodeId, name: string, profile: Node
     devices: profile.devices,
     backend: profile.engine?.backend ?? null,
     engineVersion: profile.engine?.version,
+    ...(profile.calibration && { calibration: profile.calibration }),
   };
 }
 
@@ -80,6 +88,13 @@ export interface Link {
   throughputBytesPerSecond: number;
   /** False when nothing was measured and `assumedLink` stands in. */
   measured: boolean;
+  /** `rttSeconds` is the round trip of llama.cpp's own RPC protocol, measured by the head. */
+  rpcMeasured?: boolean;
+  /** herd's own ping, where `rttSeconds` is the RPC round trip instead. */
+  pingRttSeconds?: number;
+  /** The path's learnt correction to its network time (1 or absent without data). */
+  correction?: number;
+  correctionSamples?: number;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiKeyRecords } from "./api-keys.js";
+import { NodeCalibration } from "./calibration.js";
 import { Backend } from "./engine.js";
 import { NodeHealthFacts } from "./health.js";
 import { InstanceId, NodeId } from "./ids.js";
@@ -34,6 +35,8 @@ export const NodeProfile = z.object({
   clusterPort: z.number().int().positive(),
   herdVersion: z.string(),
   health: NodeHealthFacts.optional(),
+  /** Its measured memory bandwidth, RPC round trips and the corrections its instances taught it. */
+  calibration: NodeCalibration.optional(),
 });
 export type NodeProfile = z.infer<typeof NodeProfile>;
 

@@ -31,5 +31,13 @@ export const InstancePlan = z.object({
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
+  /**
+   * The prediction's decode seconds per token of the head's own part (with its learnt correction),
+   * and of the head's and the RPC paths' parts before corrections: what a measured decode is
+   * compared with to learn them.
+   */
+  predictedHeadSeconds: z.number().nonnegative().optional(),
+  uncorrectedHeadSeconds: z.number().nonnegative().optional(),
+  uncorrectedRemoteSeconds: z.number().nonnegative().optional(),
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;

@@ -43,6 +43,11 @@ export const InstanceStats = z.object({
   /** Tokens per second, one value per interval, oldest first. */
   recentTokensPerSecond: z.array(z.number().nonnegative()).max(600),
   sampledAt: z.string().max(40),
+  /**
+   * The requests that finished in the latest interval: tokens generated and the seconds the engine
+   * spent generating them, so tokens ÷ seconds is one stream's decode speed (what a plan predicts).
+   */
+  decode: z.object({ tokens: z.number().nonnegative(), seconds: z.number().positive() }).optional(),
 });
 export type InstanceStats = z.infer<typeof InstanceStats>;
 

@@ -48,7 +48,7 @@ export function planOnCluster(
   const plan = planPlacement({
     model: basis.model,
     request: placementRequest,
-    cluster: { nodes, links: view.links },
+    cluster: { nodes, links: view.links, now: Date.now() },
   });
   if (!copyable && !holders.includes(plan.head)) {
     const name = view.nodes.find((node) => node.id === plan.head)?.name ?? plan.head;
@@ -94,5 +94,8 @@ export function toInstancePlan(
     gpuLayers: plan.gpuLayers,
     rpcTransport,
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
+    predictedHeadSeconds: plan.predicted.headSeconds,
+    uncorrectedHeadSeconds: plan.predicted.uncorrectedHeadSeconds,
+    uncorrectedRemoteSeconds: plan.predicted.uncorrectedRemoteSeconds,
   };
 }

@@ -3,7 +3,7 @@ import { RpcTunnel } from "../cluster/rpc-tunnel.js";
 import type { EngineQuirks } from "../engine/engine-quirks.js";
 import { LlamaServerSupervisor } from "../engine/llama-server-supervisor.js";
 import type { ModelStore } from "../models/model-store.js";
-import type { PlacedInstance } from "../protocol/cluster.js";
+import type { InstancePlan, PlacedInstance } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import { ModelNotFoundError } from "../protocol/errors.js";
 import type { NodeEvent } from "../protocol/events.js";
@@ -43,6 +43,8 @@ export interface EngineStartOptions {
   endpointsOf: (node: NodeId) => string[];
   /** Where another node's direct-transport RPC server listens, once it does. */
   rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
+  /** Told each shard's `--rpc` endpoint once all answer, before llama-server connects (calibration). */
+  onShardsReachable?: (plan: InstancePlan, endpoints: string[], signal: AbortSignal) => Promise<void>;
   /** Copies a model this node must head but lacks from a peer that holds it. */
   obtainModel?: (
     name: string,
@@ -176,6 +178,7 @@ async function shardPreparation(
       await options.store.waitFor(localReady, signal);
       const endpoints = await Promise.all(reach.map((check) => check()));
       if (endpoints.every((endpoint) => endpoint !== undefined)) {
+        await options.onShardsReachable?.(plan, endpoints as string[], signal);
         return distributedArgs(plan, endpoints as string[]);
       }
       if (localReady(options.store.current)) await sleep(remoteShardProbeMs, signal);

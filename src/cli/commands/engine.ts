@@ -6,6 +6,7 @@ import { settingOption, toConfigOverrides } from "../config-options.js";
 import { localNode } from "../local-node.js";
 import { print } from "../print.js";
 import { renderBuildProgress } from "../render-build-progress.js";
+import { addEngineCalibrateCommand } from "./engine-calibrate.js";
 
 const BuildFlags = z.object({ force: z.boolean().optional(), jobs: z.number().optional() });
 const InfoFlags = z.object({ json: z.boolean().optional() });
@@ -13,6 +14,7 @@ const InfoFlags = z.object({ json: z.boolean().optional() });
 /** `herd engine build|info`: the llama.cpp engine this machine runs. */
 export function addEngineCommands(program: Command): void {
   const engine = program.command("engine").description("the llama.cpp engine: build it, inspect it");
+  addEngineCalibrateCommand(engine);
 
   engine
     .command("build")
