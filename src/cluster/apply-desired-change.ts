@@ -1,6 +1,7 @@
 import type { DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { ConflictError, type HerdError, NotFoundError } from "../protocol/errors.js";
 import { assertNever } from "../protocol/events.js";
+import { applyAliasChange, refuseAliasChange } from "./aliases.js";
 
 /** The desired state's content after `change` (the coordinator then gives it the next epoch). */
 export function applyDesiredChange(
@@ -46,6 +47,10 @@ export function applyDesiredChange(
       }
       return { instances, upstreams, routes: next };
     }
+    case "set-alias":
+    case "remove-alias":
+    case "record-alias-switch":
+      return { instances, upstreams, routes, aliases: applyAliasChange(previous, change) };
     default:
       return assertNever(change);
   }
@@ -76,6 +81,10 @@ export function refuseDesiredChange(state: DesiredState, change: DesiredChange):
     case "set-upstream":
     case "set-routes":
       return undefined;
+    case "set-alias":
+    case "remove-alias":
+    case "record-alias-switch":
+      return refuseAliasChange(state, change);
     default:
       return assertNever(change);
   }

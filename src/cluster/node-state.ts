@@ -172,7 +172,9 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     case "desired-change-requested": {
       if (refuseChange(state, event.change)) return state;
       const content = applyDesiredChange(state.desired, event.change);
-      return { ...state, desired: { epoch: state.desired.epoch + 1, writtenBy: state.self, ...content } };
+      // Parts a change does not touch (the aliases) stay as they were.
+      const desired = { ...state.desired, ...content, epoch: state.desired.epoch + 1, writtenBy: state.self };
+      return { ...state, desired };
     }
     default:
       return assertNever(event);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Alias, aliasChanges } from "./aliases.js";
 import { ApiKeyRecords } from "./api-keys.js";
 import { Backend } from "./engine.js";
 import { NodeHealthFacts } from "./health.js";
@@ -107,6 +108,8 @@ export const DesiredState = z.object({
   upstreams: z.array(Upstream).default([]),
   /** Each model's route; a model an upstream lists and that has none here is `local-then-upstream`. */
   routes: z.record(z.string(), ModelRoute).default({}),
+  /** Names that stand for a chain of models (absent in states saved before aliases existed). */
+  aliases: z.array(Alias).optional(),
 });
 export type DesiredState = z.infer<typeof DesiredState>;
 
@@ -153,6 +156,7 @@ export const DesiredChange = z.discriminatedUnion("op", [
     op: z.literal("set-routes"),
     routes: z.record(z.string().min(1).max(128), ModelRoute.nullable()),
   }),
+  ...aliasChanges,
 ]);
 export type DesiredChange = z.infer<typeof DesiredChange>;
 
