@@ -13,6 +13,7 @@ import { createNodeStore } from "./cluster/node-state.js";
 import { type ConfigOverrides, loadConfig, type NodeConfig } from "./config.js";
 import { findParentDeathWrapper } from "./engine/parent-death-wrapper.js";
 import { listEngineDevices } from "./engine/probe-engine.js";
+import { clusterAliases } from "./inference/cluster-aliases.js";
 import { clusterGateway } from "./inference/cluster-gateway.js";
 import { recoveringModels } from "./inference/recovering-models.js";
 import { Router } from "./inference/router.js";
@@ -190,6 +191,11 @@ export async function startNode(
       },
       gateway: clusterGateway(() => cluster.desiredState),
       maxQueuePerInstance: config.maxQueuePerInstance,
+      aliases: clusterAliases({
+        desired: () => cluster.desiredState,
+        isReady: (model, localOnly) =>
+          instances.ready(model).length > 0 || (!localOnly && cluster.remoteInstances(model).length > 0),
+      }),
     });
     // Finished Responses API responses, for previous_response_id: in this node's memory only.
     const responses = new ResponseStore();

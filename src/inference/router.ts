@@ -6,9 +6,14 @@ import type { InstanceStatus } from "../protocol/instance.js";
 import type { ModelRoute, RequestPolicy, Upstream } from "../protocol/upstream.js";
 import { sleep } from "../util/backoff.js";
 import { type Candidate, chooseInstance, slotsOf } from "./choose-instance.js";
+import type { AliasDirectory } from "./cluster-aliases.js";
+import type { AliasResolution } from "./resolve-alias.js";
 
-/** Where one request goes; `release()` must be called when the request is over. */
-export type Route = LocalRoute | RemoteRoute | UpstreamRoute;
+/**
+ * Where one request goes; `release()` must be called when the request is over. `servedModel` is
+ * the alias's entry that serves it, when the client asked for an alias.
+ */
+export type Route = (LocalRoute | RemoteRoute | UpstreamRoute) & { servedModel?: string };
 
 /** An instance whose head runs on another node: the request is forwarded to that node. */
 export interface RemoteRoute {
@@ -87,6 +92,8 @@ export interface RouterOptions {
   gateway?: Gateway;
   /** Requests queued or running on one instance (here, or sent to its node) before more are refused. */
   maxQueuePerInstance?: number;
+  /** Names that stand for a chain of models; none by default. */
+  aliases?: AliasDirectory;
 }
 
 /** Conversations remembered for prompt-cache affinity; the oldest are forgotten first. */
@@ -109,6 +116,7 @@ export class Router {
   private readonly recovery: { recovering: (model: string) => boolean; waitMs: number };
   private readonly gateway: Gateway;
   private readonly maxQueuePerInstance: number;
+  private readonly aliases: AliasDirectory | undefined;
 
   constructor(
     private readonly models: ModelStore,
@@ -123,6 +131,7 @@ export class Router {
       keyOf: () => undefined,
     };
     this.maxQueuePerInstance = options.maxQueuePerInstance ?? Number.POSITIVE_INFINITY;
+    this.aliases = options.aliases;
   }
 
   /**
@@ -137,8 +146,8 @@ export class Router {
         return await this.route(model, options);
       } catch (error) {
         const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
-        if (!waiting || Date.now() > deadline || options.signal?.aborted || !this.recovery.recovering(model))
-          throw error;
+        const recovering = this.recovery.recovering(model) || this.aliases?.switching(model) === true;
+        if (!waiting || Date.now() > deadline || options.signal?.aborted || !recovering) throw error;
         await sleep(200, options.signal);
       }
     }
@@ -146,6 +155,8 @@ export class Router {
 
   /** Chooses where a request goes now (see the class comment). */
   async route(model: string, options: RouteOptions = {}): Promise<Route> {
+    const alias = this.aliases?.resolve(model, options);
+    if (alias) return this.routeAlias(model, alias, options);
     const mayLeave = !options.localOnly && options.policy !== "local-only";
     const modelRoute = this.gateway.routeOf(model);
     const upstreams = mayLeave && modelRoute !== "local-only" ? this.gateway.upstreamsFor(model) : [];
@@ -222,6 +233,29 @@ export class Router {
   /** Models that only upstreams serve, with the upstream that lists each first. */
   upstreamModels(): Array<{ name: string; upstream: string }> {
     return this.gateway.upstreamModels?.() ?? [];
+  }
+
+  /** A request for an alias goes where its chosen entry's own requests go. */
+  private async routeAlias(
+    alias: string,
+    resolution: AliasResolution,
+    options: RouteOptions,
+  ): Promise<Route> {
+    switch (resolution.kind) {
+      case "model":
+        return { ...(await this.route(resolution.model, options)), servedModel: resolution.model };
+      case "upstream":
+        return {
+          kind: "upstream",
+          upstream: resolution.upstream,
+          upstreamModel: resolution.upstreamModel,
+          apiKey: this.gateway.keyOf(resolution.upstream),
+          release: this.take(`upstream:${resolution.upstream.name}`),
+          servedModel: resolution.entry,
+        };
+      case "unavailable":
+        throw new ModelUnavailableError(alias, resolution.state, resolution.reason);
+    }
   }
 
   private toLocal(entry: { status: InstanceStatus; endpoint: EngineEndpoint }): LocalRoute {
