@@ -29,6 +29,7 @@ import { prepareNode } from "./node/prepare-node.js";
 import type { InstanceSummary } from "./protocol/cluster.js";
 import { DisposeStack } from "./util/dispose-stack.js";
 import type { Logger } from "./util/logger.js";
+import { AliasKeeper } from "./worker/alias-keeper.js";
 import { LocalInstances } from "./worker/local-instances.js";
 import { LocalShards } from "./worker/local-shards.js";
 import { PeerModelFetcher } from "./worker/peer-model-fetcher.js";
@@ -226,6 +227,20 @@ export async function startNode(
     stack.use("instances", instances);
     const keeper = stack.use("placement keeper", new PlacementKeeper({ self: identity.id, cluster, logger }));
     keeper.start();
+    const aliasKeeper = stack.use(
+      "alias keeper",
+      new AliasKeeper({
+        cluster,
+        onChange: (listener) => store.subscribe(listener),
+        profile: (model) => models.get(model),
+        plan: (profile) => void instances.dryRunFor(profile, { model: profile.name }),
+        load: (model) => instances.load({ model }),
+        drain: (instanceId) => instances.drain({ instance: instanceId }),
+        publish,
+        logger,
+      }),
+    );
+    aliasKeeper.start();
     const discovery = config.discovery
       ? new LanDiscovery({
           clusterId: clusterIdOf(clusterKeyBytes(identity)),

@@ -5,6 +5,7 @@ import type { CreatedApiKey } from "../protocol/api-keys.js";
 import { HerdError } from "../protocol/errors.js";
 import type { LoadModelRequest } from "../protocol/management.js";
 import { formatBytes, formatCount, formatDuration } from "../util/format.js";
+import { addAliasCommands } from "./commands/alias.js";
 import { addHealthCommand } from "./commands/health.js";
 import { addModelsVerifyCommand } from "./commands/models-verify.js";
 import { addRunCommand } from "./commands/run.js";
@@ -672,6 +673,7 @@ addServiceCommands(program);
 addRunCommand(program, client);
 addModelsVerifyCommand(models, client);
 addStopCommand(program, client);
+addAliasCommands(program, client);
 
 try {
   await program.parseAsync(process.argv);

@@ -220,6 +220,11 @@ export class Router {
     throw new ModelUnavailableError(model, waiting.state, waiting.reason);
   }
 
+  /** The entry a request (policy `any`) for `name` would go to now, when `name` is an alias. */
+  resolveAlias(name: string): AliasResolution | undefined {
+    return this.aliases?.resolve(name, {});
+  }
+
   /** Requests in flight on an instance (or `upstream:NAME`) that this node routed. */
   load(instanceId: string): number {
     return this.inFlight.get(instanceId) ?? 0;
