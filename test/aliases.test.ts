@@ -45,6 +45,26 @@ async function askCoder(node: HerdProcess): Promise<Reply> {
   }
 }
 
+/** Asks `node` for `coder` one request after another until the returned function is called. */
+function clientLoop(node: HerdProcess): { replies: Reply[]; stop: () => Promise<void> } {
+  const replies: Reply[] = [];
+  const stop = new AbortController();
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      const reply = await askCoder(node);
+      replies.push(reply);
+      if (!reply.ok) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  return {
+    replies,
+    stop: async () => {
+      stop.abort();
+      await loop;
+    },
+  };
+}
+
 /** The longest time between two successful replies around `[from, to]`. */
 function longestGap(replies: Reply[], from: number, to: number): number {
   const successes = replies.filter((reply) => reply.ok).map((reply) => reply.at);
@@ -84,6 +104,8 @@ describe("an alias kept loaded while a node leaves and returns", () => {
       const made = await synth(a, name, layers, embedding, heads);
       expect(made.code, made.stderr).toBe(0);
     }
+    // b holds small too: left on its own, it can serve coder from it.
+    expect((await synth(b, "small", "2", "256", "4")).code).toBe(0);
   });
   afterAll(stopAllHerdProcesses);
 
@@ -104,15 +126,7 @@ describe("an alias kept loaded while a node leaves and returns", () => {
     expect(new Set(big.plan!.shards.map((shard) => shard.node))).toEqual(new Set([aId, bId]));
 
     // The client loop: one request after another, every reply checked, for the whole test.
-    const replies: Reply[] = [];
-    const stop = new AbortController();
-    const loop = (async () => {
-      while (!stop.signal.aborted) {
-        const reply = await askCoder(a);
-        replies.push(reply);
-        if (!reply.ok) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    })();
+    const { replies, stop } = clientLoop(a);
     await waitFor("a few replies before the kill", async () => (replies.length >= 3 ? true : undefined));
 
     const killedAt = Date.now();
@@ -142,8 +156,7 @@ describe("an alias kept loaded while a node leaves and returns", () => {
     await waitFor("replies after the switch back", async () =>
       replies.filter((reply) => reply.at > back.at).length >= 5 ? true : undefined,
     );
-    stop.abort();
-    await loop;
+    await stop();
     const returnGap = longestGap(replies, restartedAt, back.at);
     const failed = (from: number, to = Number.POSITIVE_INFINITY) =>
       replies.filter((reply) => reply.at > from && reply.at <= to && !reply.ok);
@@ -175,6 +188,89 @@ describe("an alias kept loaded while a node leaves and returns", () => {
       (await a.client.cluster()).desired.instances.some((instance) => instance.model === "small")
         ? undefined
         : true,
+    );
+  }, 300_000);
+
+  it("keeps answering on a node left on its own, from what fits there, and switches back when it rejoins", async () => {
+    const bId = (await b.client.cluster()).self;
+    const { replies, stop } = clientLoop(b);
+    await waitFor("b answering coder", async () => (replies.some((reply) => reply.ok) ? true : undefined));
+    const killedAt = Date.now();
+    await a.kill();
+    // b is now the cluster as far as it can tell: it coordinates, and loads the entry it holds.
+    const alone = await waitFor(
+      "coder served by small on b alone",
+      async () => replies.find((reply) => reply.at > killedAt && reply.ok && reply.served === "small"),
+      60_000,
+    );
+    const view = await b.client.cluster();
+    expect(view.coordinator).toBe(bId);
+    expect(view.desired.instances.find((instance) => instance.model === "small")?.node).toBe(bId);
+    // Away for good as far as b can tell: a is gone, and big, which no node left holds, is suspended.
+    await waitFor(
+      "a gone and big suspended",
+      async () => {
+        const now = await b.client.cluster();
+        const gone = now.nodes.find((member) => member.name === "a")?.state === "gone";
+        return gone && now.desired.instances.find((instance) => instance.model === "big")?.suspended
+          ? true
+          : undefined;
+      },
+      60_000,
+    );
+    a = await HerdProcess.start({
+      home: a.home,
+      port: a.port,
+      clusterPort: a.clusterPort,
+      args: ["--name", "a", "--peers", b.clusterEndpoint, "--memory-limit", "1G"],
+    });
+    const restartedAt = Date.now();
+    // b was never restarted: it rejoins a as its dialer finds it again.
+    const back = await waitFor(
+      "coder served by big again on b once a is back",
+      async () => replies.find((reply) => reply.at > restartedAt && reply.ok && reply.served === "big"),
+      120_000,
+    ).catch(async (error: Error) => {
+      for (const node of [a, b]) {
+        const view = await node.client.cluster();
+        console.log(
+          JSON.stringify({
+            coordinator: view.coordinator,
+            epoch: view.epoch,
+            nodes: view.nodes.map((member) => [member.name, member.state]),
+            desired: view.desired.instances.map((instance) => [
+              instance.model,
+              instance.node,
+              instance.suspended,
+              instance.draining,
+            ]),
+            instances: view.instances.map((instance) => [instance.model, instance.state, instance.reason]),
+          }),
+        );
+        const log = (await node.log())
+          .split("\n")
+          .filter((line) => /alias|coordinator|placed|suspend|fit|desired-state-changed|joined/i.test(line));
+        console.log(
+          log
+            .slice(-40)
+            .map((line) => line.slice(0, 400))
+            .join("\n"),
+        );
+      }
+      console.log(replies.slice(-5));
+      throw error;
+    });
+    await waitFor("replies after the switch back", async () =>
+      replies.filter((reply) => reply.at > back.at).length >= 3 ? true : undefined,
+    );
+    await stop();
+    console.log(
+      `alias coder on b alone: kill -9 of a to the first reply from small on b ${alone.at - killedAt} ms (longest gap ${longestGap(replies, killedAt, alone.at)} ms); ` +
+        `a started again to the first reply from big ${back.at - restartedAt} ms (longest gap ${longestGap(replies, restartedAt, back.at)} ms); ${replies.length} replies`,
+    );
+    expect(alone.at - killedAt).toBeLessThan(15_000);
+    expect(replies.filter((reply) => reply.at > alone.at && !reply.ok).map((reply) => reply.problem)).toEqual(
+      [],
     );
   }, 300_000);
 

@@ -1,4 +1,5 @@
 import { aliasesOf } from "../cluster/aliases.js";
+import { membershipTimings } from "../cluster/node-state.js";
 import { parseAliasEntry } from "../protocol/aliases.js";
 import type { ClusterView, DesiredChange, DesiredState } from "../protocol/cluster.js";
 import { HerdError, NoPlacementError } from "../protocol/errors.js";
@@ -30,6 +31,12 @@ export interface AliasKeeperOptions {
   drain: (instanceId: string) => Promise<unknown>;
   publish: (event: NodeEvent) => void;
   logger: Logger;
+  /**
+   * How long after `start` the keeper leaves things as they are: a node that has just started
+   * coordinates alone until it meets its peers, and would load for an alias what they already
+   * serve. Default: the time after which a silent peer counts as gone.
+   */
+  settleMs?: number;
 }
 
 /** How soon a load is tried again: a load adds the instance at once, so only a failed one repeats. */
@@ -45,12 +52,14 @@ export class AliasKeeper {
   private running: Promise<void> | undefined;
   private again = false;
   private disposed = false;
+  private startedAt = Number.POSITIVE_INFINITY;
   /** When each model was last loaded for an alias: a load that failed is tried again only after a while. */
   private readonly lastLoaded = new Map<string, number>();
 
   constructor(private readonly options: AliasKeeperOptions) {}
 
   start(): void {
+    this.startedAt = Date.now();
     this.unsubscribe = this.options.onChange(() => this.schedule());
   }
 
@@ -62,6 +71,7 @@ export class AliasKeeper {
 
   private schedule(): void {
     if (this.disposed || !this.options.cluster.isCoordinator) return;
+    if (Date.now() - this.startedAt < (this.options.settleMs ?? membershipTimings.removeAfterMs)) return;
     if (this.running) {
       this.again = true;
       return;
