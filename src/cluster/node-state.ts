@@ -120,8 +120,17 @@ export function createNodeStore(self: NodeId, desired?: DesiredState): NodeStore
  */
 export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
   switch (event.type) {
-    case "hello-received":
-      return withMembers(state, heardFrom(state, event.introduction, event.profile, event.at));
+    case "hello-received": {
+      const existing = state.members.get(event.introduction.id);
+      const members = heardFrom(state, event.introduction, event.profile, event.at);
+      // A peer that restarted runs none of what it reported before (a READY instance would draw
+      // requests, and let a keep-loaded alias drain its fallback); its next heartbeat says what it runs.
+      if (!existing || existing.introduction.incarnation === event.introduction.incarnation)
+        return withMembers(state, members);
+      const reports = new Map(state.reports);
+      reports.delete(event.introduction.id);
+      return withMembers({ ...state, reports }, members);
+    }
     case "heartbeat-received": {
       const links = new Map(state.links);
       for (const link of event.links) {
