@@ -3,6 +3,7 @@ import { ResponseStore } from "./api/openai/responses/response-store.js";
 import { formatJoinToken } from "./cluster/join-token.js";
 import { clusterKeyBytes } from "./cluster/node-identity.js";
 import { type ConfigOverrides, loadConfig, type NodeConfig } from "./config.js";
+import { createAliasKeeper } from "./node/alias-keeper-part.js";
 import { serveApi } from "./node/api-servers.js";
 import { createClusterPart } from "./node/cluster-part.js";
 import { createInstanceParts } from "./node/instance-parts.js";
@@ -94,6 +95,9 @@ export async function startNode(
     // Engines stop before the cluster node that announces them.
     stack.use("instances", instances);
     stack.use("placement keeper", new PlacementKeeper({ self: identity.id, cluster, logger })).start();
+    stack
+      .use("alias keeper", createAliasKeeper({ basics, events, modelParts, clusterPart, instances }))
+      .start();
     await startDiscovery(basics, cluster, stack);
     const url = await serveApi(app.fetch, config, stack);
     logger.info({ url, home: config.home }, "herd node listening");

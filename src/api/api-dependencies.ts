@@ -19,6 +19,7 @@ import type {
 } from "../protocol/management.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { Logger } from "../util/logger.js";
+import type { AliasRegistry } from "../worker/alias-registry.js";
 import type { LocalInstances } from "../worker/local-instances.js";
 import type { UpstreamRegistry } from "../worker/upstream-registry.js";
 import type { ResponseStore } from "./openai/responses/response-store.js";
@@ -108,6 +109,8 @@ export interface ApiDependencies {
   };
   /** External upstreams and model routes; absent where they are not managed (in-process tests). */
   upstreams?: UpstreamRegistry;
+  /** Aliases of models; absent where they are not managed (in-process tests). */
+  aliases?: AliasRegistry;
   /** The built dashboard, served at `/`; absent when it was not built. */
   dashboardDirectory?: string;
   /** Load a known model that no instance serves when a request asks for it (`--autoload`). Default false. */

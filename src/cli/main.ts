@@ -1,6 +1,7 @@
 import { Command } from "commander";
 import { HerdApiError, HerdClient, HerdUnreachableError } from "../client/herd-client.js";
 import { HerdError } from "../protocol/errors.js";
+import { addAliasCommands } from "./commands/alias.js";
 import { addClusterCommands } from "./commands/cluster.js";
 import { addEngineCommands } from "./commands/engine.js";
 import { addHealthCommand } from "./commands/health.js";
@@ -37,6 +38,7 @@ addHealthCommand(program, client);
 addServiceCommands(program);
 addRunCommand(program, client);
 addStopCommand(program, client);
+addAliasCommands(program, client);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,3 +1,4 @@
+import type { AliasListing, AliasStatus, SetAliasRequest } from "../protocol/aliases.js";
 import type { ApiKeyView, CreateApiKeyRequest, CreatedApiKey } from "../protocol/api-keys.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import type { EngineReport } from "../protocol/engine.js";
@@ -254,6 +255,19 @@ export class HerdClient {
   /** Sets where a model's requests may go (null: back to the default). */
   setRoute(model: string, route: ModelRoute | null): Promise<UpstreamListing> {
     return this.request("PUT", `/herd/v1/routes/${encodeURIComponent(model)}`, { route });
+  }
+
+  aliases(): Promise<AliasListing> {
+    return this.request("GET", "/herd/v1/aliases");
+  }
+
+  /** Sets an alias's chain (a model's name, or `upstream:<name>/<model>` per entry). */
+  setAlias(name: string, request: SetAliasRequest): Promise<AliasStatus> {
+    return this.request("PUT", `/herd/v1/aliases/${encodeURIComponent(name)}`, request);
+  }
+
+  removeAlias(name: string): Promise<AliasListing> {
+    return this.request("DELETE", `/herd/v1/aliases/${encodeURIComponent(name)}`);
   }
 
   /** The planner's dry run for a load request. */

@@ -1,6 +1,7 @@
 import type { DesiredEvent, DesiredState, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, type HerdError, NotFoundError } from "../protocol/errors.js";
 import { assertNever } from "../protocol/events.js";
+import { applyAliasChange, refuseAliasChange } from "./aliases.js";
 
 /** The content of a desired state, without the epoch and writer the coordinator gives it. */
 export type DesiredContent = Omit<DesiredState, "epoch" | "writtenBy">;
@@ -69,6 +70,10 @@ export function applyDesiredChange(previous: DesiredState, event: DesiredEvent):
       }
       return { instances, upstreams, routes: next };
     }
+    case "alias-set":
+    case "alias-removed":
+    case "alias-switch-recorded":
+      return { instances, upstreams, routes, aliases: applyAliasChange(previous, event) };
     default:
       return assertNever(event);
   }
@@ -111,6 +116,10 @@ export function refuseDesiredChange(state: DesiredState, event: DesiredEvent): H
     case "upstream-registered":
     case "routes-set":
       return undefined;
+    case "alias-set":
+    case "alias-removed":
+    case "alias-switch-recorded":
+      return refuseAliasChange(state, event);
     default:
       return assertNever(event);
   }

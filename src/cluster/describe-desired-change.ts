@@ -56,6 +56,19 @@ export function describeDesiredChange(
       return { type: change.type, epoch, name: change.name };
     case "routes-set":
       return { type: change.type, epoch, routes: change.routes };
+    case "alias-set":
+      return {
+        type: change.type,
+        epoch,
+        name: change.alias.name,
+        chain: change.alias.chain,
+        keepLoaded: change.alias.keepLoaded,
+      };
+    case "alias-removed":
+      return { type: change.type, epoch, name: change.name };
+    case "alias-switch-recorded":
+      // The coordinator's alias keeper publishes the switch itself (`alias-switched`, with its reason).
+      return undefined;
     default:
       return assertNever(change);
   }

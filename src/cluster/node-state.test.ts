@@ -282,6 +282,15 @@ describe("applyEvent: what peers report", () => {
       instances: [],
     },
     {
+      situation:
+        "a peer that reported an instance restarted: it runs nothing of what it said until it reports again",
+      events: [
+        heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] }),
+        hello("younger", 2000, "second"),
+      ],
+      instances: [],
+    },
+    {
       situation: "a peer that reported an instance is only suspected",
       events: [heartbeat("younger", 900, { instances: [summaryOf("m-1", "younger", "READY")] }), tick(4000)],
       instances: ["younger: m-1 READY, 0 from others"],

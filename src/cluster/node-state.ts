@@ -141,8 +141,17 @@ export function createNodeStore(self: NodeId, desired?: DesiredState): NodeStore
  */
 export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
   switch (event.type) {
-    case "hello-received":
-      return withMembers(state, heardFrom(state, event.introduction, event.profile, event.at));
+    case "hello-received": {
+      const existing = state.members.get(event.introduction.id);
+      const members = heardFrom(state, event.introduction, event.profile, event.at);
+      // A peer that restarted runs none of what it reported before (a READY instance would draw
+      // requests, and let a keep-loaded alias drain its fallback); its next heartbeat says what it runs.
+      if (!existing || existing.introduction.incarnation === event.introduction.incarnation)
+        return withMembers(state, members);
+      const reports = new Map(state.reports);
+      reports.delete(event.introduction.id);
+      return withMembers({ ...state, reports }, members);
+    }
     case "heartbeat-received": {
       const links = new Map(state.links);
       for (const link of event.links) {
@@ -198,6 +207,9 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     case "upstream-registered":
     case "upstream-removed":
     case "routes-set":
+    case "alias-set":
+    case "alias-removed":
+    case "alias-switch-recorded":
       return withDesiredChange(state, event);
     case "engine-started":
     case "engine-status-changed":
@@ -230,15 +242,17 @@ export function refuseChange(state: NodeState, change: DesiredEvent): HerdError 
 /** The state after a change to the desired state: the next epoch, written by this node; or as it was. */
 function withDesiredChange(state: NodeState, change: DesiredEvent): NodeState {
   if (refuseChange(state, change)) return state;
-  const { instances, upstreams, routes } = applyDesiredChange(state.desired, change);
+  const content = applyDesiredChange(state.desired, change);
   const previous = state.desired;
   // A change that changes nothing (a drain of instances already draining) takes no epoch.
-  if (instances === previous.instances && upstreams === previous.upstreams && routes === previous.routes)
-    return state;
-  return {
-    ...state,
-    desired: { epoch: previous.epoch + 1, writtenBy: state.self, instances, upstreams, routes },
-  };
+  const unchanged =
+    content.instances === previous.instances &&
+    content.upstreams === previous.upstreams &&
+    content.routes === previous.routes &&
+    (content.aliases ?? previous.aliases) === previous.aliases;
+  if (unchanged) return state;
+  // Parts a change does not touch (the aliases) stay as they were.
+  return { ...state, desired: { ...previous, ...content, epoch: previous.epoch + 1, writtenBy: state.self } };
 }
 
 /** The key of a link in `NodeState.links`. */

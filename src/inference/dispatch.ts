@@ -1,6 +1,7 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { RequestPolicy } from "../protocol/upstream.js";
 import { currentRequest } from "../util/request-context.js";
+import { answerAsAlias } from "./answer-as-alias.js";
 import { conversationKey } from "./conversation-key.js";
 import { type EngineResponse, forwardToEngine } from "./forward-to-engine.js";
 import { forwardToUpstream } from "./forward-to-upstream.js";
@@ -50,19 +51,26 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
     // The model exists and is served: from here on it labels the request's metrics and logs.
     const request = currentRequest();
     if (request) request.model = options.model;
+    // A request for an alias: the entry's node serves the entry, and the client hears of the alias.
+    const served = route.servedModel;
+    const answer = (response: EngineResponse) =>
+      served ? answerAsAlias(response, options.model, served) : response;
     try {
       if (route.kind === "upstream") {
-        return await forwardToUpstream({
-          route,
-          model: options.model,
-          path: options.path,
-          body: options.body,
-          signal: options.signal,
-        });
+        return answer(
+          await forwardToUpstream({
+            route,
+            model: options.model,
+            path: options.path,
+            body: options.body,
+            signal: options.signal,
+          }),
+        );
       }
       if (route.kind === "remote") {
+        const body = served ? { ...(options.body as object), model: served } : options.body;
         const upstream = await options
-          .forwardToNode(route, options.path, options.body, options.signal)
+          .forwardToNode(route, options.path, body, options.signal)
           .catch((error) => {
             route.release();
             throw error;
@@ -74,7 +82,7 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
           upstream.body.resume();
           throw new ModelUnavailableError(options.model, "UNAVAILABLE", "its head answered 503");
         }
-        return upstream;
+        return answer(upstream);
       }
       options.check?.(route);
       const upstream = await forwardToEngine({
@@ -85,7 +93,7 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
         signal: options.signal,
       });
       meterEngineResponse(upstream, options.model, startedAt);
-      return upstream;
+      return answer(upstream);
     } catch (error) {
       const retry =
         error instanceof ModelUnavailableError &&

@@ -1,4 +1,5 @@
-import { Agent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
+import type { Readable } from "node:stream";
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { LocalRoute } from "./router.js";
 
@@ -16,7 +17,7 @@ export interface ForwardOptions {
 export interface EngineResponse {
   status: number;
   headers: Record<string, string>;
-  body: IncomingMessage;
+  body: Readable;
 }
 
 /**

@@ -7,9 +7,14 @@ import type { ModelRoute, RequestPolicy, Upstream } from "../protocol/upstream.j
 import { RequestCounts } from "../util/request-counts.js";
 import { localInstanceStatuses } from "../worker/local-instance-statuses.js";
 import { chooseInstance, type ReadyInstance, readyInstances, slotsOf } from "./choose-instance.js";
+import type { AliasDirectory } from "./cluster-aliases.js";
+import type { AliasResolution } from "./resolve-alias.js";
 
-/** Where one request goes; `release()` must be called when the request is over. */
-export type Route = LocalRoute | RemoteRoute | UpstreamRoute;
+/**
+ * Where one request goes; `release()` must be called when the request is over. `servedModel` is
+ * the alias's entry that serves it, when the client asked for an alias.
+ */
+export type Route = (LocalRoute | RemoteRoute | UpstreamRoute) & { servedModel?: string };
 
 /** An instance whose head runs on another node: the request is forwarded to that node. */
 export interface RemoteRoute {
@@ -70,6 +75,8 @@ export interface RouterOptions {
   maxQueuePerInstance?: number;
   /** Where this node's requests are counted; shared with the heartbeats that report them. */
   counts?: RequestCounts;
+  /** Names that stand for a chain of models; none by default. */
+  aliases?: AliasDirectory;
 }
 
 /** Conversations remembered for prompt-cache affinity; the oldest are forgotten first. */
@@ -93,6 +100,7 @@ export class Router {
   private readonly recovery: { recovering: (model: string) => boolean; waitMs: number };
   private readonly gateway: Gateway;
   private readonly maxQueuePerInstance: number;
+  private readonly aliases: AliasDirectory | undefined;
 
   constructor(
     private readonly models: ModelStore,
@@ -107,6 +115,7 @@ export class Router {
       keyOf: () => undefined,
     };
     this.maxQueuePerInstance = options.maxQueuePerInstance ?? Number.POSITIVE_INFINITY;
+    this.aliases = options.aliases;
   }
 
   /**
@@ -121,12 +130,16 @@ export class Router {
         return await this.route(model, options);
       } catch (error) {
         const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
-        if (!waiting || Date.now() > deadline || options.signal?.aborted || !this.recovery.recovering(model))
-          throw error;
+        const recovering = this.recovery.recovering(model) || this.aliases?.switching(model) === true;
+        if (!waiting || Date.now() > deadline || options.signal?.aborted || !recovering) throw error;
         const before = this.store.current;
+        // An alias's entries are other models: any change may be the one that makes an entry READY.
+        const isAlias = this.aliases?.resolve(model, options) !== undefined;
         const served = (state: NodeState) =>
           state !== before &&
-          (readyInstances(state, model, options.localOnly).length > 0 || !this.recovery.recovering(model));
+          (isAlias ||
+            readyInstances(state, model, options.localOnly).length > 0 ||
+            !this.recovery.recovering(model));
         const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
         const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
         // Past the deadline, one last try says how the model is doing now.
@@ -171,6 +184,8 @@ export class Router {
 
   /** Chooses where a request goes now (see the class comment). */
   async route(model: string, options: RouteOptions = {}): Promise<Route> {
+    const alias = this.aliases?.resolve(model, options);
+    if (alias) return this.routeAlias(model, alias, options);
     const mayLeave = !options.localOnly && options.policy !== "local-only";
     const modelRoute = this.gateway.routeOf(model);
     const upstreams = mayLeave && modelRoute !== "local-only" ? this.gateway.upstreamsFor(model) : [];
@@ -214,6 +229,11 @@ export class Router {
     throw new ModelUnavailableError(model, waiting.state, waiting.reason);
   }
 
+  /** The entry a request (policy `any`) for `name` would go to now, when `name` is an alias. */
+  resolveAlias(name: string): AliasResolution | undefined {
+    return this.aliases?.resolve(name, {});
+  }
+
   /** Requests in flight on an instance (or `upstream:NAME`) that this node routed. */
   load(instanceId: string): number {
     return this.counts.inFlight(instanceId);
@@ -232,6 +252,29 @@ export class Router {
   /** Models that only upstreams serve, with the upstream that lists each first. */
   upstreamModels(): Array<{ name: string; upstream: string }> {
     return this.gateway.upstreamModels?.() ?? [];
+  }
+
+  /** A request for an alias goes where its chosen entry's own requests go. */
+  private async routeAlias(
+    alias: string,
+    resolution: AliasResolution,
+    options: RouteOptions,
+  ): Promise<Route> {
+    switch (resolution.kind) {
+      case "model":
+        return { ...(await this.route(resolution.model, options)), servedModel: resolution.model };
+      case "upstream":
+        return {
+          kind: "upstream",
+          upstream: resolution.upstream,
+          upstreamModel: resolution.upstreamModel,
+          apiKey: this.gateway.keyOf(resolution.upstream),
+          release: this.take(`upstream:${resolution.upstream.name}`),
+          servedModel: resolution.entry,
+        };
+      case "unavailable":
+        throw new ModelUnavailableError(alias, resolution.state, resolution.reason);
+    }
   }
 
   private toLocal(entry: ReadyInstance & { local: true }): LocalRoute {

@@ -1,4 +1,6 @@
 import { clusterKeyBytes } from "../cluster/node-identity.js";
+import { readyInstances } from "../inference/choose-instance.js";
+import { clusterAliases } from "../inference/cluster-aliases.js";
 import { clusterGateway } from "../inference/cluster-gateway.js";
 import { recoveringModels } from "../inference/recovering-models.js";
 import { Router } from "../inference/router.js";
@@ -86,6 +88,10 @@ export function createInstanceParts({
     gateway: clusterGateway(() => cluster.desiredState),
     maxQueuePerInstance: config.maxQueuePerInstance,
     counts: requests,
+    aliases: clusterAliases({
+      desired: () => store.current.desired,
+      isReady: (model, localOnly) => readyInstances(store.current, model, localOnly).length > 0,
+    }),
   });
   return { instances, router };
 }

@@ -18,6 +18,7 @@ import type { HubClient } from "../models/hub-client.js";
 import type { ModelStore } from "../models/model-store.js";
 import type { ModelPuller } from "../models/pull-model.js";
 import { synthesizeModel } from "../models/synthesize-model.js";
+import { AliasRegistry } from "../worker/alias-registry.js";
 import type { LocalInstances } from "../worker/local-instances.js";
 import { fitModels } from "../worker/model-fit.js";
 import { modelVerifier } from "../worker/model-verifier.js";
@@ -78,6 +79,14 @@ export function createNodeApp(parts: NodeAppParts): Hono {
       maxBodyBytes: config.maxBodyBytes,
     },
     upstreams: new UpstreamRegistry(cluster),
+    aliases: new AliasRegistry({
+      cluster,
+      modelNames: () => [
+        ...announced.names,
+        ...[...cluster.state.reports.values()].flatMap((report) => report.models),
+      ],
+      resolve: (name) => router.resolveAlias(name),
+    }),
     dashboardDirectory: fileURLToPath(new URL("../../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
     startedAt: new Date(),

@@ -27,7 +27,9 @@ export type DesiredStateEvent =
   | { type: "instances-removed"; epoch: number; instances: InstanceMention[]; reason: string }
   | { type: "upstream-registered"; epoch: number; name: string; url: string; models: string[] }
   | { type: "upstream-removed"; epoch: number; name: string }
-  | { type: "routes-set"; epoch: number; routes: Record<string, ModelRoute | null> };
+  | { type: "routes-set"; epoch: number; routes: Record<string, ModelRoute | null> }
+  | { type: "alias-set"; epoch: number; name: string; chain: string[]; keepLoaded: boolean }
+  | { type: "alias-removed"; epoch: number; name: string };
 
 /** Cluster facts, in the past tense, published on `/herd/v1/events`. */
 export type ClusterEvent =

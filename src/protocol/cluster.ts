@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Alias, aliasChanges } from "./aliases.js";
 import { ApiKeyRecords } from "./api-keys.js";
 import { NodeCalibration } from "./calibration.js";
 import { Backend } from "./engine.js";
@@ -114,6 +115,8 @@ export const DesiredState = z.object({
   upstreams: z.array(Upstream).default([]),
   /** Each model's route; a model an upstream lists and that has none here is `local-then-upstream`. */
   routes: z.record(z.string(), ModelRoute).default({}),
+  /** Names that stand for a chain of models (absent in states saved before aliases existed). */
+  aliases: z.array(Alias).optional(),
 });
 export type DesiredState = z.infer<typeof DesiredState>;
 
@@ -190,6 +193,7 @@ export const DesiredEvent = z.discriminatedUnion("type", [
     type: z.literal("routes-set"),
     routes: z.record(z.string().min(1).max(128), ModelRoute.nullable()),
   }),
+  ...aliasChanges,
 ]);
 export type DesiredEvent = z.infer<typeof DesiredEvent>;
 

@@ -30,6 +30,15 @@ export type NodeEvent =
   | { type: "model-imported"; model: ModelName }
   | { type: "model-removed"; model: ModelName }
   | { type: "engine-workaround-applied"; flag: string; reason: string }
+  | {
+      /** The entry that serves an alias changed (null: none), with why. */
+      type: "alias-switched";
+      alias: string;
+      at: string;
+      from: string | null;
+      to: string | null;
+      reason: string;
+    }
   | ClusterEvent;
 
 /** Fails to compile when a switch over a union misses a case. */

@@ -3,6 +3,7 @@ import type { ModelProfile } from "../../../src/protocol/model-profile.js";
 import { useNodeEvents, useServices } from "../app-context.js";
 import { errorMessage, isUnauthorized } from "../connection.js";
 import { formatBytes, formatCount, formatFileType } from "../format.js";
+import { AliasList } from "./alias-list.js";
 import { ImportForm, PullForm } from "./model-forms.js";
 
 type StoredModel = ModelProfile & { instances: string[] };
@@ -106,6 +107,7 @@ export function ModelsPage() {
           </table>
         ) : null}
       </section>
+      <AliasList />
       <div class="columns">
         <ImportForm onDone={reload} />
         <PullForm onDone={reload} />

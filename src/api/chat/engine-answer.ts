@@ -52,8 +52,8 @@ export async function engineAnswer(
   return { parts: readEngineStream(upstream.body, options.startedAt, options.loadMs), servedBy };
 }
 
-/** The headers that name the instance or upstream that answered, passed on to the client. */
-const servedByHeaders = ["x-herd-instance", "x-herd-upstream"];
+/** The headers that name the instance or upstream that answered (and an alias's model), passed on to the client. */
+const servedByHeaders = ["x-herd-instance", "x-herd-upstream", "x-herd-model"];
 
 export interface EngineAnswer {
   parts: AsyncIterable<StreamPart>;

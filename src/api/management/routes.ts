@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import type { ApiDependencies } from "../api-dependencies.js";
+import { aliasRoutes } from "./alias-routes.js";
 import { eventRoutes } from "./event-routes.js";
 import { instanceRoutes } from "./instance-routes.js";
 import { modelRoutes } from "./model-routes.js";
@@ -14,5 +15,6 @@ export function managementRoutes(dependencies: ApiDependencies): Hono {
   app.route("/", modelRoutes(dependencies));
   app.route("/", instanceRoutes(dependencies));
   app.route("/", eventRoutes(dependencies));
+  app.route("/", aliasRoutes(dependencies));
   return app;
 }

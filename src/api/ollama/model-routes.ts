@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Hono } from "hono";
 import { readTokenizerFacts } from "../../models/read-tokenizer-facts.js";
+import { ollamaAliasTags } from "../alias-listings.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { ollamaName, resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
@@ -41,14 +42,17 @@ export function ollamaModelRoutes(dependencies: ApiDependencies): Hono {
   app.get("/api/tags", async (context) => {
     const list = await models.list();
     return context.json({
-      models: list.map((model) => ({
-        name: ollamaName(model.name),
-        model: ollamaName(model.name),
-        modified_at: model.importedAt,
-        size: model.sizeBytes,
-        digest: modelDigest(model),
-        details: modelDetails(model),
-      })),
+      models: [
+        ...list.map((model) => ({
+          name: ollamaName(model.name),
+          model: ollamaName(model.name),
+          modified_at: model.importedAt,
+          size: model.sizeBytes,
+          digest: modelDigest(model),
+          details: modelDetails(model),
+        })),
+        ...(await ollamaAliasTags(dependencies)),
+      ],
     });
   });
 

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { z } from "zod";
 import { dispatch } from "../../inference/dispatch.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
+import { openAIAliasModels } from "../alias-listings.js";
 import { anthropicModelPage, ModelPageQuery, toAnthropicModel } from "../anthropic/model-page.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { startAutoload } from "../autoload.js";
@@ -36,6 +37,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
       const listed = [
         ...models.map((model) => toAnthropicModel(model.name, Date.parse(model.importedAt))),
         ...external.map((model) => toAnthropicModel(model.name, 0)),
+        ...openAIAliasModels(dependencies).map((alias) => toAnthropicModel(alias.id, 0)),
       ];
       return context.json(anthropicModelPage(listed, query));
     }
@@ -49,6 +51,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
           created: 0,
           owned_by: model.upstream,
         })),
+        ...openAIAliasModels(dependencies),
       ],
     });
   });
