@@ -26,29 +26,44 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
+export interface BenchClusterOptions {
+  env?: Record<string, string>;
+  /** Added to the environment of the node at `index` only. */
+  nodeEnv?: (index: number) => Record<string, string>;
+  nodeArguments?: string[];
+  sourceRoot?: string;
+  /** A network namespace per node (`ip netns exec`), reached at its address; default: loopback. */
+  hosts?: Array<{ name: string; address: string }>;
+}
+
 /**
- * Loopback herd nodes for one benchmark, each with its own HERD_HOME, joined into one cluster;
+ * Herd nodes for one benchmark, each with its own HERD_HOME, joined into one cluster; on loopback,
+ * or one in each of `hosts` (serving on all its addresses, without an API key, as on a lab LAN);
  * `env` is added to each node's environment and `nodeArguments` to its node command line (e.g.
  * `--cpu-prof`, which NODE_OPTIONS may not carry); `sourceRoot` runs herd from another checkout (to
  * compare two versions in one run). `stop()` removes them all.
  */
 export async function startBenchCluster(
   count: number,
-  options: { env?: Record<string, string>; nodeArguments?: string[]; sourceRoot?: string } = {},
+  options: BenchClusterOptions = {},
 ): Promise<BenchCluster> {
   const engine = await buildEngineForMachine({}, {});
   const base = await mkdtemp(join(tmpdir(), "herd-bench-"));
   const children: ChildProcess[] = [];
   const stop = async () => {
-    for (const child of children) child.kill("SIGINT");
-    await Promise.all(children.map((child) => new Promise((resolve) => child.once("exit", resolve))));
+    // A Ctrl-C reaches the nodes too: one may be gone already, and its exit event with it.
+    const running = children.filter((child) => child.exitCode === null && child.signalCode === null);
+    for (const child of running) child.kill("SIGINT");
+    await Promise.all(running.map((child) => new Promise((resolve) => child.once("exit", resolve))));
     await rm(base, { recursive: true, force: true });
   };
   try {
     const nodes: BenchNode[] = [];
     let token: string | undefined;
     for (let index = 0; index < count; index++) {
-      const port = await findFreePort();
+      const host = options.hosts?.[index];
+      // A namespace of its own has every port free; the root namespace's free ports say nothing of it.
+      const port = host ? 52415 : await findFreePort();
       const name = String.fromCharCode(97 + index);
       const home = join(base, name);
       const args = [
@@ -60,7 +75,7 @@ export async function startBenchCluster(
       args.push("start", "--port", String(port));
       args.push(
         "--cluster-port",
-        String(await findFreePort()),
+        String(host ? 52416 : await findFreePort()),
         "--home",
         home,
         "--name",
@@ -68,12 +83,22 @@ export async function startBenchCluster(
         "--no-discovery",
       );
       if (token) args.push("--join", token);
-      const child = spawn(process.execPath, args, {
-        env: { ...process.env, HERD_ENGINE_DIR: engine.directory, HERD_LOG_LEVEL: "warn", ...options.env },
+      if (host) args.push("--host", "0.0.0.0", "--insecure-no-auth");
+      const command = host
+        ? ["ip", ["netns", "exec", host.name, process.execPath, ...args]]
+        : [process.execPath, args];
+      const child = spawn(command[0] as string, command[1] as string[], {
+        env: {
+          ...process.env,
+          HERD_ENGINE_DIR: engine.directory,
+          HERD_LOG_LEVEL: "warn",
+          ...options.env,
+          ...options.nodeEnv?.(index),
+        },
         stdio: ["ignore", "ignore", "inherit"],
       });
       children.push(child);
-      const client = new HerdClient({ baseUrl: `http://127.0.0.1:${port}` });
+      const client = new HerdClient({ baseUrl: `http://${host?.address ?? "127.0.0.1"}:${port}` });
       await until(() => client.node());
       token ??= await client.joinToken();
       nodes.push({ name, home, client, pid: child.pid! });

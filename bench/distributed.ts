@@ -12,31 +12,44 @@
  *   npm run bench:distributed                          # 32 tokens, 6 rounds, engines' default threads
  *   npm run bench:distributed -- --threads 1           # each engine on one thread, as on separate machines
  *   npm run bench:distributed -- --layers 20 --embedding 1024 --ff 2752 --heads 16 --kv-heads 16 --type f16
+ *   sudo npm run bench:distributed -- --netns           # across network namespaces on a shaped LAN
+ *                                                       # (distributed-netns.ts), an 8 x 1024 model
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import type { HerdClient } from "../src/client/herd-client.js";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { startBenchCluster } from "./bench-cluster.js";
-import { median, streamingSample, until } from "./streaming-sample.js";
+import { runNetnsScenario } from "./distributed-netns.js";
+import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
+import { until } from "./streaming-sample.js";
 
-const { values: options } = parseArgs({
+const { values: parsed } = parseArgs({
   options: {
-    layers: { type: "string", default: "16" },
-    embedding: { type: "string", default: "2048" },
-    ff: { type: "string", default: "5632" },
-    heads: { type: "string", default: "32" },
-    "kv-heads": { type: "string", default: "4" },
-    type: { type: "string", default: "q8_0" },
+    layers: { type: "string" },
+    embedding: { type: "string" },
+    ff: { type: "string" },
+    heads: { type: "string" },
+    "kv-heads": { type: "string" },
+    type: { type: "string" },
     threads: { type: "string" },
     tokens: { type: "string", default: "32" },
     rounds: { type: "string", default: "6" },
+    netns: { type: "boolean", default: false },
   },
 });
+// Across namespaces, three herds and six engines share this machine's CPU: a smaller model keeps a run to minutes.
+const shapeDefaults = parsed.netns
+  ? { layers: "8", embedding: "1024", ff: "2816", heads: "16", "kv-heads": "4", type: "q8_0" }
+  : { layers: "16", embedding: "2048", ff: "5632", heads: "32", "kv-heads": "4", type: "q8_0" };
+const options = {
+  ...shapeDefaults,
+  ...Object.fromEntries(Object.entries(parsed).filter(([, value]) => value !== undefined)),
+} as typeof shapeDefaults & typeof parsed;
 const threads = options.threads ? Number(options.threads) : undefined;
+const split: SplitOptions = { threads, tokens: Number(options.tokens), rounds: Number(options.rounds) };
 
 async function main(): Promise<void> {
   const cluster = await startCluster(3);
@@ -59,9 +72,9 @@ async function main(): Promise<void> {
     );
     const rows: string[][] = [];
     for (const count of [2, 3]) {
-      const first = await loadTimed(head!.client, count, "tunnel");
+      const first = await loadTimed(head!.client, count, "tunnel", split);
       await head!.client.unload("bench");
-      const second = await loadTimed(head!.client, count, "tunnel");
+      const second = await loadTimed(head!.client, count, "tunnel", split);
       const instance = (await head!.client.cluster()).desired.instances[0]!;
       // The raw split runs beside herd's, idle while the other is measured: rounds alternate so that
       // whatever else the machine does falls on both alike.
@@ -73,10 +86,10 @@ async function main(): Promise<void> {
         count,
       );
       try {
-        const [herdRate, rawRate] = await compare(head!.client.baseUrl, raw.url);
+        const [herdRate, rawRate] = await compare(head!.client.baseUrl, raw.url, split);
         await head!.client.unload("bench");
-        await loadTimed(head!.client, count, "direct");
-        const [directRate, rawRateAgain] = await compare(head!.client.baseUrl, raw.url);
+        await loadTimed(head!.client, count, "direct", split);
+        const [directRate, rawRateAgain] = await compare(head!.client.baseUrl, raw.url, split);
         await head!.client.unload("bench");
         rows.push([
           String(count),
@@ -124,46 +137,6 @@ async function startCluster(count: number) {
   return cluster;
 }
 
-/** Loads over exactly `count` nodes and returns the milliseconds until READY. */
-async function loadTimed(
-  client: HerdClient,
-  count: number,
-  rpcTransport: "tunnel" | "direct",
-): Promise<number> {
-  const started = Date.now();
-  await client.load({
-    model: "bench",
-    minNodes: count,
-    maxNodes: count,
-    split: "layer",
-    parallel: 1,
-    contextSize: 1024,
-    rpcTransport,
-    ...(threads ? { threads } : {}),
-  });
-  await until(async () => {
-    const [status] = await client.instances();
-    if (status?.state !== "READY") throw new Error(status?.reason ?? "not loaded");
-  }, 600_000);
-  return Date.now() - started;
-}
-
-/** Median decode tokens/s of two endpoints serving the same model, measured in alternating rounds. */
-async function compare(first: string, second: string): Promise<[number, number]> {
-  const body = { model: "bench", prompt: "Once upon a time", max_tokens: Number(options.tokens) };
-  await streamingSample(first, body, undefined);
-  await streamingSample(second, body, undefined);
-  const rates: [number[], number[]] = [[], []];
-  for (let round = 0; round < Number(options.rounds); round++) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const index of order) {
-      const sample = await streamingSample(index === 0 ? first : second, body, undefined);
-      rates[index]!.push(sample.decodeTokensPerSecond);
-    }
-  }
-  return [median(rates[0]), median(rates[1])];
-}
-
 /** The same split run by hand: plain ggml-rpc-servers and llama-server --rpc, no herd in between. */
 async function startRawLlamaCpp(
   engineDirectory: string,
@@ -203,4 +176,19 @@ async function startRawLlamaCpp(
   }
 }
 
-await main();
+if (options.netns) {
+  await runNetnsScenario(
+    {
+      name: "bench",
+      layers: Number(options.layers),
+      embedding: Number(options.embedding),
+      feedForward: Number(options.ff),
+      heads: Number(options.heads),
+      kvHeads: Number(options["kv-heads"]),
+      type: options.type as "f16" | "q8_0" | "q4_0",
+    },
+    split,
+  );
+} else {
+  await main();
+}

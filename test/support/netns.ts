@@ -15,8 +15,8 @@ export async function inNamespace(namespace: string, ...command: string[]): Prom
 }
 
 export interface TestNetwork {
-  /** `{ name, address }` of each host, in order. */
-  hosts: Array<{ name: string; address: string; interfaceName: string }>;
+  /** `{ name, address }` of each host, in order; `bridgePort` is its link's end on the bridge. */
+  hosts: Array<{ name: string; address: string; interfaceName: string; bridgePort: string }>;
   /** Takes a host's link down or up. */
   setLink(host: number, up: boolean): Promise<void>;
   dispose(): Promise<void>;
@@ -63,7 +63,12 @@ export async function createTestNetwork(count: number): Promise<TestNetwork> {
     throw error;
   }
   return {
-    hosts: hosts.map(({ name, address, interfaceName }) => ({ name, address, interfaceName })),
+    hosts: hosts.map(({ name, address, interfaceName, hostSide }) => ({
+      name,
+      address,
+      interfaceName,
+      bridgePort: hostSide,
+    })),
     setLink: async (index, up) => ip("-n", hosts[index]!.name, "link", "set", "eth0", up ? "up" : "down"),
     dispose: cleanup,
   };

@@ -1,0 +1,55 @@
+import type { HerdClient } from "../src/client/herd-client.js";
+import { median, streamingSample, until } from "./streaming-sample.js";
+
+/** How `bench:distributed` loads and measures the split model, the same in each of its scenarios. */
+export interface SplitOptions {
+  /** Engine threads; default: the engines' own. */
+  threads: number | undefined;
+  tokens: number;
+  rounds: number;
+}
+
+/** Loads `bench` over exactly `count` nodes and returns the milliseconds until READY. */
+export async function loadTimed(
+  client: HerdClient,
+  count: number,
+  rpcTransport: "tunnel" | "direct",
+  options: SplitOptions,
+): Promise<number> {
+  const started = Date.now();
+  await client.load({
+    model: "bench",
+    minNodes: count,
+    maxNodes: count,
+    split: "layer",
+    parallel: 1,
+    contextSize: 1024,
+    rpcTransport,
+    ...(options.threads ? { threads: options.threads } : {}),
+  });
+  await until(async () => {
+    const [status] = await client.instances();
+    if (status?.state !== "READY") throw new Error(status?.reason ?? "not loaded");
+  }, 600_000);
+  return Date.now() - started;
+}
+
+/** Median decode tokens/s of two endpoints serving `bench`, measured in alternating rounds. */
+export async function compare(
+  first: string,
+  second: string,
+  options: SplitOptions,
+): Promise<[number, number]> {
+  const body = { model: "bench", prompt: "Once upon a time", max_tokens: options.tokens };
+  await streamingSample(first, body, undefined);
+  await streamingSample(second, body, undefined);
+  const rates: [number[], number[]] = [[], []];
+  for (let round = 0; round < options.rounds; round++) {
+    const order = round % 2 === 0 ? [0, 1] : [1, 0];
+    for (const index of order) {
+      const sample = await streamingSample(index === 0 ? first : second, body, undefined);
+      rates[index]!.push(sample.decodeTokensPerSecond);
+    }
+  }
+  return [median(rates[0]), median(rates[1])];
+}
