@@ -1,4 +1,3 @@
-import { membershipTimings } from "../cluster/node-state.js";
 import type { ClusterView, DesiredEvent, DesiredState } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { Logger } from "../util/logger.js";
@@ -18,11 +17,6 @@ export interface PlacementKeeperOptions {
   intervalMs?: number;
   /** Longest a drain waits for requests in flight before unloading anyway. Default 10 minutes. */
   drainTimeoutMs?: number;
-  /**
-   * How long after its start a node leaves recovery alone. Default: the time after which a silent
-   * node counts as gone (10 s).
-   */
-  settleMs?: number;
 }
 
 /**
@@ -34,12 +28,10 @@ export class PlacementKeeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private readonly lastTried = new Map<string, number>();
-  private startedAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: PlacementKeeperOptions) {}
 
   start(): void {
-    this.startedAt = Date.now();
     this.timer = setInterval(() => void this.check(), this.options.intervalMs ?? 500);
     this.timer.unref();
   }
@@ -48,25 +40,8 @@ export class PlacementKeeper {
     clearInterval(this.timer);
   }
 
-  /**
-   * A node that has just started coordinates alone until it meets its peers: the nodes its saved
-   * desired state names are not gone, only not heard from yet, and must not be placed around. It
-   * acts once it has heard of every one of them, or once a silent one would count as gone.
-   */
-  private settled(): boolean {
-    if (Date.now() - this.startedAt >= (this.options.settleMs ?? membershipTimings.removeAfterMs))
-      return true;
-    const known = new Set(this.options.cluster.view().nodes.map((node) => node.id));
-    return this.options.cluster.desiredState.instances.every((instance) =>
-      [instance.node, ...(instance.plan?.shards.map((shard) => shard.node) ?? [])].every((node) =>
-        known.has(node),
-      ),
-    );
-  }
-
   private async check(): Promise<void> {
     if (this.busy || !this.options.cluster.isCoordinator) return;
-    if (!this.settled()) return;
     this.busy = true;
     try {
       const now = Date.now();
