@@ -35,10 +35,16 @@ const started: LocalProcessEvent = {
   processKey: "k1",
   status: status("PLANNED"),
 };
-const ready: LocalProcessEvent = { type: "engine-status-changed", status: status("READY"), endpoint };
+const ready: LocalProcessEvent = {
+  type: "engine-status-changed",
+  processKey: "k1",
+  status: status("READY"),
+  endpoint,
+};
 const sampled: LocalProcessEvent = {
   type: "engine-stats-sampled",
   instanceId: id,
+  processKey: "k1",
   stats: {
     slotsInUse: 1,
     slots: 1,
@@ -74,7 +80,11 @@ describe("applyLocalEvent", () => {
     { situation: "an engine was started", events: [started], expected: ["engine m-1 (k1) PLANNED"] },
     {
       situation: "the engine loaded and serves",
-      events: [started, { type: "engine-status-changed", status: status("LOADING") }, ready],
+      events: [
+        started,
+        { type: "engine-status-changed", processKey: "k1", status: status("LOADING") },
+        ready,
+      ],
       expected: ["engine m-1 (k1) READY at http://127.0.0.1:40001"],
     },
     {
@@ -88,13 +98,35 @@ describe("applyLocalEvent", () => {
         started,
         ready,
         sampled,
-        { type: "engine-status-changed", status: status("FAILED", { restarts: 1 }), endpoint },
+        {
+          type: "engine-status-changed",
+          processKey: "k1",
+          status: status("FAILED", { restarts: 1 }),
+          endpoint,
+        },
       ],
       expected: ["engine m-1 (k1) FAILED, restarted 1x"],
     },
     {
+      situation: "an engine restarted for a new plan: the replaced one's late words change nothing",
+      events: [
+        started,
+        ready,
+        { type: "engine-stopped", instanceId: id },
+        { type: "engine-started", instanceId: id, processKey: "k2", status: status("PLANNED") },
+        { type: "engine-status-changed", processKey: "k2", status: status("READY"), endpoint },
+        { type: "engine-status-changed", processKey: "k1", status: status("STOPPING") },
+        { ...sampled, processKey: "k1" } as LocalProcessEvent,
+      ],
+      expected: ["engine m-1 (k2) READY at http://127.0.0.1:40001"],
+    },
+    {
       situation: "stats sampled as the engine failed are dropped",
-      events: [started, { type: "engine-status-changed", status: status("FAILED") }, sampled],
+      events: [
+        started,
+        { type: "engine-status-changed", processKey: "k1", status: status("FAILED") },
+        sampled,
+      ],
       expected: ["engine m-1 (k1) FAILED"],
     },
     {
@@ -103,7 +135,7 @@ describe("applyLocalEvent", () => {
         started,
         ready,
         { type: "engine-stopped", instanceId: id },
-        { type: "engine-status-changed", status: status("STOPPING") },
+        { type: "engine-status-changed", processKey: "k1", status: status("STOPPING") },
       ],
       expected: [],
     },

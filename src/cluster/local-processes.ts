@@ -37,9 +37,10 @@ export interface LocalProcesses {
 export type LocalProcessEvent =
   | { type: "engine-started"; instanceId: InstanceId; processKey: string; status: InstanceStatus }
   /** Its supervisor reported a new state (LOADING, READY, FAILED with the exit, restarting...). */
-  | { type: "engine-status-changed"; status: InstanceStatus; endpoint?: EngineEndpoint }
+  /** `processKey`: what the reporting engine was started for, so a replaced one's late words are told apart. */
+  | { type: "engine-status-changed"; processKey: string; status: InstanceStatus; endpoint?: EngineEndpoint }
   /** Its stats sampler read the engine's counters again. */
-  | { type: "engine-stats-sampled"; instanceId: InstanceId; stats: InstanceStats }
+  | { type: "engine-stats-sampled"; instanceId: InstanceId; processKey: string; stats: InstanceStats }
   /** It was asked to stop (unloaded, placed elsewhere, restarted with a new plan, the node stopping). */
   | { type: "engine-stopped"; instanceId: InstanceId }
   | { type: "shard-started"; name: string; host: string }
@@ -65,14 +66,15 @@ export function applyLocalEvent(local: LocalProcesses, event: LocalProcessEvent)
     case "engine-status-changed": {
       const id = event.status.id as InstanceId;
       const engine = local.engines.get(id);
-      // A stopped engine's last words (STOPPING) change nothing: it no longer runs here.
-      if (!engine) return local;
+      // A stopped engine's last words (STOPPING) change nothing: it no longer runs here. Nor do those
+      // of an engine replaced by one started for a new plan: they would stand for the new one.
+      if (!engine || engine.processKey !== event.processKey) return local;
       const endpoint = event.status.state === "READY" ? event.endpoint : undefined;
       return withEngine(local, id, { processKey: engine.processKey, status: event.status, endpoint });
     }
     case "engine-stats-sampled": {
       const engine = local.engines.get(event.instanceId);
-      if (engine?.status.state !== "READY") return local;
+      if (engine?.status.state !== "READY" || engine.processKey !== event.processKey) return local;
       return withEngine(local, event.instanceId, {
         ...engine,
         status: { ...engine.status, stats: event.stats },

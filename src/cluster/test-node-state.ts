@@ -62,7 +62,7 @@ export function testNodeStore(
     const status = statusOf(instance);
     store.apply({ type: "engine-started", instanceId: status.id, processKey: status.id, status });
     const endpoint = { baseUrl: `http://127.0.0.1:1/${instance.id}`, apiKey: "k" };
-    store.apply({ type: "engine-status-changed", status, endpoint });
+    store.apply({ type: "engine-status-changed", processKey: status.id, status, endpoint });
   }
   for (const [name, id] of peerIds) {
     const reported = instances

@@ -64,7 +64,7 @@ function nodeState(desired: PlacedInstance[], running: PlacedInstance[], shards:
           processKey: processKey(each),
           status: status as InstanceStatus,
         },
-        { type: "engine-status-changed", status: status as InstanceStatus },
+        { type: "engine-status-changed", processKey: processKey(each), status: status as InstanceStatus },
       ];
     }),
     ...shards.flatMap((name): LocalProcessEvent[] => [

@@ -80,6 +80,7 @@ export async function startEngine(
   const engine = await options.engine();
   const prepared = instance.plan ? await shardPreparation(options, instance) : undefined;
   const { store, publish } = options;
+  const key = processKey(instance);
   const supervisor: LlamaServerSupervisor = new LlamaServerSupervisor({
     spec,
     model: missing ? undefined : model,
@@ -100,6 +101,7 @@ export async function startEngine(
       // The supervisor's own view adds the restarts of the last hour to what changed.
       store.apply({
         type: "engine-status-changed",
+        processKey: key,
         status: supervisor.status,
         endpoint: supervisor.endpoint,
       });
@@ -114,7 +116,8 @@ export async function startEngine(
         reportMemory(options, status, checkEngineMemory(instance.plan, status.engineMemory));
       }
     },
-    onStats: (stats) => store.apply({ type: "engine-stats-sampled", instanceId: spec.id, stats }),
+    onStats: (stats) =>
+      store.apply({ type: "engine-stats-sampled", instanceId: spec.id, processKey: key, stats }),
     prepareShards: prepared?.prepare,
     warmup: options.warmup,
     onWarmedUp: (timing) =>
@@ -124,7 +127,7 @@ export async function startEngine(
   store.apply({
     type: "engine-started",
     instanceId: spec.id,
-    processKey: processKey(instance),
+    processKey: key,
     status: supervisor.status,
   });
   supervisor.start();
