@@ -1,5 +1,7 @@
-import { type Alias, parseAliasEntry } from "../protocol/aliases.js";
+import { type Alias, type AliasResolution, parseAliasEntry } from "../protocol/aliases.js";
 import type { RequestPolicy, Upstream } from "../protocol/upstream.js";
+
+export type { AliasResolution };
 
 /** What choosing an alias's entry looks at. */
 export interface AliasSituation {
@@ -11,13 +13,6 @@ export interface AliasSituation {
   /** `local-only`: the request may not leave the cluster, so upstream entries are skipped. */
   policy: RequestPolicy;
 }
-
-/** The entry a request for an alias goes to, or why none can take it. */
-export type AliasResolution =
-  | { kind: "model"; entry: string; model: string }
-  | { kind: "upstream"; entry: string; upstream: Upstream; upstreamModel: string }
-  /** `state` is what the 503 says: `LOCAL-ONLY` when an upstream entry could have served but the policy forbids it. */
-  | { kind: "unavailable"; state: "LOCAL-ONLY" | "NOT-READY"; reason: string };
 
 /**
  * The first entry of the alias's chain that is READY and that the request's policy allows. A model

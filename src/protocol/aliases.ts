@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Upstream } from "./upstream.js";
 
 /** An alias's name: what clients write in `model` fields, like a model's name. */
 export const AliasName = z
@@ -88,3 +89,10 @@ export function parseAliasEntry(entry: string): ParsedAliasEntry {
   if (slash === -1) return { kind: "upstream", upstream: rest, model: "" };
   return { kind: "upstream", upstream: rest.slice(0, slash), model: rest.slice(slash + 1) };
 }
+
+/** The entry a request for an alias goes to, or why none can take it. */
+export type AliasResolution =
+  | { kind: "model"; entry: string; model: string }
+  | { kind: "upstream"; entry: string; upstream: Upstream; upstreamModel: string }
+  /** `state` is what the 503 says: `LOCAL-ONLY` when an upstream entry could have served but the policy forbids it. */
+  | { kind: "unavailable"; state: "LOCAL-ONLY" | "NOT-READY"; reason: string };

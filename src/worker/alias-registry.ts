@@ -1,6 +1,11 @@
 import { aliasesOf, findAlias, refuseAliasChange } from "../cluster/aliases.js";
-import type { AliasResolution } from "../inference/resolve-alias.js";
-import type { AliasChange, AliasListing, AliasStatus, SetAliasRequest } from "../protocol/aliases.js";
+import type {
+  AliasChange,
+  AliasListing,
+  AliasResolution,
+  AliasStatus,
+  SetAliasRequest,
+} from "../protocol/aliases.js";
 import { Alias } from "../protocol/aliases.js";
 import { InvalidRequestError, NotFoundError } from "../protocol/errors.js";
 import type { DesiredStateSource } from "./local-instances.js";
