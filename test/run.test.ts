@@ -11,7 +11,7 @@ beforeAll(async () => {
   for (const command of [
     ["models", "import", sharedModelPath],
     ["load", "stories260K", "--parallel", "1", "--ctx", "1024"],
-    // Random weights: a reply that runs until the context is full, long enough to stop with Ctrl-C.
+    // Random weights: a greedy reply runs until the context is full, long enough to stop with Ctrl-C.
     ["models", "synth", "--name", "noise", "--layers", "2", "--embedding", "128", "--heads", "2"],
   ]) {
     const result = await node.cli(command);
@@ -136,10 +136,14 @@ describe("herd run", () => {
     await noise.send("y", "Enter");
     const loaded = await noise.waitFor("the prompt", (screen) => screen.endsWith(">>>"), 60_000);
     expect(loaded).toMatch(/noise-\w+: READY \(serving on 127\.0\.0\.1:\d+, warmed up in \d+ ms\)\n>>>$/);
+    // Greedy: random weights sampled at a temperature can draw the end-of-text token within a
+    // few dozen tokens, before Ctrl-C arrives; greedy they run until the context is full.
+    await noise.send("/set temperature 0", "Enter");
+    await noise.waitFor("the setting", (screen) => screen.includes("Set temperature to 0."));
     await noise.send("Tell me everything", "Enter");
     await noise.waitFor("a reply under way", (screen) => /Tell me everything\n.*\S/.test(screen));
     await noise.send("C-c");
-    const stopped = await noise.waitFor("the prompt again", (screen) => prompts(screen) === 2);
+    const stopped = await noise.waitFor("the prompt again", (screen) => prompts(screen) === 3);
     // A stopped reply has no token count: the engine never finished it.
     expect(stopped).toMatch(/\ntime to first token \d+ ms\n\n>>>$/);
     await noise.send("C-c");
