@@ -76,6 +76,8 @@ interface Situation {
   /** Nodes whose store holds the model file. */
   holders?: Name[];
   lastTried?: Array<[string, number]>;
+  /** How long ago the deciding node started. Default: long ago. */
+  startedSecondsAgo?: number;
 }
 
 const now = Date.parse("2026-01-01T00:10:00Z");
@@ -122,6 +124,7 @@ function decide(situation: Situation): string[] {
       nodesHolding: () => holders.filter(alive),
       lastTried: new Map(situation.lastTried ?? []),
       drainTimeoutMs: 600_000,
+      startedAt: now - (situation.startedSecondsAgo ?? 3600) * 1000,
     },
     now,
   );
@@ -204,6 +207,26 @@ describe("decideRecovery", () => {
         holders: ["a", "c"],
       },
       actions: ["place m-1 on c headed by c"],
+    },
+    {
+      situation: "a node restarted alone has not heard from the head yet",
+      given: {
+        nodes: { b: ["alive", 4] },
+        instances: [instance("m-1", "a", ["a", "b"])],
+        holders: ["a"],
+        startedSecondsAgo: 2,
+      },
+      actions: [],
+    },
+    {
+      situation: "a node restarted alone has not heard from the head for as long as a silent node is gone",
+      given: {
+        nodes: { b: ["alive", 4] },
+        instances: [instance("m-1", "a", ["a", "b"])],
+        holders: ["a"],
+        startedSecondsAgo: 11,
+      },
+      actions: ["suspend m-1: does not fit on the nodes left"],
     },
     {
       situation: "the head is gone and no live node holds the file",

@@ -1,3 +1,4 @@
+import { membershipTimings } from "../cluster/node-state.js";
 import type { ClusterView, DesiredEvent, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, NoPlacementError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
@@ -13,6 +14,12 @@ export interface RecoverySituation {
   lastTried: ReadonlyMap<string, number>;
   /** Longest a drain waits for requests in flight before unloading anyway. */
   drainTimeoutMs: number;
+  /**
+   * When this node started (ms). A node it has not heard from since is given the time a silent
+   * node has before it is counted gone: a node restarted alone must not re-place, or suspend, what
+   * runs on peers it has not reached yet (its desired state may even be older than theirs).
+   */
+  startedAt: number;
 }
 
 /** The changes recovery makes to the desired state. */
@@ -54,8 +61,13 @@ const retrySuspendedMs = 5000;
 const involved = (instance: PlacedInstance): NodeId[] =>
   instance.plan ? instance.plan.shards.map((shard) => shard.node) : [instance.node];
 
-const stateOf = (view: ClusterView, node: NodeId) =>
-  view.nodes.find((member) => member.id === node)?.state ?? "gone";
+type MemberState = ClusterView["nodes"][number]["state"];
+
+/** Each node's state as recovery counts it: one never heard of is suspected for a while, then gone. */
+function memberStates(situation: RecoverySituation, now: number): (node: NodeId) => MemberState {
+  const unheardOf = now - situation.startedAt < membershipTimings.removeAfterMs ? "suspected" : "gone";
+  return (node) => situation.view.nodes.find((member) => member.id === node)?.state ?? unheardOf;
+}
 
 /**
  * The coordinator's recovery, decided. An instance that lost a node (gone, or suspected while the
@@ -66,6 +78,7 @@ const stateOf = (view: ClusterView, node: NodeId) =>
  */
 export function decideRecovery(situation: RecoverySituation, now: number): RecoveryDecision {
   const decision: RecoveryDecision = { changes: [], kept: [] };
+  const stateOf = memberStates(situation, now);
   let desired = situation.view.desired.instances;
   for (const instance of situation.view.desired.instances) {
     if (instance.draining) {
@@ -78,9 +91,9 @@ export function decideRecovery(situation: RecoverySituation, now: number): Recov
         });
       continue;
     }
-    if (!instance.basis || !needsPlacement(instance, situation.view)) continue;
+    if (!instance.basis || !needsPlacement(instance, situation.view, stateOf)) continue;
     if (instance.suspended && now - (situation.lastTried.get(instance.id) ?? 0) < retrySuspendedMs) continue;
-    const outcome = place(instance, desired, situation);
+    const outcome = place(instance, desired, situation, stateOf);
     switch (outcome.type) {
       case "place": {
         const { id, node, plan } = outcome.instance;
@@ -118,11 +131,15 @@ function drainOutcome(
   return summary?.state !== "READY" || summary.inFlight === 0 ? "drained" : "in-flight";
 }
 
-function needsPlacement(instance: PlacedInstance, view: ClusterView): boolean {
+function needsPlacement(
+  instance: PlacedInstance,
+  view: ClusterView,
+  stateOf: (node: NodeId) => MemberState,
+): boolean {
   if (instance.suspended) return true;
   const running = view.instances.find((summary) => summary.id === instance.id);
   return involved(instance).some((node) => {
-    const state = stateOf(view, node);
+    const state = stateOf(node);
     // A suspected node may be heard from again in a moment: it counts only when the head has
     // reported the engine down. With no report at all, the node's removal decides.
     return state === "gone" || (state === "suspected" && running !== undefined && running.state !== "READY");
@@ -133,6 +150,7 @@ function place(
   instance: PlacedInstance,
   desired: readonly PlacedInstance[],
   { view, nodesHolding }: RecoverySituation,
+  stateOf: (node: NodeId) => MemberState,
 ): Outcome {
   const basis = instance.basis!;
   // The head needs the model's file, and the draft's too.
@@ -143,7 +161,7 @@ function place(
   const siblings = desired
     .filter((other) => other.model === instance.model && other.id !== instance.id)
     .flatMap((other) => (other.plan ? other.plan.shards.map((shard) => shard.node) : [other.node]));
-  const current = stateOf(view, instance.node) === "alive" ? instance.node : undefined;
+  const current = stateOf(instance.node) === "alive" ? instance.node : undefined;
   const head = preferredHead(holders, siblings, current);
   try {
     if (!head) throw new ConflictError(`no live node holds the model file '${basis.model.name}'`);
@@ -175,7 +193,7 @@ function place(
   } catch (error) {
     if (!(error instanceof NoPlacementError) && !(error instanceof ConflictError)) throw error;
     // Suspending stops the engine wherever it still runs: not while a node it used may come back.
-    const suspected = involved(instance).filter((node) => stateOf(view, node) === "suspected");
+    const suspected = involved(instance).filter((node) => stateOf(node) === "suspected");
     if (suspected.length > 0) return { type: "keep", instanceId: instance.id, waitingFor: suspected };
     const reason = `does not fit on the nodes left: ${error.message}`;
     // Free memory moves a little all the time; the same verdict with other figures is no news.

@@ -28,6 +28,7 @@ export class PlacementKeeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private readonly lastTried = new Map<string, number>();
+  private readonly startedAt = Date.now();
 
   constructor(private readonly options: PlacementKeeperOptions) {}
 
@@ -51,6 +52,7 @@ export class PlacementKeeper {
           nodesHolding: (model) => this.options.cluster.nodesHolding(model),
           lastTried: this.lastTried,
           drainTimeoutMs: this.options.drainTimeoutMs ?? 600_000,
+          startedAt: this.startedAt,
         },
         now,
       );
