@@ -9,7 +9,7 @@ import { writeGgufFile } from "./gguf-writer.js";
 import { InvalidVocabError } from "./read-tokenizer-metadata.js";
 import type { SynthModelShape } from "./synth-model.js";
 import { InvalidModelShapeError, planSynthModel, writeSynthModel } from "./synth-model.js";
-import { GgmlType } from "./tensor-blocks.js";
+import { float16ToFloat32, GgmlType } from "./tensor-blocks.js";
 
 const vocabularySize = 300;
 const tokens = [
@@ -175,6 +175,46 @@ describe("writeSynthModel", () => {
       "tokenizer.ggml.bos_token_id": [uint32],
       "tokenizer.ggml.add_bos_token": [bool],
     });
+  });
+
+  it("writes fixed logits, and opening logits for the token after a prompt", async () => {
+    const outputPath = join(directory, "fixed.gguf");
+    const fixedLogits = new Map([
+      [10, 10],
+      [11, 10],
+      [2, 9.3],
+    ]);
+    await writeSynthModel({
+      ...smallShape(),
+      weightType: "f16",
+      fixedLogits,
+      openingLogits: new Map([[2, -4]]),
+      outputPath,
+    });
+    const info = await readGgufFileInfo(outputPath, { readTensorInfo: true, logWarnings: false });
+    const file = await readFile(outputPath);
+    const rowsOf = (name: string) => {
+      const tensor = info.fullTensorInfo!.find((candidate) => candidate.name === name)!;
+      const [columns] = tensor.dimensions.map(Number) as [number];
+      const start = Number(tensor.fileOffset);
+      return (row: number) =>
+        Array.from({ length: columns }, (_, column) =>
+          file.readUInt16LE(start + (row * columns + column) * 2),
+        ).map(float16ToFloat32);
+    };
+    const embedding = rowsOf("token_embd.weight");
+    const output = rowsOf("output.weight");
+    // The layers add nothing and every embedding has a root mean square of 1: the hidden state is the embedding.
+    const logit = (current: number, next: number) =>
+      output(next).reduce((sum, weight, index) => sum + weight * embedding(current)[index]!, 0);
+    // After a prompt's last token (5: not one of the model's own): the opening logits.
+    expect(logit(5, 2)).toBeCloseTo(-4, 2);
+    expect(logit(5, 10)).toBeCloseTo(10, 2);
+    expect(logit(5, 7)).toBe(0);
+    // After one of its own tokens: the fixed logits.
+    expect(logit(11, 2)).toBeCloseTo(9.3, 2);
+    expect(logit(11, 10)).toBeCloseTo(10, 2);
+    expect(logit(11, 7)).toBe(0);
   });
 
   it("is deterministic for a seed", async () => {

@@ -40,6 +40,13 @@ export type SynthModelShape = {
    * well-formed tool calls, for testing wire formats. Default: none (random weights).
    */
   fixedLogits?: ReadonlyMap<number, number>;
+  /**
+   * With `fixedLogits`: the logits of the first token of a reply, where they differ from those of
+   * every later token (an end of turn that must not come first, so that no reply is empty). The
+   * model's own tokens (`fixedLogits`' keys) then embed apart from every other token: after one of
+   * them a reply is under way; after any other token the prompt has just ended.
+   */
+  openingLogits?: ReadonlyMap<number, number>;
 };
 
 export type SynthModelOptions = SynthModelShape & { outputPath: string };
@@ -161,7 +168,16 @@ export async function synthModelContent(
       seed: deriveSeed(seed, spec.name),
     });
     if (spec.name === "output.weight" && shape.fixedLogits) {
-      data = withRows(data, shape.fixedLogits, embeddingLength);
+      data = withRows(
+        data,
+        outputRows(shape.fixedLogits, shape.openingLogits, embeddingLength),
+        embeddingLength,
+      );
+    }
+    if (spec.name === "token_embd.weight" && shape.fixedLogits && shape.openingLogits) {
+      // The first element of an own token's embedding is -1 (every other element of every token is 1).
+      const own = [...shape.fixedLogits.keys()].map((token): [number, number[]] => [token, [-1, 1]]);
+      data = withRows(data, new Map(own), embeddingLength);
     }
     return { name: spec.name, dimensions: spec.dimensions, type: spec.type, data };
   });
@@ -227,23 +243,50 @@ function tensorSpecs(shape: SynthModelShape, vocabularySize: number): SynthTenso
 }
 
 /**
- * Sets whole rows (of `rowLength` f16 values) of a tensor's byte stream so that each row sums to
- * the logit asked for: the hidden state of a `fixedLogits` model is all ones.
+ * The output matrix's rows, each a row's first elements (the last one repeated to the row's end),
+ * for a hidden state that is all ones after a prompt and -1 then ones after the model's own token
+ * (see `openingLogits`): each row's dot product with it is the logit asked for.
+ */
+function outputRows(
+  fixed: ReadonlyMap<number, number>,
+  opening: ReadonlyMap<number, number> | undefined,
+  rowLength: number,
+): Map<number, number[]> {
+  const rows = new Map<number, number[]>();
+  if (!opening) {
+    for (const [token, logit] of fixed) rows.set(token, [logit / rowLength]);
+    return rows;
+  }
+  for (const token of new Set([...fixed.keys(), ...opening.keys()])) {
+    const later = fixed.get(token) ?? 0;
+    const first = opening.get(token) ?? later;
+    // first = x + (n-1)y and later = -x + (n-1)y.
+    rows.set(token, [(first - later) / 2, (first + later) / (2 * (rowLength - 1))]);
+  }
+  return rows;
+}
+
+/**
+ * Sets whole rows (of `rowLength` f16 values) of a tensor's byte stream: each row's first elements
+ * as given, its last given value repeated to the row's end.
  */
 function* withRows(
   chunks: Iterable<Uint8Array>,
-  logits: ReadonlyMap<number, number>,
+  values: ReadonlyMap<number, readonly number[]>,
   rowLength: number,
 ): Generator<Uint8Array> {
   const rowBytes = rowLength * 2;
-  const rows = [...logits].sort(([a], [b]) => a - b);
+  const rows = [...values]
+    .sort(([a], [b]) => a - b)
+    .map(([row, elements]) => [row, elements.map(float32ToFloat16)] as const);
   let offset = 0;
   for (const chunk of chunks) {
-    for (const [row, logit] of rows) {
-      const half = float32ToFloat16(logit / rowLength);
+    for (const [row, halves] of rows) {
       const start = Math.max(row * rowBytes, offset);
       const end = Math.min((row + 1) * rowBytes, offset + chunk.length);
       for (let index = start; index < end; index += 2) {
+        const element = (index - row * rowBytes) / 2;
+        const half = halves[Math.min(element, halves.length - 1)]!;
         chunk[index - offset] = half & 0xff;
         chunk[index - offset + 1] = half >>> 8;
       }
