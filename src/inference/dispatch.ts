@@ -31,6 +31,9 @@ export interface DispatchOptions {
   retryForMs: number;
 }
 
+/** The pause before a request is routed again with no change in the cluster: doubling from first to most. */
+const retryPauseMs = { first: 250, most: 2000 };
+
 /**
  * Sends a request to an instance of its model, here or on the node that heads it. An engine that
  * cannot be reached before anything was sent (it crashed, or its node is being replaced) costs the
@@ -41,6 +44,7 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
   const deadline = Date.now() + options.retryForMs;
   const startedAt = performance.now();
   const affinityKey = conversationKey(options.body);
+  let attempt = 0;
   for (;;) {
     const route = await options.router.routeOrWait(options.model, {
       localOnly: options.localOnly,
@@ -101,15 +105,28 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
         !options.signal.aborted &&
         Date.now() < deadline;
       if (!retry) throw error;
-      await options.router
+      // Tried again once the node's state shows the instance down or another one up; and at the
+      // latest after a pause that grows with each try, since an instance can fail a request and stay
+      // READY (an engine that dropped the connection), and then no change may come in the window.
+      const pause = Math.min(retryPauseMs.first * 2 ** attempt++, retryPauseMs.most);
+      const changed = await options.router
         .instancesChanged(options.model, route.instanceId, {
           localOnly: options.localOnly,
-          signal: AbortSignal.any([options.signal, AbortSignal.timeout(deadline - Date.now())]),
+          signal: AbortSignal.any([
+            options.signal,
+            AbortSignal.timeout(Math.min(pause, deadline - Date.now())),
+          ]),
         })
-        .catch((reason: unknown) => {
-          // The client left: its reason. The window closed: what the last try met.
-          throw options.signal.aborted ? reason : error;
-        });
+        .then(
+          () => true,
+          (reason: unknown) => {
+            // The client left: its reason.
+            if (options.signal.aborted) throw reason;
+            return false;
+          },
+        );
+      // The window closed: what the last try met.
+      if (!changed && Date.now() >= deadline) throw error;
     }
   }
 }

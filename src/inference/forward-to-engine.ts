@@ -46,7 +46,7 @@ export async function forwardToEngine(options: ForwardOptions): Promise<EngineRe
   }
 }
 
-function send(options: ForwardOptions, payload: Buffer, mayRetry: boolean): Promise<EngineResponse> {
+function send(options: ForwardOptions, payload: Buffer, reuse: boolean): Promise<EngineResponse> {
   const { route, signal } = options;
   const url = new URL(options.path, route.endpoint.baseUrl);
   return new Promise((resolve, reject) => {
@@ -56,7 +56,8 @@ function send(options: ForwardOptions, payload: Buffer, mayRetry: boolean): Prom
         port: url.port,
         path: url.pathname,
         method: "POST",
-        agent: engineAgent,
+        // `false`: a connection of its own, opened for this request and closed after it.
+        agent: reuse ? engineAgent : false,
         headers: {
           "content-type": "application/json",
           "content-length": payload.length,
@@ -78,8 +79,9 @@ function send(options: ForwardOptions, payload: Buffer, mayRetry: boolean): Prom
     );
     request.once("error", (error: NodeJS.ErrnoException) => {
       // An idle kept-alive connection that the engine closed just as we reused it: nothing reached
-      // the engine, so sending again on a new connection is safe.
-      if (mayRetry && request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+      // the engine, so sending again is safe. Not on another kept-alive connection: the engine
+      // closes idle ones together (its keep-alive timeout), so the next in the pool may be closed too.
+      if (reuse && request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
         send(options, payload, false).then(resolve, reject);
       } else {
         reject(error);

@@ -1,0 +1,67 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import type { InstanceId } from "../protocol/ids.js";
+import { forwardToEngine } from "./forward-to-engine.js";
+
+let server: Server | undefined;
+afterEach(async () => {
+  server?.closeAllConnections();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+/**
+ * An engine that closes its idle kept-alive connections all at once: each connection answers its
+ * first request, and one used again is cut without an answer (as when the engine's keep-alive
+ * timeout closes it just as the client sends on it). Counts the connections it accepted.
+ */
+async function startEngineClosingIdleConnections(): Promise<{ baseUrl: string; connections: () => number }> {
+  const served = new WeakSet<Socket>();
+  let connections = 0;
+  server = createServer((request, response) => {
+    if (served.has(request.socket)) {
+      request.socket.destroy();
+      return;
+    }
+    served.add(request.socket);
+    request.resume();
+    request.once("end", () => setTimeout(() => response.end('{"ok":true}'), 20));
+  });
+  server.on("connection", () => connections++);
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return { baseUrl: `http://127.0.0.1:${port}`, connections: () => connections };
+}
+
+async function send(baseUrl: string): Promise<{ status: number; body: string; released: number }> {
+  let released = 0;
+  const response = await forwardToEngine({
+    route: {
+      kind: "local",
+      instanceId: "m-1" as InstanceId,
+      embeddings: false,
+      endpoint: { baseUrl, apiKey: "key" },
+      release: () => released++,
+    },
+    model: "m",
+    path: "/v1/completions",
+    body: { prompt: "hi" },
+    signal: new AbortController().signal,
+  });
+  let body = "";
+  for await (const chunk of response.body) body += chunk;
+  return { status: response.status, body, released };
+}
+
+describe("forwardToEngine", () => {
+  it("sends again on a new connection when every kept-alive connection was closed by the engine", async () => {
+    const engine = await startEngineClosingIdleConnections();
+    // Two requests at once leave two kept-alive connections in the pool.
+    await Promise.all([send(engine.baseUrl), send(engine.baseUrl)]);
+    expect(engine.connections()).toBe(2);
+    const answer = await send(engine.baseUrl);
+    expect(answer).toEqual({ status: 200, body: '{"ok":true}', released: 1 });
+    // The first pooled connection was cut; the request went on a connection of its own.
+    expect(engine.connections()).toBe(3);
+  });
+});
