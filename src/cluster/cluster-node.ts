@@ -25,7 +25,9 @@ import { LinkMeasurer } from "./link-measurer.js";
 import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerConnections, type PeerMessage } from "./peer-connections.js";
+import { pathsBetween } from "./peer-paths.js";
 import type { PeerSocket } from "./peer-socket.js";
+import { ProbeBudget, type ProbeTraffic } from "./probe-budget.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 
 export interface ClusterNodeOptions {
@@ -68,6 +70,8 @@ export interface ClusterNodeOptions {
   publish: (event: NodeEvent) => void;
   /** Seconds between link measurements. Default 60. */
   linkIntervalSeconds?: number;
+  /** Throughput-probe bytes this node may receive, and serve, a minute. Default 10 MiB. */
+  probeBytesPerMinute?: number;
 }
 
 const heartbeatMs = 1000;
@@ -84,6 +88,10 @@ export class ClusterNode {
   private readonly store: NodeStore;
   private readonly connections: PeerConnections;
   private readonly linkMeasurer: LinkMeasurer;
+  /** Bounds this node's throughput probes, made and served. */
+  private readonly probeBudget: ProbeBudget;
+  /** Each node's interfaces as last seen, to notice when they change. */
+  private readonly interfacesSeen = new Map<NodeId, string>();
   /** The desired state: changed here as coordinator or at the coordinator, replicated, saved. */
   private readonly desired: DesiredStateSync;
   private sequence = 0;
@@ -100,6 +108,7 @@ export class ClusterNode {
       incarnation: randomBytes(8).toString("hex"),
       endpoints: options.advertise,
     };
+    this.probeBudget = new ProbeBudget(options.probeBytesPerMinute);
     this.linkMeasurer = new LinkMeasurer({
       key: options.key,
       selfId: options.id,
@@ -112,8 +121,13 @@ export class ClusterNode {
           endpoint:
             this.state.members.get(id)?.introduction.endpoints[0] ??
             (socket.outbound ? socket.endpoint : undefined),
+          clusterPort: this.state.members.get(id)?.profile?.clusterPort,
+          paths: pathsBetween(this.state, options.id, id),
         })),
+      links: () => new Map([...this.state.links].filter(([, link]) => link.from === options.id)),
       onMeasured: (link) => this.apply({ type: "link-measured", link }),
+      onForgotten: (keys) => this.apply({ type: "links-forgotten", keys }),
+      budget: this.probeBudget,
       intervalSeconds: options.linkIntervalSeconds ?? 60,
     });
     this.connections = new PeerConnections({
@@ -172,6 +186,7 @@ export class ClusterNode {
       onPeerSocket: (socket, remote) => this.connections.accept(socket, remote),
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
+        probeBudget: this.probeBudget,
         changeDesired: (change) => this.desired.applyHere(change),
         onApiRequest: handlers.onApiRequest,
         routes: this.options.routes,
@@ -246,6 +261,16 @@ export class ClusterNode {
     return this.desired.changeDesired(change);
   }
 
+  /** What this node's throughput probes cost so far. */
+  probeTraffic(): ProbeTraffic {
+    return this.probeBudget.traffic();
+  }
+
+  /** Probes the throughput of every path to `node` soon: a shard is about to be reached over one of them. */
+  refreshPaths(node: NodeId): void {
+    this.linkMeasurer.refreshThroughput(node);
+  }
+
   view(): ClusterView {
     return clusterView(this.state, this.options.instances(), Date.now());
   }
@@ -287,6 +312,15 @@ export class ClusterNode {
       )
     ) {
       this.linkMeasurer.measureSoon();
+    }
+    if (event.type === "heartbeat-received" || event.type === "profile-sampled") {
+      const node = event.type === "heartbeat-received" ? event.introduction.id : this.options.id;
+      const interfaces = JSON.stringify(event.profile.interfaces ?? []);
+      if (this.interfacesSeen.get(node) !== interfaces) {
+        // An interface came or went here or at a peer: the paths may differ, and are measured again if so.
+        this.interfacesSeen.set(node, interfaces);
+        this.linkMeasurer.checkPaths();
+      }
     }
     return { before, after };
   }

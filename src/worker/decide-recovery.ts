@@ -168,7 +168,7 @@ function place(
       instance: {
         ...instance,
         node: plan.head,
-        plan: toInstancePlan(plan, basis.rpcTransport),
+        plan: toInstancePlan(plan, basis.rpcTransport, view),
         suspended: undefined,
       },
     };

@@ -54,11 +54,12 @@ export class LocalShards {
     const starts = actions.filter((action) => action.type === "start-shard");
     if (starts.length === 0) return;
     const engine = await this.options.engine();
-    for (const { name, threads, transport } of starts) {
+    for (const { name, threads, transport, host: routeHost } of starts) {
       if (this.servers.has(name)) continue;
       // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
-      // network itself, with no key in front of it, because the user asked for exactly that.
-      const host = transport === "direct" ? this.options.directHost : "127.0.0.1";
+      // network itself, with no key in front of it: under `auto` on the private path's address
+      // alone (the plan names it), under `direct` because the user asked for exactly that.
+      const host = transport === "direct" ? (routeHost ?? this.options.directHost) : "127.0.0.1";
       const server: RpcServerSupervisor = new RpcServerSupervisor({
         name,
         engine,
