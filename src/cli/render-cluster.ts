@@ -1,6 +1,7 @@
 import type { PlanView } from "../client/herd-client.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
+import { rdmaWarnings } from "./rdma-warnings.js";
 import { renderInterfaces } from "./render-interfaces.js";
 import { renderLinks } from "./render-links.js";
 import { formatTable } from "./table.js";
@@ -68,6 +69,7 @@ export function renderStatus(view: ClusterView, allPaths = false): string {
     ...renderInterfaces(view),
     "",
     renderLinks(view, allPaths),
+    ...rdmaWarnings(view),
   ].join("\n");
 }
 
@@ -104,6 +106,7 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
         : `rpc transport: ${plan.rpcTransport ?? "tunnel"}${plan.rpcTransport === "direct" ? "" : " (no private cable between the head and a shard)"}`,
     );
   if (plan.reasons?.length) lines.push("", "why:", ...plan.reasons.map((reason) => `  - ${reason}`));
+  lines.push(...planRdmaWarnings(plan, view));
   if (plan.alternatives?.length) {
     lines.push("", "alternatives:");
     for (const alternative of plan.alternatives) {
@@ -186,4 +189,15 @@ function reachedOver(plan: PlanView, node: string, view: ClusterView): string {
     .find((link) => link.from === plan.head && link.to === node)
     ?.paths?.find((path) => path.best);
   return best ? `tunnel (best path ${best.from} -> ${best.to}, ${best.kind})` : "tunnel";
+}
+
+/** `rdmaWarnings` for the paths this plan's shards are reached over. */
+function planRdmaWarnings(plan: PlanView, view: ClusterView): string[] {
+  const used = new Set(
+    (plan.rpcRoutes ?? []).flatMap((route) => (route.path ? [`${route.path.from}>${route.path.to}`] : [])),
+  );
+  const links = view.links
+    .filter((link) => link.from === plan.head)
+    .map((link) => ({ ...link, paths: link.paths?.filter((path) => used.has(`${path.from}>${path.to}`)) }));
+  return rdmaWarnings({ ...view, links });
 }

@@ -22,6 +22,7 @@ import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { DesiredStateSync } from "./desired-state-sync.js";
 import { LinkMeasurer } from "./link-measurer.js";
+import { shardRpcOf } from "./link-views.js";
 import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerConnections, type PeerMessage } from "./peer-connections.js";
@@ -272,7 +273,9 @@ export class ClusterNode {
   }
 
   view(): ClusterView {
-    return clusterView(this.state, this.options.instances(), Date.now());
+    return clusterView(this.state, this.options.instances(), Date.now(), (name) =>
+      shardRpcOf(this.state, name),
+    );
   }
 
   async dispose(): Promise<void> {
@@ -339,6 +342,7 @@ export class ClusterNode {
           sentInFlight: new Map(
             message.instances.map((instance) => [instance.id, this.options.sentInFlight?.(instance.id) ?? 0]),
           ),
+          shards: message.shards,
           at: Date.now(),
         });
         for (const member of message.members) {
@@ -394,6 +398,9 @@ export class ClusterNode {
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
+      shards: [...this.state.local.shards].flatMap(([name, shard]) =>
+        shard.rpc ? [{ name, rpc: shard.rpc }] : [],
+      ),
     });
   }
 }

@@ -3,7 +3,7 @@ import { linkPaths } from "../fabric/link-paths.js";
 import { testMachines } from "../fabric/test-interfaces.js";
 import type { LinkMeasurement, PlacedInstance } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
-import { linkViews } from "./link-views.js";
+import { linkViews, shardRpcOf } from "./link-views.js";
 import { applyEvent, initialNodeState, linkKey, type NodeStateEvent } from "./node-state.js";
 import { testNodeProfile } from "./test-node-profile.js";
 
@@ -115,5 +115,32 @@ describe("linkViews", () => {
     expect([...both.links.values()].filter((link) => link.from === ids.m5).map(linkKey)).toEqual([
       linkKey(reversed),
     ]);
+  });
+
+  it("takes what a shard's connection runs on from the node serving it: a peer's heartbeat, or this node's own log", () => {
+    const heartbeat: NodeStateEvent = {
+      type: "heartbeat-received",
+      introduction: { id: ids.m5, name: "m5", joinedAt: 1, incarnation: "1", endpoints: [endpoint.m5] },
+      profile: testNodeProfile({ interfaces: testMachines.m5 }),
+      links: [],
+      instances: [],
+      models: [],
+      sentInFlight: new Map(),
+      shards: [
+        { name: "big-1-s0", rpc: "tcp (rdma failed: RDMA(Apple/UC) RTR failed: Operation not supported)" },
+      ],
+      at: 1,
+    };
+    const events: NodeStateEvent[] = [
+      heartbeat,
+      { type: "shard-started", name: "own-s0", host: "127.0.0.1" },
+      { type: "shard-rpc-observed", name: "own-s0", rpc: "rdma (active)" },
+    ];
+    const after = state(events);
+    expect(shardRpcOf(after, "big-1-s0")).toBe(
+      "tcp (rdma failed: RDMA(Apple/UC) RTR failed: Operation not supported)",
+    );
+    expect(shardRpcOf(after, "own-s0")).toBe("rdma (active)");
+    expect(shardRpcOf(after, "other-s0")).toBeUndefined();
   });
 });

@@ -84,3 +84,14 @@ function shardsBetween(
   const other = plan.head === a ? b : a;
   return plan.rpcNodes.flatMap((node, index) => (node === other ? [{ index, shardNode: node }] : []));
 }
+
+/** What the connection to a shard runs on, as the node serving it last said: this node's own, or a peer's report. */
+export function shardRpcOf(state: NodeState, name: string): string | undefined {
+  const local = state.local.shards.get(name)?.rpc;
+  if (local) return local;
+  for (const report of state.reports.values()) {
+    const rpc = report.shardRpc?.get(name);
+    if (rpc) return rpc;
+  }
+  return undefined;
+}

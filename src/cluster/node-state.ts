@@ -47,6 +47,8 @@ export interface PeerReport {
    * report's count holds beyond them is other nodes' traffic.
    */
   readonly sentAtReport: ReadonlyMap<string, number>;
+  /** What the connection to each of its RPC shards runs on, by shard name (absent from older peers). */
+  readonly shardRpc?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -86,6 +88,8 @@ export type NodeStateEvent =
       models: readonly string[];
       /** This node's own requests in flight on each of those instances as the heartbeat arrived. */
       sentInFlight: ReadonlyMap<string, number>;
+      /** What the connection to each of its RPC shards runs on, by shard name. */
+      shards?: ReadonlyArray<{ name: string; rpc: string }>;
       at: number;
     }
   | { type: "connection-lost"; nodeId: NodeId; at: number }
@@ -167,7 +171,13 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
       const sentAtReport = new Map(
         instances.map((instance) => [instance.id, event.sentInFlight.get(instance.id) ?? 0]),
       );
-      const reports = new Map(state.reports).set(from, { instances, models: event.models, sentAtReport });
+      const shardRpc = new Map((event.shards ?? []).map((shard) => [shard.name, shard.rpc]));
+      const reports = new Map(state.reports).set(from, {
+        instances,
+        models: event.models,
+        sentAtReport,
+        shardRpc,
+      });
       return withMembers(
         { ...state, links, reports },
         heardFrom(state, event.introduction, event.profile, event.at),
@@ -229,6 +239,7 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     case "shard-ready":
     case "shard-failed":
     case "shard-stopped":
+    case "shard-rpc-observed":
     case "shard-connection-opened":
     case "shard-connection-closed": {
       const local = applyLocalEvent(state.local, event);

@@ -262,6 +262,11 @@ export const ClusterMessage = z.discriminatedUnion("type", [
     models: z.array(z.string().max(128)).max(4096).default([]),
     /** Fingerprint of the sender's API keys: a peer whose own differs sends its set. */
     apiKeysDigest: z.string().max(64).default(""),
+    /** What the connection to each of the sender's RPC shards runs on, as its log says (`rdma (active)`, `tcp`). */
+    shards: z
+      .array(z.object({ name: z.string().max(128), rpc: z.string().max(300) }))
+      .max(256)
+      .optional(),
   }),
   /** The sender's API keys (hashes only), merged by the receiver. */
   z.object({ type: z.literal("api-keys"), keys: ApiKeyRecords }),

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { NodeStore } from "../cluster/node-state.js";
+import { describeRpcTransport, foldRpcLogLine, initialRpcLogState } from "../engine/read-rpc-transport.js";
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
@@ -60,6 +61,8 @@ export class LocalShards {
       // network itself, with no key in front of it: under `auto` on the private path's address
       // alone (the plan names it), under `direct` because the user asked for exactly that.
       const host = transport === "direct" ? (routeHost ?? this.options.directHost) : "127.0.0.1";
+      // What its client's connection runs on (RDMA or TCP), from its log as it writes it.
+      let rpcLog = initialRpcLogState;
       const server: RpcServerSupervisor = new RpcServerSupervisor({
         name,
         engine,
@@ -70,6 +73,13 @@ export class LocalShards {
         runDirectory: this.options.runDirectory,
         parentDeathWrapper: this.options.parentDeathWrapper,
         logger: this.options.logger,
+        onLine: (line) => {
+          const before = describeRpcTransport(rpcLog.current);
+          rpcLog = foldRpcLogLine(rpcLog, line);
+          const rpc = describeRpcTransport(rpcLog.current);
+          if (rpc !== undefined && rpc !== before && this.servers.get(name) === server)
+            this.options.store.apply({ type: "shard-rpc-observed", name, rpc });
+        },
         onState: (shardState, reason) => {
           this.options.logger.info(
             { shard: name, state: shardState },
