@@ -315,4 +315,49 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     expect(clients.every((socket) => hostOf(socket.peer) === "127.0.0.1")).toBe(true);
     await unload();
   });
+
+  it("places the split again over the LAN within 15 s when the cable goes down, with the same greedy text", async () => {
+    const [first, second] = network.hosts as Array<TestNetwork["hosts"][0]>;
+    const head = nodes[0]!;
+    await loadOver(["host1", "host2"]);
+    expect(await completion(head)).toBe(splitText);
+    const events = new AbortController();
+    const replanned = (async () => {
+      for await (const event of await head.client.subscribe(events.signal)) {
+        if (event.type === "instance-replanned") return event;
+      }
+      return undefined;
+    })();
+    const pulled = performance.now();
+    await exec("ip", ["-n", first!.name, "link", "set", "cable0", "down"]);
+    try {
+      const event = await replanned;
+      expect(event).toMatchObject({
+        reason: `the path ${cableSubnet}.1 -> ${cableSubnet}.2 (virtual) went away`,
+      });
+      await waitFor(
+        "the split READY again through the tunnel",
+        async () => {
+          const view = await head.client.cluster();
+          const instance = view.desired.instances[0];
+          const running = view.instances.find((summary) => summary.id === instance?.id);
+          return instance?.plan?.rpcRoutes?.[0]?.transport === "tunnel" && running?.state === "READY"
+            ? true
+            : undefined;
+        },
+        15_000,
+      );
+      const seconds = (performance.now() - pulled) / 1000;
+      console.log(`cable down -> READY over the LAN in ${seconds.toFixed(1)} s`);
+      expect(seconds).toBeLessThan(15);
+      expect(await completion(head)).toBe(splitText);
+      const listening = (await sockets(second!.name, "listening")).filter(
+        (socket) => socket.process === "ggml-rpc-server",
+      );
+      expect(listening.map((socket) => hostOf(socket.local))).toEqual(["127.0.0.1"]);
+    } finally {
+      events.abort();
+      await exec("ip", ["-n", first!.name, "link", "set", "cable0", "up"]);
+    }
+  });
 });

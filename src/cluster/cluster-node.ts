@@ -207,9 +207,7 @@ export class ClusterNode {
     );
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
-    this.timers.push(
-      setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
-    );
+    this.timers.push(setInterval(() => this.sampleProfile(), 5000));
     this.linkMeasurer.start();
     for (const timer of this.timers) timer.unref();
   }
@@ -260,6 +258,11 @@ export class ClusterNode {
   /** Applies a change to the desired state: here if this node coordinates, else at the coordinator. */
   changeDesired(change: DesiredEvent): Promise<DesiredState> {
     return this.desired.changeDesired(change);
+  }
+
+  /** Samples this node's profile now (its interfaces changed), rather than at the next 5 s sample. */
+  sampleProfile(): void {
+    if (!this.stopped) this.apply({ type: "profile-sampled", profile: this.options.profile() });
   }
 
   /** What this node's throughput probes cost so far. */

@@ -211,6 +211,8 @@ export const DesiredEvent = z.discriminatedUnion("type", [
     instanceId: InstanceId,
     node: NodeId,
     plan: InstancePlan,
+    /** Why, when it is not a node lost (a path a shard was reached over went away). */
+    reason: z.string().max(1000).optional(),
   }),
   /** It does not fit on the nodes left: it stops until it does, with the planner's reason. */
   z.object({ type: z.literal("instance-suspended"), instanceId: InstanceId, reason: z.string().max(2000) }),

@@ -43,9 +43,21 @@ export function planLocalActions(state: NodeState): LocalAction[] {
       });
     });
   }
-  for (const name of shards.keys()) if (!wantedShards.has(name)) actions.push({ type: "stop-shard", name });
+  // A shard whose address changed (its path went away, its instance now tunnelled) starts again on the new one.
+  const moved = new Set(
+    [...wantedShards]
+      .filter(([name, settings]) => {
+        const host = shards.get(name)?.host;
+        if (host === undefined) return false;
+        if (settings.transport === "tunnel") return host !== "127.0.0.1";
+        return settings.host !== undefined && host !== settings.host;
+      })
+      .map(([name]) => name),
+  );
+  for (const name of shards.keys())
+    if (!wantedShards.has(name) || moved.has(name)) actions.push({ type: "stop-shard", name });
   for (const [name, settings] of wantedShards) {
-    if (!shards.has(name)) actions.push({ type: "start-shard", name, ...settings });
+    if (!shards.has(name) || moved.has(name)) actions.push({ type: "start-shard", name, ...settings });
   }
   const wanted = new Map(
     state.desired.instances
