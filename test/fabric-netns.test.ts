@@ -221,6 +221,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     const all = await nodes[0]!.cli(["status", "--paths"]);
     expect(all.stdout).toMatch(cableRow);
     expect(all.stdout).toMatch(lanRow);
+    console.log(all.stdout.slice(all.stdout.indexOf("FROM")));
 
     const metrics = await (await fetch(`${nodes[0]!.url}/metrics`)).text();
     const received = Number(
@@ -249,6 +250,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
       "layer",
     ]);
     expect(plan.code, plan.stderr).toBe(0);
+    console.log(plan.stdout);
     expect(plan.stdout).toMatch(
       new RegExp(`^host2\\s.*direct ${cableSubnet}\\.1 -> ${cableSubnet}\\.2 \\(virtual, private\\)$`, "m"),
     );
