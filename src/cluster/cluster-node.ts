@@ -22,7 +22,7 @@ import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { DesiredStateSync } from "./desired-state-sync.js";
 import { LinkMeasurer } from "./link-measurer.js";
-import { shardRpcOf } from "./link-views.js";
+import { shardRpcOf, shardRpcReport } from "./link-views.js";
 import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerConnections, type PeerMessage } from "./peer-connections.js";
@@ -71,8 +71,6 @@ export interface ClusterNodeOptions {
   publish: (event: NodeEvent) => void;
   /** Seconds between link measurements. Default 60. */
   linkIntervalSeconds?: number;
-  /** Throughput-probe bytes this node may receive, and serve, a minute. Default 10 MiB. */
-  probeBytesPerMinute?: number;
 }
 
 const heartbeatMs = 1000;
@@ -91,8 +89,6 @@ export class ClusterNode {
   private readonly linkMeasurer: LinkMeasurer;
   /** Bounds this node's throughput probes, made and served. */
   private readonly probeBudget: ProbeBudget;
-  /** Each node's interfaces as last seen, to notice when they change. */
-  private readonly interfacesSeen = new Map<NodeId, string>();
   /** The desired state: changed here as coordinator or at the coordinator, replicated, saved. */
   private readonly desired: DesiredStateSync;
   private sequence = 0;
@@ -109,7 +105,7 @@ export class ClusterNode {
       incarnation: randomBytes(8).toString("hex"),
       endpoints: options.advertise,
     };
-    this.probeBudget = new ProbeBudget(options.probeBytesPerMinute);
+    this.probeBudget = new ProbeBudget();
     this.linkMeasurer = new LinkMeasurer({
       key: options.key,
       selfId: options.id,
@@ -319,15 +315,10 @@ export class ClusterNode {
     ) {
       this.linkMeasurer.measureSoon();
     }
-    if (event.type === "heartbeat-received" || event.type === "profile-sampled") {
-      const node = event.type === "heartbeat-received" ? event.introduction.id : this.options.id;
-      const interfaces = JSON.stringify(event.profile.interfaces ?? []);
-      if (this.interfacesSeen.get(node) !== interfaces) {
-        // An interface came or went here or at a peer: the paths may differ, and are measured again if so.
-        this.interfacesSeen.set(node, interfaces);
-        this.linkMeasurer.checkPaths();
-      }
-    }
+    if (event.type === "heartbeat-received")
+      this.linkMeasurer.interfacesReported(event.introduction.id, event.profile.interfaces);
+    if (event.type === "profile-sampled")
+      this.linkMeasurer.interfacesReported(this.options.id, event.profile.interfaces);
     return { before, after };
   }
 
@@ -401,9 +392,7 @@ export class ClusterNode {
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
-      shards: [...this.state.local.shards].flatMap(([name, shard]) =>
-        shard.rpc ? [{ name, rpc: shard.rpc }] : [],
-      ),
+      shards: shardRpcReport(this.state),
     });
   }
 }

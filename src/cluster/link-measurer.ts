@@ -2,6 +2,7 @@ import { pathKey } from "../fabric/link-paths.js";
 import type { LinkMeasurement, LinkPath } from "../protocol/cluster.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
+import type { NetworkInterface } from "../protocol/network-interface.js";
 import type { Logger } from "../util/logger.js";
 import {
   linkMeasurement,
@@ -50,7 +51,7 @@ const throughputMaxAgeMs = 30 * 60_000;
 
 /**
  * Measures every path to every peer: round trips every round (a few hundred bytes each), and
- * throughput only when a path is new, its round trip moved by half or more, its figure is older
+ * throughput only when a path is new, its round trip moved (see `throughputDue`), its figure is older
  * than half an hour, or a shard is about to use it (`refreshThroughput`), and only within the
  * node's probe budget. A peer that reports no interfaces is measured over the channel itself.
  * Rounds run every `intervalSeconds`, shortly after membership changes, and when paths change.
@@ -65,6 +66,10 @@ export class LinkMeasurer {
   private interval: NodeJS.Timeout | undefined;
   private soon: NodeJS.Timeout | undefined;
   private pathSignature = "";
+  /** Each link's round trip when its throughput was last probed, by `linkKey`. */
+  private readonly probedAtRtt = new Map<string, number>();
+  /** Each node's interfaces as last reported, to notice when they change. */
+  private readonly interfacesSeen = new Map<NodeId, string>();
 
   constructor(private readonly options: LinkMeasurerOptions) {}
 
@@ -97,7 +102,18 @@ export class LinkMeasurer {
     }
   }
 
-  /** Measures soon when the paths to peers differ from the last time this was asked (an interface came or went). */
+  /**
+   * A node's interfaces as its profile reports them (every heartbeat, every sample): when they
+   * changed, an interface came or went, and the paths are checked.
+   */
+  interfacesReported(node: NodeId, interfaces: readonly NetworkInterface[] | undefined): void {
+    const seen = JSON.stringify(interfaces ?? []);
+    if (this.interfacesSeen.get(node) === seen) return;
+    this.interfacesSeen.set(node, seen);
+    this.checkPaths();
+  }
+
+  /** Measures soon when the paths to peers differ from the last time this was asked. */
   checkPaths(): void {
     const signature = this.options
       .peers()
@@ -158,7 +174,7 @@ export class LinkMeasurer {
       try {
         const rttMs = await measureRoundTrip(() => this.ping(peer.socket));
         const target = peer.endpoint;
-        const link = await this.withThroughput(known.get(channelKey), rttMs, forced, (signal) =>
+        const link = await this.withThroughput(channelKey, known.get(channelKey), rttMs, forced, (signal) =>
           target ? measureThroughput(target, this.options.key, selfId, signal) : Promise.resolve(0),
         );
         this.options.onMeasured({ ...linkMeasurement(selfId, peer.id, rttMs, 0), ...link });
@@ -175,7 +191,7 @@ export class LinkMeasurer {
       const key = linkKey({ from: selfId, to: peer.id, path });
       try {
         const rttMs = await measurePathRoundTrip(target, this.options.key, selfId);
-        const link = await this.withThroughput(known.get(key), rttMs, forced, (signal) =>
+        const link = await this.withThroughput(key, known.get(key), rttMs, forced, (signal) =>
           measureThroughput(target, this.options.key, selfId, signal),
         );
         this.options.onMeasured({ ...linkMeasurement(selfId, peer.id, rttMs, 0), ...link, path });
@@ -194,6 +210,7 @@ export class LinkMeasurer {
 
   /** The throughput to keep with a new round trip: the last figure, or a new probe when one is due and the budget allows. */
   private async withThroughput(
+    key: string,
     previous: LinkMeasurement | undefined,
     rttMs: number,
     forced: boolean,
@@ -203,13 +220,16 @@ export class LinkMeasurer {
       throughputBytesPerSecond: previous?.throughputBytesPerSecond ?? 0,
       throughputMeasuredAt: previous?.throughputMeasuredAt,
     };
-    if (!throughputDue(previous, rttMs, forced) || !this.options.budget.take("received", probeBytes))
-      return kept;
+    const due = throughputDue(previous, this.probedAtRtt.get(key), rttMs, forced);
+    if (!due || !this.options.budget.take("received", probeBytes)) return kept;
     try {
       const throughput = await probe(AbortSignal.timeout(15_000));
+      this.probedAtRtt.set(key, rttMs);
       return { throughputBytesPerSecond: throughput, throughputMeasuredAt: Date.now() };
     } catch (error) {
-      // A refused probe (the peer's own budget spent) or a slow one keeps the last figure until the next round.
+      // A refused probe (the peer's own budget spent) or a slow one keeps the last figure until the
+      // next round; what it did not receive goes back to the budget.
+      this.options.budget.refund("received", probeBytes);
       this.options.logger.debug({ err: error }, "throughput probe failed");
       return kept;
     }
@@ -231,19 +251,26 @@ export class LinkMeasurer {
   }
 }
 
-/** Whether a path's throughput should be probed now. */
+/**
+ * Whether a path's throughput should be probed now: it never was, a shard is about to use it, its
+ * figure is half an hour old, or its round trip moved from what it was at the last probe (`probedAtRttMs`)
+ * by a factor of two and two milliseconds, this round and the one before (a cable swapped for Wi-Fi,
+ * a link renegotiated; a busy moment of either machine passes within a round).
+ */
 export function throughputDue(
   previous: Pick<LinkMeasurement, "rttMs" | "throughputMeasuredAt"> | undefined,
+  probedAtRttMs: number | undefined,
   rttMs: number,
   forced: boolean,
   now = Date.now(),
 ): boolean {
   if (forced || previous?.throughputMeasuredAt === undefined) return true;
   if (now - previous.throughputMeasuredAt > throughputMaxAgeMs) return true;
-  // A round trip that moved by half and by a millisecond or more is a changed path (a cable swapped
-  // for Wi-Fi, a link renegotiated); less is the jitter of a busy machine.
-  const change = Math.abs(rttMs - previous.rttMs);
-  return change >= 1 && change >= Math.min(rttMs, previous.rttMs) / 2;
+  if (probedAtRttMs === undefined) return false;
+  const moved = (sample: number) =>
+    Math.abs(sample - probedAtRttMs) >= 2 &&
+    Math.max(sample, probedAtRttMs) >= 2 * Math.min(sample, probedAtRttMs);
+  return moved(rttMs) && moved(previous.rttMs);
 }
 
 /** Where to reach a peer's channel over a path; IPv6 link-local addresses need the interface as their scope. */

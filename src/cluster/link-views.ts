@@ -95,3 +95,8 @@ export function shardRpcOf(state: NodeState, name: string): string | undefined {
   }
   return undefined;
 }
+
+/** What the connection to each of this node's shards runs on, for its heartbeats. */
+export function shardRpcReport(state: NodeState): Array<{ name: string; rpc: string }> {
+  return [...state.local.shards].flatMap(([name, shard]) => (shard.rpc ? [{ name, rpc: shard.rpc }] : []));
+}

@@ -29,19 +29,28 @@ describe("throughputDue", () => {
   const now = 10_000_000;
   const probed = { rttMs: 0.3, throughputMeasuredAt: now - 60_000 };
   it.each([
-    ["a new path", undefined, 0.3, false, true],
-    ["a path probed a minute ago, same round trip", probed, 0.35, false, false],
-    ["jitter under a millisecond", probed, 0.9, false, false],
-    ["a path whose round trip went from 0.3 ms to 3 ms (now Wi-Fi)", probed, 3, false, true],
-    ["a shard about to use it", probed, 0.3, true, true],
+    ["a new path", undefined, undefined, 0.3, false, true],
+    ["a path probed a minute ago, same round trip", probed, 0.3, 0.35, false, false],
+    ["a busy moment: 0.3 ms to 1.5 ms", probed, 0.3, 1.5, false, false],
+    ["one slow round: 0.3 ms to 3 ms, the round before as probed", probed, 0.3, 3, false, false],
+    [
+      "a path now Wi-Fi: 3 ms two rounds in a row, probed at 0.3 ms",
+      { ...probed, rttMs: 3.1 },
+      0.3,
+      3,
+      false,
+      true,
+    ],
+    ["a shard about to use it", probed, 0.3, 0.3, true, true],
     [
       "a figure older than half an hour",
       { rttMs: 0.3, throughputMeasuredAt: now - 31 * 60_000 },
       0.3,
+      0.3,
       false,
       true,
     ],
-  ])("%s", (_situation, previous, rttMs, forced, expected) => {
-    expect(throughputDue(previous, rttMs, forced, now)).toBe(expected);
+  ])("%s", (_situation, previous, probedAt, rttMs, forced, expected) => {
+    expect(throughputDue(previous, probedAt, rttMs, forced, now)).toBe(expected);
   });
 });

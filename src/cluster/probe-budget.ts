@@ -39,6 +39,15 @@ export class ProbeBudget {
     return true;
   }
 
+  /** Gives back bytes taken for a probe that did not happen (refused, or failed before its bytes came). */
+  refund(direction: "sent" | "received", bytes: number): void {
+    const window = this.spent[direction];
+    const index = window.findLastIndex(([, size]) => size === bytes);
+    if (index < 0) return;
+    window.splice(index, 1);
+    this.totals[direction] -= bytes;
+  }
+
   traffic(): ProbeTraffic {
     return {
       sentBytes: this.totals.sent,
