@@ -61,14 +61,20 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
   /** The greedy text of the split over the cable, for the split through the tunnel to match. */
   let splitText = "";
 
-  async function completion(node: HerdProcess): Promise<string> {
+  /** A greedy completion through `node`; prints the engine's decode speed under `label`. */
+  async function completion(node: HerdProcess, label: string): Promise<string> {
     const response = await fetch(`${node.url}/v1/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "stories260K", ...prompt }),
     });
     expect(response.status).toBe(200);
-    return ((await response.json()) as { choices: Array<{ text: string }> }).choices[0]!.text;
+    const body = (await response.json()) as {
+      choices: Array<{ text: string }>;
+      timings?: { predicted_per_second?: number };
+    };
+    console.log(`${label}: ${body.timings?.predicted_per_second?.toFixed(1) ?? "?"} tokens/s decode`);
+    return body.choices[0]!.text;
   }
 
   async function loadOver(hosts: string[]): Promise<ClusterView> {
@@ -260,7 +266,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     expect(instancePlan.rpcRoutes).toEqual([
       expect.objectContaining({ transport: "direct", host: `${cableSubnet}.2` }),
     ]);
-    const text = await completion(nodes[0]!);
+    const text = await completion(nodes[0]!, "host1+host2, direct over the cable");
     expect(text.length).toBeGreaterThan(0);
 
     const listening = (await sockets(second!.name, "listening")).filter(
@@ -303,7 +309,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     const third = network.hosts[2]!;
     const view = await loadOver(["host1", "host3"]);
     expect(view.desired.instances[0]!.plan!.rpcRoutes).toEqual([{ transport: "tunnel" }]);
-    const text = await completion(nodes[0]!);
+    const text = await completion(nodes[0]!, "host1+host3, tunnel over the LAN");
     expect(text).toBe(splitText);
     const listening = (await sockets(third.name, "listening")).filter(
       (socket) => socket.process === "ggml-rpc-server",
@@ -322,7 +328,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     const [first, second] = network.hosts as Array<TestNetwork["hosts"][0]>;
     const head = nodes[0]!;
     await loadOver(["host1", "host2"]);
-    expect(await completion(head)).toBe(splitText);
+    expect(await completion(head, "host1+host2 again, direct over the cable")).toBe(splitText);
     const events = new AbortController();
     const replanned = (async () => {
       for await (const event of await head.client.subscribe(events.signal)) {
@@ -352,7 +358,9 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
       const seconds = (performance.now() - pulled) / 1000;
       console.log(`cable down -> READY over the LAN in ${seconds.toFixed(1)} s`);
       expect(seconds).toBeLessThan(15);
-      expect(await completion(head)).toBe(splitText);
+      expect(await completion(head, "host1+host2 after the cable went down, tunnel over the LAN")).toBe(
+        splitText,
+      );
       const listening = (await sockets(second!.name, "listening")).filter(
         (socket) => socket.process === "ggml-rpc-server",
       );

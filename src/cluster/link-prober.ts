@@ -1,4 +1,4 @@
-import { Agent, request } from "node:https";
+import { type Agent, request } from "node:https";
 import type { LinkMeasurement } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { ProbeBudget } from "./probe-budget.js";
@@ -31,9 +31,10 @@ export async function measureRoundTrip(ping: () => Promise<number>, samples = 7)
 }
 
 /**
- * Round trips over one path: an empty bulk request, `samples` times on one kept-alive TLS
- * connection from `localAddress`, the median in milliseconds. One handshake and a few hundred bytes
- * a round: cheap enough to sample every path every minute.
+ * The round trip of one path: the TCP handshake of `samples` connections from `localAddress` (each
+ * then makes an empty bulk request, so the channel sees a whole TLS exchange and nothing to refuse),
+ * the least of them in milliseconds. The handshake's answer comes from the peer's kernel, so this is
+ * the path's own round trip, without either process's event loop; the least leaves out busy moments.
  */
 export async function measurePathRoundTrip(
   target: PathTarget,
@@ -41,21 +42,13 @@ export async function measurePathRoundTrip(
   selfId: NodeId,
   samples = 5,
 ): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  try {
-    const times: number[] = [];
-    // The first request pays the TCP and TLS handshakes: it opens the connection, and is not counted.
-    for (let index = 0; index <= samples; index++) {
-      const started = performance.now();
-      await bulkRequest(target, 0, key, selfId, agent);
-      if (index > 0) times.push(performance.now() - started);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)]!;
-  } finally {
-    agent.destroy();
+  const times: number[] = [];
+  for (let index = 0; index < samples; index++) {
+    await bulkRequest(target, 0, key, selfId, false, undefined, (milliseconds) => times.push(milliseconds));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
+  if (times.length === 0) throw new Error("no connection reported its handshake");
+  return Math.min(...times);
 }
 
 /** Downloads `probeBytes` from a peer's channel (over one path when `target` says) and returns bytes per second. */
@@ -85,6 +78,7 @@ function bulkRequest(
   selfId: NodeId,
   agent: Agent | false,
   signal?: AbortSignal,
+  onConnected?: (milliseconds: number) => void,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -115,6 +109,11 @@ function bulkRequest(
         response.on("error", reject);
       },
     );
+    if (onConnected)
+      outgoing.once("socket", (socket) => {
+        const opened = performance.now();
+        socket.once("connect", () => onConnected(performance.now() - opened));
+      });
     outgoing.on("timeout", () => outgoing.destroy(new Error("bulk probe timed out")));
     outgoing.on("error", reject);
     outgoing.end();
