@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { ProbeTraffic } from "../cluster/probe-budget.js";
 import type { EngineResponse } from "../inference/forward-to-engine.js";
 import type { RemoteRoute, Router } from "../inference/router.js";
 import type { ModelStore } from "../models/model-store.js";
@@ -83,6 +84,8 @@ export interface ApiDependencies {
     view: () => ClusterView;
     /** The join token (a secret: it holds the cluster key). */
     joinToken: () => string;
+    /** What this node's throughput probes cost so far. */
+    probeTraffic?: () => ProbeTraffic;
   };
   /** The node's log file, and another node's log read over the cluster channel; absent in unit tests. */
   logs?: {

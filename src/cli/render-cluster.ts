@@ -1,7 +1,9 @@
 import type { PlanView } from "../client/herd-client.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
+import { rdmaWarnings } from "./rdma-warnings.js";
 import { renderInterfaces } from "./render-interfaces.js";
+import { renderLinks } from "./render-links.js";
 import { formatTable } from "./table.js";
 
 /** The node table of `herd nodes` and `herd status`. */
@@ -54,20 +56,10 @@ export function renderVersionNotes(view: ClusterView): string[] {
   return notes;
 }
 
-/** The whole picture of `herd status`: nodes, links, coordinator and desired state. */
-export function renderStatus(view: ClusterView): string {
+/** The whole picture of `herd status`: nodes, links (every path with `allPaths`), coordinator and desired state. */
+export function renderStatus(view: ClusterView, allPaths = false): string {
   const names = new Map(view.nodes.map((node) => [node.id, node.name]));
   const coordinator = view.coordinator ? (names.get(view.coordinator) ?? view.coordinator) : "none";
-  const links = formatTable(
-    ["FROM", "TO", "RTT", "THROUGHPUT", "MEASURED"],
-    view.links.map((link) => [
-      names.get(link.from) ?? link.from.slice(0, 8),
-      names.get(link.to) ?? link.to.slice(0, 8),
-      `${link.rttMs.toFixed(2)} ms`,
-      `${formatBytes(link.throughputBytesPerSecond)}/s`,
-      `${Math.round((Date.now() - link.measuredAt) / 1000)}s ago`,
-    ]),
-  );
   const alive = view.nodes.filter((node) => node.state === "alive").length;
   return [
     `cluster: ${alive}/${view.nodes.length} nodes alive, coordinator ${coordinator}, desired state epoch ${view.epoch} (${view.desired.instances.length} instances)`,
@@ -76,7 +68,8 @@ export function renderStatus(view: ClusterView): string {
     ...renderVersionNotes(view),
     ...renderInterfaces(view),
     "",
-    view.links.length > 0 ? links : "links: not measured yet",
+    renderLinks(view, allPaths),
+    ...rdmaWarnings(view),
   ].join("\n");
 }
 
@@ -90,7 +83,7 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
         : ""),
     "",
     formatTable(
-      ["NODE", "LAYERS", "SHARE", "MEMORY NEEDED", "AVAILABLE"],
+      ["NODE", "LAYERS", "SHARE", "MEMORY NEEDED", "AVAILABLE", "REACHED OVER"],
       plan.shards.map((shard) => {
         const memory = plan.memoryPerNode?.find((entry) => entry.node === shard.node);
         return [
@@ -99,11 +92,21 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
           `${(shard.fraction * 100).toFixed(0)}%`,
           memory ? formatBytes(memory.neededBytes) : "?",
           memory ? formatBytes(memory.availableBytes) : "?",
+          reachedOver(plan, shard.node, view),
         ];
       }),
     ),
   ];
+  const direct = (plan.rpcRoutes ?? []).filter((route) => route.path?.private).length;
+  if (plan.rpcRoutes)
+    lines.push(
+      "",
+      direct > 0
+        ? `rpc transport: ${direct} shard(s) directly over a private cable (their RPC server bound to its address alone), the rest through the keyed tunnel`
+        : `rpc transport: ${plan.rpcTransport ?? "tunnel"}${plan.rpcTransport === "direct" ? "" : " (no private cable between the head and a shard)"}`,
+    );
   if (plan.reasons?.length) lines.push("", "why:", ...plan.reasons.map((reason) => `  - ${reason}`));
+  lines.push(...planRdmaWarnings(plan, view));
   if (plan.alternatives?.length) {
     lines.push("", "alternatives:");
     for (const alternative of plan.alternatives) {
@@ -169,4 +172,32 @@ export function renderInstances(view: ClusterView): string {
       ];
     }),
   );
+}
+
+/** How the head reaches a node's shard: `head`, `tunnel over <best path>`, or `direct <from> -> <to> (<kind>)`. */
+function reachedOver(plan: PlanView, node: string, view: ClusterView): string {
+  if (node === plan.head) return "head";
+  const index = plan.rpcNodes?.indexOf(node) ?? -1;
+  const route = index >= 0 ? plan.rpcRoutes?.[index] : undefined;
+  if (!route) return plan.rpcTransport ?? "-";
+  if (route.transport === "direct") {
+    if (!route.path) return `direct${route.host ? ` ${route.host}` : ""}`;
+    const rdma = route.path.rdmaPossible ? ", rdma possible" : "";
+    return `direct ${route.path.from} -> ${route.path.to} (${route.path.kind}${route.path.private ? ", private" : ""}${rdma})`;
+  }
+  const best = view.links
+    .find((link) => link.from === plan.head && link.to === node)
+    ?.paths?.find((path) => path.best);
+  return best ? `tunnel (best path ${best.from} -> ${best.to}, ${best.kind})` : "tunnel";
+}
+
+/** `rdmaWarnings` for the paths this plan's shards are reached over. */
+function planRdmaWarnings(plan: PlanView, view: ClusterView): string[] {
+  const used = new Set(
+    (plan.rpcRoutes ?? []).flatMap((route) => (route.path ? [`${route.path.from}>${route.path.to}`] : [])),
+  );
+  const links = view.links
+    .filter((link) => link.from === plan.head)
+    .map((link) => ({ ...link, paths: link.paths?.filter((path) => used.has(`${path.from}>${path.to}`)) }));
+  return rdmaWarnings({ ...view, links });
 }

@@ -5,6 +5,7 @@ import type { EngineReport } from "../protocol/engine.js";
 import type { NodeEvent } from "../protocol/events.js";
 import type { HealthReport } from "../protocol/health.js";
 import type { InstanceStatus } from "../protocol/instance.js";
+import type { RpcRoute } from "../protocol/instance-plan.js";
 import type {
   AddUpstreamRequest,
   FitModelsRequest,
@@ -48,6 +49,10 @@ export interface PlanView {
     freeAfterBytes?: number;
   }>;
   predicted?: { decodeTokensPerSecond: number; prefillTokensPerSecond: number };
+  /** The nodes whose RPC servers the head uses, in `--rpc` order, and how it reaches each. */
+  rpcNodes?: string[];
+  rpcTransport?: "tunnel" | "direct";
+  rpcRoutes?: RpcRoute[];
   reasons?: string[];
   alternatives?: Array<{
     nodes: string[];

@@ -9,6 +9,7 @@ import { InvalidRequestError, PayloadTooLargeError } from "../protocol/errors.js
 import { parseJsonWithDepthLimit } from "../util/json-depth.js";
 import type { Logger } from "../util/logger.js";
 import { serveBulkProbe } from "./link-prober.js";
+import type { ProbeBudget } from "./probe-budget.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 
 /** The cluster channel's HTTP app: its requests carry the Node request and response as bindings. */
@@ -20,6 +21,8 @@ export type ChannelErrorMapping = (error: unknown) => { status: number; message:
 export interface ChannelAppOptions {
   /** Where the local RPC servers listen, by name (direct-transport shards). */
   rpcServers: RpcServerLookup;
+  /** Bounds the bulk probes this node serves; unbounded when absent (tests of the channel alone). */
+  probeBudget?: ProbeBudget;
   /** Applies a change to the desired state; refused unless this node coordinates. */
   changeDesired: (change: DesiredEvent) => Promise<DesiredState>;
   /** Serves an API request another node forwarded (its path without the `/cluster/v1/api` prefix). */
@@ -40,7 +43,7 @@ const maxChangeBytes = 1024 * 1024;
 export function createChannelApp(options: ChannelAppOptions): ChannelApp {
   const app: ChannelApp = new Hono();
   app.get("/cluster/v1/bulk", (context) => {
-    serveBulkProbe(new URL(context.req.url), context.env.outgoing);
+    serveBulkProbe(new URL(context.req.url), context.env.outgoing, options.probeBudget);
     return RESPONSE_ALREADY_SENT;
   });
   // Where a direct-transport shard listens; tunnelled shards are reached through /cluster/v1/rpc/.

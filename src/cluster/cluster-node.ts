@@ -22,10 +22,13 @@ import { clusterView } from "./cluster-view.js";
 import type { DesiredStateStore } from "./desired-state-store.js";
 import { DesiredStateSync } from "./desired-state-sync.js";
 import { LinkMeasurer } from "./link-measurer.js";
+import { shardRpcOf, shardRpcReport } from "./link-views.js";
 import type { NodeState, NodeStateEvent, NodeStore } from "./node-state.js";
 import { nodeStateChanges } from "./node-state-changes.js";
 import { PeerConnections, type PeerMessage } from "./peer-connections.js";
+import { pathsBetween } from "./peer-paths.js";
 import type { PeerSocket } from "./peer-socket.js";
+import { ProbeBudget, type ProbeTraffic } from "./probe-budget.js";
 import type { RpcServerLookup } from "./rpc-tunnel.js";
 
 export interface ClusterNodeOptions {
@@ -84,6 +87,8 @@ export class ClusterNode {
   private readonly store: NodeStore;
   private readonly connections: PeerConnections;
   private readonly linkMeasurer: LinkMeasurer;
+  /** Bounds this node's throughput probes, made and served. */
+  private readonly probeBudget: ProbeBudget;
   /** The desired state: changed here as coordinator or at the coordinator, replicated, saved. */
   private readonly desired: DesiredStateSync;
   private sequence = 0;
@@ -100,6 +105,7 @@ export class ClusterNode {
       incarnation: randomBytes(8).toString("hex"),
       endpoints: options.advertise,
     };
+    this.probeBudget = new ProbeBudget();
     this.linkMeasurer = new LinkMeasurer({
       key: options.key,
       selfId: options.id,
@@ -112,8 +118,13 @@ export class ClusterNode {
           endpoint:
             this.state.members.get(id)?.introduction.endpoints[0] ??
             (socket.outbound ? socket.endpoint : undefined),
+          clusterPort: this.state.members.get(id)?.profile?.clusterPort,
+          paths: pathsBetween(this.state, options.id, id),
         })),
+      links: () => new Map([...this.state.links].filter(([, link]) => link.from === options.id)),
       onMeasured: (link) => this.apply({ type: "link-measured", link }),
+      onForgotten: (keys) => this.apply({ type: "links-forgotten", keys }),
+      budget: this.probeBudget,
       intervalSeconds: options.linkIntervalSeconds ?? 60,
     });
     this.connections = new PeerConnections({
@@ -172,6 +183,7 @@ export class ClusterNode {
       onPeerSocket: (socket, remote) => this.connections.accept(socket, remote),
       app: createChannelApp({
         rpcServers: this.options.rpcServers,
+        probeBudget: this.probeBudget,
         changeDesired: (change) => this.desired.applyHere(change),
         onApiRequest: handlers.onApiRequest,
         routes: this.options.routes,
@@ -191,9 +203,7 @@ export class ClusterNode {
     );
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
-    this.timers.push(
-      setInterval(() => this.apply({ type: "profile-sampled", profile: this.options.profile() }), 5000),
-    );
+    this.timers.push(setInterval(() => this.sampleProfile(), 5000));
     this.linkMeasurer.start();
     for (const timer of this.timers) timer.unref();
   }
@@ -246,8 +256,25 @@ export class ClusterNode {
     return this.desired.changeDesired(change);
   }
 
+  /** Samples this node's profile now (its interfaces changed), rather than at the next 5 s sample. */
+  sampleProfile(): void {
+    if (!this.stopped) this.apply({ type: "profile-sampled", profile: this.options.profile() });
+  }
+
+  /** What this node's throughput probes cost so far. */
+  probeTraffic(): ProbeTraffic {
+    return this.probeBudget.traffic();
+  }
+
+  /** Probes the throughput of every path to `node` soon: a shard is about to be reached over one of them. */
+  refreshPaths(node: NodeId): void {
+    this.linkMeasurer.refreshThroughput(node);
+  }
+
   view(): ClusterView {
-    return clusterView(this.state, this.options.instances(), Date.now());
+    return clusterView(this.state, this.options.instances(), Date.now(), (name) =>
+      shardRpcOf(this.state, name),
+    );
   }
 
   async dispose(): Promise<void> {
@@ -288,6 +315,10 @@ export class ClusterNode {
     ) {
       this.linkMeasurer.measureSoon();
     }
+    if (event.type === "heartbeat-received")
+      this.linkMeasurer.interfacesReported(event.introduction.id, event.profile.interfaces);
+    if (event.type === "profile-sampled")
+      this.linkMeasurer.interfacesReported(this.options.id, event.profile.interfaces);
     return { before, after };
   }
 
@@ -305,6 +336,7 @@ export class ClusterNode {
           sentInFlight: new Map(
             message.instances.map((instance) => [instance.id, this.options.sentInFlight?.(instance.id) ?? 0]),
           ),
+          shards: message.shards,
           at: Date.now(),
         });
         for (const member of message.members) {
@@ -360,6 +392,7 @@ export class ClusterNode {
       instances: this.options.instances(),
       models: this.options.models(),
       apiKeysDigest: apiKeysDigest(this.options.apiKeys.list()),
+      shards: shardRpcReport(this.state),
     });
   }
 }

@@ -20,7 +20,14 @@ export function describeDesiredChange(
       return { type: change.type, epoch, ...placement(change.instance), cause: change.cause };
     case "instance-replanned": {
       const instance = find(change.instanceId);
-      return instance && { type: change.type, epoch, ...placement(instance) };
+      return (
+        instance && {
+          type: change.type,
+          epoch,
+          ...placement(instance),
+          ...(change.reason === undefined ? {} : { reason: change.reason }),
+        }
+      );
     }
     case "instance-suspended": {
       const instance = find(change.instanceId);

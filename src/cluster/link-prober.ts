@@ -1,10 +1,22 @@
-import { request } from "node:https";
+import { type Agent, request } from "node:https";
 import type { LinkMeasurement } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
+import type { ProbeBudget } from "./probe-budget.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 
-/** Bytes of one throughput probe: enough to leave TCP slow start, small enough not to hog a link. */
-export const probeBytes = 4 * 1024 * 1024;
+/**
+ * Bytes of one throughput probe: enough to leave TCP slow start on a LAN, small enough that the
+ * per-node probe budget (`ProbeBudget`) allows several new paths a minute.
+ */
+export const probeBytes = 2 * 1024 * 1024;
+
+/** Where to reach a peer's channel over one path: its address there, and this node's own to send from. */
+export interface PathTarget {
+  host: string;
+  port: number;
+  /** This node's address on the path (the connection leaves by that interface). */
+  localAddress?: string;
+}
 
 /** Median of several round trips, via `ping` (the peer's channel answers each with a pong). */
 export async function measureRoundTrip(ping: () => Promise<number>, samples = 7): Promise<number> {
@@ -18,46 +30,111 @@ export async function measureRoundTrip(ping: () => Promise<number>, samples = 7)
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** Downloads `probeBytes` from a peer's channel and returns bytes per second. */
-export function measureThroughput(
-  endpoint: string,
+/**
+ * The round trip of one path: the TCP handshake of `samples` connections from `localAddress` (each
+ * then makes an empty bulk request, so the channel sees a whole TLS exchange and nothing to refuse),
+ * the least of them in milliseconds. The handshake's answer comes from the peer's kernel, so this is
+ * the path's own round trip, without either process's event loop; the least leaves out busy moments.
+ */
+export async function measurePathRoundTrip(
+  target: PathTarget,
+  key: Buffer,
+  selfId: NodeId,
+  samples = 5,
+): Promise<number> {
+  const times: number[] = [];
+  for (let index = 0; index < samples; index++) {
+    await bulkRequest(target, 0, key, selfId, false, undefined, (milliseconds) => times.push(milliseconds));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  if (times.length === 0) throw new Error("no connection reported its handshake");
+  return Math.min(...times);
+}
+
+/** Downloads `probeBytes` from a peer's channel (over one path when `target` says) and returns bytes per second. */
+export async function measureThroughput(
+  endpoint: string | PathTarget,
   key: Buffer,
   selfId: NodeId,
   signal?: AbortSignal,
 ): Promise<number> {
+  const target = typeof endpoint === "string" ? toTarget(endpoint) : endpoint;
+  const started = performance.now();
+  const received = await bulkRequest(target, probeBytes, key, selfId, false, signal);
+  return received / ((performance.now() - started) / 1000);
+}
+
+/** A peer's endpoint as a target with no chosen local address. */
+function toTarget(endpoint: string): PathTarget {
   const [host, port] = splitEndpoint(endpoint);
+  return { host, port };
+}
+
+/** One bulk request of `bytes`; resolves with the bytes received once all arrived. */
+function bulkRequest(
+  target: PathTarget,
+  bytes: number,
+  key: Buffer,
+  selfId: NodeId,
+  agent: Agent | false,
+  signal?: AbortSignal,
+  onConnected?: (milliseconds: number) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const started = performance.now();
     const outgoing = request(
       {
-        host,
-        port,
-        path: `/cluster/v1/bulk?bytes=${probeBytes}`,
-        agent: false,
+        host: target.host,
+        port: target.port,
+        localAddress: target.localAddress,
+        path: `/cluster/v1/bulk?bytes=${bytes}`,
+        agent,
         signal,
+        timeout: 10_000,
         ...clusterClientTlsOptions(key, selfId),
       },
       (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new Error(`bulk probe answered ${response.statusCode}`));
+          return;
+        }
         let received = 0;
         response.on("data", (chunk: Buffer) => {
           received += chunk.length;
         });
         response.on("end", () => {
-          const seconds = (performance.now() - started) / 1000;
-          if (received !== probeBytes) reject(new Error(`bulk probe got ${received} of ${probeBytes} bytes`));
-          else resolve(received / seconds);
+          if (received !== bytes) reject(new Error(`bulk probe got ${received} of ${bytes} bytes`));
+          else resolve(received);
         });
         response.on("error", reject);
       },
     );
+    if (onConnected)
+      outgoing.once("socket", (socket) => {
+        const opened = performance.now();
+        socket.once("connect", () => onConnected(performance.now() - opened));
+      });
+    outgoing.on("timeout", () => outgoing.destroy(new Error("bulk probe timed out")));
     outgoing.on("error", reject);
     outgoing.end();
   });
 }
 
-/** Serves a bulk probe: `bytes` zero bytes in 64 KiB writes, at most 64 MiB. */
-export function serveBulkProbe(url: URL, response: import("node:http").ServerResponse): void {
+/**
+ * Serves a bulk probe: `bytes` zero bytes in 64 KiB writes, at most 64 MiB, and only while this
+ * node's probe budget allows (429 otherwise: the prober keeps its last figure and asks again later).
+ */
+export function serveBulkProbe(
+  url: URL,
+  response: import("node:http").ServerResponse,
+  budget?: ProbeBudget,
+): void {
   const bytes = Math.min(Number(url.searchParams.get("bytes") ?? probeBytes) || 0, 64 * 1024 * 1024);
+  if (budget && !budget.take("sent", bytes)) {
+    response.writeHead(429, { "content-type": "text/plain" });
+    response.end("probe budget spent; ask again later");
+    return;
+  }
   response.writeHead(200, { "content-type": "application/octet-stream", "content-length": bytes });
   const block = Buffer.alloc(64 * 1024);
   let left = bytes;

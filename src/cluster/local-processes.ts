@@ -19,6 +19,8 @@ export interface LocalShard {
   /** Where it listens, once it does. */
   readonly port?: number;
   readonly ready: boolean;
+  /** What its client's connection runs on, as its log says: `rdma (active)`, `tcp (rdma failed: ...)`, `tcp`. */
+  readonly rpc?: string;
 }
 
 /** This node's own processes. */
@@ -48,6 +50,8 @@ export type LocalProcessEvent =
   /** Its RPC server exited unasked; its supervisor starts it again. */
   | { type: "shard-failed"; name: string; reason: string }
   | { type: "shard-stopped"; name: string }
+  /** Its log said what its client's connection runs on (`describeRpcTransport`). */
+  | { type: "shard-rpc-observed"; name: string; rpc: string }
   | { type: "shard-connection-opened"; name: string }
   | { type: "shard-connection-closed"; name: string };
 
@@ -95,6 +99,10 @@ export function applyLocalEvent(local: LocalProcesses, event: LocalProcessEvent)
     case "shard-failed": {
       const shard = local.shards.get(event.name);
       return shard ? withShard(local, event.name, { host: shard.host, ready: false }) : local;
+    }
+    case "shard-rpc-observed": {
+      const shard = local.shards.get(event.name);
+      return shard ? withShard(local, event.name, { ...shard, rpc: event.rpc }) : local;
     }
     case "shard-stopped": {
       if (!local.shards.has(event.name)) return local;

@@ -1,3 +1,4 @@
+import { pathKey } from "../fabric/link-paths.js";
 import {
   type DesiredEvent,
   type DesiredState,
@@ -46,6 +47,8 @@ export interface PeerReport {
    * report's count holds beyond them is other nodes' traffic.
    */
   readonly sentAtReport: ReadonlyMap<string, number>;
+  /** What the connection to each of its RPC shards runs on, by shard name (absent from older peers). */
+  readonly shardRpc?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -58,7 +61,7 @@ export interface NodeState {
   readonly members: ReadonlyMap<NodeId, Member>;
   /** The live node that joined first (ties: the lowest id); it alone changes the desired state. */
   readonly coordinator: NodeId | null;
-  /** Link measurements by `from>to`: this node's own, and those each peer reports of itself. */
+  /** Link measurements by `linkKey` (one per path): this node's own, and those each peer reports of itself. */
   readonly links: ReadonlyMap<string, LinkMeasurement>;
   /** What each peer last reported; dropped when the peer is gone. */
   readonly reports: ReadonlyMap<NodeId, PeerReport>;
@@ -85,6 +88,8 @@ export type NodeStateEvent =
       models: readonly string[];
       /** This node's own requests in flight on each of those instances as the heartbeat arrived. */
       sentInFlight: ReadonlyMap<string, number>;
+      /** What the connection to each of its RPC shards runs on, by shard name. */
+      shards?: ReadonlyArray<{ name: string; rpc: string }>;
       at: number;
     }
   | { type: "connection-lost"; nodeId: NodeId; at: number }
@@ -92,8 +97,10 @@ export type NodeStateEvent =
   | { type: "clock-ticked"; at: number }
   /** This node sampled its own machine again (free memory, devices). */
   | { type: "profile-sampled"; profile: NodeProfile }
-  /** This node measured its link to a peer. */
+  /** This node measured its link to a peer (over one path, or the cluster channel). */
   | { type: "link-measured"; link: LinkMeasurement }
+  /** Paths of this node's that no longer exist (an interface or address went away), by `linkKey`. */
+  | { type: "links-forgotten"; keys: readonly string[] }
   /** A copy of the desired state arrived (from a peer, or the coordinator's answer to a change). */
   | { type: "desired-state-received"; state: DesiredState }
   /**
@@ -153,9 +160,9 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
       return withMembers({ ...state, reports }, members);
     }
     case "heartbeat-received": {
-      const links = new Map(state.links);
+      // A peer speaks only for its own links, and all of them: a path it no longer has is gone.
+      const links = new Map([...state.links].filter(([, link]) => link.from !== event.introduction.id));
       for (const link of event.links) {
-        // A peer speaks only for its own links.
         if (link.from === event.introduction.id) links.set(linkKey(link), link);
       }
       const from = event.introduction.id;
@@ -164,7 +171,13 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
       const sentAtReport = new Map(
         instances.map((instance) => [instance.id, event.sentInFlight.get(instance.id) ?? 0]),
       );
-      const reports = new Map(state.reports).set(from, { instances, models: event.models, sentAtReport });
+      const shardRpc = new Map((event.shards ?? []).map((shard) => [shard.name, shard.rpc]));
+      const reports = new Map(state.reports).set(from, {
+        instances,
+        models: event.models,
+        sentAtReport,
+        shardRpc,
+      });
       return withMembers(
         { ...state, links, reports },
         heardFrom(state, event.introduction, event.profile, event.at),
@@ -197,6 +210,13 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     }
     case "link-measured":
       return { ...state, links: new Map(state.links).set(linkKey(event.link), event.link) };
+    case "links-forgotten": {
+      const own = event.keys.filter((key) => state.links.get(key)?.from === state.self);
+      if (own.length === 0) return state;
+      const links = new Map(state.links);
+      for (const key of own) links.delete(key);
+      return { ...state, links };
+    }
     case "desired-state-received":
       return isNewerDesiredState(event.state, state.desired) ? { ...state, desired: event.state } : state;
     case "instance-placed":
@@ -219,6 +239,7 @@ export function applyEvent(state: NodeState, event: NodeStateEvent): NodeState {
     case "shard-ready":
     case "shard-failed":
     case "shard-stopped":
+    case "shard-rpc-observed":
     case "shard-connection-opened":
     case "shard-connection-closed": {
       const local = applyLocalEvent(state.local, event);
@@ -255,9 +276,9 @@ function withDesiredChange(state: NodeState, change: DesiredEvent): NodeState {
   return { ...state, desired: { ...previous, ...content, epoch: previous.epoch + 1, writtenBy: state.self } };
 }
 
-/** The key of a link in `NodeState.links`. */
-export function linkKey(link: { from: NodeId; to: NodeId }): string {
-  return `${link.from}>${link.to}`;
+/** The key of a link in `NodeState.links`: `from>to`, and for one path of it `from>to@fromAddress>toAddress`. */
+export function linkKey(link: Pick<LinkMeasurement, "from" | "to" | "path">): string {
+  return link.path ? `${link.from}>${link.to}@${pathKey(link.path)}` : `${link.from}>${link.to}`;
 }
 
 function heardFrom(

@@ -25,6 +25,8 @@ export interface RpcServerOptions {
   parentDeathWrapper?: string[];
   logger: Logger;
   onState: (state: RpcServerState, reason: string) => void;
+  /** Each line the server logs (how its client connections negotiate their transport). */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -83,6 +85,7 @@ export class RpcServerSupervisor {
         command: this.options.engine.rpcServer,
         args,
         logPath: join(this.options.logDirectory, `${this.options.name}.log`),
+        onLine: this.options.onLine,
         parentDeathWrapper: this.options.parentDeathWrapper,
         env: { ...process.env, LLAMA_CACHE: this.options.cacheDirectory },
       });

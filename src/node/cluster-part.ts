@@ -55,11 +55,18 @@ export async function createClusterPart(
   const store = createNodeStore(identity.id, await desired.load());
   const engineDevices = await listEngineDevices(engine.llamaServer).catch(() => []);
   const engineRdma = await detectEngineRdma(engine);
+  // Created below, once the parts it reads exist; the interface monitor tells it of changes.
+  let cluster: ClusterNode | undefined;
   const interfaces = stack.use(
     "network interface monitor",
     new NetworkInterfaceMonitor({
       read: interfaceReaderFor(process.platform),
+      // Linux reads a few sysfs files: often enough that a pulled cable re-places its split within
+      // seconds. Elsewhere the read runs commands (ifconfig, networksetup), so less often.
+      refreshMs: process.platform === "linux" ? 2000 : 10_000,
       onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
+      // A cable plugged or pulled reaches the profile, and the peers, at once rather than at the next sample.
+      onChange: () => cluster?.sampleProfile(),
     }),
   );
   await interfaces.start();
@@ -87,7 +94,7 @@ export async function createClusterPart(
     store,
     directHost: advertised[0]?.replace(/:\d+$/, "").replace(/^\[|\]$/g, "") ?? "127.0.0.1",
   });
-  const cluster = new ClusterNode({
+  cluster = new ClusterNode({
     id: identity.id,
     name: identity.name,
     key: clusterKeyBytes(identity),

@@ -61,8 +61,11 @@ export function createInstanceParts({
     clusterKey: clusterKeyBytes(identity),
     endpointsOf: (node) => nodeOf(node)?.endpoints ?? [],
     rpcServerOf: (node, name) => cluster.rpcServerOf(node, name),
-    onShardsReachable: (plan, endpoints, signal) =>
-      clusterPart.calibrator.measureHops(plan, endpoints, signal),
+    onShardsReachable: (plan, endpoints, signal) => {
+      // The paths about to carry shards get a fresh throughput figure (within the probe budget).
+      for (const node of new Set(plan.rpcNodes)) if (node !== identity.id) cluster.refreshPaths(node);
+      return clusterPart.calibrator.measureHops(plan, endpoints, signal);
+    },
     plan: planForLoad(identity.id, cluster),
     obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     requests,

@@ -60,6 +60,7 @@ export function createNodeApp(parts: NodeAppParts): Hono {
     version,
     cluster: {
       view: () => cluster.view(),
+      probeTraffic: () => cluster.probeTraffic(),
       joinToken: () =>
         formatJoinToken({ key: clusterKeyBytes(identity), addresses: cluster.introduction.endpoints }),
     },

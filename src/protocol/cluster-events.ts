@@ -21,7 +21,14 @@ export type DesiredStateEvent =
       nodes: NodeId[];
       cause: "load" | "replica" | "move";
     })
-  | (InstanceMention & { type: "instance-replanned"; epoch: number; head: NodeId; nodes: NodeId[] })
+  | (InstanceMention & {
+      type: "instance-replanned";
+      epoch: number;
+      head: NodeId;
+      nodes: NodeId[];
+      /** Why, when it is not a node lost: the path a shard was reached over that went away. */
+      reason?: string;
+    })
   | (InstanceMention & { type: "instance-suspended"; epoch: number; reason: string })
   | { type: "drain-started"; epoch: number; instances: InstanceMention[]; since: string }
   | { type: "instances-removed"; epoch: number; instances: InstanceMention[]; reason: string }

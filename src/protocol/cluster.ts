@@ -6,8 +6,8 @@ import { Backend } from "./engine.js";
 import { NodeHealthFacts } from "./health.js";
 import { InstanceId, NodeId } from "./ids.js";
 import { InstanceSpec, InstanceStats } from "./instance.js";
-import { InstancePlan } from "./instance-plan.js";
-import { maxReportedInterfaces, NetworkInterface } from "./network-interface.js";
+import { InstancePlan, RpcTransport } from "./instance-plan.js";
+import { InterfaceKind, maxReportedInterfaces, NetworkInterface } from "./network-interface.js";
 import { ModelRoute, Upstream } from "./upstream.js";
 
 export { InstancePlan };
@@ -54,16 +54,58 @@ export const NodeIntroduction = z.object({
 });
 export type NodeIntroduction = z.infer<typeof NodeIntroduction>;
 
-/** Round-trip time and throughput from one node to another. */
+/** The pair of addresses a link was measured over: one path between two machines (`findPaths`). */
+export const LinkPath = z.object({
+  fromInterface: z.string().max(64),
+  fromAddress: z.string().max(64),
+  toInterface: z.string().max(64),
+  toAddress: z.string().max(64),
+  kind: InterfaceKind.catch("other"),
+  /** Both ends can carry RDMA. */
+  rdmaPossible: z.boolean(),
+  /** A cable between exactly these two machines (`isPrivatePath`). */
+  private: z.boolean(),
+});
+export type LinkPath = z.infer<typeof LinkPath>;
+
+/** Round-trip time and throughput from one node to another, over one path or the cluster channel. */
 export const LinkMeasurement = z.object({
   from: NodeId,
   to: NodeId,
   rttMs: z.number().nonnegative(),
-  /** Bytes per second of a bulk transfer from `to` to `from`. */
+  /** Bytes per second of a bulk transfer from `to` to `from`; 0 until one was made. */
   throughputBytesPerSecond: z.number().nonnegative(),
   measuredAt: z.number().int().nonnegative(),
+  /** When the throughput was last probed (round trips are sampled more often). */
+  throughputMeasuredAt: z.number().int().nonnegative().optional(),
+  /** The path measured; absent for the cluster channel's own link (a peer without interfaces, or an older node). */
+  path: LinkPath.optional(),
 });
 export type LinkMeasurement = z.infer<typeof LinkMeasurement>;
+
+/** One path of a link, as `GET /herd/v1/cluster` shows it. */
+export interface PathView {
+  /** The addresses at each end. */
+  from: string;
+  to: string;
+  /** The interface at the `from` end, and at the other. */
+  interface: string;
+  toInterface: string;
+  kind: InterfaceKind;
+  rttMs: number;
+  /** 0 until a throughput probe was made over it. */
+  bytesPerSecond: number;
+  /** How the RPC of shards on it runs: `rdma (active)`, `tcp (rdma failed: ...)`, `tcp`, `tunnel`; null when none does. */
+  rpc: string | null;
+  private: boolean;
+  rdmaPossible: boolean;
+  /** The path the link's figures are from. */
+  best: boolean;
+  measuredAt: number;
+}
+
+/** A link between two nodes: the best path's figures, and every path. */
+export type LinkView = LinkMeasurement & { paths?: PathView[] };
 
 const PlacementModel = z.object({
   name: z.string(),
@@ -85,7 +127,7 @@ export const PlacementBasis = z.object({
   /** The draft model the head also holds (speculative decoding). */
   draft: PlacementModel.optional(),
   split: z.enum(["auto", "layer", "tensor"]).default("auto"),
-  rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
+  rpcTransport: RpcTransport.default("auto"),
   nodes: z.array(NodeId).optional(),
   avoid: z.array(NodeId).optional(),
   minNodes: z.number().int().positive().optional(),
@@ -169,6 +211,8 @@ export const DesiredEvent = z.discriminatedUnion("type", [
     instanceId: InstanceId,
     node: NodeId,
     plan: InstancePlan,
+    /** Why, when it is not a node lost (a path a shard was reached over went away). */
+    reason: z.string().max(1000).optional(),
   }),
   /** It does not fit on the nodes left: it stops until it does, with the planner's reason. */
   z.object({ type: z.literal("instance-suspended"), instanceId: InstanceId, reason: z.string().max(2000) }),
@@ -220,6 +264,11 @@ export const ClusterMessage = z.discriminatedUnion("type", [
     models: z.array(z.string().max(128)).max(4096).default([]),
     /** Fingerprint of the sender's API keys: a peer whose own differs sends its set. */
     apiKeysDigest: z.string().max(64).default(""),
+    /** What the connection to each of the sender's RPC shards runs on, as its log says (`rdma (active)`, `tcp`). */
+    shards: z
+      .array(z.object({ name: z.string().max(128), rpc: z.string().max(300) }))
+      .max(256)
+      .optional(),
   }),
   /** The sender's API keys (hashes only), merged by the receiver. */
   z.object({ type: z.literal("api-keys"), keys: ApiKeyRecords }),
@@ -249,7 +298,8 @@ export interface ClusterView {
     endpoints: string[];
     profile: NodeProfile | null;
   }>;
-  links: LinkMeasurement[];
+  /** One per ordered pair: the best path's figures (what the planner uses), with every path. */
+  links: LinkView[];
   desired: DesiredState;
   instances: InstanceSummary[];
 }

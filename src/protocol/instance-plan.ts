@@ -1,5 +1,32 @@
 import { z } from "zod";
 import { NodeId } from "./ids.js";
+import { InterfaceKind } from "./network-interface.js";
+
+/**
+ * How a head's llama-server reaches its shards' RPC servers. `tunnel`: only through herd's
+ * authenticated channel; `direct`: plain TCP; `auto`: direct over a private path (a cable between
+ * exactly those two machines), the tunnel otherwise.
+ */
+export const RpcTransport = z.enum(["auto", "tunnel", "direct"]);
+export type RpcTransport = z.infer<typeof RpcTransport>;
+
+/** How the head reaches one shard, as the plan chose it. */
+export const RpcRoute = z.object({
+  transport: z.enum(["tunnel", "direct"]),
+  /** For `direct`: the address the shard's RPC server binds (and the head dials), that alone. */
+  host: z.string().max(64).optional(),
+  /** The path the shard is reached over: the head's address, the shard node's, its kind. */
+  path: z
+    .object({
+      from: z.string().max(64),
+      to: z.string().max(64),
+      kind: InterfaceKind.catch("other"),
+      private: z.boolean(),
+      rdmaPossible: z.boolean(),
+    })
+    .optional(),
+});
+export type RpcRoute = z.infer<typeof RpcRoute>;
 
 /** Where each part of a distributed instance runs: the head (llama-server) and the RPC shards. */
 export const InstancePlan = z.object({
@@ -27,8 +54,13 @@ export const InstancePlan = z.object({
   tensorSplit: z.array(z.number().nonnegative()).max(64).default([]),
   /** `--n-gpu-layers`: blocks (and output layer) on devices; the rest stay on the head's CPU. */
   gpuLayers: z.number().int().nonnegative().default(0),
-  /** `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP. */
+  /**
+   * `tunnel`: engines reach each other only through herd's authenticated channel; `direct`: plain TCP.
+   * A plan made under `auto` says `tunnel` here (what an older node, which knows no routes, falls back to).
+   */
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
+  /** Per `rpcNodes` entry, how the head reaches it; absent in plans older than routes (all `rpcTransport`). */
+  rpcRoutes: z.array(RpcRoute).max(64).optional(),
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
   /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RpcTransport } from "./instance-plan.js";
 import { ModelRoute, Upstream } from "./upstream.js";
 
 /** `POST /herd/v1/models/import`: register a GGUF file that is on the node's disk. */
@@ -38,8 +39,8 @@ export const LoadModelRequest = z.strictObject({
   parallel: z.number().int().min(1).max(256).optional(),
   embeddings: z.boolean().optional(),
   threads: z.number().int().min(1).max(1024).optional(),
-  /** `direct`: engines connect without herd's tunnel (trusted fabrics only). Default `tunnel`. */
-  rpcTransport: z.enum(["tunnel", "direct"]).optional(),
+  /** `auto`: direct over a private cable, the tunnel elsewhere; `direct`: no tunnel at all (trusted fabrics only). Default `auto`. */
+  rpcTransport: RpcTransport.optional(),
   /** How to split across nodes. Default `auto`. */
   split: z.enum(["auto", "layer", "tensor"]).optional(),
   /** Use only these nodes (names or ids). */

@@ -4,6 +4,8 @@ import { placementNodeFromProfile } from "../placement/resolve-nodes.js";
 import type { ClusterView, InstancePlan, PlacementBasis } from "../protocol/cluster.js";
 import { ConflictError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
+import type { RpcTransport } from "../protocol/instance-plan.js";
+import { chooseRpcRoutes } from "./choose-rpc-routes.js";
 
 export interface PlanningRequest {
   contextSize: number;
@@ -73,10 +75,11 @@ export function preferredHead(
   return holders.find((node) => !avoid.includes(node)) ?? holders[0];
 }
 
-/** The part of a plan the desired state keeps. */
+/** The part of a plan the desired state keeps, with how the head reaches each shard (`chooseRpcRoutes`). */
 export function toInstancePlan(
   plan: Plan,
-  rpcTransport: InstancePlan["rpcTransport"] = "tunnel",
+  transport: RpcTransport,
+  view: Pick<ClusterView, "nodes" | "links">,
 ): InstancePlan {
   return {
     head: plan.head,
@@ -92,7 +95,7 @@ export function toInstancePlan(
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,
     gpuLayers: plan.gpuLayers,
-    rpcTransport,
+    ...chooseRpcRoutes(plan.head, plan.rpcNodes, transport, view),
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
     predictedHeadSeconds: plan.predicted.headSeconds,
     uncorrectedHeadSeconds: plan.predicted.uncorrectedHeadSeconds,

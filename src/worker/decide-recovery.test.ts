@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { testInterface } from "../fabric/test-interfaces.js";
 import {
   type ClusterView,
   InstanceSummary,
@@ -8,6 +9,7 @@ import {
 } from "../protocol/cluster.js";
 import { assertNever } from "../protocol/events.js";
 import type { NodeId } from "../protocol/ids.js";
+import type { NetworkInterface } from "../protocol/network-interface.js";
 import { decideRecovery, type RecoveryDecision } from "./decide-recovery.js";
 
 type Name = "a" | "b" | "c";
@@ -78,6 +80,8 @@ interface Situation {
   lastTried?: Array<[string, number]>;
   /** How long ago the deciding node started. Default: long ago. */
   startedSecondsAgo?: number;
+  /** Each node's network interfaces (none reported when absent). */
+  interfaces?: Partial<Record<Name, NetworkInterface[]>>;
 }
 
 const now = Date.parse("2026-01-01T00:10:00Z");
@@ -99,7 +103,7 @@ function decide(situation: Situation): string[] {
         joinedAt: 0,
         lastSeenMsAgo: 0,
         endpoints: [],
-        profile: profile(free * gigabyte),
+        profile: { ...profile(free * gigabyte), interfaces: situation.interfaces?.[name] },
       };
     }),
     links: [],
@@ -140,7 +144,7 @@ function told({ changes, kept }: RecoveryDecision): string[] {
         case "instances-removed":
           return `unload ${change.match}${change.reason === "drained" ? "" : " (timed out)"}`;
         case "instance-replanned":
-          return `place ${change.instanceId} on ${change.plan.shards.map((shard) => short(shard.node)).join("+")} headed by ${short(change.node)}`;
+          return `place ${change.instanceId} on ${change.plan.shards.map((shard) => short(shard.node)).join("+")} headed by ${short(change.node)}${change.reason ? ` (${change.reason})` : ""}`;
         case "instance-suspended":
           return `suspend ${change.instanceId}: ${change.reason.replace(/:.*/s, "")}`;
         default:
@@ -329,5 +333,49 @@ describe("decideRecovery", () => {
     },
   ])("$situation", ({ given, actions }) => {
     expect(decide(given)).toEqual(actions);
+  });
+
+  describe("a split reached over a cable", () => {
+    const lan = (host: number) => testInterface("eth0", "ethernet", [`10.0.0.${host}/24`]);
+    const cable = (host: number, up = true) =>
+      testInterface(`cable${host}`, "virtual", up ? [`10.9.0.${host}/30`] : [], { up });
+    const split = instance("m-1", "a", ["a", "b"], {
+      plan: {
+        head: id("a"),
+        splitMode: "layer",
+        shards: [
+          { node: id("a"), layerStart: 0, layerEnd: 10, fraction: 0.5 },
+          { node: id("b"), layerStart: 10, layerEnd: 20, fraction: 0.5 },
+        ],
+        rpcNodes: [id("b")],
+        tensorSplit: [],
+        gpuLayers: 0,
+        rpcTransport: "tunnel",
+        rpcRoutes: [
+          {
+            transport: "direct",
+            host: "10.9.0.2",
+            path: { from: "10.9.0.1", to: "10.9.0.2", kind: "virtual", private: true, rdmaPossible: false },
+          },
+        ],
+      },
+    });
+    const given = (aCableUp: boolean): Situation => ({
+      // Neither holds the model alone.
+      nodes: { a: ["alive", 3], b: ["alive", 3] },
+      instances: [split],
+      reported: [["m-1", "READY"]],
+      interfaces: { a: [lan(1), cable(1, aCableUp)], b: [lan(2), cable(2)] },
+    });
+
+    it("keeps it while the cable is there", () => {
+      expect(decide(given(true))).toEqual([]);
+    });
+
+    it("places it again over what remains when the cable goes away, naming the path", () => {
+      expect(decide(given(false))).toEqual([
+        "place m-1 on a+b headed by a (the path 10.9.0.1 -> 10.9.0.2 (virtual) went away)",
+      ]);
+    });
   });
 });

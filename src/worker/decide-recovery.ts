@@ -1,4 +1,5 @@
 import { membershipTimings } from "../cluster/node-state.js";
+import { linkPaths } from "../fabric/link-paths.js";
 import type { ClusterView, DesiredEvent, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, NoPlacementError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
@@ -91,13 +92,20 @@ export function decideRecovery(situation: RecoverySituation, now: number): Recov
         });
       continue;
     }
-    if (!instance.basis || !needsPlacement(instance, situation.view, stateOf)) continue;
+    const lost = lostPath(instance, situation.view, stateOf);
+    if (!instance.basis || (!needsPlacement(instance, situation.view, stateOf) && !lost)) continue;
     if (instance.suspended && now - (situation.lastTried.get(instance.id) ?? 0) < retrySuspendedMs) continue;
     const outcome = place(instance, desired, situation, stateOf);
     switch (outcome.type) {
       case "place": {
         const { id, node, plan } = outcome.instance;
-        decision.changes.push({ type: "instance-replanned", instanceId: id, node, plan: plan! });
+        decision.changes.push({
+          type: "instance-replanned",
+          instanceId: id,
+          node,
+          plan: plan!,
+          ...(lost ? { reason: `the path ${lost} went away` } : {}),
+        });
         desired = desired.map((other) => (other.id === id ? outcome.instance : other));
         break;
       }
@@ -146,6 +154,36 @@ function needsPlacement(
   });
 }
 
+/**
+ * The path a shard of a running instance is reached over directly that is there no more (a cable
+ * pulled, its address gone), as `from -> to (kind)`; undefined while every such path remains, or
+ * while a node at either end has not reported its interfaces (its removal decides instead).
+ */
+function lostPath(
+  instance: PlacedInstance,
+  view: ClusterView,
+  stateOf: (node: NodeId) => MemberState,
+): string | undefined {
+  const plan = instance.plan;
+  if (!plan?.rpcRoutes || instance.suspended) return undefined;
+  const interfaces = (node: NodeId) =>
+    stateOf(node) === "alive"
+      ? view.nodes.find((member) => member.id === node)?.profile?.interfaces
+      : undefined;
+  for (const [index, route] of plan.rpcRoutes.entries()) {
+    if (route.transport !== "direct" || !route.path) continue;
+    const head = interfaces(plan.head);
+    const shard = interfaces(plan.rpcNodes[index]!);
+    if (!head || !shard) continue;
+    const { from, to, kind } = route.path;
+    const remains = linkPaths(head, shard, []).some(
+      (path) => path.fromAddress === from && path.toAddress === to,
+    );
+    if (!remains) return `${from} -> ${to} (${kind})`;
+  }
+  return undefined;
+}
+
 function place(
   instance: PlacedInstance,
   desired: readonly PlacedInstance[],
@@ -186,7 +224,7 @@ function place(
       instance: {
         ...instance,
         node: plan.head,
-        plan: toInstancePlan(plan, basis.rpcTransport),
+        plan: toInstancePlan(plan, basis.rpcTransport, view),
         suspended: undefined,
       },
     };

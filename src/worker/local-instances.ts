@@ -13,6 +13,7 @@ import type {
 import { ConflictError, NotFoundError } from "../protocol/errors.js";
 import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import type { InstanceSpec, InstanceStatus } from "../protocol/instance.js";
+import type { RpcTransport } from "../protocol/instance-plan.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
 import type { RequestCounts } from "../util/request-counts.js";
 import {
@@ -34,7 +35,7 @@ export interface LoadRequest {
   threads?: number;
   /** Placement wishes for the planner. */
   split?: "auto" | "layer" | "tensor";
-  rpcTransport?: "tunnel" | "direct";
+  rpcTransport?: RpcTransport;
   nodes?: string[];
   avoid?: string[];
   minNodes?: number;
@@ -155,12 +156,14 @@ export class LocalInstances {
   /** The planner's answer for a model that need not be in the store (a hub file's header, for `models fit`). */
   dryRunFor(model: ModelProfile, request: LoadRequest, draft?: ModelProfile): unknown {
     const spec = specFromProfile(model, request, draft);
-    return (
-      this.options.plan?.(model, spec, request, [], draft)?.details ?? {
-        head: this.options.nodeId,
-        splitMode: "none",
-      }
-    );
+    const planned = this.options.plan?.(model, spec, request, [], draft);
+    if (!planned) return { head: this.options.nodeId, splitMode: "none" };
+    // How the head would reach each shard (`--rpc-transport`), beside the planner's own answer.
+    return {
+      ...(planned.details as object),
+      rpcTransport: planned.plan.rpcTransport,
+      rpcRoutes: planned.plan.rpcRoutes,
+    };
   }
 
   /**

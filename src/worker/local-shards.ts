@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { join } from "node:path";
 import type { NodeStore } from "../cluster/node-state.js";
+import { describeRpcTransport, foldRpcLogLine, initialRpcLogState } from "../engine/read-rpc-transport.js";
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
@@ -54,11 +55,14 @@ export class LocalShards {
     const starts = actions.filter((action) => action.type === "start-shard");
     if (starts.length === 0) return;
     const engine = await this.options.engine();
-    for (const { name, threads, transport } of starts) {
+    for (const { name, threads, transport, host: routeHost } of starts) {
       if (this.servers.has(name)) continue;
       // Direct transport is for trusted fabrics (RDMA, Thunderbolt): the rpc-server listens on the
-      // network itself, with no key in front of it, because the user asked for exactly that.
-      const host = transport === "direct" ? this.options.directHost : "127.0.0.1";
+      // network itself, with no key in front of it: under `auto` on the private path's address
+      // alone (the plan names it), under `direct` because the user asked for exactly that.
+      const host = transport === "direct" ? (routeHost ?? this.options.directHost) : "127.0.0.1";
+      // What its client's connection runs on (RDMA or TCP), from its log as it writes it.
+      let rpcLog = initialRpcLogState;
       const server: RpcServerSupervisor = new RpcServerSupervisor({
         name,
         engine,
@@ -69,6 +73,13 @@ export class LocalShards {
         runDirectory: this.options.runDirectory,
         parentDeathWrapper: this.options.parentDeathWrapper,
         logger: this.options.logger,
+        onLine: (line) => {
+          const before = describeRpcTransport(rpcLog.current);
+          rpcLog = foldRpcLogLine(rpcLog, line);
+          const rpc = describeRpcTransport(rpcLog.current);
+          if (rpc !== undefined && rpc !== before && this.servers.get(name) === server)
+            this.options.store.apply({ type: "shard-rpc-observed", name, rpc });
+        },
         onState: (shardState, reason) => {
           this.options.logger.info(
             { shard: name, state: shardState },

@@ -64,7 +64,7 @@ export function planMoveOff(
       ...instance,
       id: id as PlacedInstance["id"],
       node: placed.head,
-      plan: toInstancePlan(placed, basis.rpcTransport),
+      plan: toInstancePlan(placed, basis.rpcTransport, view),
       createdAt: new Date().toISOString(),
       suspended: undefined,
     };

@@ -34,7 +34,7 @@ export function planForLoad(selfId: NodeId, cluster: PlanningCluster): PlanInsta
       holders,
       preferredHead(holders, excluded) ?? selfId,
     );
-    return { plan: toInstancePlan(details, basis.rpcTransport), basis, details };
+    return { plan: toInstancePlan(details, basis.rpcTransport, view), basis, details };
   };
 }
 
@@ -69,7 +69,7 @@ function placementBasis(
     model: placementModel(model),
     draft: draft ? placementModel(draft) : undefined,
     split: request.split ?? "auto",
-    rpcTransport: request.rpcTransport ?? "tunnel",
+    rpcTransport: request.rpcTransport ?? "auto",
     nodes: resolve(request.nodes, "nodes"),
     avoid: resolve(request.avoid, "avoid"),
     minNodes: request.minNodes,

@@ -79,7 +79,7 @@ function nodeState(desired: PlacedInstance[], running: PlacedInstance[], shards:
 function told(action: LocalAction): string {
   switch (action.type) {
     case "start-shard":
-      return `start shard ${action.name}${action.transport === "direct" ? " on the network" : ""}`;
+      return `start shard ${action.name}${action.transport === "direct" ? ` on ${action.host ?? "the network"}` : ""}`;
     case "stop-shard":
       return `stop shard ${action.name}`;
     case "start-engine":
@@ -165,5 +165,27 @@ describe("planLocalActions", () => {
   ])("$situation", ({ desired, running, shards, actions }) => {
     const planned = planLocalActions(nodeState(desired, running ?? [], shards ?? []));
     expect(planned.map(told)).toEqual(actions);
+  });
+
+  it("starts a shard again where its address changed: on the cable's address, then on loopback once the cable is gone", () => {
+    const routed = (route: object) => {
+      const placed = instance("m-1", other, [here]);
+      return PlacedInstance.parse({ ...placed, plan: { ...placed.plan, rpcRoutes: [route] } });
+    };
+    const overCable = routed({ transport: "direct", host: "10.9.0.2" });
+    const events: LocalProcessEvent[] = [
+      { type: "shard-started", name: "m-1-s0", host: "10.9.0.2" },
+      { type: "shard-ready", name: "m-1-s0", port: 50052 },
+    ];
+    const onCable = events.reduce(applyEvent, nodeState([overCable], [], []));
+    expect(planLocalActions(nodeState([overCable], [], [])).map(told)).toEqual([
+      "start shard m-1-s0 on 10.9.0.2",
+    ]);
+    expect(planLocalActions(onCable).map(told)).toEqual([]);
+    const tunnelled = {
+      ...onCable,
+      desired: { ...onCable.desired, instances: [routed({ transport: "tunnel" })] },
+    };
+    expect(planLocalActions(tunnelled).map(told)).toEqual(["stop shard m-1-s0", "start shard m-1-s0"]);
   });
 });

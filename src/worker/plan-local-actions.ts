@@ -10,8 +10,11 @@ export function shardName(instanceId: string, shardIndex: number): string {
 /** One step that makes this node's processes match the desired state. */
 export type LocalAction =
   | { type: "stop-shard"; name: string }
-  /** `direct`: the RPC server listens on the cluster network itself instead of loopback. */
-  | { type: "start-shard"; name: string; threads?: number; transport: "tunnel" | "direct" }
+  /**
+   * `direct`: the RPC server listens on the network itself instead of loopback: on `host` (the
+   * private path's address the plan chose) or, without one, the node's first advertised address.
+   */
+  | { type: "start-shard"; name: string; threads?: number; transport: "tunnel" | "direct"; host?: string }
   /** `removed`: the instance no longer runs here (unloaded, suspended, headed elsewhere), rather than restarts. */
   | { type: "stop-engine"; instanceId: InstanceId; removed: boolean }
   | { type: "start-engine"; instance: PlacedInstance };
@@ -26,20 +29,35 @@ export type LocalAction =
 export function planLocalActions(state: NodeState): LocalAction[] {
   const { engines, shards } = state.local;
   const actions: LocalAction[] = [];
-  const wantedShards = new Map<string, { threads?: number; transport: "tunnel" | "direct" }>();
+  const wantedShards = new Map<string, { threads?: number; transport: "tunnel" | "direct"; host?: string }>();
   for (const instance of state.desired.instances) {
     if (!instance.plan || instance.suspended !== undefined) continue;
-    instance.plan.rpcNodes.forEach((node, index) => {
+    const plan = instance.plan;
+    plan.rpcNodes.forEach((node, index) => {
       if (node !== state.self) return;
+      const route = plan.rpcRoutes?.[index] ?? { transport: plan.rpcTransport };
       wantedShards.set(shardName(instance.id, index), {
         threads: instance.threads,
-        transport: instance.plan!.rpcTransport,
+        transport: route.transport,
+        ...(route.host === undefined ? {} : { host: route.host }),
       });
     });
   }
-  for (const name of shards.keys()) if (!wantedShards.has(name)) actions.push({ type: "stop-shard", name });
+  // A shard whose address changed (its path went away, its instance now tunnelled) starts again on the new one.
+  const moved = new Set(
+    [...wantedShards]
+      .filter(([name, settings]) => {
+        const host = shards.get(name)?.host;
+        if (host === undefined) return false;
+        if (settings.transport === "tunnel") return host !== "127.0.0.1";
+        return settings.host !== undefined && host !== settings.host;
+      })
+      .map(([name]) => name),
+  );
+  for (const name of shards.keys())
+    if (!wantedShards.has(name) || moved.has(name)) actions.push({ type: "stop-shard", name });
   for (const [name, settings] of wantedShards) {
-    if (!shards.has(name)) actions.push({ type: "start-shard", name, ...settings });
+    if (!shards.has(name) || moved.has(name)) actions.push({ type: "start-shard", name, ...settings });
   }
   const wanted = new Map(
     state.desired.instances

@@ -158,7 +158,7 @@ async function shardPreparation(
       });
       continue;
     }
-    if (plan.rpcTransport === "direct") {
+    if ((plan.rpcRoutes?.[index]?.transport ?? plan.rpcTransport) === "direct") {
       reach.push(async () => {
         const remote = await options.rpcServerOf(node, name);
         return remote ? `${remote.host}:${remote.port}` : undefined;

@@ -1,6 +1,6 @@
 import type { Ref } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { ClusterView, LinkMeasurement } from "../../../src/protocol/cluster.js";
+import type { ClusterView, LinkMeasurement, LinkView } from "../../../src/protocol/cluster.js";
 import { formatBytes, formatDuration, formatMilliseconds, formatThroughput } from "../format.js";
 import { interfaceLines } from "../interface-lines.js";
 import { nodeColours, nodeName } from "../node-colours.js";
@@ -67,7 +67,7 @@ export function TopologyGraph({ view }: { view: ClusterView }) {
   const reserved = reservedByHerd(view);
   const down = (link: LinkMeasurement) =>
     [link.from, link.to].some((id) => view.nodes.find((node) => node.id === id)?.state !== "alive");
-  const pairs = new Map<string, LinkMeasurement>();
+  const pairs = new Map<string, LinkView>();
   for (const link of links) pairs.set([link.from, link.to].sort().join(" "), link);
   return (
     <div ref={container}>
@@ -87,7 +87,7 @@ export function TopologyGraph({ view }: { view: ClusterView }) {
           return (
             <line
               key={key}
-              class={down(link) ? "link link-down" : "link"}
+              class={`link link-${link.path?.kind ?? "channel"}${down(link) ? " link-down" : ""}`}
               data-testid="link"
               x1={a.x}
               y1={a.y}
@@ -148,8 +148,19 @@ function useWidth(initial: number): [Ref<HTMLDivElement>, number] {
 }
 
 /** Which way the data of a measurement flowed: from the node that sent it to the one that measured it. */
-function directionOf(view: ClusterView, link: LinkMeasurement): string {
-  return `${truncate(nodeName(view, link.to), 16)}→${truncate(nodeName(view, link.from), 16)}`;
+function directionOf(view: ClusterView, link: LinkView): string {
+  const direction = `${truncate(nodeName(view, link.to), 16)}→${truncate(nodeName(view, link.from), 16)}`;
+  return link.path ? `${direction} · ${link.path.kind}` : direction;
+}
+
+/** Every path of a link, one a line, for the label's tooltip: the best one first. */
+function pathLines(link: LinkView): string {
+  return (link.paths ?? [])
+    .map(
+      (path) =>
+        `${path.best ? "best: " : ""}${path.from} -> ${path.to} (${path.interface}, ${path.kind}${path.private ? ", private" : ""}): ${formatMilliseconds(path.rttMs)}, ${path.bytesPerSecond > 0 ? formatThroughput(path.bytesPerSecond) : "throughput not probed"}${path.rpc ? `, rpc ${path.rpc}` : ""}`,
+    )
+    .join("\n");
 }
 
 /** One direction of a link, beside its line: which way on the first line, the figures below. */
@@ -160,7 +171,7 @@ function LinkLabel({
   box,
 }: {
   view: ClusterView;
-  link: LinkMeasurement;
+  link: LinkView;
   down: boolean;
   box: Box;
 }) {
@@ -174,8 +185,9 @@ function LinkLabel({
       data-testid="link-figure"
       data-from={link.from}
       data-to={link.to}
+      data-kind={link.path?.kind}
     >
-      <title>{`measured by ${nodeName(view, link.from)} ${formatDuration(Date.now() - link.measuredAt)} ago: round trip, and a bulk transfer from ${nodeName(view, link.to)}`}</title>
+      <title>{`measured by ${nodeName(view, link.from)} ${formatDuration(Date.now() - link.measuredAt)} ago: round trip, and a bulk transfer from ${nodeName(view, link.to)}${link.paths?.length ? `\n${pathLines(link)}` : ""}`}</title>
       <rect class="link-label" width={box.width} height={box.height} rx={5} />
       <text x={padding} y={baseline(0)} class="link-text link-direction">
         {directionOf(view, link)}

@@ -27,6 +27,7 @@ export function metricsRoutes(dependencies: ApiDependencies): Hono {
       local,
       inFlight: (id) => router.load(id as InstanceId),
       memory: { totalBytes: totalmem(), freeBytes: freemem() },
+      probes: dependencies.cluster.probeTraffic?.(),
     });
     const merged = Registry.merge([requestRegistry, state]);
     return context.text(await merged.metrics(), 200, { "content-type": merged.contentType });

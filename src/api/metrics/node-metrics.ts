@@ -1,4 +1,5 @@
 import { Gauge, Registry } from "prom-client";
+import type { ProbeTraffic } from "../../cluster/probe-budget.js";
 import type { EngineLoad } from "../../engine/read-engine-load.js";
 import type { ClusterView } from "../../protocol/cluster.js";
 import { InstanceState, type InstanceStatus } from "../../protocol/instance.js";
@@ -12,6 +13,8 @@ export interface NodeSnapshot {
   inFlight: (instanceId: string) => number;
   /** This machine's memory, from the OS. */
   memory: { totalBytes: number; freeBytes: number };
+  /** What this node's throughput probes cost; absent where no cluster node runs (in-process tests). */
+  probes?: ProbeTraffic;
 }
 
 /**
@@ -94,6 +97,46 @@ export function nodeMetrics(snapshot: NodeSnapshot): Registry {
     const labels = { from: nameOf(link.from), to: nameOf(link.to) };
     rtt.set(labels, link.rttMs / 1000);
     throughput.set(labels, link.throughputBytesPerSecond);
+  }
+
+  const pathLabels = ["from", "to", "path", "kind"] as const;
+  const pathRtt = gauge(
+    "herd_path_rtt_seconds",
+    "Measured round trip over each path between two nodes",
+    pathLabels,
+  );
+  const pathThroughput = gauge(
+    "herd_path_throughput_bytes_per_second",
+    "Last probed throughput over each path (0 until probed)",
+    pathLabels,
+  );
+  for (const link of snapshot.view.links) {
+    for (const path of link.paths ?? []) {
+      const labels = {
+        from: nameOf(link.from),
+        to: nameOf(link.to),
+        path: `${path.from}>${path.to}`,
+        kind: path.kind,
+      };
+      pathRtt.set(labels, path.rttMs / 1000);
+      pathThroughput.set(labels, path.bytesPerSecond);
+    }
+  }
+
+  if (snapshot.probes) {
+    const probeBytes = gauge(
+      "herd_probe_bytes_total",
+      "Bytes of throughput probes this node received and served since it started",
+      ["node", "direction"],
+    );
+    probeBytes.set({ node: self, direction: "received" }, snapshot.probes.receivedBytes);
+    probeBytes.set({ node: self, direction: "sent" }, snapshot.probes.sentBytes);
+    gauge("herd_probe_budget_bytes_per_minute", "Throughput-probe bytes allowed each way per minute", [
+      "node",
+    ]).set({ node: self }, snapshot.probes.budgetBytesPerMinute);
+    gauge("herd_probes_deferred_total", "Throughput probes put off because the minute's budget was spent", [
+      "node",
+    ]).set({ node: self }, snapshot.probes.deferred);
   }
   return registry;
 }

@@ -9,7 +9,11 @@ import { renderLogLine } from "../render-log-line.js";
 /** How often `herd status --watch` redraws: the view's figures (memory, last seen) move without events. */
 const watchIntervalMs = 1000;
 
-const StatusFlags = z.object({ watch: z.boolean().optional(), json: z.boolean().optional() });
+const StatusFlags = z.object({
+  watch: z.boolean().optional(),
+  json: z.boolean().optional(),
+  paths: z.boolean().optional(),
+});
 const JsonFlag = z.object({ json: z.boolean().optional() });
 const LogsFlags = z.object({
   node: z.string().optional(),
@@ -24,6 +28,7 @@ export function addClusterCommands(program: Command, client: () => HerdClient): 
     .command("status")
     .description("the cluster: nodes, roles, memory, devices, links and health")
     .option("--watch", "refresh every second until Ctrl-C")
+    .option("--paths", "every path between each pair of nodes, not only the best")
     .option("--json", "print JSON")
     .action(async (raw: unknown) => {
       const options = StatusFlags.parse(raw);
@@ -31,8 +36,8 @@ export function addClusterCommands(program: Command, client: () => HerdClient): 
       for (;;) {
         const view = await api.cluster();
         if (options.json) print(JSON.stringify(view, null, 2));
-        else if (options.watch) process.stdout.write(`\x1b[2J\x1b[H${renderStatus(view)}\n`);
-        else print(renderStatus(view));
+        else if (options.watch) process.stdout.write(`\x1b[2J\x1b[H${renderStatus(view, options.paths)}\n`);
+        else print(renderStatus(view, options.paths));
         if (!options.watch) return;
         await new Promise((resolve) => setTimeout(resolve, watchIntervalMs));
       }

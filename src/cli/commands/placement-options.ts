@@ -42,7 +42,7 @@ export function withPlacementOptions(command: Command): Command {
     .addOption(
       new Option(
         "--rpc-transport <transport>",
-        "tunnel (keyed, default) or direct (trusted fabrics: RDMA, Thunderbolt)",
+        "auto (default: direct over a cable between exactly two machines, bound to its address; the keyed tunnel elsewhere), tunnel, or direct (trusted fabrics only)",
       ).choices(fields.rpcTransport.unwrap().options),
     );
 }

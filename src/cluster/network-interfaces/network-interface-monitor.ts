@@ -8,6 +8,8 @@ export interface NetworkInterfaceMonitorOptions {
   refreshMs?: number;
   /** Hears of a read that failed after one that did not (not of each failure in a row); the last good list stays. */
   onError?: (error: unknown) => void;
+  /** Hears that a read found the interfaces changed (not of the first read). */
+  onChange?: () => void;
 }
 
 const defaultRefreshMs = 10_000;
@@ -44,8 +46,10 @@ export class NetworkInterfaceMonitor {
       .read()
       .then(
         (interfaces) => {
+          const previous = this.latest;
           this.latest = boundInterfaceReport(interfaces);
           this.failing = false;
+          if (previous && JSON.stringify(previous) !== JSON.stringify(this.latest)) this.options.onChange?.();
         },
         (error: unknown) => {
           if (!this.failing) this.options.onError?.(error);

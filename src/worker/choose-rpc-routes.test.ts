@@ -1,0 +1,181 @@
+import { describe, expect, it } from "vitest";
+import { testNodeProfile } from "../cluster/test-node-profile.js";
+import { testInterface, testMachines } from "../fabric/test-interfaces.js";
+import type { ClusterView } from "../protocol/cluster.js";
+import { NodeId } from "../protocol/ids.js";
+import type { RpcTransport } from "../protocol/instance-plan.js";
+import type { NetworkInterface } from "../protocol/network-interface.js";
+import { chooseRpcRoutes } from "./choose-rpc-routes.js";
+
+const ids = {
+  studio: NodeId.parse("10000000-0000-4000-8000-000000000000"),
+  m5: NodeId.parse("20000000-0000-4000-8000-000000000000"),
+  mini: NodeId.parse("30000000-0000-4000-8000-000000000000"),
+  old: NodeId.parse("40000000-0000-4000-8000-000000000000"),
+};
+type Name = keyof typeof ids;
+
+/** The view of nodes with these interfaces (`old` reports none, as a node older than interfaces). */
+function viewOf(interfaces: Partial<Record<Name, NetworkInterface[]>>): Pick<ClusterView, "nodes" | "links"> {
+  return {
+    nodes: (Object.keys(ids) as Name[]).map((name) => ({
+      id: ids[name],
+      name,
+      state: "alive" as const,
+      role: "member" as const,
+      joinedAt: 0,
+      lastSeenMsAgo: 0,
+      endpoints: [],
+      profile: testNodeProfile({ interfaces: interfaces[name] }),
+    })),
+    links: [],
+  };
+}
+
+const cabled = viewOf(testMachines);
+/** Two Linux hosts with a veth /30 between them, and a LAN all three share. */
+const veth = viewOf({
+  studio: [
+    testInterface("lan0", "ethernet", ["10.0.0.1/24"]),
+    testInterface("cable0", "virtual", ["10.9.0.1/30"]),
+  ],
+  m5: [
+    testInterface("lan0", "ethernet", ["10.0.0.2/24"]),
+    testInterface("cable0", "virtual", ["10.9.0.2/30"]),
+  ],
+  mini: [testInterface("lan0", "ethernet", ["10.0.0.3/24"])],
+});
+/** A third Mac with a link-local Thunderbolt address: the cable may be a bridge through it. */
+const chained = viewOf({
+  ...testMachines,
+  mini: [...testMachines.mini, testInterface("en3", "thunderbolt", ["169.254.30.3/16"])],
+});
+
+const describeRoutes = (
+  transport: RpcTransport,
+  view: Pick<ClusterView, "nodes" | "links">,
+  shards: Name[],
+) => {
+  const chosen = chooseRpcRoutes(
+    ids.studio,
+    shards.map((name) => ids[name]),
+    transport,
+    view,
+  );
+  return [
+    chosen.rpcTransport,
+    ...chosen.rpcRoutes!.map(
+      (route) =>
+        `${route.transport}${route.host ? ` ${route.host}` : ""}${route.path ? ` (${route.path.kind})` : ""}`,
+    ),
+  ];
+};
+
+describe("chooseRpcRoutes", () => {
+  it.each([
+    [
+      "auto: the Thunderbolt cable is used directly, the LAN-only node through the tunnel",
+      "auto",
+      cabled,
+      ["m5", "mini"],
+      ["tunnel", "direct 169.254.10.2 (thunderbolt)", "tunnel"],
+    ],
+    [
+      "auto: a veth /30 no third host shares is a cable",
+      "auto",
+      veth,
+      ["m5", "mini"],
+      ["tunnel", "direct 10.9.0.2 (virtual)", "tunnel"],
+    ],
+    [
+      "auto: the head's own shard stays on loopback",
+      "auto",
+      cabled,
+      ["studio", "m5"],
+      ["tunnel", "tunnel", "direct 169.254.10.2 (thunderbolt)"],
+    ],
+    [
+      "auto: a link-local cable a third Mac could share is not private",
+      "auto",
+      chained,
+      ["m5"],
+      ["tunnel", "tunnel"],
+    ],
+    [
+      "auto: a node that reports no interfaces goes through the tunnel",
+      "auto",
+      cabled,
+      ["old"],
+      ["tunnel", "tunnel"],
+    ],
+    [
+      "tunnel: every shard through the tunnel, cable or not",
+      "tunnel",
+      cabled,
+      ["m5", "mini"],
+      ["tunnel", "tunnel", "tunnel"],
+    ],
+    [
+      "direct: every shard directly, on the path found first when none is measured",
+      "direct",
+      cabled,
+      ["m5", "mini"],
+      ["direct", "direct 192.168.1.31 (wifi)", "direct 192.168.1.40 (wifi)"],
+    ],
+    [
+      "direct: a node without interfaces on its advertised address",
+      "direct",
+      cabled,
+      ["old"],
+      ["direct", "direct"],
+    ],
+  ] as const)("%s", (_situation, transport, view, shards, expected) => {
+    expect(describeRoutes(transport, view, [...shards])).toEqual(expected);
+  });
+
+  it("direct: the cheapest measured path wins", () => {
+    const view = {
+      ...cabled,
+      links: [
+        {
+          from: ids.studio,
+          to: ids.m5,
+          rttMs: 0.02,
+          throughputBytesPerSecond: 7e9,
+          measuredAt: 0,
+          paths: [
+            {
+              from: "192.168.1.20",
+              to: "192.168.1.31",
+              interface: "en0",
+              toInterface: "en0",
+              kind: "wifi" as const,
+              rttMs: 3.1,
+              bytesPerSecond: 64e6,
+              rpc: null,
+              private: false,
+              rdmaPossible: false,
+              best: false,
+              measuredAt: 0,
+            },
+            {
+              from: "169.254.10.1",
+              to: "169.254.10.2",
+              interface: "en2",
+              toInterface: "en1",
+              kind: "thunderbolt" as const,
+              rttMs: 0.02,
+              bytesPerSecond: 7e9,
+              rpc: null,
+              private: true,
+              rdmaPossible: true,
+              best: true,
+              measuredAt: 0,
+            },
+          ],
+        },
+      ],
+    };
+    expect(describeRoutes("direct", view, ["m5"])).toEqual(["direct", "direct 169.254.10.2 (thunderbolt)"]);
+  });
+});

@@ -1,0 +1,65 @@
+import { linkCost, linkPaths } from "../fabric/link-paths.js";
+import type { ClusterView, LinkPath } from "../protocol/cluster.js";
+import type { NodeId } from "../protocol/ids.js";
+import type { InstancePlan, RpcRoute, RpcTransport } from "../protocol/instance-plan.js";
+
+/**
+ * How a head reaches each of its shards, from the transport asked for and the paths between the
+ * nodes (their interfaces, ranked by what was measured of each):
+ * - `auto`: a shard on a node joined to the head by a private path (a cable between exactly the
+ *   two) is reached directly over the cheapest such path, its RPC server bound to its address on
+ *   that path alone; every other shard through the keyed tunnel;
+ * - `direct`: every remote shard directly, over the cheapest path (or the node's first advertised
+ *   address when its interfaces are unknown);
+ * - `tunnel`: every remote shard through the tunnel.
+ * A shard on the head itself listens on loopback whatever the transport.
+ *
+ * @example chooseRpcRoutes(studio, [studio, m5], "auto", view) // { rpcTransport: "tunnel", rpcRoutes: [{ transport: "tunnel" }, { transport: "direct", host: "169.254.10.2", ... }] }
+ */
+export function chooseRpcRoutes(
+  head: NodeId,
+  rpcNodes: readonly NodeId[],
+  transport: RpcTransport,
+  view: Pick<ClusterView, "nodes" | "links">,
+): Pick<InstancePlan, "rpcTransport" | "rpcRoutes"> {
+  const rpcRoutes = rpcNodes.map((node): RpcRoute => {
+    if (node === head || transport === "tunnel") return { transport: "tunnel" };
+    const paths = rankedPaths(head, node, view);
+    const chosen = transport === "auto" ? paths.find((path) => path.private) : paths[0];
+    if (!chosen) return transport === "auto" ? { transport: "tunnel" } : { transport: "direct" };
+    return {
+      transport: "direct",
+      host: chosen.toAddress,
+      path: {
+        from: chosen.fromAddress,
+        to: chosen.toAddress,
+        kind: chosen.kind,
+        private: chosen.private,
+        rdmaPossible: chosen.rdmaPossible,
+      },
+    };
+  });
+  return { rpcTransport: transport === "direct" ? "direct" : "tunnel", rpcRoutes };
+}
+
+/** The paths from `from` to `to`, cheapest first by what was measured of each (unmeasured ones last, in `findPaths` order). */
+function rankedPaths(from: NodeId, to: NodeId, view: Pick<ClusterView, "nodes" | "links">): LinkPath[] {
+  const interfaces = (id: NodeId) => view.nodes.find((node) => node.id === id)?.profile?.interfaces;
+  const own = interfaces(from);
+  const theirs = interfaces(to);
+  if (!own || !theirs) return [];
+  const others = view.nodes
+    .filter((node) => node.id !== from && node.id !== to && node.state !== "gone")
+    .map((node) => node.profile?.interfaces ?? []);
+  const measured = view.links.find((link) => link.from === from && link.to === to)?.paths ?? [];
+  const cost = (path: LinkPath) => {
+    const figures = measured.find((each) => each.from === path.fromAddress && each.to === path.toAddress);
+    return figures
+      ? linkCost({ rttMs: figures.rttMs, throughputBytesPerSecond: figures.bytesPerSecond })
+      : Number.POSITIVE_INFINITY;
+  };
+  return linkPaths(own, theirs, others)
+    .map((path, order) => ({ path, order, cost: cost(path) }))
+    .sort((a, b) => a.cost - b.cost || a.order - b.order)
+    .map(({ path }) => path);
+}
