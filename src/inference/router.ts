@@ -182,6 +182,19 @@ export class Router {
     await this.store.waitFor((state) => readyInstances(state, model).length > 0, signal);
   }
 
+  /** The nodes an instance runs on now: its head, then the nodes of its shards. */
+  instanceNodes(instanceId: string | undefined): NodeId[] {
+    const instance = this.store.current.desired.instances.find((placed) => placed.id === instanceId);
+    if (!instance) return [];
+    return [...new Set([instance.node, ...(instance.plan?.shards.map((shard) => shard.node) ?? [])])];
+  }
+
+  /** Of `nodes`, those this node no longer hears from (suspected or gone). */
+  nodesDown(nodes: readonly NodeId[]): NodeId[] {
+    const members = this.store.current.members;
+    return nodes.filter((node) => members.get(node)?.state !== "alive");
+  }
+
   /** Chooses where a request goes now (see the class comment). */
   async route(model: string, options: RouteOptions = {}): Promise<Route> {
     const alias = this.aliases?.resolve(model, options);

@@ -89,6 +89,7 @@ export function createNodeApp(parts: NodeAppParts): Hono {
     }),
     dashboardDirectory: fileURLToPath(new URL("../../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
+    failoverTimeoutMs: config.failoverTimeoutMs,
     startedAt: new Date(),
     engineReport: async () => ({
       install: engine,

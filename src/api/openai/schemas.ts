@@ -33,7 +33,14 @@ const tokenArray = z.array(z.number().int().nonnegative());
 
 export const CompletionRequest = z.looseObject({
   model: z.string().min(1),
-  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray.min(1), z.array(tokenArray).min(1)]),
+  prompt: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    tokenArray.min(1),
+    z.array(tokenArray).min(1),
+    // One prompt of text and token ids (a continued reply's: the templated prompt, then the reply's ids).
+    z.array(z.union([z.string(), z.number().int().nonnegative()])).min(1),
+  ]),
   ...samplingFields,
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;

@@ -1,0 +1,330 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeServerSentEvents } from "../src/util/sse.js";
+import {
+  type HerdProcess,
+  sharedModelPath,
+  startCluster,
+  stopAllHerdProcesses,
+  waitFor,
+} from "./support/herd-process.js";
+
+/** A long greedy reply: stories260K never writes end-of-text under greedy decoding, so it runs to its budget. */
+const replyTokens = 1100;
+const chat = [{ role: "user", content: "Tell me a long story" }];
+
+interface Reply {
+  text: string;
+  /** The completion tokens the reply's usage counts, where the protocol says. */
+  completionTokens?: number;
+  /** Ends of stream (`[DONE]`, `message_stop`, `done: true`, `response.completed`) and error events seen. */
+  ends: number;
+  errors: string[];
+  /** The longest wait between two chunks, in ms. */
+  longestPauseMs: number;
+  /** Chunks received so far (for deciding when to kill). */
+  progress: { chunks: number };
+}
+
+type Protocol = (
+  url: string,
+  progress: { chunks: number },
+  extra?: Record<string, unknown>,
+) => Promise<Reply>;
+
+async function post(url: string, body: object, headers: Record<string, string> = {}) {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(180_000),
+  });
+}
+
+/** Reads an SSE reply; `read` takes each event's data and returns the text it adds. */
+async function sseReply(
+  response: Response,
+  progress: { chunks: number },
+  read: (event: { event: string | null; data: string }, reply: Reply) => void,
+): Promise<Reply> {
+  expect(response.status, await peek(response)).toBe(200);
+  const reply: Reply = { text: "", ends: 0, errors: [], longestPauseMs: 0, progress };
+  let last = performance.now();
+  for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
+    const now = performance.now();
+    reply.longestPauseMs = Math.max(reply.longestPauseMs, now - last);
+    last = now;
+    progress.chunks += 1;
+    if (/^(error|response\.failed)$/.test(event.event ?? "") || event.data.startsWith('{"error"')) {
+      reply.errors.push(event.data);
+    }
+    read(event, reply);
+  }
+  return reply;
+}
+
+async function peek(response: Response): Promise<string> {
+  return response.status === 200 ? "" : await response.clone().text();
+}
+
+const protocols: Record<string, Protocol> = {
+  "OpenAI chat, streamed": async (url, progress, extra = {}) =>
+    sseReply(
+      await post(`${url}/v1/chat/completions`, {
+        model: "stories260K",
+        messages: chat,
+        temperature: 0,
+        max_tokens: replyTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...extra,
+      }),
+      progress,
+      ({ data }, reply) => {
+        if (data === "[DONE]") reply.ends += 1;
+        else {
+          const chunk = JSON.parse(data);
+          reply.text += chunk.choices?.[0]?.delta?.content ?? "";
+          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
+        }
+      },
+    ),
+  "OpenAI completions, streamed": async (url, progress) =>
+    sseReply(
+      await post(`${url}/v1/completions`, {
+        model: "stories260K",
+        prompt: "Once upon a time",
+        temperature: 0,
+        max_tokens: replyTokens,
+        stream: true,
+      }),
+      progress,
+      ({ data }, reply) => {
+        if (data === "[DONE]") reply.ends += 1;
+        else {
+          const chunk = JSON.parse(data);
+          reply.text += chunk.choices?.[0]?.text ?? "";
+          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
+        }
+      },
+    ),
+  "Anthropic messages, streamed": async (url, progress) =>
+    sseReply(
+      await post(
+        `${url}/v1/messages`,
+        { model: "stories260K", messages: chat, temperature: 0, max_tokens: replyTokens, stream: true },
+        { "anthropic-version": "2023-06-01" },
+      ),
+      progress,
+      ({ event, data }, reply) => {
+        const body = JSON.parse(data);
+        if (event === "message_stop") reply.ends += 1;
+        if (event === "content_block_delta") reply.text += body.delta?.text ?? "";
+        if (event === "message_delta") reply.completionTokens = body.usage?.output_tokens;
+      },
+    ),
+  "OpenAI responses, streamed": async (url, progress) =>
+    sseReply(
+      await post(`${url}/v1/responses`, {
+        model: "stories260K",
+        input: chat[0]!.content,
+        temperature: 0,
+        max_output_tokens: replyTokens,
+        stream: true,
+      }),
+      progress,
+      ({ event, data }, reply) => {
+        const body = JSON.parse(data);
+        if (event === "response.output_text.delta") reply.text += body.delta;
+        // A reply that reaches max_output_tokens is `incomplete`.
+        if (event === "response.completed" || event === "response.incomplete") {
+          reply.ends += 1;
+          reply.completionTokens = body.response?.usage?.output_tokens;
+        }
+      },
+    ),
+  "Ollama chat, streamed": async (url, progress) =>
+    ndjsonReply(
+      await post(`${url}/api/chat`, {
+        model: "stories260K",
+        messages: chat,
+        options: { temperature: 0, num_predict: replyTokens },
+      }),
+      progress,
+      (line) => line.message?.content ?? "",
+    ),
+  "Ollama generate, streamed": async (url, progress) =>
+    ndjsonReply(
+      await post(`${url}/api/generate`, {
+        model: "stories260K",
+        prompt: "Once upon a time",
+        options: { temperature: 0, num_predict: replyTokens },
+      }),
+      progress,
+      (line) => line.response ?? "",
+    ),
+  "OpenAI chat, whole": async (url) => {
+    const response = await post(`${url}/v1/chat/completions`, {
+      model: "stories260K",
+      messages: chat,
+      temperature: 0,
+      max_tokens: replyTokens,
+    });
+    const body = await response.json();
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    return whole(body.choices[0].message.content, body.usage.completion_tokens);
+  },
+  "Anthropic messages, whole": async (url) => {
+    const response = await post(
+      `${url}/v1/messages`,
+      { model: "stories260K", messages: chat, temperature: 0, max_tokens: replyTokens },
+      { "anthropic-version": "2023-06-01" },
+    );
+    const body = await response.json();
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    return whole(body.content[0].text, body.usage.output_tokens);
+  },
+};
+
+const whole = (text: string, completionTokens: number): Reply => ({
+  text,
+  completionTokens,
+  ends: 1,
+  errors: [],
+  longestPauseMs: 0,
+  progress: { chunks: 0 },
+});
+
+async function ndjsonReply(
+  response: Response,
+  progress: { chunks: number },
+  textOf: (line: { message?: { content?: string }; response?: string }) => string,
+): Promise<Reply> {
+  expect(response.status, await peek(response)).toBe(200);
+  const reply: Reply = { text: "", ends: 0, errors: [], longestPauseMs: 0, progress };
+  let last = performance.now();
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const text of lines.filter(Boolean)) {
+      const now = performance.now();
+      reply.longestPauseMs = Math.max(reply.longestPauseMs, now - last);
+      last = now;
+      progress.chunks += 1;
+      const line = JSON.parse(text);
+      if (line.error) reply.errors.push(text);
+      reply.text += textOf(line);
+      if (line.done) {
+        reply.ends += 1;
+        reply.completionTokens = line.eval_count;
+      }
+    }
+  }
+  return reply;
+}
+
+/** Runs every protocol at once through `url`; `during` runs once the first stream is well under way. */
+async function allProtocols(url: string, during?: () => Promise<void>) {
+  const progress = { chunks: 0 };
+  const replies = Object.entries(protocols).map(
+    async ([name, ask]) =>
+      [name, await ask(url, name === "OpenAI chat, streamed" ? progress : { chunks: 0 })] as const,
+  );
+  if (during) {
+    await waitFor("the first stream to be under way", async () =>
+      progress.chunks >= 150 ? true : undefined,
+    );
+    await during();
+  }
+  return new Map(await Promise.all(replies));
+}
+
+async function readyInstance(node: HerdProcess) {
+  const view = await node.client.cluster();
+  const instance = view.desired.instances[0];
+  const summary = view.instances.find((candidate) => candidate.id === instance?.id);
+  return summary?.state === "READY" ? instance : undefined;
+}
+
+function expectSameReplies(replies: Map<string, Reply>, references: Map<string, Reply>) {
+  const summary = [...replies].map(([name, reply]) => {
+    const reference = references.get(name)!;
+    const same = reply.text === reference.text;
+    return `${name}: ${same ? "same" : `differs (${reply.text.length} vs ${reference.text.length} chars)`}, ends ${reply.ends}, usage ${reply.completionTokens}/${reference.completionTokens}, errors ${reply.errors.join(" | ").slice(0, 300)}`;
+  });
+  console.log(summary.join("\n"));
+  for (const [name, reply] of replies) {
+    const reference = references.get(name)!;
+    expect(reply.errors, name).toEqual([]);
+    expect(reply.ends, name).toBe(1);
+    expect(reply.text.length, name).toBeGreaterThan(1000);
+    expect(reply.text, name).toBe(reference.text);
+    expect(reply.completionTokens, name).toBe(reference.completionTokens);
+  }
+}
+
+describe("a reply in progress continues on the re-placed instance", () => {
+  let a: HerdProcess;
+  let b: HerdProcess;
+  let c: HerdProcess;
+  let references: Map<string, Reply>;
+
+  beforeAll(async () => {
+    [a, b, c] = (await startCluster(["a", "b", "c"], ["--failover-timeout", "15"])) as [
+      HerdProcess,
+      HerdProcess,
+      HerdProcess,
+    ];
+    // Only a holds the model file, so a heads the instance and b and c hold shards.
+    await a.cli(["models", "import", sharedModelPath]);
+    const loaded = await a.cli([
+      "load",
+      "stories260K",
+      "--min-nodes",
+      "3",
+      "--split",
+      "layer",
+      "--ctx",
+      "20480",
+      "--parallel",
+      "10",
+    ]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    await waitFor("c to see the instance READY", async () => ((await readyInstance(c)) ? true : undefined));
+    // The replies as they are without a failure, taken under the same concurrency.
+    references = await allProtocols(c.url);
+  }, 300_000);
+  afterAll(stopAllHerdProcesses);
+
+  it("carries every protocol's reply, streamed or whole, over a shard node's kill -9, byte for byte", async () => {
+    const replies = await allProtocols(c.url, () => b.kill());
+    console.log(
+      (await c.log())
+        .split("\n")
+        .filter((line) => line.includes("instance") && /continu|lost with/.test(line))
+        .join("\n"),
+    );
+    const pauses = [...replies].map(([name, reply]) => `${name} ${reply.longestPauseMs.toFixed(0)} ms`);
+    console.log(`shard node killed mid-reply: longest pause per stream: ${pauses.join(", ")}`);
+    expectSameReplies(replies, references);
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    console.log(
+      metrics
+        .split("\n")
+        .filter((line) => line.startsWith("herd_stream_failover"))
+        .join("\n"),
+    );
+  }, 300_000);
+
+  it("carries them over the head's engine killed with kill -9", async () => {
+    await waitFor("the instance READY again", async () => ((await readyInstance(c)) ? true : undefined));
+    const engine = (await a.client.instances()).find((status) => status.model === "stories260K");
+    expect(engine?.enginePid).toBeDefined();
+    const replies = await allProtocols(c.url, async () => {
+      process.kill(engine!.enginePid!, "SIGKILL");
+    });
+    expectSameReplies(replies, references);
+  }, 300_000);
+});
