@@ -18,7 +18,7 @@ describe("continuationPlan", () => {
     ["a streamed completion", "/v1/completions", { model: "m", prompt: "Once", stream: true }, true],
     ["a completion of token ids", "/v1/completions", { model: "m", prompt: [1, 2], stream: true }, true],
     ["several prompts at once", "/v1/completions", { model: "m", prompt: ["a", "b"], stream: true }, false],
-    ["a reply not streamed from the engine", "/v1/chat/completions", { ...chat, stream: false }, false],
+    ["a whole reply (streamed from the engine)", "/v1/chat/completions", { ...chat, stream: false }, true],
     ["fill in the middle", "/infill", { ...chat }, false],
     ["a chat with tools", "/v1/chat/completions", { ...chat, tools: [{ type: "function" }] }, false],
     [
@@ -46,6 +46,14 @@ describe("continuationPlan", () => {
     expect(plan.engineBody).toEqual({ ...chat, n_probs: 1, post_sampling_probs: true });
     expect(plan.stopStrings).toBe(true);
     expect(plan.includeUsage).toBe(true);
+    expect(plan.whole).toBe(false);
+  });
+
+  it("streams a whole reply from the engine, with its usage, to put it together", () => {
+    const { stream: _, stream_options: __, ...whole } = chat;
+    const plan = continuationPlan("/v1/chat/completions", whole)!;
+    expect(plan.whole).toBe(true);
+    expect(plan.engineBody).toMatchObject({ stream: true, stream_options: { include_usage: true } });
   });
 });
 

@@ -11,6 +11,8 @@ export interface ContinuationPlan {
   stopStrings: boolean;
   /** `stream_options.include_usage`: a chat reply ends with a chunk that has the usage. */
   includeUsage: boolean;
+  /** The client asked for the whole reply: the engine streams it anyway, and herd puts it together. */
+  whole: boolean;
 }
 
 /** Chat fields that constrain or shape generation in ways a plain continuation cannot carry on. */
@@ -38,15 +40,15 @@ const chatOnlyFields = [
 
 /**
  * Whether a request's reply can be continued on another instance, and the engine request that
- * makes it so; undefined when it cannot: not streamed from the engine, another path, a client that
- * asked for log probabilities itself, several choices, or a constrained generation (tools, a
- * grammar, a JSON schema), whose constraint would start over in the continuation.
+ * makes it so (always streamed: a whole reply is put together from the stream); undefined when it
+ * cannot: another path, a client that asked for log probabilities itself, several choices, or a
+ * constrained generation (tools, a grammar, a JSON schema), whose constraint would start over in
+ * the continuation.
  */
 export function continuationPlan(path: string, body: unknown): ContinuationPlan | undefined {
   if (path !== "/v1/chat/completions" && path !== "/v1/completions") return undefined;
   if (typeof body !== "object" || body === null) return undefined;
   const request = body as Record<string, unknown>;
-  if (request.stream !== true) return undefined;
   if (request.logprobs || request.n_probs || request.echo) return undefined;
   if (typeof request.n === "number" && request.n > 1) return undefined;
   const constrained = constrainingFields.some((field) => {
@@ -59,11 +61,16 @@ export function continuationPlan(path: string, body: unknown): ContinuationPlan 
   if (constrained) return undefined;
   if (path === "/v1/completions" && promptPrefix(request.prompt) === undefined) return undefined;
   const stop = request.stop;
+  const whole = request.stream !== true;
+  const engineBody = { ...request, n_probs: 1, post_sampling_probs: true };
+  if (whole) Object.assign(engineBody, { stream: true, stream_options: { include_usage: true } });
   return {
     path,
-    engineBody: { ...request, n_probs: 1, post_sampling_probs: true },
+    engineBody,
     stopStrings: typeof stop === "string" ? stop !== "" : Array.isArray(stop) && stop.length > 0,
-    includeUsage: (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    includeUsage:
+      whole || (request.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+    whole,
   };
 }
 

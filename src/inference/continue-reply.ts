@@ -14,6 +14,7 @@ import {
 import { type DispatchOptions, dispatch } from "./dispatch.js";
 import type { EngineResponse } from "./forward-to-engine.js";
 import { ReplySoFar } from "./reply-so-far.js";
+import { wholeReply } from "./whole-reply.js";
 
 /** How a node carries a reply over the loss of the instance that was generating it. */
 export interface FailoverSettings {
@@ -43,8 +44,9 @@ export interface ContinuedResponse extends EngineResponse {
   failovers?: () => number;
 }
 
-/** A reply is continued at most this many times: past that, the cluster is failing faster than it answers. */
+/** A reply is continued after at most this many failures: past that, the cluster fails faster than it answers. */
 const maxContinuations = 2;
+
 /** How often a stream waiting for its instance says it is alive (as `--autoload` does while loading). */
 const keepAliveMs = 5_000;
 /** How long the node's state may take to show an instance failed: a heartbeat, and some. */
@@ -69,7 +71,15 @@ export async function dispatchContinuing(
   if (first.status !== 200) return first;
   // The request's id is taken now: the stream is read later, outside the request's async context.
   const state = { failovers: 0, requestId: currentRequest()?.requestId };
-  const body = Readable.from(continuedReply(options, failover, plan, first, state), { objectMode: false });
+  const reply = continuedReply(options, failover, plan, first, state);
+  if (plan.whole) {
+    let text = "";
+    for await (const chunk of reply) text += chunk;
+    const body = Buffer.from(JSON.stringify(wholeReply(plan.path, text.split("\n\n"))));
+    const headers = { ...first.headers, "content-type": "application/json; charset=utf-8" };
+    return { status: 200, headers, body: Readable.from([body]), failovers: () => state.failovers };
+  }
+  const body = Readable.from(reply, { objectMode: false });
   return { ...first, body, failovers: () => state.failovers };
 }
 
@@ -84,21 +94,36 @@ async function* continuedReply(
   let upstream = first;
   let instanceId = first.headers["x-herd-instance"];
   let continuation: { skip: string | undefined; carried: number } | undefined;
-  /** The failure being recovered from: a continuation that fails before it sends anything is part of it. */
-  let failure: { at: number; deadline: number; instanceId: string | undefined; nodes: NodeId[] } | undefined;
+  /**
+   * The failure being recovered from, with its deadline and the nodes it ran on. A continuation cut
+   * again within the failover timeout of it is the same failure: the recovery may restart the
+   * engine several times (a new plan when the node is suspected, again when it is gone) before the
+   * instance stays READY. Each cut gets the whole timeout to find an instance.
+   */
+  let episode:
+    | { startedAt: number; deadline: number; instanceId: string | undefined; nodes: NodeId[] }
+    | undefined;
+  let episodes = 0;
+  /** When the reply last stopped sending. */
+  let stoppedAt = 0;
   const report = (outcome: FailoverReport["outcome"], reason?: string) =>
-    failure &&
+    episode &&
     failover.onFailover?.({
       outcome,
       model: options.model,
       requestId: state.requestId,
-      instanceId: failure.instanceId,
-      lostNodes: options.router.nodesDown(failure.nodes),
-      pauseMs: performance.now() - failure.at,
+      instanceId: episode.instanceId,
+      lostNodes: options.router.nodesDown(episode.nodes),
+      pauseMs: performance.now() - stoppedAt,
       ...(reason ? { reason } : {}),
     });
   for (;;) {
     let sent = false;
+    // A continuation that answers but sends nothing until the deadline is as lost as its instance.
+    const stall =
+      continuation && episode
+        ? setTimeout(() => upstream.body.destroy(), episode.deadline - Date.now())
+        : undefined;
     try {
       for await (const events of sseEvents(upstream.body)) {
         let out = "";
@@ -108,9 +133,10 @@ async function* continuedReply(
         }
         if (continuation && continuation.skip === undefined) throw new DivergedError();
         if (out === "") continue;
-        if (!sent && failure) {
+        if (!sent && continuation) {
+          clearTimeout(stall);
+          state.failovers += 1;
           report("continued");
-          failure = undefined;
         }
         sent = true;
         yield Buffer.from(out);
@@ -122,21 +148,23 @@ async function* continuedReply(
         return;
       }
       // The engine's connection broke: a failure like a stream cut short, continued below.
+    } finally {
+      clearTimeout(stall);
     }
     if (reply.complete || reply.failed || options.signal.aborted) return;
-    if (failure) {
-      // A continuation that failed before it sent anything does not count as one.
-      state.failovers -= 1;
-    } else {
+    if (sent || !continuation) stoppedAt = performance.now();
+    if (episode === undefined || Date.now() - episode.startedAt > failover.timeoutMs) {
+      episodes += 1;
       // The nodes it ran on, before the recovery places it elsewhere: those gone are the ones lost.
-      const at = performance.now();
       const nodes = options.router.instanceNodes(instanceId);
-      failure = { at, deadline: Date.now() + failover.timeoutMs, instanceId, nodes };
+      episode = { startedAt: Date.now(), deadline: 0, instanceId, nodes };
     }
+    episode.deadline = Date.now() + failover.timeoutMs;
+    const current = episode as NonNullable<typeof episode>;
     const refusal =
       reply.unsupported || reply.shape === undefined
         ? "it had started a part that cannot be continued"
-        : state.failovers >= maxContinuations
+        : episodes > maxContinuations
           ? `it was continued ${maxContinuations} times already`
           : undefined;
     if (refusal) {
@@ -147,11 +175,11 @@ async function* continuedReply(
     const resume = reply.resumePoint();
     let next: EngineResponse;
     try {
-      const opening = openContinuation(options, plan, resume.tokens, failure.deadline, instanceId);
+      const opening = openContinuation(options, plan, resume.tokens, current.deadline, instanceId);
       next = yield* whileWaiting(opening, failover);
     } catch (error) {
       if (options.signal.aborted) return;
-      const lost = options.router.nodesDown(failure.nodes);
+      const lost = options.router.nodesDown(current.nodes);
       const gone = lost.length > 0 ? ` (node ${lost.join(", ")} is gone)` : "";
       const seconds = Math.round(failover.timeoutMs / 1000);
       report("failed", (error as Error).message);
@@ -161,7 +189,6 @@ async function* continuedReply(
       );
       return;
     }
-    state.failovers += 1;
     reply.rewind();
     upstream = next;
     instanceId = next.headers["x-herd-instance"];
@@ -242,14 +269,19 @@ async function openContinuation(
       }
       const response = await send("/v1/completions", continuationBody(plan, templated, tokens));
       if (response.status === 200) return response;
-      throw new Error(`the engine refused the continuation: ${await readAll(response)}`);
+      const text = await readAll(response);
+      // A refusal (a prompt now over the context) would be refused again; anything else may pass.
+      if (response.status >= 400 && response.status < 500) throw new RefusedError(text);
+      throw new Error(`the engine answered ${response.status}: ${text}`);
     } catch (error) {
+      if (error instanceof RefusedError || signal.aborted) throw error;
+      // No instance now (the model is suspended, removed, or its head unreachable): until the
+      // deadline, wait for one to be READY, and try again.
       const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
-      if (!waiting || signal.aborted) throw error;
-      // No instance now (the model is suspended, or not placed yet): wait for one to be READY.
-      await options.router.whenReady(options.model, signal).catch(() => {});
+      if (waiting) await options.router.whenReady(options.model, signal).catch(() => {});
       if (signal.aborted) throw error;
       await sleep(retryPauseMs, undefined, { signal }).catch(() => {});
+      if (signal.aborted) throw error;
     }
   }
 }
@@ -298,3 +330,10 @@ const errorEvent = (message: string, code: string) =>
   Buffer.from(`data: ${JSON.stringify({ error: { message, type: "server_error", code } })}\n\n`);
 
 class DivergedError extends Error {}
+
+/** The engine refused the continuation itself: waiting would not change its answer. */
+class RefusedError extends Error {
+  constructor(text: string) {
+    super(`the engine refused the continuation: ${text}`);
+  }
+}

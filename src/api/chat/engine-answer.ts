@@ -53,7 +53,11 @@ export async function engineAnswer(
     const value = upstream.headers[name];
     if (value !== undefined) servedBy[name] = value;
   }
-  return { parts: readEngineStream(upstream.body, options.startedAt, options.loadMs), servedBy };
+  return {
+    parts: readEngineStream(upstream.body, options.startedAt, options.loadMs),
+    servedBy,
+    ...(upstream.failovers ? { failovers: upstream.failovers } : {}),
+  };
 }
 
 /** The headers that name the instance or upstream that answered (and an alias's model), passed on to the client. */
@@ -63,4 +67,6 @@ export interface EngineAnswer {
   parts: AsyncIterable<StreamPart>;
   /** `x-herd-instance` or `x-herd-upstream`: who answered. */
   servedBy: Record<string, string>;
+  /** How many times the reply was continued on another instance so far; absent when it would not be. */
+  failovers?: () => number;
 }

@@ -38,8 +38,15 @@ export const CompletionRequest = z.looseObject({
     z.array(z.string()).min(1),
     tokenArray.min(1),
     z.array(tokenArray).min(1),
-    // One prompt of text and token ids (a continued reply's: the templated prompt, then the reply's ids).
-    z.array(z.union([z.string(), z.number().int().nonnegative()])).min(1),
+    // One prompt of text then token ids (a continued reply's: the templated prompt, then the reply's
+    // ids). Checked whole, so that a malformed prompt of another form is still reported by its field.
+    z.custom<[string, ...number[]]>(
+      (value) =>
+        Array.isArray(value) &&
+        value.length > 1 &&
+        typeof value[0] === "string" &&
+        value.slice(1).every((item) => Number.isInteger(item) && item >= 0),
+    ),
   ]),
   ...samplingFields,
 });
