@@ -297,25 +297,32 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     return `${name}: ${same ? "same" : differs}, ends ${reply.ends}, usage ${reply.completionTokens}/${reference.completionTokens}, errors ${reply.errors.join(" | ").slice(0, 300)}`;
   });
   console.log(summary.join("\n"));
+  let exact = 0;
   for (const [name, reply] of replies) {
     const reference = references.get(name)!;
     expect(reply.errors, name).toEqual([]);
     expect(reply.ends, name).toBe(1);
     expect(reply.text.length, name).toBeGreaterThan(1000);
-    expect(reply.completionTokens, name).toBe(reference.completionTokens);
-    // A whole reply's client cannot see where it was continued: it ran alongside the first stream.
-    const pausedAt = reply.pausedAt ?? replies.get("OpenAI chat, streamed")?.pausedAt;
-    if (reply.text !== reference.text && pausedAt !== undefined) {
-      // The continuation reads the reply so far as one batch, and the engine's batched arithmetic
-      // may differ from token-by-token arithmetic in the last bits, which can move a near-tie
-      // (several streams share batches too). The reply must then agree with the reference well
-      // past the continuation point: 200 characters, some 90 tokens of stories260K.
-      expect(commonPrefix(reply.text, reference.text), name).toBeGreaterThan(pausedAt + 200);
-    } else {
-      expect(reply.text, name).toBe(reference.text);
-    }
     if (reply.failovers !== undefined) expect(Number(reply.failovers) > 0, name).toBe(failedOver);
+    if (name.includes("stop string")) expect(reply.text, name).not.toContain(stopString);
+    if (reply.text === reference.text) {
+      exact += 1;
+      expect(reply.completionTokens, name).toBe(reference.completionTokens);
+      continue;
+    }
+    // Greedy replies are not exactly reproducible under concurrency: the engine's batched
+    // arithmetic depends on what shares the batch, and can move a near-tie; the continuation also
+    // reads the reply so far as one batch. A reply that differs must do so either before its
+    // continuation (where nothing of herd's is involved), or well after it: not within 200
+    // characters (some 90 tokens of stories260K), where a lost or repeated token would show.
+    // A whole reply's client cannot see where it was continued: it ran alongside the first stream.
+    const pausedAt = reply.pausedAt ?? replies.get("OpenAI chat, streamed")?.pausedAt ?? 0;
+    const common = commonPrefix(reply.text, reference.text);
+    if (common >= pausedAt) expect(common, name).toBeGreaterThan(pausedAt + 200);
+    expect(reply.completionTokens, name).toBeLessThanOrEqual(replyTokens);
   }
+  // Most replies are the reference byte for byte.
+  expect(exact).toBeGreaterThan(replies.size / 2);
 }
 
 describe("a reply in progress continues on the re-placed instance", () => {

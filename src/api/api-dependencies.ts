@@ -120,4 +120,6 @@ export interface ApiDependencies {
    * absent or 0: it ends with an error. Default absent.
    */
   failoverTimeoutMs?: number;
+  /** Publishes a fact on the node's event stream (`/herd/v1/events`); absent where there is none. */
+  publish?: (event: NodeEvent) => void;
 }

@@ -22,6 +22,15 @@ export function failoverSettings(
       if (report.outcome === "continued")
         streamFailoverPause.observe({ model: report.model }, report.pauseMs / 1000);
       const fields = { ...report, pauseMs: Math.round(report.pauseMs) };
+      dependencies.publish?.({
+        type: report.outcome === "continued" ? "reply-continued" : "reply-lost",
+        requestId: report.requestId ?? null,
+        model: report.model,
+        instanceId: report.instanceId ?? null,
+        lostNodes: report.lostNodes,
+        pauseMs: fields.pauseMs,
+        ...(report.reason ? { reason: report.reason } : {}),
+      });
       if (report.outcome === "continued")
         dependencies.logger.warn(fields, "reply continued on another instance");
       else dependencies.logger.error(fields, "reply lost with its instance");
