@@ -59,13 +59,17 @@ const retryPauseMs = 250;
  * started (the engine's connection reset, its stream cut short, its head gone) continues on an
  * instance that is READY again, token for token: see docs/stream-continuation.md. The client sees
  * one reply, with a pause. Requests that cannot be continued (another path, a constrained
- * generation, a request another node forwarded, whose sender continues it) are dispatched as they are.
+ * generation, a request another node forwarded, whose sender continues it, a model or alias that
+ * an upstream may answer) are dispatched as they are.
  */
 export async function dispatchContinuing(
   options: DispatchOptions,
   failover: FailoverSettings | undefined,
 ): Promise<ContinuedResponse> {
-  const plan = failover && !options.localOnly ? continuationPlan(options.path, options.body) : undefined;
+  // Only herd's own engines are asked for token ids: an upstream would refuse the fields.
+  const continuable =
+    failover && !options.localOnly && !options.router.mayLeaveCluster(options.model, options.policy);
+  const plan = continuable ? continuationPlan(options.path, options.body) : undefined;
   if (!failover || !plan) return dispatch(options);
   const first = await dispatch({ ...options, body: plan.engineBody });
   if (first.status !== 200) return first;

@@ -182,6 +182,16 @@ export class Router {
     await this.store.waitFor((state) => readyInstances(state, model).length > 0, signal);
   }
 
+  /**
+   * Whether a request for `model` may be answered outside the cluster: by an upstream (its route
+   * allows one and the policy does not forbid it), or through an alias, whose entries may be upstreams.
+   */
+  mayLeaveCluster(model: string, policy: RequestPolicy): boolean {
+    if (policy === "local-only") return false;
+    if (this.resolveAlias(model) !== undefined) return true;
+    return this.gateway.routeOf(model) !== "local-only" && this.gateway.upstreamsFor(model).length > 0;
+  }
+
   /** The nodes an instance runs on now: its head, then the nodes of its shards. */
   instanceNodes(instanceId: string | undefined): NodeId[] {
     const instance = this.store.current.desired.instances.find((placed) => placed.id === instanceId);
