@@ -421,3 +421,72 @@ describe("a reply in progress continues on the re-placed instance", () => {
     expect(waitedMs).toBeLessThan(30_000);
   }, 120_000);
 });
+
+describe("under load: 16 streams of 500 tokens, a shard node killed", () => {
+  let b: HerdProcess;
+  let c: HerdProcess;
+  const streams = 16;
+  const ask = (url: string, index: number, progress: { chunks: number }) =>
+    protocols["OpenAI chat, streamed"]!(url, progress, {
+      messages: [{ role: "user", content: `Tell me story number ${index}` }],
+      max_tokens: 500,
+    });
+  const all = (url: string, progress: { chunks: number }) =>
+    Promise.all(
+      Array.from({ length: streams }, (_, index) => ask(url, index, index === 0 ? progress : { chunks: 0 })),
+    );
+
+  beforeAll(async () => {
+    let a: HerdProcess;
+    [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
+    await a.cli(["models", "import", sharedModelPath]);
+    const loaded = await a.cli([
+      "load",
+      "stories260K",
+      "--min-nodes",
+      "3",
+      "--split",
+      "layer",
+      "--ctx",
+      "10240",
+      "--parallel",
+      "16",
+    ]);
+    expect(loaded.code, loaded.stderr).toBe(0);
+    await waitFor("c to see the instance READY", async () => ((await readyInstance(c)) ? true : undefined));
+  }, 300_000);
+  afterAll(stopAllHerdProcesses);
+
+  it("continues every reply in flight, each as it was without the failure", async () => {
+    const references = await all(c.url, { chunks: 0 });
+    const progress = { chunks: 0 };
+    const running = all(c.url, progress);
+    await waitFor("the streams to be under way", async () => (progress.chunks >= 100 ? true : undefined));
+    await b.kill();
+    const replies = await running;
+    const metrics = await (await fetch(`${c.url}/metrics`)).text();
+    const continued = /herd_stream_failovers_total\{model="stories260K",outcome="continued"\} (\d+)/.exec(
+      metrics,
+    );
+    const pauses = replies.map((reply) => reply.longestPauseMs).sort((x, y) => x - y);
+    const differing = replies.filter((reply, index) => reply.text !== references[index]!.text);
+    const beforeContinuation = differing.filter(
+      (reply) => commonPrefix(reply.text, references[replies.indexOf(reply)]!.text) < (reply.pausedAt ?? 0),
+    );
+    console.log(
+      `${streams} streams of 500 tokens, shard node killed: ${replies.filter((reply) => reply.ends === 1).length}/${streams} ended normally, ${continued?.[1]} continuations; ` +
+        `${differing.length} differ from their reference (${beforeContinuation.length} of them before their continuation); ` +
+        `pause median ${pauses[streams / 2]!.toFixed(0)} ms, max ${pauses.at(-1)!.toFixed(0)} ms`,
+    );
+    replies.forEach((reply, index) => {
+      expect(reply.errors).toEqual([]);
+      expect(reply.ends).toBe(1);
+      expect(reply.completionTokens).toBe(500);
+      const common = commonPrefix(reply.text, references[index]!.text);
+      if (reply.text !== references[index]!.text && common >= (reply.pausedAt ?? 0)) {
+        expect(common).toBeGreaterThan((reply.pausedAt ?? 0) + 200);
+      }
+    });
+    expect(Number(continued?.[1])).toBeGreaterThanOrEqual(streams);
+  }, 300_000);
+});
