@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeServerSentEvents } from "../src/util/sse.js";
 import {
   type HerdProcess,
   sharedModelPath,
@@ -7,264 +6,7 @@ import {
   stopAllHerdProcesses,
   waitFor,
 } from "./support/herd-process.js";
-
-/** A long greedy reply: stories260K never writes end-of-text under greedy decoding, so it runs to its budget. */
-const replyTokens = 1100;
-const chat = [{ role: "user", content: "Tell me a long story" }];
-
-interface Reply {
-  text: string;
-  /** The completion tokens the reply's usage counts, where the protocol says. */
-  completionTokens?: number;
-  /** Ends of stream (`[DONE]`, `message_stop`, `done: true`, `response.completed`) and error events seen. */
-  ends: number;
-  errors: string[];
-  /** The longest wait between two chunks, in ms, and how much text had come before it. */
-  longestPauseMs: number;
-  pausedAt?: number;
-  /** Chunks received so far (for deciding when to kill). */
-  progress: { chunks: number };
-  /** A whole reply's `x-herd-failovers` header. */
-  failovers?: string | null;
-}
-
-type Protocol = (
-  url: string,
-  progress: { chunks: number },
-  extra?: Record<string, unknown>,
-) => Promise<Reply>;
-
-async function post(url: string, body: object, headers: Record<string, string> = {}) {
-  return fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(180_000),
-  });
-}
-
-/** Reads an SSE reply; `read` takes each event's data and returns the text it adds. */
-async function sseReply(
-  response: Response,
-  progress: { chunks: number },
-  read: (event: { event: string | null; data: string }, reply: Reply) => void,
-): Promise<Reply> {
-  if (response.status !== 200) throw new Error(`${response.status}: ${await response.text()}`);
-  const reply: Reply = { text: "", ends: 0, errors: [], longestPauseMs: 0, progress };
-  let last = performance.now();
-  for await (const event of decodeServerSentEvents(response.body as unknown as AsyncIterable<Uint8Array>)) {
-    const now = performance.now();
-    if (now - last > reply.longestPauseMs) {
-      reply.longestPauseMs = now - last;
-      reply.pausedAt = reply.text.length;
-    }
-    last = now;
-    progress.chunks += 1;
-    if (/^(error|response\.failed)$/.test(event.event ?? "") || event.data.startsWith('{"error"')) {
-      reply.errors.push(event.data);
-    }
-    read(event, reply);
-  }
-  return reply;
-}
-
-const protocols: Record<string, Protocol> = {
-  "OpenAI chat, streamed": async (url, progress, extra = {}) =>
-    sseReply(
-      await post(`${url}/v1/chat/completions`, {
-        model: "stories260K",
-        messages: chat,
-        temperature: 0,
-        max_tokens: replyTokens,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...extra,
-      }),
-      progress,
-      ({ data }, reply) => {
-        if (data === "[DONE]") reply.ends += 1;
-        else {
-          const chunk = JSON.parse(data);
-          reply.text += chunk.choices?.[0]?.delta?.content ?? "";
-          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
-        }
-      },
-    ),
-  "OpenAI completions, streamed": async (url, progress) =>
-    sseReply(
-      await post(`${url}/v1/completions`, {
-        model: "stories260K",
-        prompt: "Once upon a time",
-        temperature: 0,
-        max_tokens: replyTokens,
-        stream: true,
-      }),
-      progress,
-      ({ data }, reply) => {
-        if (data === "[DONE]") reply.ends += 1;
-        else {
-          const chunk = JSON.parse(data);
-          reply.text += chunk.choices?.[0]?.text ?? "";
-          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
-        }
-      },
-    ),
-  "Anthropic messages, streamed": async (url, progress) =>
-    sseReply(
-      await post(
-        `${url}/v1/messages`,
-        { model: "stories260K", messages: chat, temperature: 0, max_tokens: replyTokens, stream: true },
-        { "anthropic-version": "2023-06-01" },
-      ),
-      progress,
-      ({ event, data }, reply) => {
-        const body = JSON.parse(data);
-        if (event === "message_stop") reply.ends += 1;
-        if (event === "content_block_delta") reply.text += body.delta?.text ?? "";
-        if (event === "message_delta") reply.completionTokens = body.usage?.output_tokens;
-      },
-    ),
-  "OpenAI responses, streamed": async (url, progress) =>
-    sseReply(
-      await post(`${url}/v1/responses`, {
-        model: "stories260K",
-        input: chat[0]!.content,
-        temperature: 0,
-        max_output_tokens: replyTokens,
-        stream: true,
-      }),
-      progress,
-      ({ event, data }, reply) => {
-        const body = JSON.parse(data);
-        if (event === "response.output_text.delta") reply.text += body.delta;
-        // A reply that reaches max_output_tokens is `incomplete`.
-        if (event === "response.completed" || event === "response.incomplete") {
-          reply.ends += 1;
-          reply.completionTokens = body.response?.usage?.output_tokens;
-        }
-      },
-    ),
-  "Ollama chat, streamed": async (url, progress) =>
-    ndjsonReply(
-      await post(`${url}/api/chat`, {
-        model: "stories260K",
-        messages: chat,
-        options: { temperature: 0, num_predict: replyTokens },
-      }),
-      progress,
-      (line) => line.message?.content ?? "",
-    ),
-  "Ollama generate, streamed": async (url, progress) =>
-    ndjsonReply(
-      await post(`${url}/api/generate`, {
-        model: "stories260K",
-        prompt: "Once upon a time",
-        options: { temperature: 0, num_predict: replyTokens },
-      }),
-      progress,
-      (line) => line.response ?? "",
-    ),
-  "OpenAI chat, whole": async (url) => {
-    const response = await post(`${url}/v1/chat/completions`, {
-      model: "stories260K",
-      messages: chat,
-      temperature: 0,
-      max_tokens: replyTokens,
-    });
-    const body = await response.json();
-    if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(body)}`);
-    return {
-      ...whole(body.choices[0].message.content, body.usage.completion_tokens),
-      failovers: response.headers.get("x-herd-failovers"),
-    };
-  },
-  "Anthropic messages, whole": async (url) => {
-    const response = await post(
-      `${url}/v1/messages`,
-      { model: "stories260K", messages: chat, temperature: 0, max_tokens: replyTokens },
-      { "anthropic-version": "2023-06-01" },
-    );
-    const body = await response.json();
-    if (response.status !== 200) throw new Error(`${response.status}: ${JSON.stringify(body)}`);
-    return {
-      ...whole(body.content[0].text, body.usage.output_tokens),
-      failovers: response.headers.get("x-herd-failovers"),
-    };
-  },
-  // A stop string the reply meets past the failure (found in a reply taken first), and a budget.
-  "OpenAI chat, streamed, with a stop string": async (url, progress) =>
-    protocols["OpenAI chat, streamed"]!(url, progress, stopString ? { stop: [stopString] } : {}),
-  "OpenAI completions, streamed, 600 tokens": async (url, progress) =>
-    sseReply(
-      await post(`${url}/v1/completions`, {
-        model: "stories260K",
-        prompt: "Once upon a time",
-        temperature: 0,
-        max_tokens: 600,
-        stream: true,
-      }),
-      progress,
-      ({ data }, reply) => {
-        if (data === "[DONE]") reply.ends += 1;
-        else {
-          const chunk = JSON.parse(data);
-          reply.text += chunk.choices?.[0]?.text ?? "";
-          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
-        }
-      },
-    ),
-};
-
-let stopString = "";
-
-function commonPrefix(a: string, b: string): number {
-  let at = 0;
-  while (at < a.length && a[at] === b[at]) at += 1;
-  return at;
-}
-
-const whole = (text: string, completionTokens: number): Reply => ({
-  text,
-  completionTokens,
-  ends: 1,
-  errors: [],
-  longestPauseMs: 0,
-  progress: { chunks: 0 },
-});
-
-async function ndjsonReply(
-  response: Response,
-  progress: { chunks: number },
-  textOf: (line: { message?: { content?: string }; response?: string }) => string,
-): Promise<Reply> {
-  if (response.status !== 200) throw new Error(`${response.status}: ${await response.text()}`);
-  const reply: Reply = { text: "", ends: 0, errors: [], longestPauseMs: 0, progress };
-  let last = performance.now();
-  let pending = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const text of lines.filter(Boolean)) {
-      const now = performance.now();
-      if (now - last > reply.longestPauseMs) {
-        reply.longestPauseMs = now - last;
-        reply.pausedAt = reply.text.length;
-      }
-      last = now;
-      progress.chunks += 1;
-      const line = JSON.parse(text);
-      if (line.error) reply.errors.push(text);
-      reply.text += textOf(line);
-      if (line.done) {
-        reply.ends += 1;
-        reply.completionTokens = line.eval_count;
-      }
-    }
-  }
-  return reply;
-}
+import { commonPrefix, protocols, type Reply, replyTokens, stopString } from "./support/protocol-replies.js";
 
 /** Runs every protocol at once through `url`; `during` runs once the first stream is well under way. */
 async function allProtocols(url: string, during?: () => Promise<void>) {
@@ -304,7 +46,7 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     expect(reply.ends, name).toBe(1);
     expect(reply.text.length, name).toBeGreaterThan(1000);
     if (reply.failovers !== undefined) expect(Number(reply.failovers) > 0, name).toBe(failedOver);
-    if (name.includes("stop string")) expect(reply.text, name).not.toContain(stopString);
+    if (name.includes("stop string")) expect(reply.text, name).not.toContain(stopString.value);
     if (reply.text === reference.text) {
       exact += 1;
       expect(reply.completionTokens, name).toBe(reference.completionTokens);
@@ -312,17 +54,56 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     }
     // Greedy replies are not exactly reproducible under concurrency: the engine's batched
     // arithmetic depends on what shares the batch, and can move a near-tie; the continuation also
-    // reads the reply so far as one batch. A reply that differs must do so either before its
-    // continuation (where nothing of herd's is involved), or well after it: not within 200
+    // reads the reply so far as one batch. A reply that differs must do so before its continuation
+    // (where nothing of herd's is involved), at a near-tie the engine's own logits show (the two
+    // likeliest tokens within 0.01 nats), or well after the continuation: not within 200
     // characters (some 90 tokens of stories260K), where a lost or repeated token would show.
     // A whole reply's client cannot see where it was continued: it ran alongside the first stream.
     const pausedAt = reply.pausedAt ?? replies.get("OpenAI chat, streamed")?.pausedAt ?? 0;
     const common = commonPrefix(reply.text, reference.text);
-    if (common >= pausedAt) expect(common, name).toBeGreaterThan(pausedAt + 200);
+    const atTie = nearTies.some((offset) => offset <= common && common <= offset + 8);
+    console.log(`${name}: differs from character ${common}, continued at ${pausedAt}, near-tie: ${atTie}`);
+    if (common >= pausedAt && !atTie) expect(common, name).toBeGreaterThan(pausedAt + 200);
     expect(reply.completionTokens, name).toBeLessThanOrEqual(replyTokens);
   }
   // Most replies are the reference byte for byte.
   expect(exact).toBeGreaterThan(replies.size / 2);
+}
+
+/** Where, in the replies to the test's prompts, the engine's two likeliest tokens are within 0.01 nats. */
+let nearTies: number[] = [];
+
+async function findNearTies(url: string): Promise<number[]> {
+  const offsets: number[] = [];
+  const requests = [
+    ["/v1/chat/completions", { messages: [{ role: "user", content: "Tell me a long story" }] }],
+    ["/v1/completions", { prompt: "Once upon a time" }],
+  ] as const;
+  for (const [path, prompt] of requests) {
+    const response = await fetch(`${url}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "stories260K",
+        ...prompt,
+        temperature: 0,
+        max_tokens: replyTokens,
+        n_probs: 2,
+      }),
+    });
+    const body = (await response.json()) as {
+      choices: Array<{
+        logprobs: { content: Array<{ bytes: number[]; top_logprobs: Array<{ logprob: number }> }> };
+      }>;
+    };
+    let at = 0;
+    for (const token of body.choices[0]!.logprobs.content) {
+      const [first, second] = token.top_logprobs;
+      if (first && second && first.logprob - second.logprob < 0.01) offsets.push(at);
+      at += Buffer.from(token.bytes).toString("utf8").length;
+    }
+  }
+  return offsets;
 }
 
 describe("a reply in progress continues on the re-placed instance", () => {
@@ -358,7 +139,9 @@ describe("a reply in progress continues on the re-placed instance", () => {
     // The first text past 1,500 characters that the reply has not written before.
     let at = 1500;
     while (alone.text.indexOf(alone.text.slice(at, at + 16)) !== at) at += 1;
-    stopString = alone.text.slice(at, at + 16);
+    stopString.value = alone.text.slice(at, at + 16);
+    nearTies = await findNearTies(c.url);
+    console.log(`near-ties of the engine in the test's replies, at characters ${nearTies.join(", ")}`);
     // The replies as they are without a failure, taken under the same concurrency.
     references = await allProtocols(c.url);
     expectSameReplies(references, references, false);
