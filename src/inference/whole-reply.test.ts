@@ -36,6 +36,29 @@ describe("wholeReply", () => {
     });
   });
 
+  it("keeps a reasoning model's thinking beside the answer", () => {
+    const events = [
+      chunk({
+        choices: [{ finish_reason: null, index: 0, delta: { reasoning_content: "Let me" } }],
+        ...common,
+      }),
+      chunk({
+        choices: [{ finish_reason: null, index: 0, delta: { reasoning_content: " think." } }],
+        ...common,
+      }),
+      chunk({ choices: [{ finish_reason: null, index: 0, delta: { content: "Yes." } }], ...common }),
+      chunk({ choices: [{ finish_reason: "stop", index: 0, delta: {} }], ...common }),
+    ];
+    expect(wholeReply("/v1/chat/completions", events)).toMatchObject({
+      choices: [
+        {
+          finish_reason: "stop",
+          message: { role: "assistant", content: "Yes.", reasoning_content: "Let me think." },
+        },
+      ],
+    });
+  });
+
   it("puts a text completion stream together", () => {
     const events = [
       chunk({ choices: [{ text: " upon", index: 0, logprobs: null, finish_reason: null }], ...common }),

@@ -6,7 +6,11 @@ interface StreamChunk {
   created?: number;
   model?: string;
   system_fingerprint?: string;
-  choices?: Array<{ delta?: { content?: string | null }; text?: string; finish_reason?: string | null }>;
+  choices?: Array<{
+    delta?: { content?: string | null; reasoning_content?: string | null };
+    text?: string;
+    finish_reason?: string | null;
+  }>;
   usage?: unknown;
   timings?: unknown;
   error?: { message?: string };
@@ -21,6 +25,7 @@ interface StreamChunk {
 export function wholeReply(path: ContinuablePath, events: readonly string[]): object {
   let first: StreamChunk | undefined;
   let text = "";
+  let reasoning = "";
   let finishReason: string | null = null;
   let usage: unknown;
   let timings: unknown;
@@ -32,6 +37,7 @@ export function wholeReply(path: ContinuablePath, events: readonly string[]): ob
     first ??= chunk;
     const choice = chunk.choices?.[0];
     text += choice?.delta?.content ?? choice?.text ?? "";
+    reasoning += choice?.delta?.reasoning_content ?? "";
     finishReason = choice?.finish_reason ?? finishReason;
     usage = chunk.usage ?? usage;
     timings = chunk.timings ?? timings;
@@ -51,7 +57,14 @@ export function wholeReply(path: ContinuablePath, events: readonly string[]): ob
     };
   }
   return {
-    choices: [{ finish_reason: finishReason, index: 0, message: { role: "assistant", content: text } }],
+    choices: [
+      {
+        finish_reason: finishReason,
+        index: 0,
+        // A reasoning model's thinking, as the engine's whole answer carries it.
+        message: { role: "assistant", content: text, ...(reasoning ? { reasoning_content: reasoning } : {}) },
+      },
+    ],
     ...common,
     object: "chat.completion",
     ...rest,
