@@ -22,6 +22,7 @@ describe("loadConfig", () => {
       discovery: true,
       ollamaPort: undefined,
       autoload: false,
+      failoverTimeoutMs: 60_000,
       insecureNoAuth: false,
       corsOrigins: [],
       warmup: true,
@@ -37,6 +38,13 @@ describe("loadConfig", () => {
 
   const rows: Array<[string, ConfigOverrides, NodeJS.ProcessEnv, Partial<ReturnType<typeof loadConfig>>]> = [
     ["a flag wins over its variable", { port: 1234 }, { HERD_PORT: "999" }, { port: 1234 }],
+    ["--failover-timeout is in seconds", { failoverTimeout: 5 }, {}, { failoverTimeoutMs: 5_000 }],
+    [
+      "HERD_FAILOVER_TIMEOUT=0 turns continuation off",
+      {},
+      { HERD_FAILOVER_TIMEOUT: "0" },
+      { failoverTimeoutMs: 0 },
+    ],
     ["HERD_CALIBRATE=off leaves the engine unmeasured", {}, { HERD_CALIBRATE: "off" }, { calibrate: false }],
     [
       "a variable wins over the default",

@@ -56,6 +56,12 @@ export const NodeConfig = NodeSettingsSchema.transform((settings) => {
     ollamaPort: settings.ollamaPort,
     /** Load a known, unloaded model when a request asks for it. `--autoload`, `HERD_AUTOLOAD=on`. Default off. */
     autoload: settings.autoload,
+    /**
+     * How long a streamed reply whose instance failed mid-way waits for an instance to continue it,
+     * in milliseconds; 0: replies are not continued. `--failover-timeout <seconds>`,
+     * `HERD_FAILOVER_TIMEOUT`. Default 60 s.
+     */
+    failoverTimeoutMs: settings.failoverTimeout * 1000,
     /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`, `HERD_INSECURE_NO_AUTH=1`. Default off. */
     insecureNoAuth: settings.insecureNoAuth,
     /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */

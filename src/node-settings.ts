@@ -166,6 +166,16 @@ export const nodeSettings = {
       value: "switch",
     },
   }),
+  failoverTimeout: setting({
+    schema: z.number().int().min(0).default(60),
+    env: integer("HERD_FAILOVER_TIMEOUT"),
+    flag: {
+      spec: "--failover-timeout <seconds>",
+      description: "seconds a streamed reply whose instance failed waits for another to continue it",
+      value: "integer",
+      default: 60,
+    },
+  }),
   insecureNoAuth: setting({
     schema: z.boolean().default(false),
     env: switchedOn("HERD_INSECURE_NO_AUTH", "1"),

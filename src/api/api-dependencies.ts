@@ -118,4 +118,11 @@ export interface ApiDependencies {
   dashboardDirectory?: string;
   /** Load a known model that no instance serves when a request asks for it (`--autoload`). Default false. */
   autoload?: boolean;
+  /**
+   * How long a reply whose instance failed mid-way waits for one to continue it (`--failover-timeout`);
+   * absent or 0: it ends with an error. Default absent.
+   */
+  failoverTimeoutMs?: number;
+  /** Publishes a fact on the node's event stream (`/herd/v1/events`); absent where there is none. */
+  publish?: (event: NodeEvent) => void;
 }

@@ -6,7 +6,7 @@ import type { EngineResponse } from "../inference/forward-to-engine.js";
 import { currentRequest } from "../util/request-context.js";
 import { contextLengthErrorOf } from "./engine-refusal.js";
 import { mapError, openAIErrorBody } from "./error-mapping.js";
-import { timingFieldNames } from "./timing-headers.js";
+import { failoverFields, failoversFieldName, timingFieldNames } from "./timing-headers.js";
 
 /**
  * Passes the engine's response to the client unchanged. Under Node's HTTP server the engine's
@@ -33,12 +33,18 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
   }
   const streaming = upstream.headers["content-type"]?.startsWith("text/event-stream") === true;
   const request = currentRequest();
+  // A reply the node would continue on another instance says how often it was (a header, or a trailer).
+  const failovers = (upstream as { failovers?: () => number }).failovers;
   if (!streaming) {
     const chunks: Buffer[] = [];
     upstream.body.on("data", (chunk: Buffer) => chunks.push(chunk));
     upstream.body.once("end", () => {
       const body = reworded(upstream.status, Buffer.concat(chunks));
-      outgoing.writeHead(upstream.status, { ...upstream.headers, ...wholeAnswerTimings(body, startedAt) });
+      outgoing.writeHead(upstream.status, {
+        ...upstream.headers,
+        ...wholeAnswerTimings(body, startedAt),
+        ...failoverFields(failovers),
+      });
       outgoing.end(body);
     });
     upstream.body.once("error", () => {
@@ -55,7 +61,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     ...upstream.headers,
     "cache-control": "no-cache",
     "x-accel-buffering": "no",
-    trailer: timingFieldNames.join(", "),
+    trailer: [...timingFieldNames, ...(failovers ? [failoversFieldName] : [])].join(", "),
   });
   outgoing.flushHeaders();
   // One listener does what a pipe would and keeps the last chunks (the engine's timings are in the
@@ -78,6 +84,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     outgoing.addTrailers({
       "x-herd-time-to-first-token-ms": ((firstChunkAt ?? performance.now()) - startedAt).toFixed(1),
       "x-herd-tokens-per-second": (speed ?? 0).toFixed(2),
+      ...failoverFields(failovers),
     });
     outgoing.end();
   });

@@ -12,3 +12,11 @@ export function timingFields(timing: Timing): Record<string, string> {
     "x-herd-tokens-per-second": timing.tokensPerSecond.toFixed(2),
   };
 }
+
+/** How many times a reply was continued on another instance after its own failed (see docs/stream-continuation.md). */
+export const failoversFieldName = "x-herd-failovers";
+
+/** The field for a reply that continuation followed, or none. */
+export function failoverFields(failovers: (() => number) | undefined): Record<string, string> {
+  return failovers ? { [failoversFieldName]: String(failovers()) } : {};
+}

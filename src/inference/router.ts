@@ -182,6 +182,29 @@ export class Router {
     await this.store.waitFor((state) => readyInstances(state, model).length > 0, signal);
   }
 
+  /**
+   * Whether a request for `model` may be answered outside the cluster: by an upstream (its route
+   * allows one and the policy does not forbid it), or through an alias, whose entries may be upstreams.
+   */
+  mayLeaveCluster(model: string, policy: RequestPolicy): boolean {
+    if (policy === "local-only") return false;
+    if (this.resolveAlias(model) !== undefined) return true;
+    return this.gateway.routeOf(model) !== "local-only" && this.gateway.upstreamsFor(model).length > 0;
+  }
+
+  /** The nodes an instance runs on now: its head, then the nodes of its shards. */
+  instanceNodes(instanceId: string | undefined): NodeId[] {
+    const instance = this.store.current.desired.instances.find((placed) => placed.id === instanceId);
+    if (!instance) return [];
+    return [...new Set([instance.node, ...(instance.plan?.shards.map((shard) => shard.node) ?? [])])];
+  }
+
+  /** Of `nodes`, those this node no longer hears from (suspected or gone). */
+  nodesDown(nodes: readonly NodeId[]): NodeId[] {
+    const members = this.store.current.members;
+    return nodes.filter((node) => members.get(node)?.state !== "alive");
+  }
+
   /** Chooses where a request goes now (see the class comment). */
   async route(model: string, options: RouteOptions = {}): Promise<Route> {
     const alias = this.aliases?.resolve(model, options);

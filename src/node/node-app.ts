@@ -90,6 +90,8 @@ export function createNodeApp(parts: NodeAppParts): Hono {
     }),
     dashboardDirectory: fileURLToPath(new URL("../../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
+    failoverTimeoutMs: config.failoverTimeoutMs,
+    publish: (event) => events.publish(event),
     startedAt: new Date(),
     engineReport: async () => ({
       install: engine,

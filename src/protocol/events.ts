@@ -39,6 +39,20 @@ export type NodeEvent =
       to: string | null;
       reason: string;
     }
+  | {
+      /**
+       * A reply whose instance failed mid-way went on, on the node holding its client: `continued`
+       * on an instance READY again, or `lost` (none in time, or a reply that cannot be continued).
+       */
+      type: "reply-continued" | "reply-lost";
+      requestId: string | null;
+      model: string;
+      instanceId: string | null;
+      /** The nodes the instance ran on that are gone; none when only its engine stopped. */
+      lostNodes: string[];
+      pauseMs: number;
+      reason?: string;
+    }
   | ClusterEvent;
 
 /** Fails to compile when a switch over a union misses a case. */

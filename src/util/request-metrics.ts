@@ -47,3 +47,18 @@ export const decodeTokensPerSecond = new Histogram({
   buckets: [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
   registers: [requestRegistry],
 });
+
+export const streamFailoversTotal = new Counter({
+  name: "herd_stream_failovers_total",
+  help: "Replies whose instance failed mid-way, on the node holding the client's connection: continued on another instance, or failed (none ready in time, or a reply that cannot be continued)",
+  labelNames: ["model", "outcome"] as const,
+  registers: [requestRegistry],
+});
+
+export const streamFailoverPause = new Histogram({
+  name: "herd_stream_failover_pause_seconds",
+  help: "How long a continued reply paused: from its instance failing to the continuation's first text",
+  labelNames: ["model"] as const,
+  buckets: [0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+  registers: [requestRegistry],
+});

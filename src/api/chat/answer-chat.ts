@@ -4,7 +4,7 @@ import { startAutoload } from "../autoload.js";
 import { requestPolicy } from "../request-policy.js";
 import { isClusterForwarded } from "../security/api-security.js";
 import { clientAbort, streamResponse } from "../stream-response.js";
-import { timingFieldNames, timingFields } from "../timing-headers.js";
+import { failoverFields, failoversFieldName, timingFieldNames, timingFields } from "../timing-headers.js";
 import { type CollectedAnswer, collectParts } from "./collect-parts.js";
 import { type EngineAnswer, engineAnswer } from "./engine-answer.js";
 import type { EnginePath, EngineRequest, StreamPart, Timing } from "./stream-part.js";
@@ -58,23 +58,39 @@ export async function answerChat(
     });
   if (!call.stream) {
     if (load) await load.ready;
-    const { parts, servedBy } = await ask(load ? performance.now() - call.startedAt : 0);
+    const { parts, servedBy, failovers } = await ask(load ? performance.now() - call.startedAt : 0);
     const answer = await collectParts(parts);
     return context.json(adapter.collectProtocolResponse(answer), 200, {
       ...timingFields(answer.timing),
       ...servedBy,
+      ...failoverFields(failovers),
     });
   }
   // A stream that waits for its model starts before anyone has answered: it names no one.
+  // The count of continuations is known once the engine answered: a stream that waited for its
+  // model learns it as it goes.
+  let failovers: (() => number) | undefined;
   const { parts, servedBy } = load
-    ? { parts: afterLoading(load.ready, call.startedAt, ask), servedBy: {} }
-    : await ask(0);
+    ? {
+        parts: afterLoading(load.ready, call.startedAt, async (loadMs) => {
+          const answer = await ask(loadMs);
+          failovers = answer.failovers;
+          return answer;
+        }),
+        servedBy: {},
+      }
+    : await ask(0).then((answer) => {
+        failovers = answer.failovers;
+        return answer;
+      });
   return streamResponse(
     context,
     {
       contentType: adapter.contentType,
       headers: servedBy,
-      trailerNames: timingFieldNames,
+      trailerNames: dependencies.failoverTimeoutMs
+        ? [...timingFieldNames, failoversFieldName]
+        : timingFieldNames,
       errorText: adapter.errorText,
       abort,
     },
@@ -87,7 +103,7 @@ export async function answerChat(
       )) {
         writer.write(text);
       }
-      return timing ? timingFields(timing) : undefined;
+      return timing ? { ...timingFields(timing), ...failoverFields(failovers) } : undefined;
     },
   );
 }

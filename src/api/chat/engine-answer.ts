@@ -1,7 +1,8 @@
-import { dispatch } from "../../inference/dispatch.js";
+import { dispatchContinuing } from "../../inference/continue-reply.js";
 import type { RequestPolicy } from "../../protocol/upstream.js";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { engineRefusal } from "../engine-refusal.js";
+import { failoverSettings } from "../failover-settings.js";
 import { readEngineStream } from "./read-engine-stream.js";
 import type { EnginePath, EngineRequest, StreamPart } from "./stream-part.js";
 
@@ -28,17 +29,20 @@ export async function engineAnswer(
   dependencies: ApiDependencies,
   options: EngineAnswerOptions,
 ): Promise<EngineAnswer> {
-  const upstream = await dispatch({
-    router: dependencies.router,
-    model: options.request.model,
-    path: options.path,
-    body: { ...options.request, stream: true, stream_options: { include_usage: true } },
-    signal: options.signal,
-    localOnly: options.forwarded,
-    policy: options.policy,
-    forwardToNode: dependencies.forwardToNode,
-    retryForMs: 60_000,
-  });
+  const upstream = await dispatchContinuing(
+    {
+      router: dependencies.router,
+      model: options.request.model,
+      path: options.path,
+      body: { ...options.request, stream: true, stream_options: { include_usage: true } },
+      signal: options.signal,
+      localOnly: options.forwarded,
+      policy: options.policy,
+      forwardToNode: dependencies.forwardToNode,
+      retryForMs: 60_000,
+    },
+    failoverSettings(dependencies, "part"),
+  );
   if (upstream.status !== 200) {
     let text = "";
     for await (const chunk of upstream.body) text += chunk;
@@ -49,7 +53,11 @@ export async function engineAnswer(
     const value = upstream.headers[name];
     if (value !== undefined) servedBy[name] = value;
   }
-  return { parts: readEngineStream(upstream.body, options.startedAt, options.loadMs), servedBy };
+  return {
+    parts: readEngineStream(upstream.body, options.startedAt, options.loadMs),
+    servedBy,
+    ...(upstream.failovers ? { failovers: upstream.failovers } : {}),
+  };
 }
 
 /** The headers that name the instance or upstream that answered (and an alias's model), passed on to the client. */
@@ -59,4 +67,6 @@ export interface EngineAnswer {
   parts: AsyncIterable<StreamPart>;
   /** `x-herd-instance` or `x-herd-upstream`: who answered. */
   servedBy: Record<string, string>;
+  /** How many times the reply was continued on another instance so far; absent when it would not be. */
+  failovers?: () => number;
 }

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { EngineError } from "../../protocol/errors.js";
 import { decodeServerSentEvents } from "../../util/sse.js";
 import { contextLengthErrorOf } from "../engine-refusal.js";
+import { keepAliveEventName } from "../failover-settings.js";
 import type { FinishReason, StreamPart, Usage } from "./stream-part.js";
 
 const EngineToolCallDelta = z.looseObject({
@@ -83,6 +84,11 @@ export async function* readEngineStream(
   let stopSequence: string | undefined;
   let done = false;
   for await (const event of decodeServerSentEvents(body)) {
+    if (event.event === keepAliveEventName) {
+      // The instance failed and the reply waits for another to continue it.
+      yield { type: "keep-alive" };
+      continue;
+    }
     if (event.data === "[DONE]") {
       done = true;
       break;

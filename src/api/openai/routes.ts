@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { z } from "zod";
-import { dispatch } from "../../inference/dispatch.js";
+import { dispatchContinuing } from "../../inference/continue-reply.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import { openAIAliasModels } from "../alias-listings.js";
 import { anthropicModelPage, ModelPageQuery, toAnthropicModel } from "../anthropic/model-page.js";
@@ -9,6 +9,7 @@ import { startAutoload } from "../autoload.js";
 import { engineRefusal } from "../engine-refusal.js";
 import { mapError, openAIErrorBody } from "../error-mapping.js";
 import { isAnthropicClient } from "../error-shapes.js";
+import { failoverSettings } from "../failover-settings.js";
 import { resolveModelName } from "../model-names.js";
 import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
@@ -78,25 +79,28 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
       // A request another node forwarded here is served here or not at all: it never bounces on.
       const forwarded = isClusterForwarded(context);
       const send = () =>
-        dispatch({
-          router: dependencies.router,
-          model,
-          path,
-          body: engineBody,
-          signal: abort.signal,
-          localOnly: forwarded,
-          policy: requestPolicy(context),
-          forwardToNode: dependencies.forwardToNode,
-          retryForMs: 60_000,
-          check: (route) => {
-            if (path !== "/v1/embeddings" || route.embeddings) return;
-            route.release();
-            throw new InvalidRequestError(
-              `model '${model}' is loaded without embeddings; unload it and run 'herd load ${model} --embeddings'`,
-              "model",
-            );
+        dispatchContinuing(
+          {
+            router: dependencies.router,
+            model,
+            path,
+            body: engineBody,
+            signal: abort.signal,
+            localOnly: forwarded,
+            policy: requestPolicy(context),
+            forwardToNode: dependencies.forwardToNode,
+            retryForMs: 60_000,
+            check: (route) => {
+              if (path !== "/v1/embeddings" || route.embeddings) return;
+              route.release();
+              throw new InvalidRequestError(
+                `model '${model}' is loaded without embeddings; unload it and run 'herd load ${model} --embeddings'`,
+                "model",
+              );
+            },
           },
-        });
+          failoverSettings(dependencies, "comment"),
+        );
       const load = await startAutoload(dependencies, model, abort.signal);
       if (load && body.stream === true) {
         // The stream starts now, with SSE comments while the model loads; then the engine's bytes.
@@ -136,6 +140,9 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   // llama-server's extension (the prompt's token count); Anthropic's count_tokens is served by it,
   // and a node forwards it here when another node heads the model.
   passThrough("/v1/chat/completions/input_tokens", ChatCompletionRequest);
+  // llama-server's extension (the prompt after the chat template): a reply continued on another
+  // instance starts from it, and a node forwards it here when another node heads the model.
+  passThrough("/apply-template", ChatCompletionRequest);
   passThrough("/infill", InfillRequest);
   return app;
 }

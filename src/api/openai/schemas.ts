@@ -33,7 +33,21 @@ const tokenArray = z.array(z.number().int().nonnegative());
 
 export const CompletionRequest = z.looseObject({
   model: z.string().min(1),
-  prompt: z.union([z.string(), z.array(z.string()).min(1), tokenArray.min(1), z.array(tokenArray).min(1)]),
+  prompt: z.union([
+    z.string(),
+    z.array(z.string()).min(1),
+    tokenArray.min(1),
+    z.array(tokenArray).min(1),
+    // One prompt of text then token ids (a continued reply's: the templated prompt, then the reply's
+    // ids). Checked whole, so that a malformed prompt of another form is still reported by its field.
+    z.custom<[string, ...number[]]>(
+      (value) =>
+        Array.isArray(value) &&
+        value.length > 1 &&
+        typeof value[0] === "string" &&
+        value.slice(1).every((item) => Number.isInteger(item) && item >= 0),
+    ),
+  ]),
   ...samplingFields,
 });
 export type CompletionRequest = z.infer<typeof CompletionRequest>;

@@ -1,0 +1,343 @@
+import { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
+import type { NodeId } from "../protocol/ids.js";
+import { currentRequest } from "../util/request-context.js";
+import {
+  type ContinuationChunk,
+  type ContinuationPlan,
+  continuationBody,
+  continuationEvents,
+  continuationPlan,
+} from "./continuation-request.js";
+import { type DispatchOptions, dispatch } from "./dispatch.js";
+import type { EngineResponse } from "./forward-to-engine.js";
+import { ReplySoFar } from "./reply-so-far.js";
+import { wholeReply } from "./whole-reply.js";
+
+/** How a node carries a reply over the loss of the instance that was generating it. */
+export interface FailoverSettings {
+  /** How long to wait for an instance of the model to be READY again (`--failover-timeout`). */
+  timeoutMs: number;
+  /** Written into the stream while it waits, so that clients and proxies keep it open. */
+  keepAlive: string;
+  /** Told of each continuation (metrics, the event stream). */
+  onFailover?: (report: FailoverReport) => void;
+}
+
+export interface FailoverReport {
+  outcome: "continued" | "failed";
+  model: string;
+  /** The request's id (its `x-request-id`), as the node's log names it. */
+  requestId: string | undefined;
+  /** The instance that was lost, and the nodes of it that are gone (none: only its engine stopped). */
+  instanceId: string | undefined;
+  lostNodes: string[];
+  /** From the failure to the continuation's first answer (or to giving up). */
+  pauseMs: number;
+  reason?: string;
+}
+
+/** The engine's answer, with how many times it was continued on another instance so far. */
+export interface ContinuedResponse extends EngineResponse {
+  failovers?: () => number;
+}
+
+/** A reply is continued after at most this many failures: past that, the cluster fails faster than it answers. */
+const maxContinuations = 2;
+
+/** How often a stream waiting for its instance says it is alive (as `--autoload` does while loading). */
+const keepAliveMs = 5_000;
+/** How long the node's state may take to show an instance failed: a heartbeat, and some. */
+const stateLagMs = 3_000;
+/** A pause between tries while no instance can take the continuation: the state may not have moved yet. */
+const retryPauseMs = 250;
+
+/**
+ * Like `dispatch`, but a streamed chat or text completion whose instance fails after the reply
+ * started (the engine's connection reset, its stream cut short, its head gone) continues on an
+ * instance that is READY again, token for token: see docs/stream-continuation.md. The client sees
+ * one reply, with a pause. Requests that cannot be continued (another path, a constrained
+ * generation, a request another node forwarded, whose sender continues it, a model or alias that
+ * an upstream may answer) are dispatched as they are.
+ */
+export async function dispatchContinuing(
+  options: DispatchOptions,
+  failover: FailoverSettings | undefined,
+): Promise<ContinuedResponse> {
+  // Only herd's own engines are asked for token ids: an upstream would refuse the fields.
+  const continuable =
+    failover && !options.localOnly && !options.router.mayLeaveCluster(options.model, options.policy);
+  const plan = continuable ? continuationPlan(options.path, options.body) : undefined;
+  if (!failover || !plan) return dispatch(options);
+  const first = await dispatch({ ...options, body: plan.engineBody });
+  if (first.status !== 200) return first;
+  // The request's id is taken now: the stream is read later, outside the request's async context.
+  const state = { failovers: 0, requestId: currentRequest()?.requestId };
+  const reply = continuedReply(options, failover, plan, first, state);
+  if (plan.whole) {
+    let text = "";
+    for await (const chunk of reply) text += chunk;
+    const body = Buffer.from(JSON.stringify(wholeReply(plan.path, text.split("\n\n"))));
+    const headers = { ...first.headers, "content-type": "application/json; charset=utf-8" };
+    return { status: 200, headers, body: Readable.from([body]), failovers: () => state.failovers };
+  }
+  const body = Readable.from(reply, { objectMode: false });
+  return { ...first, body, failovers: () => state.failovers };
+}
+
+async function* continuedReply(
+  options: DispatchOptions,
+  failover: FailoverSettings,
+  plan: ContinuationPlan,
+  first: EngineResponse,
+  state: { failovers: number; requestId: string | undefined },
+): AsyncGenerator<Buffer> {
+  const reply = new ReplySoFar({ stopStrings: plan.stopStrings });
+  let upstream = first;
+  let instanceId = first.headers["x-herd-instance"];
+  let continuation: { skip: string | undefined; carried: number } | undefined;
+  /**
+   * The failure being recovered from, with its deadline and the nodes it ran on. A continuation cut
+   * again within the failover timeout of it is the same failure: the recovery may restart the
+   * engine several times (a new plan when the node is suspected, again when it is gone) before the
+   * instance stays READY. Each cut gets the whole timeout to find an instance.
+   */
+  let episode:
+    | { startedAt: number; deadline: number; instanceId: string | undefined; nodes: NodeId[] }
+    | undefined;
+  let episodes = 0;
+  /** When the reply last stopped sending. */
+  let stoppedAt = 0;
+  const report = (outcome: FailoverReport["outcome"], reason?: string) =>
+    episode &&
+    failover.onFailover?.({
+      outcome,
+      model: options.model,
+      requestId: state.requestId,
+      instanceId: episode.instanceId,
+      lostNodes: options.router.nodesDown(episode.nodes),
+      pauseMs: performance.now() - stoppedAt,
+      ...(reason ? { reason } : {}),
+    });
+  for (;;) {
+    let sent = false;
+    // A continuation that answers but sends nothing until the deadline is as lost as its instance.
+    const stall =
+      continuation && episode
+        ? setTimeout(() => upstream.body.destroy(), episode.deadline - Date.now())
+        : undefined;
+    try {
+      for await (const events of sseEvents(upstream.body)) {
+        let out = "";
+        for (const event of events) {
+          const text = continuation ? continued(event, reply, plan, continuation) : reply.observe(event);
+          if (text !== "") out += `${text}\n\n`;
+        }
+        if (continuation && continuation.skip === undefined) throw new DivergedError();
+        if (out === "") continue;
+        if (!sent && continuation) {
+          clearTimeout(stall);
+          state.failovers += 1;
+          report("continued");
+        }
+        sent = true;
+        yield Buffer.from(out);
+      }
+    } catch (error) {
+      if (error instanceof DivergedError) {
+        report("failed", "the continuation diverged");
+        yield errorEvent("the continued reply differs from what was already sent", "failover_diverged");
+        return;
+      }
+      // The engine's connection broke: a failure like a stream cut short, continued below.
+    } finally {
+      clearTimeout(stall);
+    }
+    if (reply.complete || reply.failed || options.signal.aborted) return;
+    if (sent || !continuation) stoppedAt = performance.now();
+    if (episode === undefined || Date.now() - episode.startedAt > failover.timeoutMs) {
+      episodes += 1;
+      // The nodes it ran on, before the recovery places it elsewhere: those gone are the ones lost.
+      const nodes = options.router.instanceNodes(instanceId);
+      episode = { startedAt: Date.now(), deadline: 0, instanceId, nodes };
+    }
+    episode.deadline = Date.now() + failover.timeoutMs;
+    const current = episode as NonNullable<typeof episode>;
+    const refusal =
+      reply.unsupported || reply.shape === undefined
+        ? "it had started a part that cannot be continued"
+        : episodes > maxContinuations
+          ? `it was continued ${maxContinuations} times already`
+          : undefined;
+    if (refusal) {
+      report("failed", refusal);
+      yield errorEvent(`the instance serving this reply stopped; ${refusal}`, "engine_interrupted");
+      return;
+    }
+    const resume = reply.resumePoint();
+    let next: EngineResponse;
+    try {
+      const opening = openContinuation(options, plan, resume.tokens, current.deadline, instanceId);
+      next = yield* whileWaiting(opening, failover);
+    } catch (error) {
+      if (options.signal.aborted) return;
+      const lost = options.router.nodesDown(current.nodes);
+      const gone = lost.length > 0 ? ` (node ${lost.join(", ")} is gone)` : "";
+      const seconds = Math.round(failover.timeoutMs / 1000);
+      report("failed", (error as Error).message);
+      yield errorEvent(
+        `the instance serving this reply stopped${gone} and no instance of '${options.model}' could continue it within ${seconds} s: ${(error as Error).message}`,
+        "failover_timeout",
+      );
+      return;
+    }
+    reply.rewind();
+    upstream = next;
+    instanceId = next.headers["x-herd-instance"];
+    continuation = { skip: resume.textAfter, carried: resume.tokens.length };
+  }
+}
+
+/** One continuation chunk: noted, its already-sent start skipped, reshaped as the reply's protocol. */
+function continued(
+  event: string,
+  reply: ReplySoFar,
+  plan: ContinuationPlan,
+  continuation: { skip: string | undefined; carried: number },
+): string {
+  if (!event.startsWith("data: ")) return event;
+  if (event === "data: [DONE]") {
+    reply.complete = true;
+    return event;
+  }
+  const chunk = JSON.parse(event.slice(6)) as ContinuationChunk & {
+    error?: unknown;
+    choices?: Array<{ logprobs?: { content?: [] } | null }>;
+  };
+  if (chunk.error) {
+    if (event.includes('"engine_interrupted"')) return "";
+    reply.failed = true;
+    return event;
+  }
+  const choice = chunk.choices?.[0];
+  let text = choice?.text ?? "";
+  reply.noteText(text, choice?.logprobs?.content ?? []);
+  const skip = continuation.skip ?? "";
+  if (skip !== "") {
+    const common = Math.min(skip.length, text.length);
+    if (skip.slice(0, common) !== text.slice(0, common)) {
+      continuation.skip = undefined;
+      return "";
+    }
+    continuation.skip = skip.slice(common);
+    text = text.slice(common);
+  }
+  if (!reply.shape) return "";
+  return continuationEvents(plan, reply.shape, chunk, text, continuation.carried).join("\n\n");
+}
+
+/**
+ * Asks an instance of the model to continue the reply, waiting (within the failover timeout) for
+ * one to be READY: the router's own recovery wait, then the model's instances changing.
+ */
+async function openContinuation(
+  options: DispatchOptions,
+  plan: ContinuationPlan,
+  tokens: number[],
+  deadline: number,
+  failed: string | undefined,
+): Promise<EngineResponse> {
+  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, deadline - Date.now()))]);
+  if (failed) {
+    // Until the node's state shows the failed instance down (its head's next heartbeat), it would
+    // be routed there again; a failure the state never shows (a connection cut on its own) waits less.
+    const shown = AbortSignal.any([signal, AbortSignal.timeout(stateLagMs)]);
+    await options.router
+      .instancesChanged(options.model, failed, { localOnly: false, signal: shown })
+      .catch(() => {});
+  }
+  for (;;) {
+    const retryForMs = Math.max(0, deadline - Date.now());
+    const send = (path: string, body: unknown) =>
+      dispatch({ ...options, path, body, signal, retryForMs, check: undefined });
+    try {
+      let templated: string | undefined;
+      if (plan.path === "/v1/chat/completions") {
+        const { stream: _stream, stream_options: _options, ...chat } = plan.engineBody;
+        const answer = await send("/apply-template", chat);
+        const text = await readAll(answer);
+        if (answer.status !== 200) throw new Error(`the engine did not apply the chat template: ${text}`);
+        templated = (JSON.parse(text) as { prompt: string }).prompt;
+      }
+      const response = await send("/v1/completions", continuationBody(plan, templated, tokens));
+      if (response.status === 200) return response;
+      const text = await readAll(response);
+      // A refusal (a prompt now over the context) would be refused again; anything else may pass.
+      if (response.status >= 400 && response.status < 500) throw new RefusedError(text);
+      throw new Error(`the engine answered ${response.status}: ${text}`);
+    } catch (error) {
+      if (error instanceof RefusedError || signal.aborted) throw error;
+      // No instance now (the model is suspended, removed, or its head unreachable): until the
+      // deadline, wait for one to be READY, and try again.
+      const waiting = error instanceof ModelUnavailableError || error instanceof ModelNotLoadedError;
+      if (waiting) await options.router.whenReady(options.model, signal).catch(() => {});
+      if (signal.aborted) throw error;
+      await sleep(retryPauseMs, undefined, { signal }).catch(() => {});
+      if (signal.aborted) throw error;
+    }
+  }
+}
+
+/** Keep-alive text every few seconds until `work` settles; returns what it returns. */
+async function* whileWaiting<T>(work: Promise<T>, failover: FailoverSettings): AsyncGenerator<Buffer, T> {
+  let settled = false;
+  const done = work.then(
+    () => {
+      settled = true;
+    },
+    () => {
+      settled = true;
+    },
+  );
+  while (!settled) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, keepAliveMs)))]);
+    clearTimeout(timer);
+    if (!settled) yield Buffer.from(failover.keepAlive);
+  }
+  return work;
+}
+
+async function readAll(response: EngineResponse): Promise<string> {
+  let text = "";
+  for await (const chunk of response.body) text += chunk;
+  return text;
+}
+
+/** The SSE events in each chunk of a body (llama-server writes `data: ...` lines, blank-line separated). */
+async function* sseEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
+  const decoder = new StringDecoder("utf8");
+  let pending = "";
+  for await (const chunk of body) {
+    pending += typeof chunk === "string" ? chunk : decoder.write(chunk);
+    const events = pending.split("\n\n");
+    pending = events.pop() ?? "";
+    if (events.length > 0) yield events;
+  }
+  // What is left is an event cut off mid-way: the engine went away while writing it; it is dropped
+  // (a continuation resends its text).
+}
+
+const errorEvent = (message: string, code: string) =>
+  Buffer.from(`data: ${JSON.stringify({ error: { message, type: "server_error", code } })}\n\n`);
+
+class DivergedError extends Error {}
+
+/** The engine refused the continuation itself: waiting would not change its answer. */
+class RefusedError extends Error {
+  constructor(text: string) {
+    super(`the engine refused the continuation: ${text}`);
+  }
+}

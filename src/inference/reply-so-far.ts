@@ -1,0 +1,170 @@
+/**
+ * What a streamed reply has sent so far, kept from the engine's own chunks so that another instance
+ * can continue it token for token (see docs/stream-continuation.md). The engine is asked for the
+ * id of each token it sends (`n_probs: 1` with `post_sampling_probs`, which costs it no extra
+ * sort); `observe` takes them out again, so the client sees the chunks it would have seen without.
+ *
+ * This runs once per token, so a chunk is parsed only when it carries ids, and nothing is validated
+ * beyond what the continuation needs: a chunk it cannot read leaves the reply not continuable.
+ */
+export class ReplySoFar {
+  /** The generated token ids, in order, up to the last point where they and the text agree. */
+  private readonly ids: number[] = [];
+  /** The text sent, in pieces (joined only when a reply is continued). */
+  private readonly sent: string[] = [];
+  private sentBytes = 0;
+  private pieceBytes = 0;
+  /** Ids and text no longer agree for good (a token whose text the engine held back or merged). */
+  private broken = false;
+  private resume = { ids: 0, pieces: 0 };
+  /** The first chunk the engine sent: its id, creation time and model name shape a continuation's chunks. */
+  shape: ChunkShape | undefined;
+  /** The engine sent a part a continuation cannot carry on (reasoning, a tool call). */
+  unsupported = false;
+  /** `[DONE]` arrived (llama-server ends its chat and text completion streams with it): the reply is whole. */
+  complete = false;
+  /** The engine reported an error of its own (not an interruption): it is passed on, not continued. */
+  failed = false;
+
+  constructor(private readonly options: { stopStrings: boolean }) {}
+
+  /** Takes one SSE event (without its blank line) as the engine sent it; returns it as the client should see it. */
+  observe(event: string): string {
+    if (!event.startsWith("data: ")) return event;
+    if (event === "data: [DONE]") {
+      this.complete = true;
+      return event;
+    }
+    const withIds = event.includes('"logprobs":{"content"');
+    if (!withIds && this.shape !== undefined) {
+      // Chunks without ids: the first chunk, the engine's last ones, its error events.
+      if (event.includes('"error"')) return this.noteError(event);
+      if (event.includes('"reasoning_content"') || event.includes('"tool_calls"')) this.unsupported = true;
+      return event;
+    }
+    let chunk: EngineChunk;
+    try {
+      chunk = JSON.parse(event.slice(6)) as EngineChunk;
+    } catch {
+      this.unsupported = true;
+      return event;
+    }
+    if (chunk.error) return this.noteError(event);
+    this.shape ??= {
+      id: String(chunk.id ?? ""),
+      created: Number(chunk.created ?? Math.floor(Date.now() / 1000)),
+      model: String(chunk.model ?? ""),
+      systemFingerprint: chunk.system_fingerprint,
+    };
+    const choice = chunk.choices?.[0];
+    if (!choice) return event;
+    if (choice.delta?.reasoning_content || choice.delta?.tool_calls) this.unsupported = true;
+    const text = choice.delta?.content ?? choice.text ?? "";
+    this.noteText(text, choice.logprobs?.content ?? []);
+    if (!withIds) return event;
+    if ("text" in choice) choice.logprobs = null;
+    else delete choice.logprobs;
+    return `data: ${JSON.stringify(chunk)}`;
+  }
+
+  /** Takes the text and token ids of one chunk (also a continuation's, as the engine sent them). */
+  noteText(text: string, tokens: readonly TokenLogprob[]): void {
+    if (text !== "") {
+      this.sent.push(text);
+      this.sentBytes += Buffer.byteLength(text);
+    }
+    if (this.broken) return;
+    for (const token of tokens) {
+      const piece = pieceOf(token, this.options.stopStrings);
+      if (piece === undefined) {
+        this.broken = true;
+        return;
+      }
+      this.ids.push(token.id);
+      this.pieceBytes += piece;
+    }
+    // The chat parser may hold back text (trailing spaces) for a chunk or two; where the text and
+    // the tokens meet again, a continuation may start.
+    if (this.pieceBytes === this.sentBytes) this.resume = { ids: this.ids.length, pieces: this.sent.length };
+    else if (this.sentBytes > this.pieceBytes) this.broken = true;
+  }
+
+  /** Where a continuation starts: the tokens to append to the prompt, and the text sent after them. */
+  resumePoint(): { tokens: number[]; textAfter: string } {
+    return {
+      tokens: this.ids.slice(0, this.resume.ids),
+      textAfter: this.sent.slice(this.resume.pieces).join(""),
+    };
+  }
+
+  /** Starts a continuation's count afresh at the resume point: it sends `textAfter` again, which is not resent. */
+  rewind(): void {
+    this.ids.length = this.resume.ids;
+    this.sent.length = this.resume.pieces;
+    this.sentBytes = Buffer.byteLength(this.sent.join(""));
+    this.pieceBytes = this.sentBytes;
+    this.broken = false;
+    this.complete = false;
+  }
+
+  /**
+   * A head whose engine stopped mid-reply says so in an `engine_interrupted` event: that is the
+   * failure a continuation carries the reply past, so the client does not see it. Any other error
+   * is the engine's answer, passed on.
+   */
+  private noteError(event: string): string {
+    if (event.includes('"engine_interrupted"')) return "";
+    this.failed = true;
+    return event;
+  }
+}
+
+/** What a continuation's chunks copy from the reply's first chunk. */
+export interface ChunkShape {
+  id: string;
+  created: number;
+  model: string;
+  systemFingerprint: string | undefined;
+}
+
+/** One token as llama-server reports it with `n_probs`: `bytes` is the text sent with it. */
+export interface TokenLogprob {
+  id: number;
+  bytes?: number[];
+  top_probs?: Array<{ id: number; bytes?: number[] }>;
+}
+
+/** The fields of an engine chunk read here; anything else is passed on as it is. */
+interface EngineChunk {
+  id?: unknown;
+  created?: unknown;
+  model?: unknown;
+  system_fingerprint?: string;
+  error?: unknown;
+  choices?: Array<{
+    delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: unknown };
+    text?: string;
+    finish_reason?: string | null;
+    logprobs?: { content?: TokenLogprob[] } | null;
+  }>;
+}
+
+/**
+ * The length in bytes of a token's own text, or undefined when it cannot be known. The text sent
+ * with a token is the token's own unless the engine held back an earlier token's text (a possible
+ * stop string, an incomplete UTF-8 character) and sends it now. The top candidate, when it is the
+ * token sampled, carries the token's own text; otherwise the text sent is trusted only where
+ * nothing can have been held back: no stop strings, and ASCII.
+ */
+function pieceOf(token: TokenLogprob, stopStrings: boolean): number | undefined {
+  const sent = token.bytes;
+  if (!sent) return undefined;
+  const top = token.top_probs?.[0];
+  if (top?.id === token.id && top.bytes) return sameBytes(top.bytes, sent) ? sent.length : undefined;
+  if (stopStrings || sent.some((byte) => byte >= 0x80)) return undefined;
+  return sent.length;
+}
+
+function sameBytes(a: number[], b: number[]): boolean {
+  return a.length === b.length && a.every((byte, index) => byte === b[index]);
+}
