@@ -1,26 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { InterfaceKind, NetworkInterface } from "../protocol/network-interface.js";
 import { findPaths, type NetworkPath } from "./find-paths.js";
+import { testInterface } from "./test-interfaces.js";
 
-/** An interface with `addresses` written as `address/prefix`. */
-function interfaceNamed(
-  name: string,
-  kind: InterfaceKind,
-  addresses: string[],
-  extra: Partial<NetworkInterface> = {},
-) {
-  return {
-    name,
-    kind,
-    addresses: addresses.map((text) => {
-      const [address, prefix] = text.split("/") as [string, string];
-      return { address, prefixLength: Number(prefix), family: address.includes(":") ? "ipv6" : "ipv4" };
-    }),
-    up: true,
-    rdma: false,
-    ...extra,
-  } as NetworkInterface;
-}
+const interfaceNamed = testInterface;
 
 const loopback = interfaceNamed("lo0", "loopback", ["127.0.0.1/8", "::1/128"]);
 const studio = [

@@ -1,20 +1,10 @@
 import { describe, expect, it } from "vitest";
-import type { InterfaceKind, NetworkInterface } from "../protocol/network-interface.js";
+import type { NetworkInterface } from "../protocol/network-interface.js";
 import { findPaths } from "./find-paths.js";
 import { isPrivatePath } from "./is-private-path.js";
+import { testInterface } from "./test-interfaces.js";
 
-function interfaceNamed(name: string, kind: InterfaceKind, addresses: string[]): NetworkInterface {
-  return {
-    name,
-    kind,
-    addresses: addresses.map((text) => {
-      const [address, prefix] = text.split("/") as [string, string];
-      return { address, prefixLength: Number(prefix), family: address.includes(":") ? "ipv6" : "ipv4" };
-    }),
-    up: true,
-    rdma: false,
-  };
-}
+const interfaceNamed = testInterface;
 
 const studio = [
   interfaceNamed("en0", "wifi", ["192.168.1.20/24"]),
