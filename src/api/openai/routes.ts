@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { z } from "zod";
 import { dispatchContinuing } from "../../inference/continue-reply.js";
+import type { LocalRoute } from "../../inference/router.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
 import { openAIAliasModels } from "../alias-listings.js";
 import { anthropicModelPage, ModelPageQuery, toAnthropicModel } from "../anthropic/model-page.js";
@@ -90,14 +91,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
             policy: requestPolicy(context),
             forwardToNode: dependencies.forwardToNode,
             retryForMs: 60_000,
-            check: (route) => {
-              if (path !== "/v1/embeddings" || route.embeddings) return;
-              route.release();
-              throw new InvalidRequestError(
-                `model '${model}' is loaded without embeddings; unload it and run 'herd load ${model} --embeddings'`,
-                "model",
-              );
-            },
+            check: (route) => refuseWithoutEmbeddings(path, model, route),
           },
           failoverSettings(dependencies, "comment"),
         );
@@ -145,6 +139,16 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   passThrough("/apply-template", ChatCompletionRequest);
   passThrough("/infill", InfillRequest);
   return app;
+}
+
+/** Embeddings asked of an instance started without them: refused, its route released. */
+function refuseWithoutEmbeddings(path: string, model: string, route: LocalRoute): void {
+  if (path !== "/v1/embeddings" || route.embeddings) return;
+  route.release();
+  throw new InvalidRequestError(
+    `model '${model}' is loaded without embeddings; unload it and run 'herd load ${model} --embeddings'`,
+    "model",
+  );
 }
 
 function toOpenAIModel(model: { name: string; importedAt: string }) {
