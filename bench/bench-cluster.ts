@@ -31,6 +31,8 @@ export interface BenchClusterOptions {
   /** Added to the environment of the node at `index` only. */
   nodeEnv?: (index: number) => Record<string, string>;
   nodeArguments?: string[];
+  /** Added to every node's `herd start` command line. */
+  herdArguments?: string[];
   sourceRoot?: string;
   /** A network namespace per node (`ip netns exec`), reached at its address; default: loopback. */
   hosts?: Array<{ name: string; address: string }>;
@@ -83,6 +85,7 @@ export async function startBenchCluster(
         "--no-discovery",
       );
       if (token) args.push("--join", token);
+      args.push(...(options.herdArguments ?? []));
       if (host) args.push("--host", "0.0.0.0", "--insecure-no-auth");
       const command = host
         ? ["ip", ["netns", "exec", host.name, process.execPath, ...args]]

@@ -15,6 +15,11 @@
  *   npm run bench -- overhead --api chat            # /v1/chat/completions instead of /v1/completions
  *   npm run bench -- overhead --profile /tmp/prof   # the node's CPU profile (node --cpu-prof), on exit
  *   npm run bench -- overhead --baseline ../main    # also a node of another source tree, same rounds
+ *   npm run bench -- overhead --compare "--failover-timeout 0"   # also a node started with these flags
+ *
+ * With `--compare`, the last table compares the two nodes of this tree: the ratio of their decode
+ * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids
+ * for stream continuation costs, against a node that does not continue replies).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,6 +37,7 @@ const { values: options } = parseArgs({
     api: { type: "string", default: "completions" },
     profile: { type: "string" },
     baseline: { type: "string" },
+    compare: { type: "string" },
   },
 });
 if (options.api !== "completions" && options.api !== "chat")
@@ -63,10 +69,16 @@ async function main(): Promise<void> {
       const cluster = await startBenchCluster(1, { nodeArguments, sourceRoot: options.baseline });
       clusters.push({ label: `baseline ${options.baseline}`, cluster });
     }
+    if (options.compare) {
+      const herdArguments = options.compare.split(/\s+/).filter(Boolean);
+      const cluster = await startBenchCluster(1, { nodeArguments, herdArguments });
+      clusters.push({ label: `with ${options.compare}`, cluster });
+    }
     console.log(
       `engine ${clusters[0]!.cluster.engine.version}; ${rounds} rounds of ${maxTokens} tokens per model and path; engine threads ${threads ?? "default"}; /v1/${options.api === "chat" ? "chat/" : ""}completions\n`,
     );
     const rows: string[][] = [];
+    const results: Array<{ model: string; label: string; herdTps: number; cpuUsPerToken: number }> = [];
     for (const model of options.models.split(",")) {
       const subjects: Subject[] = [];
       for (const { label, cluster } of clusters) subjects.push(await prepareSubject(label, cluster, model));
@@ -91,6 +103,7 @@ async function main(): Promise<void> {
         const directTps = median(direct.map((sample) => sample.decodeTokensPerSecond));
         const herdTtft = median(herd.map((sample) => sample.ttftMs));
         const directTtft = median(direct.map((sample) => sample.ttftMs));
+        results.push({ model, label: subject.label, herdTps, cpuUsPerToken: herdCpuMsPerToken * 1000 });
         rows.push([
           model,
           subject.label,
@@ -121,6 +134,7 @@ async function main(): Promise<void> {
       ],
       rows,
     );
+    if (options.compare) printComparison(results, `with ${options.compare}`);
   } finally {
     for (const { cluster } of clusters) await cluster.stop();
   }
@@ -217,6 +231,37 @@ async function processCpuMs(pid: number): Promise<number> {
   } catch {
     return Number.NaN;
   }
+}
+
+/**
+ * This tree's node against the node started with `--compare`'s flags, per model: their decode
+ * rates through herd (same rounds, alternated) and the CPU time per token one spends more than the
+ * other, also as a share of the time a token takes.
+ */
+function printComparison(
+  results: Array<{ model: string; label: string; herdTps: number; cpuUsPerToken: number }>,
+  compared: string,
+): void {
+  const rows: string[][] = [];
+  for (const model of new Set(results.map((result) => result.model))) {
+    const mine = results.find((result) => result.model === model && result.label === "this tree");
+    const other = results.find((result) => result.model === model && result.label === compared);
+    if (!mine || !other) continue;
+    const extraCpuUs = mine.cpuUsPerToken - other.cpuUsPerToken;
+    rows.push([
+      model,
+      other.herdTps.toFixed(1),
+      mine.herdTps.toFixed(1),
+      (mine.herdTps / other.herdTps).toFixed(3),
+      extraCpuUs.toFixed(1),
+      `${((extraCpuUs / (1e6 / mine.herdTps)) * 100).toFixed(2)}%`,
+    ]);
+  }
+  console.log(`\nthis tree's node against the node ${compared}:`);
+  printTable(
+    ["model", `tok/s ${compared}`, "tok/s this tree", "ratio", "extra CPU µs/token", "of a token's time"],
+    rows,
+  );
 }
 
 function printTable(header: string[], rows: string[][]): void {
