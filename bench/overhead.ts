@@ -15,7 +15,7 @@
  *   npm run bench -- overhead --api chat            # /v1/chat/completions instead of /v1/completions
  *   npm run bench -- overhead --profile /tmp/prof   # the node's CPU profile (node --cpu-prof), on exit
  *   npm run bench -- overhead --baseline ../main    # also a node of another source tree, same rounds
- *   npm run bench -- overhead --compare "--failover-timeout 0"   # also a node started with these flags
+ *   npm run bench -- overhead --compare="--failover-timeout 0"   # also a node started with these flags
  *
  * With `--compare`, the last table compares the two nodes of this tree: the ratio of their decode
  * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids

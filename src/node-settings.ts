@@ -11,8 +11,11 @@ export interface SettingFlag {
   /** `--port <port>`; a `--no-x` flag turns a setting that is on by default off. */
   readonly spec: string;
   readonly description: string;
-  /** `integer`: a positive whole number; `list`: comma-separated; `text` and `switch` as given. */
-  readonly value: "text" | "integer" | "list" | "switch";
+  /**
+   * `integer`: a positive whole number; `off-or-integer`: a whole number, 0 turning the feature off;
+   * `list`: comma-separated; `text` and `switch` as given.
+   */
+  readonly value: "text" | "integer" | "off-or-integer" | "list" | "switch";
   /**
    * The flag's value when it is not given, shown in the help. The flag then always wins over the
    * environment variable (as it has since the flags were written).
@@ -171,8 +174,9 @@ export const nodeSettings = {
     env: integer("HERD_FAILOVER_TIMEOUT"),
     flag: {
       spec: "--failover-timeout <seconds>",
-      description: "seconds a streamed reply whose instance failed waits for another to continue it",
-      value: "integer",
+      description:
+        "seconds a streamed reply whose instance failed waits for another to continue it (0: replies are not continued)",
+      value: "off-or-integer",
       default: 60,
     },
   }),

@@ -11,12 +11,12 @@ export function positiveInteger(name: string) {
   };
 }
 
-/** A limit's value: a whole number, where 0 means unlimited. */
-export function wholeNumber(name: string) {
+/** A whole number where 0 has a meaning of its own: `zero` says which (a limit's 0 is "unlimited"). */
+export function wholeNumber(name: string, zero = "unlimited") {
   return (value: string): number => {
     const parsed = Number(value);
     if (!Number.isInteger(parsed) || parsed < 0)
-      throw new InvalidArgumentError(`${name} must be a whole number (0 for unlimited)`);
+      throw new InvalidArgumentError(`${name} must be a whole number (0: ${zero})`);
     return parsed;
   };
 }

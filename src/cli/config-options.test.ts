@@ -71,4 +71,11 @@ describe("herd start's flags", () => {
   it("refuse a port that is not a positive whole number", () => {
     expect(() => startConfig(["--port=0"])).toThrow("port must be a positive whole number");
   });
+
+  it("take 0 where it turns a feature off, and nothing below it", () => {
+    expect(startConfig(["--failover-timeout=0"])).toMatchObject({ failoverTimeoutMs: 0 });
+    expect(() => startConfig(["--failover-timeout=-1"])).toThrow(
+      "failover-timeout must be a whole number (0: off)",
+    );
+  });
 });

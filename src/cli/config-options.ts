@@ -2,7 +2,7 @@ import { type Command, Option } from "commander";
 import type { ConfigOverrides } from "../config.js";
 import { type FlagSettingName, nodeSettings, type SettingFlag } from "../node-settings.js";
 import { Backend } from "../protocol/engine.js";
-import { positiveInteger } from "./argument-parsers.js";
+import { positiveInteger, wholeNumber } from "./argument-parsers.js";
 
 /** The settings with a `herd start` flag, in the order of the help. */
 export const flagSettingNames = (Object.keys(nodeSettings) as FlagSettingName[]).filter(
@@ -14,6 +14,7 @@ export function settingOption(name: FlagSettingName): Option {
   const flag: SettingFlag = nodeSettings[name].flag;
   const option = new Option(flag.spec, flag.description);
   if (flag.value === "integer") option.argParser(positiveInteger(option.name()));
+  if (flag.value === "off-or-integer") option.argParser(wholeNumber(option.name(), "off"));
   if (flag.default !== undefined) option.default(flag.default);
   if (name === "backend") option.choices(["auto", ...Backend.options]);
   return option;
