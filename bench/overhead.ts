@@ -63,15 +63,18 @@ interface Subject {
 
 async function main(): Promise<void> {
   const nodeArguments = options.profile ? ["--cpu-prof", `--cpu-prof-dir=${options.profile}`] : [];
-  const clusters = [{ label: "this tree", cluster: await startBenchCluster(1, { nodeArguments }) }];
+  // A node calibrating its engine in the background (on a fresh home) would load the machine
+  // under one subject's rounds and not the other's.
+  const env = { HERD_CALIBRATE: "off" };
+  const clusters = [{ label: "this tree", cluster: await startBenchCluster(1, { nodeArguments, env }) }];
   try {
     if (options.baseline) {
-      const cluster = await startBenchCluster(1, { nodeArguments, sourceRoot: options.baseline });
+      const cluster = await startBenchCluster(1, { nodeArguments, env, sourceRoot: options.baseline });
       clusters.push({ label: `baseline ${options.baseline}`, cluster });
     }
     if (options.compare) {
       const herdArguments = options.compare.split(/\s+/).filter(Boolean);
-      const cluster = await startBenchCluster(1, { nodeArguments, herdArguments });
+      const cluster = await startBenchCluster(1, { nodeArguments, env, herdArguments });
       clusters.push({ label: `with ${options.compare}`, cluster });
     }
     console.log(

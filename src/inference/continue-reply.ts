@@ -94,7 +94,10 @@ async function* continuedReply(
   first: EngineResponse,
   state: { failovers: number; requestId: string | undefined },
 ): AsyncGenerator<Buffer> {
-  const reply = new ReplySoFar({ stopStrings: plan.stopStrings });
+  const reply = new ReplySoFar({
+    stopStrings: plan.stopStrings,
+    textCompletion: plan.path === "/v1/completions",
+  });
   let upstream = first;
   let instanceId = first.headers["x-herd-instance"];
   let continuation: { skip: string | undefined; carried: number } | undefined;
@@ -129,7 +132,10 @@ async function* continuedReply(
         ? setTimeout(() => upstream.body.destroy(), episode.deadline - Date.now())
         : undefined;
     try {
-      for await (const events of sseEvents(upstream.body)) {
+      const splitter = new SseSplitter();
+      for await (const chunk of upstream.body as AsyncIterable<Buffer | string>) {
+        const events = splitter.push(chunk);
+        if (events.length === 0) continue;
         let out = "";
         for (const event of events) {
           const text = continuation ? continued(event, reply, plan, continuation) : reply.observe(event);
@@ -316,18 +322,22 @@ async function readAll(response: EngineResponse): Promise<string> {
   return text;
 }
 
-/** The SSE events in each chunk of a body (llama-server writes `data: ...` lines, blank-line separated). */
-async function* sseEvents(body: AsyncIterable<Buffer | string>): AsyncGenerator<string[]> {
-  const decoder = new StringDecoder("utf8");
-  let pending = "";
-  for await (const chunk of body) {
-    pending += typeof chunk === "string" ? chunk : decoder.write(chunk);
-    const events = pending.split("\n\n");
-    pending = events.pop() ?? "";
-    if (events.length > 0) yield events;
+/**
+ * Cuts a body's chunks into SSE events (llama-server writes `data: ...` lines, blank-line
+ * separated); synchronous, as it runs for every token. What is left when the body ends is an event
+ * cut off mid-way: the engine went away while writing it; it is dropped (a continuation resends its text).
+ */
+class SseSplitter {
+  private readonly decoder = new StringDecoder("utf8");
+  private pending = "";
+
+  /** The events the chunk completes. */
+  push(chunk: Buffer | string): string[] {
+    this.pending += typeof chunk === "string" ? chunk : this.decoder.write(chunk);
+    const events = this.pending.split("\n\n");
+    this.pending = events.pop() ?? "";
+    return events;
   }
-  // What is left is an event cut off mid-way: the engine went away while writing it; it is dropped
-  // (a continuation resends its text).
 }
 
 const errorEvent = (message: string, code: string) =>

@@ -50,7 +50,7 @@ describe("ReplySoFar", () => {
   });
 
   it("gives a text completion chunk back its null logprobs", () => {
-    const reply = new ReplySoFar({ stopStrings: false });
+    const reply = new ReplySoFar({ stopStrings: false, textCompletion: true });
     const seen = reply.observe(completionChunk(" a", [token(5, " a")]));
     expect(JSON.parse(seen.slice(6)).choices[0]).toEqual({
       text: " a",
@@ -106,6 +106,45 @@ describe("ReplySoFar", () => {
     const reply = new ReplySoFar({ stopStrings });
     for (const [content, tokens] of chunks) reply.observe(chatChunk(content, tokens));
     expect(reply.resumePoint()).toEqual(expected);
+  });
+
+  it("cuts the ids out where the chunk's own text holds quotes, braces and escapes, wherever the key stands", () => {
+    const reply = new ReplySoFar({ stopStrings: false });
+    reply.observe(chatChunk(null, [], true));
+    const tricky = ['{"a":"}"}', ' \\"]', "\u00e9}"];
+    for (const [index, text] of tricky.entries()) {
+      expect(reply.observe(chatChunk(text, [token(index, text)]))).toBe(chatChunk(text));
+    }
+    // llama-server writes the key before finish_reason; a chunk read back is the same either way.
+    const first = `data: ${JSON.stringify({
+      choices: [
+        { index: 0, delta: { content: "!" }, logprobs: { content: [token(7, "!")] }, finish_reason: null },
+      ],
+      object: "chat.completion.chunk",
+    })}`;
+    const seen = reply.observe(first);
+    expect(JSON.parse(seen.slice(6))).toEqual({
+      choices: [{ index: 0, delta: { content: "!" }, finish_reason: null }],
+      object: "chat.completion.chunk",
+    });
+    expect(reply.resumePoint()).toEqual({ tokens: [0, 1, 2, 7], textAfter: "" });
+  });
+
+  it("keeps every id of a long reply, read in batches", () => {
+    const reply = new ReplySoFar({ stopStrings: false });
+    reply.observe(chatChunk(null, [], true));
+    for (let id = 0; id < 1500; id++) reply.observe(chatChunk(" a", [token(id, " a")]));
+    const { tokens, textAfter } = reply.resumePoint();
+    expect(tokens).toEqual(Array.from({ length: 1500 }, (_, id) => id));
+    expect(textAfter).toBe("");
+  });
+
+  it("leaves a chunk whose ids do not end as it is, and the reply not continuable", () => {
+    const reply = new ReplySoFar({ stopStrings: false });
+    reply.observe(chatChunk("Once", [token(1, "Once")]));
+    const cut = 'data: {"choices":[{"delta":{"content":"x"},"logprobs":{"content":[{"id":2,"bytes":[120]';
+    expect(reply.observe(cut)).toBe(cut);
+    expect(reply.unsupported).toBe(true);
   });
 
   it("hides a head's engine_interrupted event and passes the engine's own errors on", () => {

@@ -4,8 +4,12 @@
  * id of each token it sends (`n_probs: 1` with `post_sampling_probs`, which costs it no extra
  * sort); `observe` takes them out again, so the client sees the chunks it would have seen without.
  *
- * This runs once per token, so a chunk is parsed only when it carries ids, and nothing is validated
- * beyond what the continuation needs: a chunk it cannot read leaves the reply not continuable.
+ * This runs once per token, on a node whose cores the engine keeps busy, and almost every reply
+ * ends without a failure: so `observe` only cuts the ids out of the chunk's text (no parsing, no
+ * re-serialising) and keeps both pieces; they are read when a continuation needs them, or 512 at a
+ * time (a batch is read hot in the cache, and a long reply holds little memory). Nothing is
+ * validated beyond what the continuation needs: a chunk it cannot read leaves the reply not
+ * continuable.
  */
 export class ReplySoFar {
   /** The generated token ids, in order, up to the last point where they and the text agree. */
@@ -17,6 +21,8 @@ export class ReplySoFar {
   /** Ids and text no longer agree for good (a token whose text the engine held back or merged). */
   private broken = false;
   private resume = { ids: 0, pieces: 0 };
+  /** Chunks observed and not read yet: each chunk as sent (JSON, without `data: `), then its ids' JSON. */
+  private unread: string[] = [];
   /** The first chunk the engine sent: its id, creation time and model name shape a continuation's chunks. */
   shape: ChunkShape | undefined;
   /** The engine sent a part a continuation cannot carry on (reasoning, a tool call). */
@@ -26,7 +32,8 @@ export class ReplySoFar {
   /** The engine reported an error of its own (not an interruption): it is passed on, not continued. */
   failed = false;
 
-  constructor(private readonly options: { stopStrings: boolean }) {}
+  /** `textCompletion`: the chunks are `/v1/completions`' (their `logprobs` is null without ids), not chat's. */
+  constructor(private readonly options: { stopStrings: boolean; textCompletion?: boolean }) {}
 
   /** Takes one SSE event (without its blank line) as the engine sent it; returns it as the client should see it. */
   observe(event: string): string {
@@ -35,21 +42,51 @@ export class ReplySoFar {
       this.complete = true;
       return event;
     }
-    const withIds = event.includes('"logprobs":{"content"');
-    if (!withIds && this.shape !== undefined) {
-      // Chunks without ids: the first chunk, the engine's last ones, its error events.
-      if (event.includes('"error"')) return this.noteError(event);
-      if (event.includes('"reasoning_content"') || event.includes('"tool_calls"')) this.unsupported = true;
+    if (event.includes('"error"') && !event.includes(idsKey)) return this.noteError(event);
+    if (event.includes('"reasoning_content"') || event.includes('"tool_calls"')) this.unsupported = true;
+    const ids = cutIds(event, this.options.textCompletion === true);
+    if (ids === undefined) {
+      // Chunks without ids: the first chunk (read now, for its shape), the engine's last ones.
+      if (this.shape === undefined) this.noteChunk(event.slice(6), undefined);
       return event;
     }
-    let chunk: EngineChunk;
-    try {
-      chunk = JSON.parse(event.slice(6)) as EngineChunk;
-    } catch {
+    if (ids === "unreadable") {
       this.unsupported = true;
       return event;
     }
-    if (chunk.error) return this.noteError(event);
+    if (this.shape === undefined) this.noteChunk(ids.chunk.slice(6), ids.ids);
+    else this.unread.push(ids.chunk.slice(6), ids.ids);
+    // Read in batches (hot in the cache, and the memory a long reply holds stays small).
+    if (this.unread.length >= 2 * unreadBatch) this.readUnread();
+    return ids.chunk;
+  }
+
+  /** Takes the text and token ids of one chunk (also a continuation's, as the engine sent them). */
+  noteText(text: string, tokens: readonly TokenLogprob[]): void {
+    this.readUnread();
+    this.note(text, tokens);
+  }
+
+  /** Reads the chunks observed since the last read (see the class comment). */
+  private readUnread(): void {
+    const unread = this.unread;
+    if (unread.length === 0) return;
+    this.unread = [];
+    for (let index = 0; index < unread.length; index += 2) this.noteChunk(unread[index]!, unread[index + 1]);
+  }
+
+  /** One chunk's JSON (its ids cut out, given apart): its shape where it is the first, its text and ids. */
+  private noteChunk(json: string, idsJson: string | undefined): void {
+    let chunk: EngineChunk;
+    let tokens: TokenLogprob[];
+    try {
+      chunk = JSON.parse(json) as EngineChunk;
+      tokens =
+        idsJson === undefined ? [] : ((JSON.parse(idsJson) as { content?: TokenLogprob[] }).content ?? []);
+    } catch {
+      this.unsupported = true;
+      return;
+    }
     this.shape ??= {
       id: String(chunk.id ?? ""),
       created: Number(chunk.created ?? Math.floor(Date.now() / 1000)),
@@ -57,18 +94,11 @@ export class ReplySoFar {
       systemFingerprint: chunk.system_fingerprint,
     };
     const choice = chunk.choices?.[0];
-    if (!choice) return event;
-    if (choice.delta?.reasoning_content || choice.delta?.tool_calls) this.unsupported = true;
-    const text = choice.delta?.content ?? choice.text ?? "";
-    this.noteText(text, choice.logprobs?.content ?? []);
-    if (!withIds) return event;
-    if ("text" in choice) choice.logprobs = null;
-    else delete choice.logprobs;
-    return `data: ${JSON.stringify(chunk)}`;
+    if (!choice) return;
+    this.note(choice.delta?.content ?? choice.text ?? "", tokens);
   }
 
-  /** Takes the text and token ids of one chunk (also a continuation's, as the engine sent them). */
-  noteText(text: string, tokens: readonly TokenLogprob[]): void {
+  private note(text: string, tokens: readonly TokenLogprob[]): void {
     if (text !== "") {
       this.sent.push(text);
       this.sentBytes += Buffer.byteLength(text);
@@ -91,6 +121,7 @@ export class ReplySoFar {
 
   /** Where a continuation starts: the tokens to append to the prompt, and the text sent after them. */
   resumePoint(): { tokens: number[]; textAfter: string } {
+    this.readUnread();
     return {
       tokens: this.ids.slice(0, this.resume.ids),
       textAfter: this.sent.slice(this.resume.pieces).join(""),
@@ -99,6 +130,7 @@ export class ReplySoFar {
 
   /** Starts a continuation's count afresh at the resume point: it sends `textAfter` again, which is not resent. */
   rewind(): void {
+    this.readUnread();
     this.ids.length = this.resume.ids;
     this.sent.length = this.resume.pieces;
     this.sentBytes = Buffer.byteLength(this.sent.join(""));
@@ -117,6 +149,53 @@ export class ReplySoFar {
     this.failed = true;
     return event;
   }
+}
+
+const idsKey = '"logprobs":{"content":';
+/** Chunks kept unread at most, before they are read together. */
+const unreadBatch = 512;
+
+/**
+ * A chunk with its ids cut out, as the engine would have sent it without them (a text completion's
+ * `logprobs` is null, a chat chunk has none), and the ids' JSON; undefined for a chunk without ids,
+ * "unreadable" where the ids' object does not end.
+ */
+function cutIds(
+  event: string,
+  textCompletion: boolean,
+): { chunk: string; ids: string } | "unreadable" | undefined {
+  const at = event.indexOf(idsKey);
+  if (at < 0) return undefined;
+  const valueAt = at + '"logprobs":'.length;
+  const end = endOfJsonValue(event, valueAt);
+  if (end < 0) return "unreadable";
+  const ids = event.slice(valueAt, end);
+  if (textCompletion) return { chunk: `${event.slice(0, valueAt)}null${event.slice(end)}`, ids };
+  // The key goes, with one of the commas around it.
+  if (event[end] === ",") return { chunk: event.slice(0, at) + event.slice(end + 1), ids };
+  if (event[at - 1] === ",") return { chunk: event.slice(0, at - 1) + event.slice(end), ids };
+  return { chunk: event.slice(0, at) + event.slice(end), ids };
+}
+
+/** The index just past the JSON object or array that opens at `start`, strings skipped; -1 if it does not close. */
+function endOfJsonValue(text: string, start: number): number {
+  let depth = 0;
+  for (let index = start; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code === 0x22) {
+      // A string: to its closing quote, escapes skipped.
+      for (index++; index < text.length; index++) {
+        const inner = text.charCodeAt(index);
+        if (inner === 0x5c) index++;
+        else if (inner === 0x22) break;
+      }
+    } else if (code === 0x7b || code === 0x5b) depth++;
+    else if (code === 0x7d || code === 0x5d) {
+      depth--;
+      if (depth === 0) return index + 1;
+    }
+  }
+  return -1;
 }
 
 /** What a continuation's chunks copy from the reply's first chunk. */
