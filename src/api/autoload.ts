@@ -1,5 +1,6 @@
 import type { Router } from "../inference/router.js";
 import { ConflictError, ModelNotLoadedError } from "../protocol/errors.js";
+import { abortAfter } from "../util/abort-after.js";
 import type { ApiDependencies } from "./api-dependencies.js";
 
 /** How long a request waits for a model it caused to load. */
@@ -59,8 +60,7 @@ async function waitUntilServed(
   signal: AbortSignal,
 ): Promise<void> {
   await load;
-  const deadline = AbortSignal.timeout(loadTimeoutMs);
-  await router.whenReady(model, AbortSignal.any([signal, deadline])).catch((reason: unknown) => {
+  await router.whenReady(model, abortAfter(loadTimeoutMs, signal)).catch((reason: unknown) => {
     if (signal.aborted) throw reason;
   });
   // READY now, or the timeout passed: routing says which (a FAILED engine, a full queue...).

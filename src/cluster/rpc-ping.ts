@@ -1,4 +1,5 @@
 import { connect, type Socket } from "node:net";
+import { abortAfter } from "../util/abort-after.js";
 
 /**
  * Command numbers of ggml-rpc (ggml/src/ggml-rpc/ggml-rpc.cpp, `enum rpc_cmd`): HELLO is pinned at 14
@@ -83,10 +84,7 @@ export async function measureRpcRoundTrip(
   const separator = endpoint.lastIndexOf(":");
   const host = endpoint.slice(0, separator).replace(/^\[|\]$/g, "");
   const port = Number(endpoint.slice(separator + 1));
-  const signal = AbortSignal.any([
-    ...(options.signal ? [options.signal] : []),
-    AbortSignal.timeout(options.timeoutMs ?? 2000),
-  ]);
+  const signal = abortAfter(options.timeoutMs ?? 2000, options.signal);
   const socket = connect({ host, port });
   socket.setNoDelay(true);
   try {

@@ -6,6 +6,7 @@ import { type SynthModelShape, synthModelContent, writeSynthModel } from "../mod
 import { layerDispatchSeconds } from "../placement/cost-model.js";
 import type { SelfMeasurement } from "../protocol/calibration.js";
 import type { EngineInstall } from "../protocol/engine.js";
+import { abortAfter } from "../util/abort-after.js";
 import { findFreePort } from "../util/free-port.js";
 import { engineKey } from "./engine-quirks.js";
 
@@ -78,10 +79,7 @@ export interface CalibrateOptions {
  * each fitted by `fitSelfMeasurement`. A few seconds once the models are written.
  */
 export async function calibrateEngine(options: CalibrateOptions): Promise<SelfMeasurement> {
-  const signal = AbortSignal.any([
-    ...(options.signal ? [options.signal] : []),
-    AbortSignal.timeout(calibrationTimeoutMs),
-  ]);
+  const signal = abortAfter(calibrationTimeoutMs, options.signal);
   await mkdir(options.cacheDirectory, { recursive: true });
   const models = calibrationShapes.map((shape) => ({
     shape: { ...shape, vocabPath: options.vocabPath, weightType: "q8_0" } satisfies SynthModelShape,

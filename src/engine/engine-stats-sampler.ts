@@ -1,4 +1,5 @@
 import type { InstanceStats } from "../protocol/instance.js";
+import { abortAfter } from "../util/abort-after.js";
 import type { Logger } from "../util/logger.js";
 import { type CounterSample, nextInstanceStats, parseEngineCounters } from "./engine-stats.js";
 
@@ -49,7 +50,7 @@ export class EngineStatsSampler {
     try {
       const response = await fetch(`${this.options.baseUrl}/metrics`, {
         headers: { authorization: `Bearer ${this.options.apiKey}` },
-        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(1500)]),
+        signal: abortAfter(1500, this.abort.signal),
       });
       if (!response.ok) throw new Error(`the engine answered /metrics with ${response.status}`);
       const sample = { ...parseEngineCounters(await response.text()), at: Date.now() };

@@ -1,3 +1,4 @@
+import { abortAfter } from "../util/abort-after.js";
 import type { EngineEndpoint } from "./llama-server-supervisor.js";
 
 /** Longest a warm-up may take: a large model's first tokens on a slow CPU, not a stuck engine. */
@@ -29,7 +30,7 @@ export async function warmUpEngine(
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${endpoint.apiKey}` },
     body: JSON.stringify(body),
-    signal: AbortSignal.any([options.signal, AbortSignal.timeout(warmUpTimeoutMs)]),
+    signal: abortAfter(warmUpTimeoutMs, options.signal),
   });
   const text = await response.text();
   if (!response.ok) throw new Error(`the engine answered ${response.status}: ${text.slice(0, 300)}`);

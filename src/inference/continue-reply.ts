@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
+import { abortAfter } from "../util/abort-after.js";
 import { currentRequest } from "../util/request-context.js";
 import {
   type ContinuationChunk,
@@ -255,11 +256,11 @@ async function openContinuation(
   deadline: number,
   failed: string | undefined,
 ): Promise<EngineResponse> {
-  const signal = AbortSignal.any([options.signal, AbortSignal.timeout(Math.max(0, deadline - Date.now()))]);
+  const signal = abortAfter(deadline - Date.now(), options.signal);
   if (failed) {
     // Until the node's state shows the failed instance down (its head's next heartbeat), it would
     // be routed there again; a failure the state never shows (a connection cut on its own) waits less.
-    const shown = AbortSignal.any([signal, AbortSignal.timeout(stateLagMs)]);
+    const shown = abortAfter(stateLagMs, signal);
     await options.router
       .instancesChanged(options.model, failed, { localOnly: false, signal: shown })
       .catch(() => {});

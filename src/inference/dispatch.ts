@@ -1,5 +1,6 @@
 import { ModelUnavailableError } from "../protocol/errors.js";
 import type { RequestPolicy } from "../protocol/upstream.js";
+import { abortAfter } from "../util/abort-after.js";
 import { currentRequest } from "../util/request-context.js";
 import { answerAsAlias } from "./answer-as-alias.js";
 import { conversationKey } from "./conversation-key.js";
@@ -112,10 +113,7 @@ export async function dispatch(options: DispatchOptions): Promise<EngineResponse
       const changed = await options.router
         .instancesChanged(options.model, route.instanceId, {
           localOnly: options.localOnly,
-          signal: AbortSignal.any([
-            options.signal,
-            AbortSignal.timeout(Math.min(pause, deadline - Date.now())),
-          ]),
+          signal: abortAfter(Math.min(pause, deadline - Date.now()), options.signal),
         })
         .then(
           () => true,

@@ -4,6 +4,7 @@ import type { ModelStore } from "../models/model-store.js";
 import { ModelNotLoadedError, ModelUnavailableError, QueueFullError } from "../protocol/errors.js";
 import type { InstanceId, NodeId } from "../protocol/ids.js";
 import type { ModelRoute, RequestPolicy, Upstream } from "../protocol/upstream.js";
+import { abortAfter } from "../util/abort-after.js";
 import { RequestCounts } from "../util/request-counts.js";
 import { localInstanceStatuses } from "../worker/local-instance-statuses.js";
 import { chooseInstance, type ReadyInstance, readyInstances, slotsOf } from "./choose-instance.js";
@@ -140,8 +141,7 @@ export class Router {
           (isAlias ||
             readyInstances(state, model, options.localOnly).length > 0 ||
             !this.recovery.recovering(model));
-        const timeout = AbortSignal.timeout(Math.max(0, deadline - Date.now()));
-        const stop = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+        const stop = abortAfter(deadline - Date.now(), options.signal);
         // Past the deadline, one last try says how the model is doing now.
         const timedOut = await this.store.waitFor(served, stop).then(
           () => false,

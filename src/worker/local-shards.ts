@@ -5,6 +5,7 @@ import { describeRpcTransport, foldRpcLogLine, initialRpcLogState } from "../eng
 import { RpcServerSupervisor } from "../engine/rpc-server-supervisor.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
+import { abortAfter } from "../util/abort-after.js";
 import type { Logger } from "../util/logger.js";
 import type { LocalAction } from "./plan-local-actions.js";
 
@@ -123,7 +124,7 @@ export class LocalShards {
     await this.options.store
       .waitFor(
         (state) => !state.local.shardConnections.has(name),
-        AbortSignal.any([AbortSignal.timeout(retireGraceMs), this.disposing.signal]),
+        abortAfter(retireGraceMs, this.disposing.signal),
       )
       // Past the grace, or the node stopping: the server goes whether its head let go or not.
       .catch(() => {});

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ClusterView, DesiredState, PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError, HerdError, NoPlacementError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
+import { abortAfter } from "../util/abort-after.js";
 import { planOnCluster, toInstancePlan } from "./cluster-planning.js";
 
 /** The nodes an instance runs on: its head and its shards. */
@@ -98,11 +99,11 @@ export async function moveInstancesOff(
 ): Promise<Array<{ from: PlacedInstance; to: PlacedInstance }>> {
   const moves = planMoveOff(shell.view(), shell.desired(), node, shell.holdersOf);
   for (const move of moves) await shell.add(move.to);
-  const timeout = AbortSignal.timeout(replacementTimeoutMs);
+  const timeout = abortAfter(replacementTimeoutMs, shell.signal);
   await shell
     .waitUntilReady(
       moves.map((move) => move.to.id),
-      AbortSignal.any([shell.signal, timeout]),
+      timeout,
     )
     .catch((error: unknown) => {
       if (!timeout.aborted || shell.signal.aborted) throw error;
