@@ -176,8 +176,23 @@ describe("a reply in progress continues on the re-placed instance", () => {
   afterAll(stopAllHerdProcesses);
 
   it("carries every protocol's reply, streamed or whole, over a shard node's kill -9, byte for byte", async () => {
+    const lost = (await b.client.cluster()).self;
     const replies = await allProtocols(c.url, () => b.kill());
-    console.log(failoverLines(await c.log()));
+    const log = await c.log();
+    console.log(failoverLines(log));
+    // Each continuation is an event naming the request; a reply's first names the node lost (a
+    // later one, if the recovery restarts the engine again, may find every node it used alive).
+    const events = log
+      .split("\n")
+      .filter((line) => line.includes('"type":"reply-continued"'))
+      .map(
+        (line) => (JSON.parse(line) as { event: { requestId: string | null; lostNodes: string[] } }).event,
+      );
+    const first = new Map<string | null, string[]>();
+    for (const event of events) if (!first.has(event.requestId)) first.set(event.requestId, event.lostNodes);
+    expect(first.has(null)).toBe(false);
+    expect(first.size).toBe(replies.size);
+    for (const lostNodes of first.values()) expect(lostNodes).toEqual([lost]);
     const pauses = [...replies].map(([name, reply]) => `${name} ${reply.longestPauseMs.toFixed(0)} ms`);
     console.log(`shard node killed mid-reply: longest pause per stream: ${pauses.join(", ")}`);
     const metrics = await (await fetch(`${c.url}/metrics`)).text();

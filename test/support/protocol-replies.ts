@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { decodeServerSentEvents } from "../../src/util/sse.js";
 
 /*
@@ -21,7 +22,7 @@ export interface Reply {
   pausedAt?: number;
   /** Chunks received so far (for deciding when to kill). */
   progress: { chunks: number };
-  /** A whole reply's `x-herd-failovers` header. */
+  /** `x-herd-failovers`: a whole reply's header, a stream's trailer (where the test reads it). */
   failovers?: string | null;
 }
 
@@ -40,9 +41,49 @@ export async function post(url: string, body: object, headers: Record<string, st
   });
 }
 
+/** What `sseReply` reads of a response: fetch's, or `postReadingTrailers`'. */
+interface StreamedResponse {
+  status: number;
+  text(): Promise<string>;
+  body: unknown;
+}
+
+/**
+ * A POST read with node:http, which (unlike fetch) gives a stream's trailers: `trailers()` once
+ * the body has been read to its end.
+ */
+export function postReadingTrailers(
+  url: string,
+  body: object,
+): Promise<StreamedResponse & { trailers(): Record<string, string | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      url,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        signal: AbortSignal.timeout(180_000),
+      },
+      (incoming) =>
+        resolve({
+          status: incoming.statusCode ?? 0,
+          body: incoming,
+          text: async () => {
+            let text = "";
+            for await (const chunk of incoming) text += chunk;
+            return text;
+          },
+          trailers: () => incoming.trailers,
+        }),
+    );
+    outgoing.on("error", reject);
+    outgoing.end(JSON.stringify(body));
+  });
+}
+
 /** Reads an SSE reply; `read` takes each event's data and returns the text it adds. */
 export async function sseReply(
-  response: Response,
+  response: StreamedResponse,
   progress: { chunks: number },
   read: (event: { event: string | null; data: string }, reply: Reply) => void,
 ): Promise<Reply> {
@@ -66,27 +107,27 @@ export async function sseReply(
 }
 
 export const protocols: Record<string, Protocol> = {
-  "OpenAI chat, streamed": async (url, progress, extra = {}) =>
-    sseReply(
-      await post(`${url}/v1/chat/completions`, {
-        model: "stories260K",
-        messages: chat,
-        temperature: 0,
-        max_tokens: replyTokens,
-        stream: true,
-        stream_options: { include_usage: true },
-        ...extra,
-      }),
-      progress,
-      ({ data }, reply) => {
-        if (data === "[DONE]") reply.ends += 1;
-        else {
-          const chunk = JSON.parse(data);
-          reply.text += chunk.choices?.[0]?.delta?.content ?? "";
-          if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
-        }
-      },
-    ),
+  // Read with node:http: the stream's x-herd-failovers trailer is checked too.
+  "OpenAI chat, streamed": async (url, progress, extra = {}) => {
+    const response = await postReadingTrailers(`${url}/v1/chat/completions`, {
+      model: "stories260K",
+      messages: chat,
+      temperature: 0,
+      max_tokens: replyTokens,
+      stream: true,
+      stream_options: { include_usage: true },
+      ...extra,
+    });
+    const reply = await sseReply(response, progress, ({ data }, reply) => {
+      if (data === "[DONE]") reply.ends += 1;
+      else {
+        const chunk = JSON.parse(data);
+        reply.text += chunk.choices?.[0]?.delta?.content ?? "";
+        if (chunk.usage) reply.completionTokens = chunk.usage.completion_tokens;
+      }
+    });
+    return { ...reply, failovers: response.trailers()["x-herd-failovers"] ?? null };
+  },
   "OpenAI completions, streamed": async (url, progress) =>
     sseReply(
       await post(`${url}/v1/completions`, {
