@@ -369,5 +369,27 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
       events.abort();
       await exec("ip", ["-n", first!.name, "link", "set", "cable0", "up"]);
     }
+    // The cable back: herd leaves the READY split where it is, and `herd plan` says a faster one is there.
+    const plan = await waitFor(
+      "herd plan to see the cable again",
+      async () => {
+        const planned = await head.cli([
+          "plan",
+          "stories260K",
+          "--nodes",
+          "host1,host2",
+          "--min-nodes",
+          "2",
+          "--split",
+          "layer",
+        ]);
+        return planned.stdout.includes("a faster placement is available") ? planned.stdout : undefined;
+      },
+      30_000,
+    );
+    console.log(plan);
+    expect(plan).toContain(`reaches host2 directly over ${cableSubnet}.1 -> ${cableSubnet}.2`);
+    const view = await head.client.cluster();
+    expect(view.desired.instances[0]!.plan!.rpcRoutes![0]!.transport).toBe("tunnel");
   });
 });

@@ -1,6 +1,7 @@
 import type { PlanView } from "../client/herd-client.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
+import { fasterPlacementNotes } from "./faster-placement.js";
 import { rdmaWarnings } from "./rdma-warnings.js";
 import { renderInterfaces } from "./render-interfaces.js";
 import { renderLinks } from "./render-links.js";
@@ -74,7 +75,7 @@ export function renderStatus(view: ClusterView, allPaths = false): string {
 }
 
 /** `herd plan`: the chosen placement, its memory and speed, the reasons, and the alternatives. */
-export function renderPlan(plan: PlanView, view: ClusterView): string {
+export function renderPlan(plan: PlanView, view: ClusterView, model?: string): string {
   const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
   const lines = [
     `head ${name(plan.head)}, split ${plan.splitMode}` +
@@ -107,6 +108,8 @@ export function renderPlan(plan: PlanView, view: ClusterView): string {
     );
   if (plan.reasons?.length) lines.push("", "why:", ...plan.reasons.map((reason) => `  - ${reason}`));
   lines.push(...planRdmaWarnings(plan, view));
+  const notes = model ? fasterPlacementNotes(plan, view, model) : [];
+  if (notes.length > 0) lines.push("", ...notes);
   if (plan.alternatives?.length) {
     lines.push("", "alternatives:");
     for (const alternative of plan.alternatives) {

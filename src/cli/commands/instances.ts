@@ -38,7 +38,9 @@ export function addInstanceCommands(program: Command, client: () => HerdClient):
     .action(async (model: string, raw: unknown) => {
       const plan = await client().plan(loadRequest(model, PlacementFlags.parse(raw)));
       print(
-        JsonFlag.parse(raw).json ? JSON.stringify(plan, null, 2) : renderPlan(plan, await client().cluster()),
+        JsonFlag.parse(raw).json
+          ? JSON.stringify(plan, null, 2)
+          : renderPlan(plan, await client().cluster(), model),
       );
     });
 
