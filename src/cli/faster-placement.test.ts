@@ -60,6 +60,13 @@ describe("fasterPlacementNotes", () => {
     ]);
   });
 
+  it("leaves the predictions out when the plan predicts less than the instance was placed with", () => {
+    const [note] = fasterPlacementNotes(planWith(cable, 170), viewWith(tunnel, 272), "stories260K");
+    expect(note).toMatch(
+      /^a faster placement is available for stories260K-1: this plan reaches host2 directly/,
+    );
+  });
+
   it("says so for a prediction at least 10% faster, whatever the routes", () => {
     const notes = fasterPlacementNotes(planWith(tunnel, 120), viewWith(tunnel, 100), "stories260K");
     expect(notes).toHaveLength(1);

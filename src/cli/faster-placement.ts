@@ -22,7 +22,7 @@ export function fasterPlacementNotes(plan: PlanView, view: ClusterView, model: s
     const gains: string[] = [];
     for (const [index, node] of (plan.rpcNodes ?? []).entries()) {
       const better = plan.rpcRoutes?.[index];
-      const placedIndex = placed.rpcNodes.findIndex((placedNode) => placedNode === node);
+      const placedIndex = (placed.rpcNodes as readonly string[]).indexOf(node);
       if (!isPrivateDirect(better) || placedIndex < 0) continue;
       const now = placed.rpcRoutes?.[placedIndex];
       if (
@@ -40,8 +40,10 @@ export function fasterPlacementNotes(plan: PlanView, view: ClusterView, model: s
     const after = plan.predicted?.decodeTokensPerSecond;
     const quicker = before !== undefined && after !== undefined && after >= before * fasterBy;
     if (gains.length === 0 && !quicker) continue;
+    // The predictions only where they agree with the path: a prediction learnt on the old path
+    // can still rate the cable lower for a while after it comes back.
     const speeds =
-      before !== undefined && after !== undefined
+      before !== undefined && after !== undefined && after > before
         ? ` (predicted ${after.toFixed(1)} tokens/s, against ${before.toFixed(1)} when ${instance.id} was placed)`
         : "";
     notes.push(
