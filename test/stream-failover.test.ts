@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type HerdProcess,
@@ -244,8 +245,22 @@ describe("a reply in progress continues on the re-placed instance", () => {
     }
     expect(waitedMs).toBeGreaterThan(14_000);
     expect(waitedMs).toBeLessThan(30_000);
+    // Nothing is left running: the instance is suspended, and c stops its shard of it (b is gone since the first test).
+    await waitFor("c to stop its shard of the lost instance", async () =>
+      childProcesses(c.pid).length === 0 ? true : undefined,
+    );
+    const view = await c.client.cluster();
+    expect(view.desired.instances.map((instance) => instance.suspended)).toEqual([
+      expect.stringContaining("stories260K"),
+    ]);
   }, 300_000);
 });
+
+/** The commands of a process's children (a node's engines and RPC servers). */
+function childProcesses(pid: number): string[] {
+  const listed = spawnSync("ps", ["-o", "comm=", "--ppid", String(pid)], { encoding: "utf8" }).stdout;
+  return listed.split("\n").filter((line) => line.trim() !== "");
+}
 
 describe("under load: 16 streams of 500 tokens, a shard node killed", () => {
   let b: HerdProcess;
