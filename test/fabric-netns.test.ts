@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatJoinToken } from "../src/cluster/join-token.js";
 import type { ClusterView, LinkView } from "../src/protocol/cluster.js";
 import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
-import { createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
+import { addCable, createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
 
 const exec = promisify(execFile);
 const probeScript = join(new URL(".", import.meta.url).pathname, "support/probe-from-host.ts");
@@ -77,22 +77,26 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     return body.choices[0]!.text;
   }
 
+  /** Exactly these hosts, split by layers. */
+  const placementOver = (hosts: string[]) => [
+    "--nodes",
+    hosts.join(","),
+    "--min-nodes",
+    String(hosts.length),
+    "--split",
+    "layer",
+  ];
+
   async function loadOver(hosts: string[]): Promise<ClusterView> {
     const head = nodes[0]!;
-    const loaded = await head.cli([
-      "load",
-      "stories260K",
-      "--nodes",
-      hosts.join(","),
-      "--min-nodes",
-      String(hosts.length),
-      "--split",
-      "layer",
-      "--parallel",
-      "1",
-    ]);
+    const loaded = await head.cli(["load", "stories260K", ...placementOver(hosts), "--parallel", "1"]);
     expect(loaded.code, loaded.stderr).toBe(0);
     return head.client.cluster();
+  }
+
+  /** `herd plan` of stories260K over exactly these hosts, as `loadOver` loads it. */
+  function planOver(hosts: string[]) {
+    return nodes[0]!.cli(["plan", "stories260K", ...placementOver(hosts)]);
   }
 
   async function unload(): Promise<void> {
@@ -110,8 +114,6 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
   beforeAll(async () => {
     network = await createTestNetwork(3);
     const [first, second] = network.hosts as [TestNetwork["hosts"][0], TestNetwork["hosts"][0]];
-    cableSubnet = first.address.replace(/^10\.(\d+)\.0\.\d+$/, "10.$1.7");
-    const ip = (...args: string[]) => exec("ip", args);
     // The LAN at 100 Mbit/s each way: on the bridge's port towards each host, and on the host's own end.
     for (const host of network.hosts) {
       const shape = [
@@ -134,24 +136,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
       );
       await inNamespace(host.name, "tc", ...shape.map((word) => word || host.interfaceName));
     }
-    await ip(
-      "-n",
-      first.name,
-      "link",
-      "add",
-      "cable0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "cable1",
-      "netns",
-      second.name,
-    );
-    await ip("-n", first.name, "addr", "add", `${cableSubnet}.1/30`, "dev", "cable0");
-    await ip("-n", second.name, "addr", "add", `${cableSubnet}.2/30`, "dev", "cable1");
-    await ip("-n", first.name, "link", "set", "cable0", "up");
-    await ip("-n", second.name, "link", "set", "cable1", "up");
+    cableSubnet = (await addCable(first, second)).subnet;
     const token = formatJoinToken({ key: randomBytes(32), addresses: [`${first.address}:${clusterPort}`] });
     nodes = await Promise.all(
       network.hosts.map((host, index) =>
@@ -245,16 +230,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
 
   it("splits over the cabled hosts on the cable, directly, the shard bound to the cable's address alone", async () => {
     const [first, second, third] = network.hosts as Array<TestNetwork["hosts"][0]>;
-    const plan = await nodes[0]!.cli([
-      "plan",
-      "stories260K",
-      "--nodes",
-      "host1,host2",
-      "--min-nodes",
-      "2",
-      "--split",
-      "layer",
-    ]);
+    const plan = await planOver(["host1", "host2"]);
     expect(plan.code, plan.stderr).toBe(0);
     console.log(plan.stdout);
     expect(plan.stdout).toMatch(
@@ -373,16 +349,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
     const plan = await waitFor(
       "herd plan to see the cable again",
       async () => {
-        const planned = await head.cli([
-          "plan",
-          "stories260K",
-          "--nodes",
-          "host1,host2",
-          "--min-nodes",
-          "2",
-          "--split",
-          "layer",
-        ]);
+        const planned = await planOver(["host1", "host2"]);
         return planned.stdout.includes("a faster placement is available") ? planned.stdout : undefined;
       },
       30_000,

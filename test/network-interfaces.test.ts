@@ -13,7 +13,7 @@ import type { ClusterView } from "../src/protocol/cluster.js";
 import type { NetworkInterface } from "../src/protocol/network-interface.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { HerdProcess, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
-import { createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
+import { addCable, createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
 
 const exec = promisify(execFile);
 
@@ -105,29 +105,9 @@ describe.runIf(process.platform === "linux")("a node in a network namespace", ()
   beforeAll(async () => {
     network = await createTestNetwork(2);
     const [first, second] = network.hosts as [TestNetwork["hosts"][0], TestNetwork["hosts"][0]];
-    cableSubnet = first.address.replace(/^10\.(\d+)\.0\.\d+$/, "10.$1.7");
     const ip = (...args: string[]) => exec("ip", args);
-    await ip(
-      "-n",
-      first.name,
-      "link",
-      "add",
-      "cable0",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "cable1",
-      "netns",
-      second.name,
-    );
-    await ip("-n", first.name, "link", "set", "cable0", "mtu", "9000");
-    await ip("-n", second.name, "link", "set", "cable1", "mtu", "9000");
-    await ip("-n", first.name, "addr", "add", `${cableSubnet}.1/30`, "dev", "cable0");
+    cableSubnet = (await addCable(first, second, { mtu: 9000 })).subnet;
     await ip("-n", first.name, "addr", "add", "fd00:77::1/64", "dev", "cable0", "nodad");
-    await ip("-n", second.name, "addr", "add", `${cableSubnet}.2/30`, "dev", "cable1");
-    await ip("-n", first.name, "link", "set", "cable0", "up");
-    await ip("-n", second.name, "link", "set", "cable1", "up");
     // A second pair inside the same host, left down (no dummy module is loaded on every machine).
     await ip(
       "-n",

@@ -74,6 +74,51 @@ export async function createTestNetwork(count: number): Promise<TestNetwork> {
   };
 }
 
+/** A cable between two hosts of a test network: the addresses at its ends and its interface on the first. */
+export interface Cable {
+  /** `10.<n>.7`: a /30 of its own, next to the LAN's `10.<n>.0`. */
+  subnet: string;
+  first: string;
+  second: string;
+  /** The first host's end (`cable0`; the second's is `cable1`): `ip -n <first> link set cable0 down` pulls it. */
+  interfaceName: string;
+}
+
+/**
+ * A veth pair between `first` and `second` alone, on a /30 no other host shares: what herd takes for
+ * a private cable (a Thunderbolt link between two machines). Goes with the namespaces.
+ */
+export async function addCable(
+  first: TestNetwork["hosts"][number],
+  second: TestNetwork["hosts"][number],
+  options: { mtu?: number } = {},
+): Promise<Cable> {
+  const subnet = first.address.replace(/^10\.(\d+)\.0\.\d+$/, "10.$1.7");
+  await ip(
+    "-n",
+    first.name,
+    "link",
+    "add",
+    "cable0",
+    "type",
+    "veth",
+    "peer",
+    "name",
+    "cable1",
+    "netns",
+    second.name,
+  );
+  for (const [host, end, address] of [
+    [first, "cable0", `${subnet}.1`],
+    [second, "cable1", `${subnet}.2`],
+  ] as const) {
+    if (options.mtu) await ip("-n", host.name, "link", "set", end, "mtu", String(options.mtu));
+    await ip("-n", host.name, "addr", "add", `${address}/30`, "dev", end);
+    await ip("-n", host.name, "link", "set", end, "up");
+  }
+  return { subnet, first: `${subnet}.1`, second: `${subnet}.2`, interfaceName: "cable0" };
+}
+
 /**
  * Removes the networks of test runs that were killed before `dispose()` (their namespaces outlive
  * them): each network's bridge names its owner's pid, and a network whose owner is gone, or whose
