@@ -3,7 +3,8 @@
  * real one (`HERD_BENCH_LLAMA_SERVER`) with each `--rpc` endpoint reached through a latency proxy of
  * `HERD_BENCH_RPC_DELAY_MS`, so that herd's splits (tunnel or direct) and the raw one all pay the
  * same added round trip on every RPC message, where llama.cpp's RPC crosses the network (herd's
- * tunnel listens on loopback and crosses it after; a shard on this host's own address does not). Without
+ * tunnel listens on loopback and crosses it after; a shard on this host's own address, or at one of
+ * `HERD_BENCH_RPC_UNDELAYED`'s (a cable's), does not). Without
  * `--rpc` (herd's engine probe, a model alone) it runs the real one unchanged.
  */
 import { spawn } from "node:child_process";
@@ -12,6 +13,8 @@ import { startLatencyProxy } from "./latency-proxy.js";
 
 const real = process.env.HERD_BENCH_LLAMA_SERVER!;
 const delayMs = Number(process.env.HERD_BENCH_RPC_DELAY_MS ?? "0");
+/** Addresses reached without the delay: a cable's, which the LAN's round trip does not concern. */
+const undelayed = new Set((process.env.HERD_BENCH_RPC_UNDELAYED ?? "").split(",").filter(Boolean));
 const args = process.argv.slice(2);
 const rpcIndex = args.indexOf("--rpc") + 1;
 const proxies: Array<Awaited<ReturnType<typeof startLatencyProxy>>> = [];
@@ -26,7 +29,7 @@ if (rpcIndex > 0 && delayMs > 0) {
   const routed: string[] = [];
   for (const endpoint of endpoints) {
     const [, host, port] = /^\[?(.+?)\]?:(\d+)$/.exec(endpoint)!;
-    if (own.has(host!)) {
+    if (own.has(host!) || undelayed.has(host!)) {
       routed.push(endpoint);
       continue;
     }

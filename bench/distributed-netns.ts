@@ -23,7 +23,7 @@ const root = new URL("..", import.meta.url).pathname;
 export const lan = { rate: "1gbit", rpcDelayMs: 0.3 };
 const rawPorts = { rpcServer: 50052, llamaServer: 8090 };
 
-type Host = TestNetwork["hosts"][number];
+export type Host = TestNetwork["hosts"][number];
 
 export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOptions): Promise<void> {
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -125,7 +125,7 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
 }
 
 /** 1 Gbit/s each way on every host's link: its egress inside the namespace, and the bridge's towards it. */
-async function shapeLinks(hosts: Host[]): Promise<void> {
+export async function shapeLinks(hosts: Host[]): Promise<void> {
   // A burst of 1 ms at the rate (the kernel's tick); 5 ms of queue before packets drop.
   const tbf = ["root", "tbf", "rate", lan.rate, "burst", "128kb", "latency", "5ms"];
   for (const host of hosts) {
@@ -136,9 +136,10 @@ async function shapeLinks(hosts: Host[]): Promise<void> {
 
 /**
  * An engine folder whose llama-server is `delayed-llama-server.ts` in front of the real one, for
- * herd's heads and the raw split alike; `env` is what that stand-in needs.
+ * herd's heads and the raw split alike; `env` is what that stand-in needs. RPC endpoints at the
+ * `undelayed` addresses (a cable's) are reached without the LAN's added round trip.
  */
-async function delayingEngineDirectory() {
+export async function delayingEngineDirectory(undelayed: string[] = []) {
   const engine = await (await import("../src/main.js")).buildEngineForMachine({}, {});
   const directory = await mkdtemp(join(tmpdir(), "herd-bench-engine-"));
   const loader = import.meta.resolve("tsx");
@@ -153,6 +154,7 @@ async function delayingEngineDirectory() {
   const env = {
     HERD_BENCH_LLAMA_SERVER: engine.llamaServer,
     HERD_BENCH_RPC_DELAY_MS: String(lan.rpcDelayMs),
+    HERD_BENCH_RPC_UNDELAYED: undelayed.join(","),
   };
   return { directory, rpcServer: engine.rpcServer, llamaServer, env };
 }
@@ -161,12 +163,14 @@ async function delayingEngineDirectory() {
  * The split of `plan` run by hand in the same namespaces: a ggml-rpc-server in each `rpcNodes`
  * host's namespace, and llama-server (through the same latency proxies) in the head's.
  */
-async function startRawSplit(
+export async function startRawSplit(
   plan: InstancePlan,
   hostOf: (nodeId: string) => Promise<Host>,
   modelFile: string,
   engine: Awaited<ReturnType<typeof delayingEngineDirectory>>,
   threads: number | undefined,
+  /** The address each shard's server binds and the head dials; default: the host's LAN address. */
+  addressOf: (host: Host) => string = (host) => host.address,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const processes: ChildProcess[] = [];
   const stop = async () => {
@@ -179,9 +183,9 @@ async function startRawSplit(
     const endpoints: string[] = [];
     for (const node of plan.rpcNodes) {
       const host = await hostOf(node);
-      const args = ["--host", host.address, "--port", String(rawPorts.rpcServer), ...threadArgs];
+      const args = ["--host", addressOf(host), "--port", String(rawPorts.rpcServer), ...threadArgs];
       processes.push(inNamespace(host, engine.rpcServer, args, {}));
-      endpoints.push(`${host.address}:${rawPorts.rpcServer}`);
+      endpoints.push(`${addressOf(host)}:${rawPorts.rpcServer}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const head = await hostOf(plan.head);

@@ -14,6 +14,8 @@
  *   npm run bench:distributed -- --layers 20 --embedding 1024 --ff 2752 --heads 16 --kv-heads 16 --type f16
  *   sudo npm run bench:distributed -- --netns           # across network namespaces on a shaped LAN
  *                                                       # (distributed-netns.ts), an 8 x 1024 model
+ *   sudo npm run bench:distributed -- --netns --fabric  # two hosts on that LAN and a cable: auto over
+ *                                                       # the cable, then the LAN (fabric-netns.ts)
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
@@ -23,6 +25,7 @@ import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { startBenchCluster } from "./bench-cluster.js";
 import { runNetnsScenario } from "./distributed-netns.js";
+import { runFabricScenario } from "./fabric-netns.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
@@ -38,6 +41,7 @@ const { values: parsed } = parseArgs({
     tokens: { type: "string", default: "32" },
     rounds: { type: "string", default: "6" },
     netns: { type: "boolean", default: false },
+    fabric: { type: "boolean", default: false },
   },
 });
 // Across namespaces, three herds and six engines share this machine's CPU: a smaller model keeps a run to minutes.
@@ -177,18 +181,16 @@ async function startRawLlamaCpp(
 }
 
 if (options.netns) {
-  await runNetnsScenario(
-    {
-      name: "bench",
-      layers: Number(options.layers),
-      embedding: Number(options.embedding),
-      feedForward: Number(options.ff),
-      heads: Number(options.heads),
-      kvHeads: Number(options["kv-heads"]),
-      type: options.type as "f16" | "q8_0" | "q4_0",
-    },
-    split,
-  );
+  const shape = {
+    name: "bench",
+    layers: Number(options.layers),
+    embedding: Number(options.embedding),
+    feedForward: Number(options.ff),
+    heads: Number(options.heads),
+    kvHeads: Number(options["kv-heads"]),
+    type: options.type as "f16" | "q8_0" | "q4_0",
+  };
+  await (options.fabric ? runFabricScenario(shape, split) : runNetnsScenario(shape, split));
 } else {
   await main();
 }

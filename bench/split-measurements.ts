@@ -13,7 +13,7 @@ export interface SplitOptions {
 export async function loadTimed(
   client: HerdClient,
   count: number,
-  rpcTransport: "tunnel" | "direct",
+  rpcTransport: "tunnel" | "direct" | "auto",
   options: SplitOptions,
 ): Promise<number> {
   const started = Date.now();
