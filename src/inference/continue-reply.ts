@@ -3,7 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
-import { abortAfter } from "../util/abort-after.js";
+import { abortAfter, deadline as deadlineSignal } from "../util/abort-after.js";
 import { currentRequest } from "../util/request-context.js";
 import {
   type ContinuationChunk,
@@ -256,7 +256,9 @@ async function openContinuation(
   deadline: number,
   failed: string | undefined,
 ): Promise<EngineResponse> {
-  const signal = abortAfter(deadline - Date.now(), options.signal);
+  // The deadline bounds finding an instance and its answer, not the continued stream after it.
+  const opening = deadlineSignal(deadline - Date.now(), options.signal);
+  const signal = opening.signal;
   if (failed) {
     // Until the node's state shows the failed instance down (its head's next heartbeat), it would
     // be routed there again; a failure the state never shows (a connection cut on its own) waits less.
@@ -279,7 +281,10 @@ async function openContinuation(
         templated = (JSON.parse(text) as { prompt: string }).prompt;
       }
       const response = await send("/v1/completions", continuationBody(plan, templated, tokens));
-      if (response.status === 200) return response;
+      if (response.status === 200) {
+        opening.disarm();
+        return response;
+      }
       const text = await readAll(response);
       // A refusal (a prompt now over the context) would be refused again; anything else may pass.
       if (response.status >= 400 && response.status < 500) throw new RefusedError(text);

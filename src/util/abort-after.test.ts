@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { abortAfter } from "./abort-after.js";
+import { abortAfter, deadline } from "./abort-after.js";
 
 /** The garbage collector, run on demand (what `--expose-gc` gives, without the flag). */
 function collectGarbage(): () => void {
@@ -49,5 +49,15 @@ describe("abortAfter", () => {
     const signal = abortAfter(-5);
     await sleep(5);
     expect((signal.reason as DOMException).name).toBe("TimeoutError");
+  });
+
+  it("no longer times out once disarmed, and still aborts with its signals", async () => {
+    const request = new AbortController();
+    const limit = deadline(10, request.signal);
+    limit.disarm();
+    await sleep(40);
+    expect(limit.signal.aborted).toBe(false);
+    request.abort("the client left");
+    expect(limit.signal.reason).toBe("the client left");
   });
 });

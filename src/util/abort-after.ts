@@ -13,8 +13,20 @@
  * await store.waitFor(isReady, abortAfter(15_000, request.signal));
  */
 export function abortAfter(ms: number, ...signals: Array<AbortSignal | undefined>): AbortSignal {
+  return deadline(ms, ...signals).signal;
+}
+
+/**
+ * `abortAfter`, with a way to take the time limit back: `disarm()` stops the timer, and the signal
+ * then aborts only with one of `signals`. For a request whose opening the limit bounds but not what
+ * follows (a stream that may run for minutes once it has answered).
+ */
+export function deadline(
+  ms: number,
+  ...signals: Array<AbortSignal | undefined>
+): { signal: AbortSignal; disarm(): void } {
   const already = signals.find((signal) => signal?.aborted);
-  if (already) return AbortSignal.abort(already.reason);
+  if (already) return { signal: AbortSignal.abort(already.reason), disarm: () => {} };
   const controller = new AbortController();
   const timer = setTimeout(
     () => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")),
@@ -29,5 +41,5 @@ export function abortAfter(ms: number, ...signals: Array<AbortSignal | undefined
       signal: controller.signal,
     });
   }
-  return controller.signal;
+  return { signal: controller.signal, disarm: () => clearTimeout(timer) };
 }
