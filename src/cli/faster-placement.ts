@@ -21,19 +21,18 @@ export function fasterPlacementNotes(plan: PlanView, view: ClusterView, model: s
     const placed = instance.plan;
     const gains: string[] = [];
     for (const [index, node] of (plan.rpcNodes ?? []).entries()) {
-      const better = plan.rpcRoutes?.[index];
+      const path = privatePath(plan.rpcRoutes?.[index]);
       const placedIndex = (placed.rpcNodes as readonly string[]).indexOf(node);
-      if (!isPrivateDirect(better) || placedIndex < 0) continue;
+      if (!path || placedIndex < 0) continue;
       const now = placed.rpcRoutes?.[placedIndex];
-      if (
-        isPrivateDirect(now) &&
-        now?.path?.from === better?.path?.from &&
-        now?.path?.to === better?.path?.to
-      )
-        continue;
-      const path = better!.path!;
+      const nowPath = privatePath(now);
+      if (nowPath?.from === path.from && nowPath.to === path.to) continue;
+      const how =
+        now?.transport === "direct"
+          ? `over ${now.path ? `${now.path.from} -> ${now.path.to}` : now.host}`
+          : "through the tunnel";
       gains.push(
-        `${name(node)} directly over ${path.from} -> ${path.to} (${path.kind}), which it reaches ${now?.transport === "direct" ? `over ${now.path ? `${now.path.from} -> ${now.path.to}` : now.host}` : "through the tunnel"}`,
+        `${name(node)} directly over ${path.from} -> ${path.to} (${path.kind}), which it reaches ${how}`,
       );
     }
     const before = placed.predictedDecodeTokensPerSecond;
@@ -55,5 +54,6 @@ export function fasterPlacementNotes(plan: PlanView, view: ClusterView, model: s
   return notes;
 }
 
-const isPrivateDirect = (route: RpcRoute | undefined) =>
-  route?.transport === "direct" && route.path?.private === true;
+/** The path of a direct route over a private cable, or undefined. */
+const privatePath = (route: RpcRoute | undefined) =>
+  route?.transport === "direct" && route.path?.private ? route.path : undefined;

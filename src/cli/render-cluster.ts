@@ -74,8 +74,8 @@ export function renderStatus(view: ClusterView, allPaths = false): string {
   ].join("\n");
 }
 
-/** `herd plan`: the chosen placement, its memory and speed, the reasons, and the alternatives. */
-export function renderPlan(plan: PlanView, view: ClusterView, model?: string): string {
+/** `herd plan` for `model`: the chosen placement, its memory and speed, the reasons, a faster placement than a READY instance's, and the alternatives. */
+export function renderPlan(plan: PlanView, view: ClusterView, model: string): string {
   const name = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
   const lines = [
     `head ${name(plan.head)}, split ${plan.splitMode}` +
@@ -108,7 +108,7 @@ export function renderPlan(plan: PlanView, view: ClusterView, model?: string): s
     );
   if (plan.reasons?.length) lines.push("", "why:", ...plan.reasons.map((reason) => `  - ${reason}`));
   lines.push(...planRdmaWarnings(plan, view));
-  const notes = model ? fasterPlacementNotes(plan, view, model) : [];
+  const notes = fasterPlacementNotes(plan, view, model);
   if (notes.length > 0) lines.push("", ...notes);
   if (plan.alternatives?.length) {
     lines.push("", "alternatives:");

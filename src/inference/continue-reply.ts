@@ -3,7 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
-import { abortAfter, deadline as deadlineSignal } from "../util/abort-after.js";
+import { abortAfter, timeLimit } from "../util/abort-after.js";
 import { currentRequest } from "../util/request-context.js";
 import {
   type ContinuationChunk,
@@ -257,7 +257,7 @@ async function openContinuation(
   failed: string | undefined,
 ): Promise<EngineResponse> {
   // The deadline bounds finding an instance and its answer, not the continued stream after it.
-  const opening = deadlineSignal(deadline - Date.now(), options.signal);
+  const opening = timeLimit(deadline - Date.now(), options.signal);
   const signal = opening.signal;
   if (failed) {
     // Until the node's state shows the failed instance down (its head's next heartbeat), it would

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { abortAfter, deadline } from "./abort-after.js";
+import { abortAfter, timeLimit } from "./abort-after.js";
 
 /** The garbage collector, run on demand (what `--expose-gc` gives, without the flag). */
 function collectGarbage(): () => void {
@@ -53,7 +53,7 @@ describe("abortAfter", () => {
 
   it("no longer times out once disarmed, and still aborts with its signals", async () => {
     const request = new AbortController();
-    const limit = deadline(10, request.signal);
+    const limit = timeLimit(10, request.signal);
     limit.disarm();
     await sleep(40);
     expect(limit.signal.aborted).toBe(false);

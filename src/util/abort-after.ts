@@ -13,7 +13,7 @@
  * await store.waitFor(isReady, abortAfter(15_000, request.signal));
  */
 export function abortAfter(ms: number, ...signals: Array<AbortSignal | undefined>): AbortSignal {
-  return deadline(ms, ...signals).signal;
+  return timeLimit(ms, ...signals).signal;
 }
 
 /**
@@ -21,7 +21,7 @@ export function abortAfter(ms: number, ...signals: Array<AbortSignal | undefined
  * then aborts only with one of `signals`. For a request whose opening the limit bounds but not what
  * follows (a stream that may run for minutes once it has answered).
  */
-export function deadline(
+export function timeLimit(
   ms: number,
   ...signals: Array<AbortSignal | undefined>
 ): { signal: AbortSignal; disarm(): void } {
