@@ -136,6 +136,55 @@ export function synthShape(
   };
 }
 
+/** The flags that shape a benchmark's synthetic model (`--layers 8 --embedding 1024 --ff 2816 ...`). */
+export interface ShapeFlags {
+  layers: string;
+  embedding: string;
+  ff: string;
+  heads: string;
+  "kv-heads": string;
+  type: string;
+}
+
+/** The synthetic model `bench` of the shape the flags give. */
+export function benchShape(flags: ShapeFlags): SynthModelRequest {
+  return {
+    name: "bench",
+    layers: Number(flags.layers),
+    embedding: Number(flags.embedding),
+    feedForward: Number(flags.ff),
+    heads: Number(flags.heads),
+    kvHeads: Number(flags["kv-heads"]),
+    type: flags.type as SynthModelRequest["type"],
+  };
+}
+
+/**
+ * Runs a benchmark with a list of clean-ups (namespaces, nodes, folders) that run in reverse when it
+ * ends, fails, or Ctrl-C stops it.
+ */
+export async function withCleanups(body: (cleanups: Array<() => Promise<unknown>>) => Promise<void>) {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(error));
+    })();
+    return cleaning;
+  };
+  const interrupted = () => {
+    console.error("\ninterrupted: removing the nodes, engines and namespaces");
+    void cleanUp().then(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  try {
+    await body(cleanups);
+  } finally {
+    await cleanUp();
+    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
+  }
+}
+
 /** Waits until every instance of `model` in the desired state is READY. */
 export async function untilReady(client: HerdClient, model: string): Promise<void> {
   await until(async () => {

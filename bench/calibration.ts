@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
 import { calibrateLocalEngine } from "../src/main.js";
-import { startBenchCluster } from "./bench-cluster.js";
+import { benchShape, startBenchCluster } from "./bench-cluster.js";
 import { median, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -47,15 +47,7 @@ async function main(): Promise<void> {
     await until(async () => {
       if ((await client.cluster()).links.length < 2) throw new Error("links not measured yet");
     }, 60_000);
-    await client.synthModel({
-      name: "bench",
-      layers: Number(options.layers),
-      embedding: Number(options.embedding),
-      feedForward: Number(options.ff),
-      heads: Number(options.heads),
-      kvHeads: Number(options["kv-heads"]),
-      type: options.type as "f16" | "q8_0" | "q4_0",
-    });
+    await client.synthModel(benchShape(options));
     const prior = await loadAndMeasure(client);
     await client.unload("bench");
     for (const node of cluster.nodes) {

@@ -14,7 +14,7 @@ import type { InstancePlan } from "../src/protocol/cluster.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { createTestNetwork, type TestNetwork } from "../test/support/netns.js";
-import { startBenchCluster, writeResults } from "./bench-cluster.js";
+import { startBenchCluster, withCleanups, writeResults } from "./bench-cluster.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
@@ -26,21 +26,8 @@ const rawPorts = { rpcServer: 50052, llamaServer: 8090 };
 export type Host = TestNetwork["hosts"][number];
 
 export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOptions): Promise<void> {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanUp = () => {
-    cleaning ??= (async () => {
-      for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(error));
-    })();
-    return cleaning;
-  };
-  const interrupted = () => {
-    console.error("\ninterrupted: removing the nodes, engines and namespaces");
-    void cleanUp().then(() => process.exit(130));
-  };
-  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   const loadBefore = loadavg();
-  try {
+  await withCleanups(async (cleanups) => {
     const network = await createTestNetwork(3);
     cleanups.push(() => network.dispose());
     await shapeLinks(network.hosts);
@@ -118,10 +105,7 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
       markdown,
     );
     console.log(`\nwritten to ${stem}.json`);
-  } finally {
-    await cleanUp();
-    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
-  }
+  });
 }
 
 /** 1 Gbit/s each way on every host's link: its egress inside the namespace, and the bridge's towards it. */

@@ -23,7 +23,7 @@ import { parseArgs } from "node:util";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
-import { startBenchCluster } from "./bench-cluster.js";
+import { benchShape, startBenchCluster } from "./bench-cluster.js";
 import { runNetnsScenario } from "./distributed-netns.js";
 import { runFabricScenario } from "./fabric-netns.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
@@ -61,15 +61,7 @@ async function main(): Promise<void> {
   try {
     const [head] = cluster.nodes;
     const embedding = Number(options.embedding);
-    await head!.client.synthModel({
-      name: "bench",
-      layers: Number(options.layers),
-      embedding,
-      feedForward: Number(options.ff),
-      heads: Number(options.heads),
-      kvHeads: Number(options["kv-heads"]),
-      type: options.type as "f16" | "q8_0" | "q4_0",
-    });
+    await head!.client.synthModel(benchShape(options));
     const model = (await head!.client.models()).find((candidate) => candidate.name === "bench")!;
     console.log(
       `model: ${options.layers} x ${embedding} ${options.type}, ${(model.sizeBytes / 2 ** 20).toFixed(0)} MiB, engine threads: ${options.threads ?? "default"}\n`,
@@ -181,15 +173,7 @@ async function startRawLlamaCpp(
 }
 
 if (options.netns) {
-  const shape = {
-    name: "bench",
-    layers: Number(options.layers),
-    embedding: Number(options.embedding),
-    feedForward: Number(options.ff),
-    heads: Number(options.heads),
-    kvHeads: Number(options["kv-heads"]),
-    type: options.type as "f16" | "q8_0" | "q4_0",
-  };
+  const shape = benchShape(options);
   await (options.fabric ? runFabricScenario(shape, split) : runNetnsScenario(shape, split));
 } else {
   await main();

@@ -14,7 +14,7 @@ import { promisify } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { addCable, createTestNetwork } from "../test/support/netns.js";
-import { startBenchCluster, writeResults } from "./bench-cluster.js";
+import { startBenchCluster, withCleanups, writeResults } from "./bench-cluster.js";
 import { delayingEngineDirectory, type Host, lan, shapeLinks, startRawSplit } from "./distributed-netns.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
@@ -30,17 +30,8 @@ interface Row {
 }
 
 export async function runFabricScenario(shape: SynthModelRequest, split: SplitOptions): Promise<void> {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  const cleanUp = async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error(error));
-  };
-  const interrupted = () => {
-    console.error("\ninterrupted: removing the nodes, engines and namespaces");
-    void cleanUp().then(() => process.exit(130));
-  };
-  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   const loadBefore = loadavg();
-  try {
+  await withCleanups(async (cleanups) => {
     const network = await createTestNetwork(2);
     cleanups.push(() => network.dispose());
     const [first, second] = network.hosts as [Host, Host];
@@ -97,10 +88,7 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
       tableOf(rows),
     );
     console.log(`\nwritten to ${stem}.json`);
-  } finally {
-    await cleanUp();
-    process.off("SIGINT", interrupted).off("SIGTERM", interrupted);
-  }
+  });
 }
 
 /** Until the head sees `count` paths to the other host, each with its throughput measured. */
