@@ -1,6 +1,7 @@
 import { bestLink } from "../fabric/link-paths.js";
 import type { LinkMeasurement, LinkView, PathView, PlacedInstance } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
+import { endpointHost } from "../util/endpoint-host.js";
 import type { NodeState } from "./node-state.js";
 
 /**
@@ -66,7 +67,7 @@ function pathRpc(
         if (host === shardAddress) words.add(shardRpc(`${instance.id}-s${index}`) ?? "tcp");
       } else {
         const channel = state.members.get(shardNode)?.introduction.endpoints[0] ?? "";
-        if (channel.replace(/:\d+$/, "").replace(/^\[|\]$/g, "") === shardAddress) words.add("tunnel");
+        if (endpointHost(channel) === shardAddress) words.add("tunnel");
       }
     }
   }

@@ -13,6 +13,7 @@ import { engineKey } from "../engine/engine-quirks.js";
 import { findParentDeathWrapper } from "../engine/parent-death-wrapper.js";
 import { listEngineDevices } from "../engine/probe-engine.js";
 import type { DisposeStack } from "../util/dispose-stack.js";
+import { endpointHost } from "../util/endpoint-host.js";
 import type { RequestCounts } from "../util/request-counts.js";
 import { localInstanceStatuses, localInstanceSummaries } from "../worker/local-instance-statuses.js";
 import { LocalShards } from "../worker/local-shards.js";
@@ -92,7 +93,7 @@ export async function createClusterPart(
     logger,
     parentDeathWrapper,
     store,
-    directHost: advertised[0]?.replace(/:\d+$/, "").replace(/^\[|\]$/g, "") ?? "127.0.0.1",
+    directHost: advertised[0] === undefined ? "127.0.0.1" : endpointHost(advertised[0]),
   });
   cluster = new ClusterNode({
     id: identity.id,
