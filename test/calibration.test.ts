@@ -68,6 +68,9 @@ describe("a cluster that calibrates its cost model", () => {
     expect(loaded.code, `${loaded.stdout}\n${loaded.stderr}`).toBe(0);
     const hop = async () => (await calibrationOf(a))?.hops[0];
     await waitFor("the RPC round trip to b", async () => (await hop())?.rpcRoundTripSeconds, 20_000);
+    // Two nodes on one machine's addresses have no cable between them: the shard is reached, and its
+    // figures kept, through the tunnel.
+    expect((await hop())?.route).toBe("tunnel");
     // Replies finish in each stats interval until the node has compared some with the plan.
     await waitFor(
       "a correction from measured decode",
@@ -85,6 +88,7 @@ describe("a cluster that calibrates its cost model", () => {
       60_000,
     );
     const reasons = (await planReasons(a, ["--min-nodes", "2", "--split", "layer"])).join("\n");
+    expect(reasons).toContain("a reaches b through the tunnel (no cable joins the two alone).");
     expect(reasons).toMatch(
       /The a → b RPC round trip is \d+\.\d\d ms, measured in llama\.cpp's own RPC protocol/,
     );

@@ -5,12 +5,19 @@ import { type ConfigOverrides, homePaths, loadConfig } from "../config.js";
 import { calibrateEngine } from "../engine/calibrate-engine.js";
 import { EngineQuirks, engineKey } from "../engine/engine-quirks.js";
 import { engineVocabPath } from "../engine/engine-source.js";
-import { hopOf, learnFromDecode, withHop, withMeasurement } from "../placement/calibration.js";
+import {
+  hopOf,
+  learnFromDecode,
+  type ShardRoute,
+  withHop,
+  withMeasurement,
+} from "../placement/calibration.js";
 import { NodeCalibration, type SelfMeasurement } from "../protocol/calibration.js";
 import type { InstancePlan } from "../protocol/cluster.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { InstanceStatus } from "../protocol/instance.js";
+import { rpcRouteKey } from "../protocol/instance-plan.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
 import type { Logger } from "../util/logger.js";
 import { prepareEngine } from "./node-engine.js";
@@ -123,9 +130,10 @@ export class NodeCalibrator {
    */
   async measureHops(plan: InstancePlan, endpoints: readonly string[], signal: AbortSignal): Promise<void> {
     const now = Date.now();
-    for (const [index, node] of plan.rpcNodes.entries()) {
+    for (const [index, shard] of shardRoutes(plan).entries()) {
       const endpoint = endpoints[index];
-      const known = hopOf(this.all[this.key], node).rpcMeasuredAt ?? 0;
+      const known = hopOf(this.all[this.key], shard).rpcMeasuredAt ?? 0;
+      const { node } = shard;
       if (node === this.options.selfId || endpoint === undefined || now - known < hopRefreshMs) continue;
       try {
         const { roundTripSeconds } = await measureRpcRoundTrip(endpoint, {
@@ -134,7 +142,7 @@ export class NodeCalibrator {
         });
         await this.update((calibration) =>
           withHop(calibration, {
-            ...hopOf(calibration, node),
+            ...hopOf(calibration, shard),
             rpcRoundTripSeconds: roundTripSeconds,
             rpcMeasuredAt: Date.now(),
           }),
@@ -170,7 +178,7 @@ export class NodeCalibrator {
       if (this.seenSamples.get(instance.id) === stats.sampledAt) continue;
       this.seenSamples.set(instance.id, stats.sampledAt);
       const predicted = { headSeconds, uncorrectedHeadSeconds, uncorrectedRemoteSeconds };
-      const shards = plan.rpcNodes.filter((node) => node !== this.options.selfId);
+      const shards = shardRoutes(plan).filter(({ node }) => node !== this.options.selfId);
       await this.update((calibration) =>
         learnFromDecode(calibration, predicted, decode.seconds / decode.tokens, shards, Date.now()),
       );
@@ -269,4 +277,9 @@ export async function calibrateLocalEngine(overrides: ConfigOverrides): Promise<
 /** Where the calibration models are written once: `<home>/cache/calibration`. */
 export function calibrationCacheDirectory(home: string): string {
   return join(home, "cache", "calibration");
+}
+
+/** Each RPC node of `plan` with how its head reaches it (`rpcRouteKey`), in `--rpc` order. */
+function shardRoutes(plan: InstancePlan): ShardRoute[] {
+  return plan.rpcNodes.map((node, index) => ({ node, route: rpcRouteKey(plan.rpcRoutes?.[index]) }));
 }

@@ -12,7 +12,7 @@ import {
   withMeasurement,
 } from "./calibration.js";
 import { bandwidthEfficiency, layerDispatchSeconds } from "./cost-model.js";
-import type { PlacementNode } from "./placement-types.js";
+import type { PlacementCluster, PlacementNode } from "./placement-types.js";
 import { planPlacement } from "./plan-placement.js";
 import { llama70B } from "./test-models.js";
 
@@ -101,25 +101,43 @@ describe("attributeDecodeError", () => {
 });
 
 describe("learnFromDecode", () => {
+  const cable = "direct 169.254.10.1>169.254.10.2";
+  const predicted = { headSeconds: 0.04, uncorrectedHeadSeconds: 0.04, uncorrectedRemoteSeconds: 0.005 };
+
   it("corrects each hop of a split, and leaves the node's own correction", () => {
     const start: NodeCalibration = {
       correction: correction(1.1, 3),
-      hops: [{ node: id("b"), rpcRoundTripSeconds: 1e-4 }],
+      hops: [{ node: id("b"), route: "tunnel", rpcRoundTripSeconds: 1e-4 }],
     };
-    const learnt = learnFromDecode(
-      start,
-      { headSeconds: 0.04, uncorrectedHeadSeconds: 0.04, uncorrectedRemoteSeconds: 0.005 },
-      0.05,
-      [id("b"), id("c")],
-      now,
-    );
+    const shards = [
+      { node: id("b"), route: "tunnel" },
+      { node: id("c"), route: "tunnel" },
+    ];
+    const learnt = learnFromDecode(start, predicted, 0.05, shards, now);
     expect(learnt.correction).toEqual(start.correction);
     expect(learnt.hops.find((hop) => hop.node === id("b"))).toEqual({
       node: id("b"),
+      route: "tunnel",
       rpcRoundTripSeconds: 1e-4,
       correction: correction(2, 1),
     });
     expect(learnt.hops.find((hop) => hop.node === id("c"))?.correction?.factor).toBe(2);
+  });
+
+  it("learns a route of its own: what the cable to a node teaches leaves the tunnel to it as it was", () => {
+    const tunnel = {
+      node: id("b"),
+      route: "tunnel",
+      rpcRoundTripSeconds: 9e-4,
+      correction: correction(1.3, 4),
+    };
+    const start: NodeCalibration = { hops: [tunnel] };
+    const learnt = learnFromDecode(start, predicted, 0.0425, [{ node: id("b"), route: cable }], now);
+    expect(learnt.hops).toHaveLength(2);
+    expect(learnt.hops.find((hop) => hop.route === "tunnel")).toEqual(tunnel);
+    const overCable = learnt.hops.find((hop) => hop.route === cable)!;
+    expect(overCable.node).toBe(id("b"));
+    expect(overCable.correction?.factor).toBeCloseTo(0.5, 12);
   });
 });
 
@@ -133,11 +151,19 @@ describe("withMeasurement", () => {
     };
     const before: NodeCalibration = {
       correction: correction(1.4, 9),
-      hops: [{ node: id("b"), rpcRoundTripSeconds: 2e-4, rpcMeasuredAt: 5, correction: correction(0.7, 3) }],
+      hops: [
+        {
+          node: id("b"),
+          route: "tunnel",
+          rpcRoundTripSeconds: 2e-4,
+          rpcMeasuredAt: 5,
+          correction: correction(0.7, 3),
+        },
+      ],
     };
     expect(withMeasurement(before, measured)).toEqual({
       measured,
-      hops: [{ node: id("b"), rpcRoundTripSeconds: 2e-4, rpcMeasuredAt: 5 }],
+      hops: [{ node: id("b"), route: "tunnel", rpcRoundTripSeconds: 2e-4, rpcMeasuredAt: 5 }],
     });
   });
 });
@@ -155,11 +181,11 @@ const links: LinkMeasurement[] = [
   { from: id("a"), to: id("b"), rttMs: 0.3, throughputBytesPerSecond: 110e6, measuredAt: 1 },
   { from: id("b"), to: id("a"), rttMs: 0.3, throughputBytesPerSecond: 110e6, measuredAt: 1 },
 ];
-const plan = (a?: NodeCalibration, b?: NodeCalibration) =>
+const plan = (a?: NodeCalibration, b?: NodeCalibration, routeOf?: PlacementCluster["routeOf"]) =>
   planPlacement({
     model: llama70B,
     request: { contextSize: 4096, parallel: 1, split: "layer", head: id("a"), allowedHeads: [id("a")] },
-    cluster: { nodes: [node("a", a), node("b", b)], links, now },
+    cluster: { nodes: [node("a", a), node("b", b)], links, now, ...(routeOf && { routeOf }) },
   });
 
 describe("a plan with calibrated nodes", () => {
@@ -191,7 +217,9 @@ describe("a plan with calibrated nodes", () => {
 
   it("puts the RPC round trip and the path's correction into the shard's part, and says so", () => {
     const prior = plan();
-    const hops = [{ node: id("b"), rpcRoundTripSeconds: 0.3e-3, correction: correction(1.5, 7) }];
+    const hops = [
+      { node: id("b"), route: "tunnel", rpcRoundTripSeconds: 0.3e-3, correction: correction(1.5, 7) },
+    ];
     const calibrated = plan({ hops }, undefined);
     const { headSeconds, computeSeconds, networkSeconds } = prior.predicted;
     expect(calibrated.predicted.networkSeconds).toBeCloseTo(networkSeconds! * 1.5, 9);
@@ -225,5 +253,64 @@ describe("a plan with calibrated nodes", () => {
     expect(calibrated.reasons).toContain(
       "Applied a correction of ×1.25 to a's compute time, learnt from 4 measured decodes of its instances against their plans.",
     );
+  });
+
+  describe("over the route the head would take", () => {
+    const cable = "direct 169.254.10.1>169.254.10.2";
+    const overCable = () => ({
+      key: cable,
+      description: "directly over 169.254.10.1 -> 169.254.10.2 (thunderbolt)",
+      figures: { rttSeconds: 0.05e-3, throughputBytesPerSecond: 2e9 },
+    });
+    const learnt: NodeCalibration = {
+      hops: [
+        { node: id("b"), route: "tunnel", rpcRoundTripSeconds: 0.9e-3, correction: correction(1.8, 9) },
+        { node: id("b"), route: cable, rpcRoundTripSeconds: 0.06e-3, correction: correction(0.8, 3) },
+      ],
+    };
+
+    it("takes the path's own figures, not the pair's best", () => {
+      const overPath = plan(undefined, undefined, overCable);
+      // The same as a plan whose pair had the cable's figures for its best.
+      const cableLinks = links.map((link) => ({ ...link, rttMs: 0.05, throughputBytesPerSecond: 2e9 }));
+      const asBest = planPlacement({
+        model: llama70B,
+        request: { contextSize: 4096, parallel: 1, split: "layer", head: id("a"), allowedHeads: [id("a")] },
+        cluster: { nodes: [node("a"), node("b")], links: cableLinks, now },
+      });
+      expect(overPath.predicted).toEqual(asBest.predicted);
+      expect(overPath.predicted.networkSeconds).toBeLessThan(plan().predicted.networkSeconds!);
+      expect(overPath.reasons).toContain(
+        "a reaches b directly over 169.254.10.1 -> 169.254.10.2 (thunderbolt).",
+      );
+    });
+
+    it("applies what the head learnt of that route alone", () => {
+      const overPath = plan(learnt, undefined, overCable);
+      expect(overPath.reasons).toContain(
+        "The a → b RPC round trip is 0.06 ms, measured in llama.cpp's own RPC protocol (herd's ping: 0.05 ms).",
+      );
+      expect(overPath.reasons.join("\n")).toContain("a correction of ×0.80 to the a → b RPC path");
+      const throughTunnel = plan(learnt, undefined, () => ({
+        key: "tunnel",
+        description: "through the tunnel",
+      }));
+      expect(throughTunnel.reasons.join("\n")).toContain("a correction of ×1.80 to the a → b RPC path");
+      expect(throughTunnel.reasons).toContain("a reaches b through the tunnel.");
+      expect(throughTunnel.predicted.decodeTokensPerSecond).toBeLessThan(
+        overPath.predicted.decodeTokensPerSecond,
+      );
+    });
+
+    it("uses no record of a route it was not told of, nor one kept before routes were told apart", () => {
+      const older: NodeCalibration = {
+        hops: [{ node: id("b"), rpcRoundTripSeconds: 5e-3, correction: correction(2, 9) }],
+      };
+      expect(plan(older).predicted).toEqual(plan().predicted);
+      const otherCable = () => ({ ...overCable(), key: "direct 169.254.20.1>169.254.20.2" });
+      expect(plan(learnt, undefined, otherCable).predicted).toEqual(
+        plan(undefined, undefined, otherCable).predicted,
+      );
+    });
   });
 });

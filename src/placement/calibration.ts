@@ -5,6 +5,7 @@ import type {
   SelfMeasurement,
 } from "../protocol/calibration.js";
 import type { NodeId } from "../protocol/ids.js";
+import type { PlannedRoute } from "./placement-types.js";
 import type { Link, ResolvedNode } from "./resolve-nodes.js";
 
 /**
@@ -83,12 +84,21 @@ export function attributeDecodeError(
   return { hops: remoteLeft / predicted.uncorrectedRemoteSeconds };
 }
 
-/** Folds one observed decode into a node's calibration: its own correction or its hops' to `shards`. */
+/** A shard node and how its head reaches it (`rpcRouteKey`): the key of what the head learns of that path. */
+export interface ShardRoute {
+  node: NodeId;
+  route: string;
+}
+
+/**
+ * Folds one observed decode into a node's calibration: its own correction, or those of the paths to
+ * `shards`, each over the route the instance took (what a cable teaches is not a LAN's to learn).
+ */
 export function learnFromDecode(
   calibration: NodeCalibration,
   predicted: PredictedDecode,
   measuredSecondsPerToken: number,
-  shards: readonly NodeId[],
+  shards: readonly ShardRoute[],
   now: number,
 ): NodeCalibration {
   const observed = attributeDecodeError(predicted, measuredSecondsPerToken);
@@ -115,14 +125,19 @@ export function withMeasurement(calibration: NodeCalibration, measured: SelfMeas
   };
 }
 
-/** This node's record of the path to `node` (an empty one when it has none). */
-export function hopOf(calibration: NodeCalibration | undefined, node: NodeId): HopCalibration {
-  return calibration?.hops.find((hop) => hop.node === node) ?? { node };
+/** This node's record of the route to a shard node (an empty one when it has none). */
+export function hopOf(calibration: NodeCalibration | undefined, shard: ShardRoute): HopCalibration {
+  return findHop(calibration, shard) ?? { node: shard.node, route: shard.route };
 }
 
-/** The calibration with `hop` in place of the record for its node. */
+function findHop(calibration: NodeCalibration | undefined, { node, route }: ShardRoute) {
+  return calibration?.hops.find((hop) => hop.node === node && hop.route === route);
+}
+
+/** The calibration with `hop` in place of the record for its node and route. */
 export function withHop(calibration: NodeCalibration, hop: HopCalibration): NodeCalibration {
-  return { ...calibration, hops: [...calibration.hops.filter((other) => other.node !== hop.node), hop] };
+  const other = (record: HopCalibration) => record.node !== hop.node || record.route !== hop.route;
+  return { ...calibration, hops: [...calibration.hops.filter(other), hop] };
 }
 
 /**
@@ -151,19 +166,27 @@ export function calibrateNode(
 }
 
 /**
- * `link(head, shard)` with what the head measured of that RPC path: llama.cpp's own round trip in
- * place of herd's ping, and the path's learnt correction.
+ * `link(head, shard)` over the route the head would take to the shard (`routeOf`; the tunnel when
+ * absent): that path's figures where they are known apart, then what the head measured of that
+ * route: llama.cpp's own round trip in place of herd's ping, and the route's learnt correction.
  */
 export function calibratedLinks(
   link: (a: NodeId, b: NodeId) => Link,
   nodes: readonly ResolvedNode[],
   now: number | undefined,
+  routeOf?: (head: NodeId, shard: NodeId) => PlannedRoute,
 ): (head: NodeId, shard: NodeId) => Link {
   const byId = new Map(nodes.map((node) => [node.id, node]));
-  return (head, shard) => {
-    const base = link(head, shard);
-    const hop = byId.get(head)?.calibration?.hops.find((candidate) => candidate.node === shard);
-    if (hop === undefined || head === shard) return base;
+  const answers = new Map<string, Link>();
+  const calibrated = (head: NodeId, shard: NodeId): Link => {
+    const route = routeOf?.(head, shard);
+    const base: Link = {
+      ...link(head, shard),
+      ...(route?.figures && { ...route.figures, measured: true }),
+      ...(route && { route: route.description }),
+    };
+    const hop = findHop(byId.get(head)?.calibration, { node: shard, route: route?.key ?? "tunnel" });
+    if (hop === undefined) return base;
     const rpc = hop.rpcRoundTripSeconds;
     return {
       ...base,
@@ -171,5 +194,15 @@ export function calibratedLinks(
       correction: correctionFactor(hop.correction, now),
       ...(hop.correction && { correctionSamples: hop.correction.samples }),
     };
+  };
+  return (head, shard) => {
+    if (head === shard) return link(head, shard);
+    const key = `${head}\n${shard}`;
+    let answer = answers.get(key);
+    if (answer === undefined) {
+      answer = calibrated(head, shard);
+      answers.set(key, answer);
+    }
+    return answer;
   };
 }

@@ -91,7 +91,7 @@ describe("predictSpeed", () => {
     ]);
     const hop =
       rpcRoundTripsPerDevice * assumedLink.rttSeconds +
-      rpcFixedSeconds +
+      rpcFixedSeconds.accelerated +
       (2 * 4 * 8192) / assumedLink.throughputBytesPerSecond;
     expect(result.networkSeconds).toBeCloseTo(hop, 12);
     expect(1 / result.decodeTokensPerSecond).toBeCloseTo(oneNodeSeconds + hop, 12);
@@ -125,7 +125,7 @@ describe("predictSpeed", () => {
     expect(tensor(0.01).decodeTokensPerSecond).toBeGreaterThan(1.5 * layer.decodeTokensPerSecond);
     expect(tensor(0.3).decodeTokensPerSecond).toBeLessThan(layer.decodeTokensPerSecond);
     const extra = 1 / tensor(0.11).decodeTokensPerSecond - 1 / tensor(0.01).decodeTokensPerSecond;
-    // 2 × 80 all-reduces of one butterfly step with 2 copies, and 8 dispatch round trips, each 0.1 ms longer.
+    // 2 × 80 all-reduces of one butterfly step with 2 copies, and the dispatch's round trips, each 0.1 ms longer.
     expect(extra).toBeCloseTo((2 * 80 * 2 + rpcRoundTripsPerDevice) * 0.1e-3, 9);
   });
 

@@ -18,17 +18,22 @@ export const layerDispatchSeconds = 0.05e-3;
  */
 export const expertRoutingSeconds = 0.2e-3;
 /**
- * llama.cpp's RPC client is synchronous over TCP: per token and per RPC device, the scheduler copies
- * each split's inputs (activations, positions, KQ mask, output ids) and runs the graph, each a round
- * trip, and reads the result back: about 8 round trips.
+ * Round trips per token and RPC device. llama.cpp's RPC client sends a split's inputs and its graph
+ * without waiting for replies and waits once, for the result: counted through a proxy on herd's
+ * engine (llama-server and ggml-rpc-server on loopback, layer split, 8 × 1024 q8_0), 150 request /
+ * reply turns in 128 decoded tokens with half the blocks remote, 160 with all of them.
  */
-export const rpcRoundTripsPerDevice = 8;
+export const rpcRoundTripsPerDevice = 1.25;
 /**
- * Per token and RPC device on top: serialising the graph, dispatching it on the remote backend and
- * waiting for it. Fitted, with the round trips, to the published llama.cpp RPC figures for
- * Qwen3-235B-A22B on 1, 2 and 4 M3 Ultras (20.4, 18.1, 15.2 tokens/s): about 5.5 ms per extra node.
+ * Per token and RPC device on top of the round trips: serialising the graph, copying the inputs and
+ * the result in and out of the sockets, and running the graph on the remote backend.
+ * - A GPU backend (Metal, CUDA, ...) also queues and synchronises its command buffers: fitted to the
+ *   published llama.cpp RPC figures for Qwen3-235B-A22B on 1, 2 and 4 M3 Ultras (20.4, 18.1,
+ *   15.2 tokens/s), about 5.4 ms per extra node with its round trips.
+ * - A CPU backend: measured with the same engine, model and loopback split as the round trips,
+ *   alternating with the model alone: 5.08 against 4.21 ms per token (median of 5 × 128 tokens).
  */
-export const rpcFixedSeconds = 3e-3;
+export const rpcFixedSeconds = { accelerated: 5e-3, cpu: 0.85e-3 } as const;
 /** Share of peak FLOPS llama.cpp's prompt processing reaches (quantized matmuls, FP32 peak figures). */
 export const computeEfficiency = 0.35;
 
@@ -62,11 +67,11 @@ export interface CostBreakdown extends Prediction {
  *   read(d)    = fraction(d) × L × bytes a token reads per block + output share × output bytes
  *                (a MoE block reads its non-expert bytes + expert bytes × used / count)
  *   device(d)  = read(d) / (bandwidth(d) × η) + blocks(d) × (layerDispatch + MoE ? expertRouting : 0)
- *   hop(r)     = 8 × RTT(head, r) + rpcFixed + 2 × 4 B × E / throughput(head, r)
+ *   hop(r)     = 1.25 × RTT(head, r) + rpcFixed(r's backend) + 2 × 4 B × E / throughput(head, r)
  *   none/layer = Σ device(d) + Σ over RPC devices hop(r) (+ 4 B × vocabulary / throughput when the
  *                output layer is remote: the logits come back to the head)
  *   tensor     = max device(d), every device running all L blocks' slices in parallel,
- *                + one dispatch (8 × max RTT + rpcFixed)
+ *                + one dispatch (1.25 × max RTT + the largest rpcFixed)
  *                + 2 all-reduces per block, each ⌈log2 n⌉ butterfly steps of n copies through the head
  *                  (ggml-backend-meta.cpp's fallback when the backends have no collective, as RPC has
  *                  none): 2 × L × ⌈log2 n⌉ × n × (max RTT + 4 B × E / min throughput)
@@ -107,14 +112,16 @@ export function predictSpeed(
   const pathCorrection = (device: CostDevice) => device.link.correction ?? 1;
   const prefillOf = (device: CostDevice) =>
     (device.blockFraction * layers * flopsPerBlock) / (device.node.flopsPerSecond * computeEfficiency);
-  const dispatch = (link: Link) => rpcRoundTripsPerDevice * link.rttSeconds + rpcFixedSeconds;
+  const fixedOf = (device: CostDevice) =>
+    device.node.accelerated ? rpcFixedSeconds.accelerated : rpcFixedSeconds.cpu;
+  const dispatch = (device: CostDevice) => rpcRoundTripsPerDevice * device.link.rttSeconds + fixedOf(device);
 
   if (mode !== "tensor") {
     const rawHead =
       tokenOverhead + sum(local.map((device) => decodeOf(device, device.blockFraction * layers)));
     const remoteCompute = (device: CostDevice) => decodeOf(device, device.blockFraction * layers);
     const hop = (device: CostDevice) =>
-      dispatch(device.link) +
+      dispatch(device) +
       (2 * activationBytes + (device.outputFraction > 0 ? logitsBytes : 0)) / throughput(device);
     const computeSeconds =
       rawHead * headCorrection + sum(remote.map((device) => remoteCompute(device) * pathCorrection(device)));
@@ -123,9 +130,7 @@ export function predictSpeed(
       remote.filter((device) => device.outputFraction > 0).map((device) => logitsBytes / throughput(device)),
     );
     const prefillNetwork = sum(
-      remote.map(
-        (device) => dispatch(device.link) + (2 * ubatchTokens * activationBytes) / throughput(device),
-      ),
+      remote.map((device) => dispatch(device) + (2 * ubatchTokens * activationBytes) / throughput(device)),
     );
     const prefillSeconds = sum(devices.map(prefillOf)) + (prefillNetwork + logitsSeconds) / ubatchTokens;
     return {
@@ -139,7 +144,8 @@ export function predictSpeed(
   const rawCompute = tokenOverhead + Math.max(...devices.map((device) => decodeOf(device, layers)));
   const worstRtt = Math.max(0, ...remote.map((device) => device.link.rttSeconds));
   const worstThroughput = Math.min(...remote.map(throughput));
-  const oneDispatch = remote.length > 0 ? rpcRoundTripsPerDevice * worstRtt + rpcFixedSeconds : 0;
+  const oneDispatch =
+    remote.length > 0 ? rpcRoundTripsPerDevice * worstRtt + Math.max(...remote.map(fixedOf)) : 0;
   const gather = remote.length > 0 ? logitsBytes / worstThroughput : 0;
   const copies = Math.ceil(Math.log2(devices.length)) * devices.length;
   const allReduce = (tokens: number) =>

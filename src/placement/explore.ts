@@ -59,7 +59,7 @@ export function prepareProblem(input: PlacementInput): Problem {
       shape: modelShape(model),
       contextSize: request.contextSize,
       parallel: request.parallel,
-      link: calibratedLinks(linkTable(cluster.links), all, cluster.now),
+      link: calibratedLinks(linkTable(cluster.links), all, cluster.now, cluster.routeOf),
       splitForced: request.split !== "auto",
       headExtraBytes: request.draft
         ? draftMemoryBytes(request.draft, request.contextSize, request.parallel)

@@ -71,11 +71,26 @@ export interface PlacementNode {
   calibration?: NodeCalibration;
 }
 
+/**
+ * How a head would reach a shard node, as the caller's choice of routes says (the planner knows no
+ * interfaces): what the head's calibration keeps of it is looked up under `key`.
+ */
+export interface PlannedRoute {
+  /** `rpcRouteKey` of the route: `tunnel`, or `direct` and the path's two addresses. */
+  key: string;
+  /** The measured figures of the path it takes, where they differ from the pair's best. */
+  figures?: { rttSeconds: number; throughputBytesPerSecond: number };
+  /** For reasons, as in "directly over 169.254.10.1 -> 169.254.10.2 (thunderbolt)". */
+  description: string;
+}
+
 export interface PlacementCluster {
   nodes: PlacementNode[];
   links: LinkMeasurement[];
   /** When the plan is made (ms since epoch), to age learnt corrections; absent: they count in full. */
   now?: number;
+  /** The route a head would take to a shard node; absent: every shard through the tunnel. */
+  routeOf?: (head: NodeId, shard: NodeId) => PlannedRoute;
 }
 
 export interface PlacementInput {

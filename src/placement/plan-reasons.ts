@@ -177,6 +177,8 @@ function predictionReasons({ problem: { context }, best, name }: ReasonInput): s
       ` per token) and ${prediction.prefillTokensPerSecond.toFixed(0)} tokens/s prefill.`,
   ];
   for (const node of best.rpcNodes) {
+    const route = node === best.head ? undefined : context.link(best.head, node).route;
+    if (route) reasons.push(`${name(best.head)} reaches ${name(node)} ${route}.`);
     if (!context.link(best.head, node).measured)
       reasons.push(
         `The link ${name(best.head)} ↔ ${name(node)} is not measured yet; assumed ` +

@@ -95,6 +95,8 @@ export interface Link {
   /** The path's learnt correction to its network time (1 or absent without data). */
   correction?: number;
   correctionSamples?: number;
+  /** How the head reaches the shard over it (`PlannedRoute.description`), where the caller said. */
+  route?: string;
 }
 
 /**

@@ -25,10 +25,18 @@ export const SelfMeasurement = z.object({
 });
 export type SelfMeasurement = z.infer<typeof SelfMeasurement>;
 
-/** One RPC path this node heads: its round trip in llama.cpp's own protocol and its correction. */
+/**
+ * One RPC path this node heads: its round trip in llama.cpp's own protocol and its correction. A
+ * shard node may be reached over several (a cable, the LAN through the tunnel): each is its own.
+ */
 export const HopCalibration = z.object({
   /** The node whose ggml-rpc-server is at the other end. */
   node: NodeId,
+  /**
+   * How it is reached (`rpcRouteKey`): `tunnel`, or `direct` and the two addresses. Absent in records
+   * kept before paths were told apart; those are never used, since their path is unknown.
+   */
+  route: z.string().max(200).optional(),
   rpcRoundTripSeconds: z.number().nonnegative().optional(),
   rpcMeasuredAt: z.number().int().nonnegative().optional(),
   correction: Correction.optional(),

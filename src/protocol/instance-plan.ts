@@ -28,6 +28,17 @@ export const RpcRoute = z.object({
 });
 export type RpcRoute = z.infer<typeof RpcRoute>;
 
+/**
+ * The name of the way a head reaches a shard, as calibration keeps what it learns of it: `tunnel`,
+ * `direct <from>><to>` over a known path, or `direct` to the node's advertised address.
+ *
+ * @example rpcRouteKey({ transport: "direct", path: { from: "169.254.10.1", to: "169.254.10.2", ... } }) // "direct 169.254.10.1>169.254.10.2"
+ */
+export function rpcRouteKey(route: RpcRoute | undefined): string {
+  if (route === undefined || route.transport === "tunnel") return "tunnel";
+  return route.path ? `direct ${route.path.from}>${route.path.to}` : "direct";
+}
+
 /** Where each part of a distributed instance runs: the head (llama-server) and the RPC shards. */
 export const InstancePlan = z.object({
   head: NodeId,

@@ -5,7 +5,7 @@ import type { ClusterView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import type { RpcTransport } from "../protocol/instance-plan.js";
 import type { NetworkInterface } from "../protocol/network-interface.js";
-import { chooseRpcRoutes } from "./choose-rpc-routes.js";
+import { chooseRpcRoutes, plannedRoutes } from "./choose-rpc-routes.js";
 
 const ids = {
   studio: NodeId.parse("10000000-0000-4000-8000-000000000000"),
@@ -71,6 +71,50 @@ const describeRoutes = (
   ];
 };
 
+/** studio to m5 measured over both paths: the Wi-Fi and the Thunderbolt cable (the best). */
+const measured = {
+  ...cabled,
+  links: [
+    {
+      from: ids.studio,
+      to: ids.m5,
+      rttMs: 0.02,
+      throughputBytesPerSecond: 7e9,
+      measuredAt: 0,
+      paths: [
+        {
+          from: "192.168.1.20",
+          to: "192.168.1.31",
+          interface: "en0",
+          toInterface: "en0",
+          kind: "wifi" as const,
+          rttMs: 3.1,
+          bytesPerSecond: 64e6,
+          rpc: null,
+          private: false,
+          rdmaPossible: false,
+          best: false,
+          measuredAt: 0,
+        },
+        {
+          from: "169.254.10.1",
+          to: "169.254.10.2",
+          interface: "en2",
+          toInterface: "en1",
+          kind: "thunderbolt" as const,
+          rttMs: 0.02,
+          bytesPerSecond: 7e9,
+          rpc: null,
+          private: true,
+          rdmaPossible: true,
+          best: true,
+          measuredAt: 0,
+        },
+      ],
+    },
+  ],
+};
+
 describe("chooseRpcRoutes", () => {
   it.each([
     [
@@ -134,48 +178,48 @@ describe("chooseRpcRoutes", () => {
   });
 
   it("direct: the cheapest measured path wins", () => {
+    expect(describeRoutes("direct", measured, ["m5"])).toEqual([
+      "direct",
+      "direct 169.254.10.2 (thunderbolt)",
+    ]);
+  });
+});
+
+describe("plannedRoutes", () => {
+  it.each([
+    [
+      "auto: the cable's own figures, under the key calibration keeps it by",
+      "auto",
+      {
+        key: "direct 169.254.10.1>169.254.10.2",
+        description:
+          "directly over 169.254.10.1 -> 169.254.10.2 (thunderbolt, a cable between the two alone)",
+        figures: { rttSeconds: 0.02e-3, throughputBytesPerSecond: 7e9 },
+      },
+    ],
+    [
+      "tunnel: the path of the cluster channel it rides, the Wi-Fi, not the pair's best",
+      "tunnel",
+      {
+        key: "tunnel",
+        description: "through the tunnel (as --rpc-transport tunnel asks)",
+        figures: { rttSeconds: 3.1e-3, throughputBytesPerSecond: 64e6 },
+      },
+    ],
+  ] as const)("%s", (_situation, transport, expected) => {
     const view = {
-      ...cabled,
-      links: [
-        {
-          from: ids.studio,
-          to: ids.m5,
-          rttMs: 0.02,
-          throughputBytesPerSecond: 7e9,
-          measuredAt: 0,
-          paths: [
-            {
-              from: "192.168.1.20",
-              to: "192.168.1.31",
-              interface: "en0",
-              toInterface: "en0",
-              kind: "wifi" as const,
-              rttMs: 3.1,
-              bytesPerSecond: 64e6,
-              rpc: null,
-              private: false,
-              rdmaPossible: false,
-              best: false,
-              measuredAt: 0,
-            },
-            {
-              from: "169.254.10.1",
-              to: "169.254.10.2",
-              interface: "en2",
-              toInterface: "en1",
-              kind: "thunderbolt" as const,
-              rttMs: 0.02,
-              bytesPerSecond: 7e9,
-              rpc: null,
-              private: true,
-              rdmaPossible: true,
-              best: true,
-              measuredAt: 0,
-            },
-          ],
-        },
-      ],
+      ...measured,
+      nodes: measured.nodes.map((node) =>
+        node.id === ids.m5 ? { ...node, endpoints: ["192.168.1.31:52416"] } : node,
+      ),
     };
-    expect(describeRoutes("direct", view, ["m5"])).toEqual(["direct", "direct 169.254.10.2 (thunderbolt)"]);
+    expect(plannedRoutes(transport, view)(ids.studio, ids.m5)).toEqual(expected);
+  });
+
+  it("auto: a node with no cable goes through the tunnel, with the pair's figures where its channel's path is not measured", () => {
+    expect(plannedRoutes("auto", cabled)(ids.studio, ids.mini)).toEqual({
+      key: "tunnel",
+      description: "through the tunnel (no cable joins the two alone)",
+    });
   });
 });

@@ -1,7 +1,14 @@
 import { linkCost, linkPaths } from "../fabric/link-paths.js";
-import type { ClusterView, LinkPath } from "../protocol/cluster.js";
+import type { PlannedRoute } from "../placement/placement-types.js";
+import type { ClusterView, LinkPath, PathView } from "../protocol/cluster.js";
 import type { NodeId } from "../protocol/ids.js";
-import type { InstancePlan, RpcRoute, RpcTransport } from "../protocol/instance-plan.js";
+import {
+  type InstancePlan,
+  type RpcRoute,
+  type RpcTransport,
+  rpcRouteKey,
+} from "../protocol/instance-plan.js";
+import { endpointHost } from "../util/endpoint-host.js";
 
 /**
  * How a head reaches each of its shards, from the transport asked for and the paths between the
@@ -62,4 +69,37 @@ function rankedPaths(from: NodeId, to: NodeId, view: Pick<ClusterView, "nodes" |
     .map((path, order) => ({ path, order, cost: cost(path) }))
     .sort((a, b) => a.cost - b.cost || a.order - b.order)
     .map(({ path }) => path);
+}
+
+/**
+ * For the planner: the route `chooseRpcRoutes` would give a head to a shard node, and the measured
+ * figures of the path it crosses: a direct route's own path, the tunnel's the path of the cluster
+ * channel it rides (to the shard node's first endpoint); the pair's best where that is not measured.
+ */
+export function plannedRoutes(
+  transport: RpcTransport,
+  view: Pick<ClusterView, "nodes" | "links">,
+): (head: NodeId, shard: NodeId) => PlannedRoute {
+  return (head, shard) => {
+    const route = chooseRpcRoutes(head, [shard], transport, view).rpcRoutes?.[0] ?? { transport: "tunnel" };
+    const paths = view.links.find((link) => link.from === head && link.to === shard)?.paths ?? [];
+    if (route.transport === "direct") {
+      const { path } = route;
+      const description = !path
+        ? `directly to ${route.host ?? "its advertised address"} (its interfaces are not known)`
+        : `directly over ${path.from} -> ${path.to} (${path.kind}${path.private ? ", a cable between the two alone" : ""})`;
+      const measured = path && paths.find((each) => each.from === path.from && each.to === path.to);
+      return { key: rpcRouteKey(route), description, ...figuresOf(measured) };
+    }
+    const channel = view.nodes.find((node) => node.id === shard)?.endpoints[0] ?? "";
+    const channelAddress = endpointHost(channel);
+    const measured = paths.find((each) => each.to === channelAddress);
+    const why = transport === "tunnel" ? "as --rpc-transport tunnel asks" : "no cable joins the two alone";
+    return { key: rpcRouteKey(route), description: `through the tunnel (${why})`, ...figuresOf(measured) };
+  };
+}
+
+function figuresOf(path: PathView | undefined): Pick<PlannedRoute, "figures"> {
+  if (!path || !(path.bytesPerSecond > 0)) return {};
+  return { figures: { rttSeconds: path.rttMs / 1000, throughputBytesPerSecond: path.bytesPerSecond } };
 }

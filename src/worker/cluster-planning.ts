@@ -5,7 +5,7 @@ import type { ClusterView, InstancePlan, PlacementBasis } from "../protocol/clus
 import { ConflictError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import type { RpcTransport } from "../protocol/instance-plan.js";
-import { chooseRpcRoutes } from "./choose-rpc-routes.js";
+import { chooseRpcRoutes, plannedRoutes } from "./choose-rpc-routes.js";
 
 export interface PlanningRequest {
   contextSize: number;
@@ -50,7 +50,12 @@ export function planOnCluster(
   const plan = planPlacement({
     model: basis.model,
     request: placementRequest,
-    cluster: { nodes, links: view.links, now: Date.now() },
+    cluster: {
+      nodes,
+      links: view.links,
+      now: Date.now(),
+      routeOf: plannedRoutes(basis.rpcTransport, view),
+    },
   });
   if (!copyable && !holders.includes(plan.head)) {
     const name = view.nodes.find((node) => node.id === plan.head)?.name ?? plan.head;
