@@ -6,34 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatJoinToken } from "../src/cluster/join-token.js";
 import type { ClusterView, LinkView } from "../src/protocol/cluster.js";
 import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
-import { addCable, createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
+import { addCable, createTestNetwork, inNamespace, sockets, type TestNetwork } from "./support/netns.js";
 
 const exec = promisify(execFile);
 const probeScript = join(new URL(".", import.meta.url).pathname, "support/probe-from-host.ts");
 const apiPort = 52415;
 const clusterPort = 52416;
 const prompt = { prompt: "Once upon a time", max_tokens: 24, temperature: 0 };
-
-/** Sockets inside a namespace (`ss -tnpH`, listening or established): local, peer, and the owning process. */
-async function sockets(
-  namespace: string,
-  state: "listening" | "established",
-): Promise<Array<{ local: string; peer: string; process: string }>> {
-  const { stdout } = await exec("ip", ["netns", "exec", namespace, "ss", "-tnpH", "state", state]);
-  return stdout
-    .trim()
-    .split("\n")
-    .filter(Boolean)
-    .map((line) => {
-      const columns = line.trim().split(/\s+/);
-      // `state` given: Recv-Q Send-Q Local Peer Process.
-      return {
-        local: columns[2]!,
-        peer: columns[3]!,
-        process: /users:\(\("([^"]+)"/.exec(line)?.[1] ?? "?",
-      };
-    });
-}
 
 function hostOf(endpoint: string): string {
   return endpoint.slice(0, endpoint.lastIndexOf(":")).replace(/^\[|\]$/g, "");

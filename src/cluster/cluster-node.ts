@@ -304,6 +304,8 @@ export class ClusterNode {
         );
       }
       this.options.publish(change);
+      if (event.type === "clock-ticked" && change.type === "node-state-changed" && change.state !== "alive")
+        this.connections.dropSilent(change.nodeId);
     }
     // New measurements after a join, a return or a departure (not a mere suspicion).
     if (

@@ -27,6 +27,12 @@ export interface PeerConnectionsOptions {
 }
 
 /**
+ * A channel whose peer has said nothing for this long (heartbeats come every second) yields to a new
+ * connection from the same peer: the path under it is likely gone.
+ */
+const quietChannelMs = 2000;
+
+/**
  * This node's connections to its peers, one channel per peer whichever side dialed. A connection
  * becomes a peer's channel when its hello arrives; of two to one peer, the one the node with the
  * lower id opened is kept; a second running node with one id is reported, not merged. A closed
@@ -56,6 +62,16 @@ export class PeerConnections {
   /** Each peer's channel, by the peer's id. */
   get open(): ReadonlyMap<NodeId, PeerSocket> {
     return this.channels;
+  }
+
+  /**
+   * Ends the channel to a peer that fell silent, so that its close dials every endpoint the peer has
+   * again. A path that went away without a word (a cable pulled, a laptop undocked) leaves its TCP
+   * connection established for as long as the kernel retransmits, many minutes, while the peer may
+   * well be reachable over another path.
+   */
+  dropSilent(id: NodeId): void {
+    this.channels.get(id)?.terminate();
   }
 
   /** Adds an endpoint to keep a connection to (discovery, `--peers`, a peer's heartbeat). */
@@ -144,15 +160,18 @@ export class PeerConnections {
         return;
       }
       if (existing.peer.incarnation === node.incarnation) {
-        // Both sides dialed: keep the connection the node with the lower id opened.
-        const keepNew = peer.outbound === self.id < node.id;
+        // Both sides dialed: keep the connection the node with the lower id opened, unless the one
+        // open has gone quiet: its path went away without a word, and the new one is the live one.
+        const quiet = lastHeardAt === undefined || Date.now() - lastHeardAt > quietChannelMs;
+        const keepNew = quiet || peer.outbound === self.id < node.id;
         if (!keepNew) {
           peer.peer = node;
           this.pending.delete(peer);
           peer.close(4000, "duplicate connection");
           return;
         }
-        existing.close(4000, "duplicate connection");
+        if (quiet) existing.terminate();
+        else existing.close(4000, "duplicate connection");
       } else {
         existing.close(4003, "peer restarted");
       }

@@ -33,6 +33,12 @@ export class PeerSocket {
     this.closed = true;
     this.socket.close(code, reason);
   }
+
+  /** Drops the connection at once, without the closing handshake a dead path would never answer. */
+  terminate(): void {
+    this.closed = true;
+    this.socket.terminate();
+  }
 }
 
 /** Parses and validates a message from a peer; throws on anything malformed. */

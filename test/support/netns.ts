@@ -142,3 +142,24 @@ async function removeAbandonedNetworks(): Promise<void> {
     await ip("link", "delete", `hbr${tag}`).catch(() => {});
   }
 }
+
+/** Sockets inside a namespace (`ss -tnpH`, listening or established): local, peer, and the owning process. */
+export async function sockets(
+  namespace: string,
+  state: "listening" | "established",
+): Promise<Array<{ local: string; peer: string; process: string }>> {
+  const { stdout } = await exec("ip", ["netns", "exec", namespace, "ss", "-tnpH", "state", state]);
+  return stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => {
+      const columns = line.trim().split(/\s+/);
+      // `state` given: Recv-Q Send-Q Local Peer Process.
+      return {
+        local: columns[2]!,
+        peer: columns[3]!,
+        process: /users:\(\("([^"]+)"/.exec(line)?.[1] ?? "?",
+      };
+    });
+}
