@@ -4,19 +4,21 @@
  * between only the two of them: the "cable". herd's split of the model over both, under
  * `--rpc-transport auto` (a direct connection over the cable), against llama.cpp run by hand over the
  * same cable; then the cable taken down and the same split over the LAN (through the tunnel) against
- * llama.cpp by hand over the LAN. Prints each decode rate, the ratios, and the planner's prediction for
- * each placement against what was measured. Needs root; removes everything it made when it ends.
+ * llama.cpp by hand over the LAN. Waits for both engines' self-measure first, as on a cluster that has
+ * run a while. Prints each decode rate, the ratios, and the planner's prediction for each placement
+ * against what was measured: before the load, and once the instance has run (with what the head
+ * learnt of that route). Needs root; removes everything it made when it ends.
  */
 import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { promisify } from "node:util";
-import type { HerdClient } from "../src/client/herd-client.js";
+import type { HerdClient, PlanView } from "../src/client/herd-client.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { addCable, createTestNetwork } from "../test/support/netns.js";
 import { startBenchCluster, withCleanups, writeResults } from "./bench-cluster.js";
 import { delayingEngineDirectory, type Host, lan, shapeLinks, startRawSplit } from "./distributed-netns.js";
-import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
+import { compare, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
 const exec = promisify(execFile);
@@ -27,6 +29,10 @@ interface Row {
   raw: number;
   predicted: number;
   route: string;
+  /** The planner's reasons for the placement, as `herd plan` gives them just before the load. */
+  reasons: string[];
+  /** The same plan's prediction once the instance has run: with what the head learnt of its route. */
+  learnt: number;
 }
 
 export async function runFabricScenario(shape: SynthModelRequest, split: SplitOptions): Promise<void> {
@@ -46,6 +52,7 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
     cleanups.push(() => cluster.stop());
     const { client } = cluster.nodes[0]!;
     await untilPaths(client, 2);
+    await untilCalibrated(client);
     await client.synthModel(shape);
     const model = (await client.models()).find((candidate) => candidate.name === "bench")!;
     console.log(
@@ -58,23 +65,29 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
     const cableAddress = (host: Host) => (host === first ? cable.first : cable.second);
     const rows: Row[] = [];
     const measure = async (placement: string, addressOf?: (host: Host) => string) => {
+      const { reasons = [] } = await planSplit(client, split);
       await loadTimed(client, 2, "auto", split);
       const plan = (await client.cluster()).desired.instances[0]!.plan!;
       const route = plan.rpcRoutes?.[0];
       const raw = await startRawSplit(plan, hostOf, model.file, engineDirectory, split.threads, addressOf);
+      let measured: [number, number];
       try {
-        const [herd, rawRate] = await compare(client.baseUrl, raw.url, split);
-        rows.push({
-          placement,
-          herd,
-          raw: rawRate,
-          predicted: plan.predictedDecodeTokensPerSecond ?? 0,
-          route: route?.transport === "direct" ? `direct ${route.path?.from} -> ${route.path?.to}` : "tunnel",
-        });
+        measured = await compare(client.baseUrl, raw.url, split);
       } finally {
         await raw.stop();
         await client.unload("bench");
       }
+      // Planned again once unloaded (a plan beside the instance would be a replica, on other nodes).
+      const after = await planSplit(client, split);
+      rows.push({
+        placement,
+        herd: measured[0],
+        raw: measured[1],
+        predicted: plan.predictedDecodeTokensPerSecond ?? 0,
+        route: route?.transport === "direct" ? `direct ${route.path?.from} -> ${route.path?.to}` : "tunnel",
+        reasons,
+        learnt: after.predicted?.decodeTokensPerSecond ?? 0,
+      });
     };
     await measure("auto, cable up", cableAddress);
     await exec("ip", ["-n", first.name, "link", "set", cable.interfaceName, "down"]);
@@ -89,6 +102,30 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
     );
     console.log(`\nwritten to ${stem}.json`);
   });
+}
+
+/**
+ * `herd plan` for the two-host split, once both hosts are alive: two engines measuring themselves on
+ * this machine's two cores can hold a heartbeat back long enough for a node to be suspected a moment.
+ */
+async function planSplit(client: HerdClient, split: SplitOptions): Promise<PlanView> {
+  let plan: PlanView | undefined;
+  await until(async () => {
+    plan = await client.plan(splitRequest(2, "auto", split));
+  }, 120_000);
+  return plan!;
+}
+
+/**
+ * Until both nodes announce their engine's self-measure, as a cluster that has run a while has: the
+ * planner then predicts from what each machine measured, not from the chip table's guess.
+ */
+async function untilCalibrated(client: HerdClient): Promise<void> {
+  await until(async () => {
+    const { nodes } = await client.cluster();
+    if (nodes.some((node) => !node.profile?.calibration?.measured))
+      throw new Error("engines not measured yet");
+  }, 300_000);
 }
 
 /** Until the head sees `count` paths to the other host, each with its throughput measured. */
@@ -110,6 +147,8 @@ function tableOf(rows: Row[]): string {
     "herd / raw",
     "predicted",
     "predicted / herd",
+    "after one run",
+    "after / herd",
   ];
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
   for (const row of rows) {
@@ -122,6 +161,8 @@ function tableOf(rows: Row[]): string {
         (row.herd / row.raw).toFixed(3),
         row.predicted.toFixed(2),
         (row.predicted / row.herd).toFixed(2),
+        row.learnt.toFixed(2),
+        (row.learnt / row.herd).toFixed(2),
       ].join(" | ")} |`,
     );
   }
@@ -136,6 +177,8 @@ function tableOf(rows: Row[]): string {
 
 function printRows(rows: Row[], loadBefore: number[]): void {
   console.log(tableOf(rows));
+  for (const row of rows)
+    console.log(`\nwhy the planner predicted ${row.placement}:\n  ${row.reasons.join("\n  ")}`);
   const format = (values: number[]) => values.map((value) => value.toFixed(2)).join(" ");
   console.log(`\nload average before ${format(loadBefore)}, after ${format(loadavg())}`);
 }

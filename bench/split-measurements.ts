@@ -1,4 +1,5 @@
 import type { HerdClient } from "../src/client/herd-client.js";
+import type { LoadModelRequest } from "../src/protocol/management.js";
 import { median, streamingSample, until } from "./streaming-sample.js";
 
 /** How `bench:distributed` loads and measures the split model, the same in each of its scenarios. */
@@ -9,15 +10,13 @@ export interface SplitOptions {
   rounds: number;
 }
 
-/** Loads `bench` over exactly `count` nodes and returns the milliseconds until READY. */
-export async function loadTimed(
-  client: HerdClient,
+/** The load `loadTimed` asks for: the bench model over `count` nodes, layer split, one slot. */
+export function splitRequest(
   count: number,
   rpcTransport: "tunnel" | "direct" | "auto",
   options: SplitOptions,
-): Promise<number> {
-  const started = Date.now();
-  await client.load({
+): LoadModelRequest {
+  return {
     model: "bench",
     minNodes: count,
     maxNodes: count,
@@ -26,7 +25,18 @@ export async function loadTimed(
     contextSize: 1024,
     rpcTransport,
     ...(options.threads ? { threads: options.threads } : {}),
-  });
+  };
+}
+
+/** Loads `bench` over exactly `count` nodes and returns the milliseconds until READY. */
+export async function loadTimed(
+  client: HerdClient,
+  count: number,
+  rpcTransport: "tunnel" | "direct" | "auto",
+  options: SplitOptions,
+): Promise<number> {
+  const started = Date.now();
+  await client.load(splitRequest(count, rpcTransport, options));
   await until(async () => {
     const [status] = await client.instances();
     if (status?.state !== "READY") throw new Error(status?.reason ?? "not loaded");
