@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { access, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -46,12 +47,25 @@ export async function locateEngineSource(): Promise<EngineSource> {
   return { release, commit, version: `${release}-${commit.slice(0, 7)}`, bundlePath };
 }
 
+/** Checkouts under way in this process, by target: a synth and a self-measure may ask at once. */
+const checkingOut = new Map<string, Promise<string>>();
+
 /**
  * Makes a checkout of the bundled source under `cacheDirectory/src/<version>` (once; later calls
- * reuse it) and returns its path. The checkout appears whole or not at all.
+ * reuse it, and calls while it is made wait for it) and returns its path. The checkout appears whole
+ * or not at all.
  */
-export async function checkoutEngineSource(source: EngineSource, cacheDirectory: string): Promise<string> {
+export function checkoutEngineSource(source: EngineSource, cacheDirectory: string): Promise<string> {
   const target = join(cacheDirectory, "src", source.version);
+  let checkout = checkingOut.get(target);
+  if (!checkout) {
+    checkout = checkOut(source, target).finally(() => checkingOut.delete(target));
+    checkingOut.set(target, checkout);
+  }
+  return checkout;
+}
+
+async function checkOut(source: EngineSource, target: string): Promise<string> {
   const marker = join(target, ".herd-complete");
   try {
     await access(marker);
@@ -60,7 +74,8 @@ export async function checkoutEngineSource(source: EngineSource, cacheDirectory:
     // Not there yet.
   }
   const git = await requireGit();
-  const temporary = `${target}.partial-${process.pid}`;
+  // Another process may be unpacking the same version into the same cache.
+  const temporary = `${target}.partial-${process.pid}-${randomBytes(4).toString("hex")}`;
   await rm(temporary, { recursive: true, force: true });
   await mkdir(dirname(target), { recursive: true });
   const clone = await runCommand(git, ["clone", "--quiet", "--no-hardlinks", source.bundlePath, temporary], {
