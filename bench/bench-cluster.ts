@@ -209,3 +209,15 @@ export async function writeResults(scenario: string, data: unknown, markdown: st
   await writeFile(`${stem}.md`, `${markdown}\n`);
   return stem;
 }
+
+/**
+ * Until every node announces its engine's self-measure, as a cluster that has run a while has: the
+ * planner then predicts from what each machine measured, not from the chip table's guess.
+ */
+export async function untilCalibrated(client: HerdClient): Promise<void> {
+  await until(async () => {
+    const { nodes } = await client.cluster();
+    if (nodes.some((node) => !node.profile?.calibration?.measured))
+      throw new Error("engines not measured yet");
+  }, 300_000);
+}

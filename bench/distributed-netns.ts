@@ -14,7 +14,7 @@ import type { InstancePlan } from "../src/protocol/cluster.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { createTestNetwork, type TestNetwork } from "../test/support/netns.js";
-import { startBenchCluster, withCleanups, writeResults } from "./bench-cluster.js";
+import { startBenchCluster, untilCalibrated, withCleanups, writeResults } from "./bench-cluster.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
@@ -42,8 +42,10 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
     await until(async () => {
       if ((await client.cluster()).links.length < 6) throw new Error("links not measured yet");
     }, 60_000);
-    // The second round of link measurements, taken once the join has settled, is the one to plan with.
+    // The second round of link measurements, taken once the join has settled, is the one to plan with;
+    // and the engines' self-measures must not run beside the rounds.
     await new Promise((resolve) => setTimeout(resolve, 12_000));
+    await untilCalibrated(client);
     await client.synthModel(shape);
     const model = (await client.models()).find((candidate) => candidate.name === "bench")!;
     console.log(

@@ -16,7 +16,7 @@ import { promisify } from "node:util";
 import type { HerdClient, PlanView } from "../src/client/herd-client.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { addCable, createTestNetwork } from "../test/support/netns.js";
-import { startBenchCluster, withCleanups, writeResults } from "./bench-cluster.js";
+import { startBenchCluster, untilCalibrated, withCleanups, writeResults } from "./bench-cluster.js";
 import { delayingEngineDirectory, type Host, lan, shapeLinks, startRawSplit } from "./distributed-netns.js";
 import { compare, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
@@ -114,18 +114,6 @@ async function planSplit(client: HerdClient, split: SplitOptions): Promise<PlanV
     plan = await client.plan(splitRequest(2, "auto", split));
   }, 120_000);
   return plan!;
-}
-
-/**
- * Until both nodes announce their engine's self-measure, as a cluster that has run a while has: the
- * planner then predicts from what each machine measured, not from the chip table's guess.
- */
-async function untilCalibrated(client: HerdClient): Promise<void> {
-  await until(async () => {
-    const { nodes } = await client.cluster();
-    if (nodes.some((node) => !node.profile?.calibration?.measured))
-      throw new Error("engines not measured yet");
-  }, 300_000);
 }
 
 /** Until the head sees `count` paths to the other host, each with its throughput measured. */
