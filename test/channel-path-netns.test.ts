@@ -1,7 +1,10 @@
-import { randomBytes } from "node:crypto";
 import { afterAll, expect, it } from "vitest";
-import { formatJoinToken } from "../src/cluster/join-token.js";
-import { HerdProcess, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
+import {
+  type HerdProcess,
+  startInNamespaces,
+  stopAllHerdProcesses,
+  waitFor,
+} from "./support/herd-process.js";
 import {
   addCable,
   type Cable,
@@ -11,7 +14,6 @@ import {
   type TestNetwork,
 } from "./support/netns.js";
 
-const apiPort = 52415;
 const clusterPort = 52416;
 
 /**
@@ -43,17 +45,7 @@ it.runIf(process.platform === "linux")(
     const cable: Cable = await addCable(first, second);
     const lanCut = ["blackhole", `${second.address}/32`];
     await inNamespace(first.name, "ip", "route", "add", ...lanCut);
-    const token = formatJoinToken({ key: randomBytes(32), addresses: [`${cable.first}:${clusterPort}`] });
-    const nodes = await Promise.all(
-      network.hosts.map((host, index) =>
-        HerdProcess.start({
-          netns: host,
-          port: apiPort,
-          clusterPort,
-          args: ["--host", "0.0.0.0", "--insecure-no-auth", "--join", token, "--name", `host${index + 1}`],
-        }),
-      ),
-    );
+    const nodes = await startInNamespaces(network.hosts, cable.first);
     const [one] = nodes as [HerdProcess, HerdProcess];
     const alive = async () => {
       const view = await one.client.cluster();

@@ -1,11 +1,15 @@
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { formatJoinToken } from "../src/cluster/join-token.js";
 import type { ClusterView, LinkView } from "../src/protocol/cluster.js";
-import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
+import {
+  type HerdProcess,
+  sharedModelPath,
+  startInNamespaces,
+  stopAllHerdProcesses,
+  waitFor,
+} from "./support/herd-process.js";
 import { addCable, createTestNetwork, inNamespace, sockets, type TestNetwork } from "./support/netns.js";
 
 const exec = promisify(execFile);
@@ -116,17 +120,7 @@ describe.runIf(process.platform === "linux")("paths and transports over a cable 
       await inNamespace(host.name, "tc", ...shape.map((word) => word || host.interfaceName));
     }
     cableSubnet = (await addCable(first, second)).subnet;
-    const token = formatJoinToken({ key: randomBytes(32), addresses: [`${first.address}:${clusterPort}`] });
-    nodes = await Promise.all(
-      network.hosts.map((host, index) =>
-        HerdProcess.start({
-          netns: host,
-          port: apiPort,
-          clusterPort,
-          args: ["--host", "0.0.0.0", "--insecure-no-auth", "--join", token, "--name", `host${index + 1}`],
-        }),
-      ),
-    );
+    nodes = await startInNamespaces(network.hosts, first.address);
     measured = await waitFor("every path from host1 measured, throughput included", async () => {
       const view = await nodes[0]!.client.cluster();
       const toSecond = linkBetween(view, "host1", "host2")?.paths ?? [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { testNodeProfile } from "../cluster/test-node-profile.js";
-import { testInterface } from "../fabric/test-interfaces.js";
+import { testInterface, testThunderboltPath } from "../fabric/test-interfaces.js";
 import type { ClusterView, PathView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { rdmaWarnings } from "./rdma-warnings.js";
@@ -27,21 +27,7 @@ function viewWith(
       interfaces: [testInterface("en2", "thunderbolt", ["169.254.10.1/16"], { rdmaUnavailable: reason })],
     }),
   });
-  const thunderbolt: PathView = {
-    from: "169.254.10.1",
-    to: "169.254.10.2",
-    interface: "en2",
-    toInterface: "en1",
-    kind: "thunderbolt",
-    rttMs: 0.02,
-    bytesPerSecond: 7e9,
-    rpc: null,
-    private: true,
-    rdmaPossible: true,
-    best: true,
-    measuredAt: 0,
-    ...path,
-  };
+  const thunderbolt = testThunderboltPath(path);
   const link = (from: NodeId, to: NodeId, shown: PathView) => ({
     from,
     to,

@@ -1,3 +1,4 @@
+import type { PathView } from "../protocol/cluster.js";
 import type { InterfaceKind, NetworkInterface } from "../protocol/network-interface.js";
 
 /** An interface that is up, with `addresses` written as `address/prefix`, for tests. */
@@ -37,3 +38,22 @@ export const testMachines = {
     testInterface("en0", "ethernet", ["192.168.1.40/24"]),
   ],
 };
+
+/** The Thunderbolt cable between `testMachines`' studio and m5 as `GET /herd/v1/cluster` shows a path, measured. */
+export function testThunderboltPath(overrides: Partial<PathView> = {}): PathView {
+  return {
+    from: "169.254.10.1",
+    to: "169.254.10.2",
+    interface: "en2",
+    toInterface: "en1",
+    kind: "thunderbolt",
+    rttMs: 0.02,
+    bytesPerSecond: 7e9,
+    rpc: null,
+    private: true,
+    rdmaPossible: true,
+    best: true,
+    measuredAt: 0,
+    ...overrides,
+  };
+}

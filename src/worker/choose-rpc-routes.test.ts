@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { testNodeProfile } from "../cluster/test-node-profile.js";
-import { testInterface, testMachines } from "../fabric/test-interfaces.js";
+import { testInterface, testMachines, testThunderboltPath } from "../fabric/test-interfaces.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import type { RpcTransport } from "../protocol/instance-plan.js";
@@ -96,20 +96,7 @@ const measured = {
           best: false,
           measuredAt: 0,
         },
-        {
-          from: "169.254.10.1",
-          to: "169.254.10.2",
-          interface: "en2",
-          toInterface: "en1",
-          kind: "thunderbolt" as const,
-          rttMs: 0.02,
-          bytesPerSecond: 7e9,
-          rpc: null,
-          private: true,
-          rdmaPossible: true,
-          best: true,
-          measuredAt: 0,
-        },
+        testThunderboltPath(),
       ],
     },
   ],

@@ -1,12 +1,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { openSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inject } from "vitest";
 import { HerdApiError, HerdClient } from "../../src/client/herd-client.js";
+import { formatJoinToken } from "../../src/cluster/join-token.js";
 import { runCommand } from "../../src/engine/run-command.js";
 import { findFreePort } from "../../src/util/free-port.js";
+import type { TestNetwork } from "./netns.js";
 
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
 const cliEntry = join(repositoryRoot, "src/cli/main.ts");
@@ -209,6 +212,24 @@ export async function liveEngineProcesses(needle: string): Promise<number[]> {
     }
   }
   return pids;
+}
+
+/**
+ * A herd node in each host's namespace, named host1, host2, ... in order, on herd's own ports and
+ * every address, without keys (a lab), joined under a fresh cluster key through `joinAddress`.
+ */
+export function startInNamespaces(hosts: TestNetwork["hosts"], joinAddress: string): Promise<HerdProcess[]> {
+  const token = formatJoinToken({ key: randomBytes(32), addresses: [`${joinAddress}:52416`] });
+  return Promise.all(
+    hosts.map((host, index) =>
+      HerdProcess.start({
+        netns: host,
+        port: 52415,
+        clusterPort: 52416,
+        args: ["--host", "0.0.0.0", "--insecure-no-auth", "--join", token, "--name", `host${index + 1}`],
+      }),
+    ),
+  );
 }
 
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
