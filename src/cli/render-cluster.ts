@@ -1,8 +1,8 @@
 import type { PlanView } from "../client/herd-client.js";
+import { rdmaWarnings } from "../fabric/rdma-warnings.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
 import { fasterPlacementNotes } from "./faster-placement.js";
-import { rdmaWarnings } from "./rdma-warnings.js";
 import { renderInterfaces } from "./render-interfaces.js";
 import { renderLinks } from "./render-links.js";
 import { formatTable } from "./table.js";

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { announcementKey, unannouncedShortfalls } from "../fabric/rdma-warnings.js";
 import {
   type ClusterView,
   type DesiredEvent,
@@ -96,6 +97,10 @@ export class ClusterNode {
   private server: Awaited<ReturnType<typeof startClusterServer>> | undefined;
   private stopped = false;
   private unsubscribeApiKeys: (() => void) | undefined;
+  private unsubscribeShards: (() => void) | undefined;
+  /** How this node's shards' RPC ran when last looked at, and the RDMA shortfalls already announced. */
+  private shardRpcSeen = "";
+  private readonly rdmaAnnounced = new Set<string>();
 
   constructor(private readonly options: ClusterNodeOptions) {
     this.introduction = {
@@ -201,6 +206,7 @@ export class ClusterNode {
     this.unsubscribeApiKeys = this.options.apiKeys.onChange((keys) =>
       this.connections.broadcast({ type: "api-keys", keys }),
     );
+    this.unsubscribeShards = this.store.subscribe((state) => this.announceRdmaShortfalls(state));
     this.timers.push(setInterval(() => this.heartbeat(), heartbeatMs));
     this.timers.push(setInterval(() => this.apply({ type: "clock-ticked", at: Date.now() }), tickMs));
     this.timers.push(setInterval(() => this.sampleProfile(), 5000));
@@ -281,10 +287,28 @@ export class ClusterNode {
     if (this.stopped) return;
     this.stopped = true;
     this.unsubscribeApiKeys?.();
+    this.unsubscribeShards?.();
     for (const timer of this.timers) clearInterval(timer);
     this.linkMeasurer.dispose();
     this.connections.dispose();
     await this.server?.close();
+  }
+
+  /**
+   * Says so, once per path and engine word, when a shard here connects without RDMA over a path that
+   * could carry it (`rdmaShortfalls`: the reason herd can see): the commonest failure of cabled
+   * clusters, where everything works and much of the cable's speed is gone.
+   */
+  private announceRdmaShortfalls(state: NodeState): void {
+    const rpc = [...state.local.shards].map(([name, shard]) => `${name}=${shard.rpc ?? ""}`).join("\n");
+    if (rpc === this.shardRpcSeen) return;
+    this.shardRpcSeen = rpc;
+    for (const shortfall of unannouncedShortfalls(this.view(), this.rdmaAnnounced)) {
+      this.rdmaAnnounced.add(announcementKey(shortfall));
+      const rpc = shortfall.rpc ?? "";
+      this.options.logger.warn({ path: shortfall.key, rpc }, shortfall.warning);
+      this.options.publish({ type: "rdma-unused", rpc, warning: shortfall.warning });
+    }
   }
 
   private apply(event: NodeStateEvent): { before: NodeState; after: NodeState } {

@@ -47,4 +47,6 @@ export type ClusterEvent =
   | { type: "desired-state-changed"; epoch: number; writtenBy: NodeId | null }
   | DesiredStateEvent
   | { type: "links-measured"; count: number }
+  /** A shard here connected without RDMA over a path that could carry it; `warning` says why, as `herd status` does. */
+  | { type: "rdma-unused"; rpc: string; warning: string }
   | { type: "duplicate-node-id"; nodeId: NodeId; endpoint: string };

@@ -10,9 +10,25 @@ import type { ClusterView } from "../protocol/cluster.js";
  * @example rdmaWarnings(view) // ["studio <-> m5 (169.254.10.1 -> 169.254.10.2, thunderbolt) could carry RDMA, but studio's engine was built without it ..."]
  */
 export function rdmaWarnings(view: ClusterView): string[] {
+  return rdmaShortfalls(view).map((shortfall) => shortfall.warning);
+}
+
+/** A path that could carry RDMA and does not: its warning, and how its shards' RPC runs (null: none on it). */
+export interface RdmaShortfall {
+  /** The two ends, `<node>@<address>`, sorted: the same whichever way the path was measured. */
+  key: string;
+  rpc: string | null;
+  warning: string;
+}
+
+/**
+ * `rdmaWarnings` with the path each is about. Those with `rpc` set are a shard that runs without
+ * RDMA where it could have it: what a node announces as an event when the shard connects.
+ */
+export function rdmaShortfalls(view: ClusterView): RdmaShortfall[] {
   const node = (id: string) => view.nodes.find((entry) => entry.id === id);
   const seen = new Set<string>();
-  const warnings: string[] = [];
+  const shortfalls: RdmaShortfall[] = [];
   for (const link of view.links) {
     const from = node(link.from);
     const to = node(link.to);
@@ -23,10 +39,26 @@ export function rdmaWarnings(view: ClusterView): string[] {
       seen.add(key);
       const where = `${from.name} <-> ${to.name} (${path.from} -> ${path.to}, ${path.kind})`;
       const reason = whyNot(path, from, to);
-      if (reason) warnings.push(`warning: ${where} could carry RDMA, but ${reason}`);
+      if (reason)
+        shortfalls.push({ key, rpc: path.rpc, warning: `warning: ${where} could carry RDMA, but ${reason}` });
     }
   }
-  return warnings;
+  return shortfalls;
+}
+
+/**
+ * The shortfalls with a shard on them that are not among `announced` (`announcementKey`s of those
+ * said before): what a node says anew when its shards' connections change.
+ */
+export function unannouncedShortfalls(view: ClusterView, announced: ReadonlySet<string>): RdmaShortfall[] {
+  return rdmaShortfalls(view).filter(
+    (shortfall) => shortfall.rpc !== null && !announced.has(announcementKey(shortfall)),
+  );
+}
+
+/** A shortfall's path and engine word: said again only if the word changes. */
+export function announcementKey(shortfall: RdmaShortfall): string {
+  return `${shortfall.key} ${shortfall.rpc}`;
 }
 
 type ViewNode = ClusterView["nodes"][number];

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { testNodeProfile } from "../cluster/test-node-profile.js";
-import { testInterface, testThunderboltPath } from "../fabric/test-interfaces.js";
 import type { ClusterView, PathView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
-import { rdmaWarnings } from "./rdma-warnings.js";
+import { announcementKey, rdmaShortfalls, rdmaWarnings, unannouncedShortfalls } from "./rdma-warnings.js";
+import { testInterface, testThunderboltPath } from "./test-interfaces.js";
 
 const studio = NodeId.parse("10000000-0000-4000-8000-000000000000");
 const m5 = NodeId.parse("20000000-0000-4000-8000-000000000000");
@@ -92,5 +92,32 @@ describe("rdmaWarnings", () => {
       expect(warnings[index]).toContain("studio <-> m5 (169.254.10.1 -> 169.254.10.2");
       expect(warnings[index]).toContain(words);
     }
+  });
+});
+
+describe("rdmaShortfalls", () => {
+  it("says which shortfalls have a shard on them, once per path whichever way it was measured", () => {
+    const unbuilt = { studio: false, m5: true };
+    expect(rdmaShortfalls(viewWith({}, unbuilt)).map((shortfall) => shortfall.rpc)).toEqual([null]);
+    const onTcp = rdmaShortfalls(viewWith({ rpc: "tcp" }, both));
+    expect(onTcp).toHaveLength(1);
+    expect(onTcp[0]!.rpc).toBe("tcp");
+    expect(onTcp[0]!.warning).toContain("its shard runs on TCP");
+  });
+});
+
+describe("unannouncedShortfalls", () => {
+  it("announces a shard without RDMA once, again when the engine's word for it changes, and never a path without a shard", () => {
+    const announced = new Set<string>();
+    expect(unannouncedShortfalls(viewWith({}, { studio: false, m5: true }), announced)).toEqual([]);
+    const onTcp = unannouncedShortfalls(viewWith({ rpc: "tcp" }, both), announced);
+    expect(onTcp.map((shortfall) => shortfall.rpc)).toEqual(["tcp"]);
+    for (const shortfall of onTcp) announced.add(announcementKey(shortfall));
+    expect(unannouncedShortfalls(viewWith({ rpc: "tcp" }, both), announced)).toEqual([]);
+    const failed = "tcp (rdma failed: RDMA(Apple/UC) RTR failed: Operation not supported)";
+    expect(
+      unannouncedShortfalls(viewWith({ rpc: failed }, both), announced).map((shortfall) => shortfall.rpc),
+    ).toEqual([failed]);
+    expect(unannouncedShortfalls(viewWith({ rpc: "rdma (active)" }, both), announced)).toEqual([]);
   });
 });
