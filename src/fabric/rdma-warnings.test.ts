@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { testNodeProfile } from "../cluster/test-node-profile.js";
+import { testViewNode } from "../cluster/test-node-profile.js";
 import type { ClusterView, PathView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
 import { announcementKey, rdmaShortfalls, rdmaWarnings, unannouncedShortfalls } from "./rdma-warnings.js";
@@ -14,19 +14,11 @@ function viewWith(
   engines: { studio: boolean; m5: boolean },
   reason?: string,
 ): ClusterView {
-  const node = (id: NodeId, name: string, rdma: boolean) => ({
-    id,
-    name,
-    state: "alive" as const,
-    role: "member" as const,
-    joinedAt: 0,
-    lastSeenMsAgo: 0,
-    endpoints: [],
-    profile: testNodeProfile({
+  const node = (id: NodeId, name: string, rdma: boolean) =>
+    testViewNode(id, name, {
       engine: { version: "b1", backend: "metal", rpc: true, rdma },
       interfaces: [testInterface("en2", "thunderbolt", ["169.254.10.1/16"], { rdmaUnavailable: reason })],
-    }),
-  });
+    });
   const thunderbolt = testThunderboltPath(path);
   const link = (from: NodeId, to: NodeId, shown: PathView) => ({
     from,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { testNodeProfile } from "../cluster/test-node-profile.js";
+import { testViewNode } from "../cluster/test-node-profile.js";
 import { testInterface, testMachines, testThunderboltPath } from "../fabric/test-interfaces.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { NodeId } from "../protocol/ids.js";
@@ -18,16 +18,9 @@ type Name = keyof typeof ids;
 /** The view of nodes with these interfaces (`old` reports none, as a node older than interfaces). */
 function viewOf(interfaces: Partial<Record<Name, NetworkInterface[]>>): Pick<ClusterView, "nodes" | "links"> {
   return {
-    nodes: (Object.keys(ids) as Name[]).map((name) => ({
-      id: ids[name],
-      name,
-      state: "alive" as const,
-      role: "member" as const,
-      joinedAt: 0,
-      lastSeenMsAgo: 0,
-      endpoints: [],
-      profile: testNodeProfile({ interfaces: interfaces[name] }),
-    })),
+    nodes: (Object.keys(ids) as Name[]).map((name) =>
+      testViewNode(ids[name], name, { interfaces: interfaces[name] }),
+    ),
     links: [],
   };
 }

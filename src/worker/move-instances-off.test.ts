@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { testViewNode } from "../cluster/test-node-profile.js";
 import type { ClusterView, DesiredState, NodeProfile } from "../protocol/cluster.js";
 import { PlacedInstance } from "../protocol/cluster.js";
 import { ConflictError } from "../protocol/errors.js";
@@ -6,30 +7,20 @@ import type { NodeId } from "../protocol/ids.js";
 import { planMoveOff } from "./move-instances-off.js";
 
 const id = (name: string) => name as NodeId;
-const profile = (version: string): NodeProfile =>
-  ({
-    memoryAvailableBytes: 16 * 1024 ** 3,
-    cpuModel: "Intel(R) Xeon(R) CPU",
-    cpuCores: 8,
-    devices: [],
-    engine: { version, backend: "cpu", rpc: true, rdma: false },
-  }) as unknown as NodeProfile;
+const profile = (version: string): Partial<NodeProfile> => ({
+  memoryAvailableBytes: 16 * 1024 ** 3,
+  cpuModel: "Intel(R) Xeon(R) CPU",
+  cpuCores: 8,
+  devices: [],
+  engine: { version, backend: "cpu", rpc: true, rdma: false },
+});
 
 function view(nodes: Array<[string, string]>, desired: DesiredState): ClusterView {
   return {
     self: id("a"),
     coordinator: id("a"),
     epoch: 1,
-    nodes: nodes.map(([name, version]) => ({
-      id: id(name),
-      name,
-      state: "alive",
-      role: "member",
-      joinedAt: 0,
-      lastSeenMsAgo: 0,
-      endpoints: [],
-      profile: profile(version),
-    })),
+    nodes: nodes.map(([name, version]) => testViewNode(id(name), name, profile(version))),
     links: [],
     desired,
     instances: [],
