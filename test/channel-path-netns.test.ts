@@ -16,12 +16,6 @@ import {
 
 const clusterPort = 52416;
 
-/**
- * Two hosts that met over a cable while the LAN between them was cut (a blackhole route on the first
- * host to the second's LAN address; the test still reaches both over the bridge): their cluster
- * channel runs over the cable. Pulling it sends no reset: the TCP connection stays established for as
- * long as the kernel retransmits, many minutes.
- */
 let network: TestNetwork | undefined;
 afterAll(async () => {
   await stopAllHerdProcesses();
@@ -37,6 +31,12 @@ async function channelAddresses(host: string): Promise<string[]> {
     .map((socket) => `${socket.local} ${socket.peer}`);
 }
 
+/**
+ * Two hosts that met over a cable while the LAN between them was cut (a blackhole route on the first
+ * host to the second's LAN address; the test still reaches both over the bridge): their cluster
+ * channel runs over the cable. Pulling it sends no reset: the TCP connection stays established for as
+ * long as the kernel retransmits, many minutes.
+ */
 it.runIf(process.platform === "linux")(
   "finds a peer again over the LAN when the cable its channel ran on is pulled",
   async () => {

@@ -300,14 +300,13 @@ export class ClusterNode {
    * clusters, where everything works and much of the cable's speed is gone.
    */
   private announceRdmaShortfalls(state: NodeState): void {
-    const rpc = [...state.local.shards].map(([name, shard]) => `${name}=${shard.rpc ?? ""}`).join("\n");
-    if (rpc === this.shardRpcSeen) return;
-    this.shardRpcSeen = rpc;
-    for (const shortfall of unannouncedShortfalls(this.view(), this.rdmaAnnounced)) {
-      this.rdmaAnnounced.add(announcementKey(shortfall));
-      const rpc = shortfall.rpc ?? "";
-      this.options.logger.warn({ path: shortfall.key, rpc }, shortfall.warning);
-      this.options.publish({ type: "rdma-unused", rpc, warning: shortfall.warning });
+    const shardRpc = [...state.local.shards].map(([name, shard]) => `${name}=${shard.rpc ?? ""}`).join("\n");
+    if (shardRpc === this.shardRpcSeen) return;
+    this.shardRpcSeen = shardRpc;
+    for (const { key, rpc, warning } of unannouncedShortfalls(this.view(), this.rdmaAnnounced)) {
+      this.rdmaAnnounced.add(announcementKey({ key, rpc, warning }));
+      this.options.logger.warn({ path: key, rpc }, warning);
+      this.options.publish({ type: "rdma-unused", rpc, warning });
     }
   }
 

@@ -50,9 +50,13 @@ export function rdmaShortfalls(view: ClusterView): RdmaShortfall[] {
  * The shortfalls with a shard on them that are not among `announced` (`announcementKey`s of those
  * said before): what a node says anew when its shards' connections change.
  */
-export function unannouncedShortfalls(view: ClusterView, announced: ReadonlySet<string>): RdmaShortfall[] {
+export function unannouncedShortfalls(
+  view: ClusterView,
+  announced: ReadonlySet<string>,
+): Array<RdmaShortfall & { rpc: string }> {
   return rdmaShortfalls(view).filter(
-    (shortfall) => shortfall.rpc !== null && !announced.has(announcementKey(shortfall)),
+    (shortfall): shortfall is RdmaShortfall & { rpc: string } =>
+      shortfall.rpc !== null && !announced.has(announcementKey(shortfall)),
   );
 }
 
