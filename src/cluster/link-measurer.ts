@@ -1,3 +1,4 @@
+import { needsScope } from "../fabric/address-math.js";
 import { pathKey } from "../fabric/link-paths.js";
 import type { LinkMeasurement, LinkPath } from "../protocol/cluster.js";
 import type { NodeEvent } from "../protocol/events.js";
@@ -275,6 +276,6 @@ export function throughputDue(
 
 /** Where to reach a peer's channel over a path; IPv6 link-local addresses need the interface as their scope. */
 function pathTarget(path: LinkPath, port: number): PathTarget {
-  if (path.toAddress.startsWith("fe80:")) return { host: `${path.toAddress}%${path.fromInterface}`, port };
+  if (needsScope(path.toAddress)) return { host: `${path.toAddress}%${path.fromInterface}`, port };
   return { host: path.toAddress, port, localAddress: path.fromAddress };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { InterfaceAddress } from "../protocol/network-interface.js";
-import { addressValue, inSubnetOf, isLinkLocal } from "./address-math.js";
+import { addressValue, inSubnetOf, isLinkLocal, needsScope } from "./address-math.js";
 
 const v4 = (address: string, prefixLength: number): InterfaceAddress => ({
   address,
@@ -55,5 +55,18 @@ describe("isLinkLocal", () => {
     [v6("fd00::1", 64), false],
   ])("%j: %s", (address, expected) => {
     expect(isLinkLocal(address)).toBe(expected);
+  });
+});
+
+describe("needsScope", () => {
+  it.each([
+    ["fe80::2", true],
+    ["FE80::2", true],
+    ["fe9a::1", true],
+    ["fd00::1", false],
+    ["169.254.10.2", false],
+    ["10.0.0.2", false],
+  ])("%s: %s", (address, expected) => {
+    expect(needsScope(address)).toBe(expected);
   });
 });

@@ -41,3 +41,11 @@ export function isLinkLocal(address: InterfaceAddress): boolean {
   if (value === undefined) return false;
   return address.family === "ipv4" ? value >> 16n === 0xa9fen : value >> 118n === 0x3fan;
 }
+
+/**
+ * An IPv6 link-local address (fe80::/10): one that a socket reaches only with the interface it
+ * leaves by as its scope (`fe80::2%en1`), since every link has the same prefix.
+ */
+export function needsScope(address: string): boolean {
+  return isIPv6(address) && isLinkLocal({ address, family: "ipv6", prefixLength: 64 });
+}

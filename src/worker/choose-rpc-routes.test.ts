@@ -43,6 +43,11 @@ const chained = viewOf({
   ...testMachines,
   mini: [...testMachines.mini, testInterface("en3", "thunderbolt", ["169.254.30.3/16"])],
 });
+/** The same Macs with IPv6 alone on their Thunderbolt cable (link-local), which the engine cannot dial. */
+const ipv6Cable = viewOf({
+  studio: [testMachines.studio[1]!, testInterface("en2", "thunderbolt", ["fe80::1/64"])],
+  m5: [testMachines.m5[1]!, testInterface("en1", "thunderbolt", ["fe80::2/64"])],
+});
 
 const describeRoutes = (
   transport: RpcTransport,
@@ -126,6 +131,13 @@ describe("chooseRpcRoutes", () => {
       ["tunnel", "tunnel"],
     ],
     [
+      "auto: a cable with IPv6 addresses alone goes through the tunnel (the engine's RPC is IPv4)",
+      "auto",
+      ipv6Cable,
+      ["m5"],
+      ["tunnel", "tunnel"],
+    ],
+    [
       "auto: a node that reports no interfaces goes through the tunnel",
       "auto",
       cabled,
@@ -155,6 +167,19 @@ describe("chooseRpcRoutes", () => {
     ],
   ] as const)("%s", (_situation, transport, view, shards, expected) => {
     expect(describeRoutes(transport, view, [...shards])).toEqual(expected);
+  });
+
+  it("direct: an IPv6 cable is passed over for an IPv4 path, though measured the cheapest", () => {
+    const links = [
+      {
+        ...measured.links[0]!,
+        paths: [testThunderboltPath({ from: "fe80::1", to: "fe80::2" }), measured.links[0]!.paths[0]!],
+      },
+    ];
+    expect(describeRoutes("direct", { ...ipv6Cable, links }, ["m5"])).toEqual([
+      "direct",
+      "direct 192.168.1.31 (wifi)",
+    ]);
   });
 
   it("direct: the cheapest measured path wins", () => {

@@ -1,3 +1,4 @@
+import { isIPv4 } from "node:net";
 import { linkCost, linkPaths } from "../fabric/link-paths.js";
 import type { PlannedRoute } from "../placement/placement-types.js";
 import type { ClusterView, LinkPath, PathView } from "../protocol/cluster.js";
@@ -19,7 +20,9 @@ import { endpointHost } from "../util/endpoint-host.js";
  * - `direct`: every remote shard directly, over the cheapest path (or the node's first advertised
  *   address when its interfaces are unknown);
  * - `tunnel`: every remote shard through the tunnel.
- * A shard on the head itself listens on loopback whatever the transport.
+ * A shard on the head itself listens on loopback whatever the transport. A direct route takes
+ * IPv4 paths only: the engine's RPC client and server speak IPv4 alone, so a cable with only IPv6
+ * (link-local) addresses is reached through the tunnel, whose channel can cross it.
  *
  * @example chooseRpcRoutes(studio, [studio, m5], "auto", view) // { rpcTransport: "tunnel", rpcRoutes: [{ transport: "tunnel" }, { transport: "direct", host: "169.254.10.2", ... }] }
  */
@@ -31,7 +34,7 @@ export function chooseRpcRoutes(
 ): Pick<InstancePlan, "rpcTransport" | "rpcRoutes"> {
   const rpcRoutes = rpcNodes.map((node): RpcRoute => {
     if (node === head || transport === "tunnel") return { transport: "tunnel" };
-    const paths = rankedPaths(head, node, view);
+    const paths = rankedPaths(head, node, view).filter((path) => engineCanDial(path.toAddress));
     const chosen = transport === "auto" ? paths.find((path) => path.private) : paths[0];
     if (!chosen) return transport === "auto" ? { transport: "tunnel" } : { transport: "direct" };
     return {
@@ -47,6 +50,11 @@ export function chooseRpcRoutes(
     };
   });
   return { rpcTransport: transport === "direct" ? "direct" : "tunnel", rpcRoutes };
+}
+
+/** llama.cpp's RPC resolves and binds IPv4 addresses only (`AF_INET`). */
+function engineCanDial(address: string): boolean {
+  return isIPv4(address);
 }
 
 /** The paths from `from` to `to`, cheapest first by what was measured of each (unmeasured ones last, in `findPaths` order). */
