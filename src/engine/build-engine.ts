@@ -5,9 +5,9 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { type BuildProgress, type BuildStep, EngineInstall } from "../protocol/engine.js";
 import { EngineUnavailableError } from "../protocol/errors.js";
+import { withFolderLock } from "../util/folder-lock.js";
 import { readJsonFile, writeJsonAtomic } from "../util/json-file.js";
 import { readLines } from "../util/line-decoder.js";
-import { withBuildLock } from "./build-lock.js";
 import { type Backend, backendCmakeFlags } from "./detect-backend.js";
 import { checkoutEngineSource, installHint, locateEngineSource } from "./engine-source.js";
 import { findExecutable } from "./find-executable.js";
@@ -92,7 +92,7 @@ export async function buildEngine(options: BuildOptions): Promise<EngineInstall>
   const source = await locateEngineSource();
   const key = `${source.version}-${backend}`;
   await mkdir(cacheDirectory, { recursive: true });
-  return withBuildLock(
+  return withFolderLock(
     join(cacheDirectory, `${key}.lock`),
     () => onProgress({ type: "waiting", message: `another herd process is building ${key}; waiting for it` }),
     async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { access, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { planGgufFile } from "../models/gguf-writer.js";
 import { type SynthModelShape, synthModelContent, writeSynthModel } from "../models/synth-model.js";
@@ -7,6 +8,7 @@ import { layerDispatchSeconds } from "../placement/cost-model.js";
 import type { SelfMeasurement } from "../protocol/calibration.js";
 import type { EngineInstall } from "../protocol/engine.js";
 import { abortAfter } from "../util/abort-after.js";
+import { withFolderLock } from "../util/folder-lock.js";
 import { findFreePort } from "../util/free-port.js";
 import { engineKey } from "./engine-quirks.js";
 
@@ -71,14 +73,35 @@ export interface CalibrateOptions {
   /** Flags the engine needs on this machine (`EngineQuirks`). */
   workarounds?: string[];
   signal?: AbortSignal;
+  /** Told once when another herd process on this machine is measuring, and this one waits for it. */
+  onWait?: () => void;
+  /** The lock folder measures on one machine take turns by (default: in the system's temporary folder). */
+  lockPath?: string;
 }
+
+/**
+ * Measures on one machine take turns: several nodes started together (a benchmark, nodes in network
+ * namespaces, `herd engine calibrate` beside a node) would otherwise decode at once and each read
+ * the other's load as its own speed (one such pair read 7.1 and 33.8 GB/s of the same memory).
+ */
+const defaultLockPath = join(tmpdir(), "herd-self-measure.lock");
 
 /**
  * Measures what this node's engine reaches: both calibration models served at once, decoded in
  * alternating rounds (whatever else the machine does then falls on both alike), the fastest round of
  * each fitted by `fitSelfMeasurement`. A few seconds once the models are written.
  */
-export async function calibrateEngine(options: CalibrateOptions): Promise<SelfMeasurement> {
+export function calibrateEngine(options: CalibrateOptions): Promise<SelfMeasurement> {
+  return withFolderLock(
+    options.lockPath ?? defaultLockPath,
+    () => options.onWait?.(),
+    () => measureEngine(options),
+    options.signal,
+  );
+}
+
+async function measureEngine(options: CalibrateOptions): Promise<SelfMeasurement> {
+  // The time limit starts once it is this process's turn.
   const signal = abortAfter(calibrationTimeoutMs, options.signal);
   await mkdir(options.cacheDirectory, { recursive: true });
   const models = calibrationShapes.map((shape) => ({

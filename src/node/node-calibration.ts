@@ -107,6 +107,10 @@ export class NodeCalibrator {
         vocabPath: await engineVocabPath(this.options.engineCache),
         workarounds: await this.options.workarounds(),
         signal: AbortSignal.any([this.abort.signal, ...(signal ? [signal] : [])]),
+        onWait: () =>
+          this.options.logger.info(
+            "another herd process on this machine is measuring its engine; measuring after it",
+          ),
       });
       await this.update((calibration) => withMeasurement(calibration, measured));
       this.options.logger.info(
@@ -257,7 +261,10 @@ async function updateCalibrationFile(
  * `herd engine calibrate`: measures this machine's engine now, without a node, and keeps the result
  * where a node started with the same home reads it (a running one within seconds).
  */
-export async function calibrateLocalEngine(overrides: ConfigOverrides): Promise<SelfMeasurement> {
+export async function calibrateLocalEngine(
+  overrides: ConfigOverrides,
+  onWait?: () => void,
+): Promise<SelfMeasurement> {
   const config = loadConfig(overrides);
   const engine = await prepareEngine(config, { buildIfMissing: false });
   const state = homePaths(config.home).state;
@@ -267,6 +274,7 @@ export async function calibrateLocalEngine(overrides: ConfigOverrides): Promise<
     cacheDirectory: calibrationCacheDirectory(config.home),
     vocabPath: await engineVocabPath(config.engineCache),
     workarounds: (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
+    onWait,
   });
   await updateCalibrationFile(join(state, "calibration.json"), engineKey(engine), (calibration) =>
     withMeasurement(calibration, measured),

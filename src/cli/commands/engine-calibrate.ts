@@ -12,7 +12,11 @@ export function addEngineCalibrateCommand(engine: Command): void {
     .option("--home <dir>", "state folder (HERD_HOME)")
     .action(async (options: { home?: string }) => {
       const { calibrateLocalEngine } = await import("../../main.js");
-      const measured = await calibrateLocalEngine({ home: options.home });
+      const measured = await calibrateLocalEngine({ home: options.home }, () =>
+        process.stderr.write(
+          "another herd process on this machine is measuring its engine; waiting for it\n",
+        ),
+      );
       process.stdout.write(
         `bandwidth        ${(measured.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s (weights read per second of decode)\n` +
           `token overhead   ${(measured.tokenOverheadSeconds * 1000).toFixed(2)} ms per token\n` +

@@ -1,13 +1,14 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { sleep } from "../util/backoff.js";
-import { isProcessAlive } from "../util/process-alive.js";
+import { sleep } from "./backoff.js";
+import { isProcessAlive } from "./process-alive.js";
 
 /**
- * A lock folder so that two herd processes (a node starting and a test run, say) never build into
- * the same place at once. A lock whose owner is no longer alive is taken over.
+ * Runs `work` while holding a lock folder, so that two herd processes on one machine never do it at
+ * once (build into the same place, measure the machine while the other does). `onWait` is called
+ * once if another process holds it. A lock whose owner is no longer alive is taken over.
  */
-export async function withBuildLock<T>(
+export async function withFolderLock<T>(
   path: string,
   onWait: () => void,
   work: () => Promise<T>,
