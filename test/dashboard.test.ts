@@ -157,6 +157,8 @@ describe("the dashboard of a 3-node cluster", () => {
       (await planRows.count()) === 3 ? true : undefined,
     );
     expect(await page.getByTestId("predicted-decode").textContent()).toMatch(/[\d.]+ tok\/s/);
+    // How the head reaches each shard: three nodes on loopback share no cable, so the tunnel.
+    expect(await page.getByTestId("shard-route").allTextContents()).toEqual(["head", "tunnel", "tunnel"]);
     await saveScreenshot(page, "dashboard-load-preview");
 
     await page.getByTestId("confirm-load").click();

@@ -1,4 +1,5 @@
 import type { PlanView } from "../client/herd-client.js";
+import { planRdmaWarnings, shardRoute } from "../client/shard-route.js";
 import { rdmaWarnings } from "../fabric/rdma-warnings.js";
 import type { ClusterView } from "../protocol/cluster.js";
 import { formatBytes } from "../util/format.js";
@@ -93,7 +94,7 @@ export function renderPlan(plan: PlanView, view: ClusterView, model: string): st
           `${(shard.fraction * 100).toFixed(0)}%`,
           memory ? formatBytes(memory.neededBytes) : "?",
           memory ? formatBytes(memory.availableBytes) : "?",
-          reachedOver(plan, shard.node, view),
+          shardRoute(plan, shard.node, view),
         ];
       }),
     ),
@@ -175,32 +176,4 @@ export function renderInstances(view: ClusterView): string {
       ];
     }),
   );
-}
-
-/** How the head reaches a node's shard: `head`, `tunnel over <best path>`, or `direct <from> -> <to> (<kind>)`. */
-function reachedOver(plan: PlanView, node: string, view: ClusterView): string {
-  if (node === plan.head) return "head";
-  const index = plan.rpcNodes?.indexOf(node) ?? -1;
-  const route = index >= 0 ? plan.rpcRoutes?.[index] : undefined;
-  if (!route) return plan.rpcTransport ?? "-";
-  if (route.transport === "direct") {
-    if (!route.path) return `direct${route.host ? ` ${route.host}` : ""}`;
-    const rdma = route.path.rdmaPossible ? ", rdma possible" : "";
-    return `direct ${route.path.from} -> ${route.path.to} (${route.path.kind}${route.path.private ? ", private" : ""}${rdma})`;
-  }
-  const best = view.links
-    .find((link) => link.from === plan.head && link.to === node)
-    ?.paths?.find((path) => path.best);
-  return best ? `tunnel (best path ${best.from} -> ${best.to}, ${best.kind})` : "tunnel";
-}
-
-/** `rdmaWarnings` for the paths this plan's shards are reached over. */
-function planRdmaWarnings(plan: PlanView, view: ClusterView): string[] {
-  const used = new Set(
-    (plan.rpcRoutes ?? []).flatMap((route) => (route.path ? [`${route.path.from}>${route.path.to}`] : [])),
-  );
-  const links = view.links
-    .filter((link) => link.from === plan.head)
-    .map((link) => ({ ...link, paths: link.paths?.filter((path) => used.has(`${path.from}>${path.to}`)) }));
-  return rdmaWarnings({ ...view, links });
 }

@@ -1,8 +1,10 @@
+import { rdmaWarnings } from "../../../src/fabric/rdma-warnings.js";
 import type { ClusterView } from "../../../src/protocol/cluster.js";
 import { InstanceList } from "./instance-list.js";
 import { TopologyGraph } from "./topology-graph.js";
+import { WarningList } from "./warning-list.js";
 
-/** The cluster at a glance: machines and links on top, what runs on them below. */
+/** The cluster at a glance: machines and links on top (with paths that could carry RDMA and do not), what runs on them below. */
 export function ClusterPage({ view }: { view: ClusterView }) {
   const alive = view.nodes.filter((node) => node.state === "alive").length;
   return (
@@ -20,6 +22,7 @@ export function ClusterPage({ view }: { view: ClusterView }) {
           </span>
         </header>
         <TopologyGraph view={view} />
+        <WarningList warnings={rdmaWarnings(view)} />
       </section>
       <header class="section-header">
         <h2>Instances</h2>

@@ -108,6 +108,7 @@ export function LoadPage({ view, initialModel }: { view: ClusterView; initialMod
             layerCount={model?.layerCount ?? 0}
             colours={nodeColours(view)}
             name={(id) => nodeName(view, id)}
+            view={view}
           />
         ) : null}
         {preview?.kind === "no-fit" ? (

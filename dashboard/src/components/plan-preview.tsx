@@ -1,16 +1,24 @@
 import type { PlanView } from "../../../src/client/herd-client.js";
+import { planRdmaWarnings, shardRoute } from "../../../src/client/shard-route.js";
+import type { ClusterView } from "../../../src/protocol/cluster.js";
 import { formatBytes, formatRate } from "../format.js";
 import { LayerMap } from "./layer-map.js";
+import { WarningList } from "./warning-list.js";
 
 interface PlanPreviewProps {
   plan: PlanView;
   layerCount: number;
   colours: Map<string, string>;
   name: (id: string) => string;
+  /** The cluster: its measured links (the path a tunnelled shard's channel rides) and what each end can do for RDMA. */
+  view: ClusterView;
 }
 
-/** The planner's dry run: which node gets which layers, memory per node, predicted speed, alternatives. */
-export function PlanPreview({ plan, layerCount, colours, name }: PlanPreviewProps) {
+/**
+ * The planner's dry run: which node gets which layers and how the head reaches it, memory per node,
+ * predicted speed, alternatives.
+ */
+export function PlanPreview({ plan, layerCount, colours, name, view }: PlanPreviewProps) {
   return (
     <div class="plan" data-testid="plan" data-head={plan.head} data-split={plan.splitMode}>
       <div class="figures">
@@ -47,6 +55,7 @@ export function PlanPreview({ plan, layerCount, colours, name }: PlanPreviewProp
             <th class="number">memory needed</th>
             <th class="number">available</th>
             <th class="number">free after load</th>
+            <th>reached over</th>
           </tr>
         </thead>
         <tbody>
@@ -70,11 +79,13 @@ export function PlanPreview({ plan, layerCount, colours, name }: PlanPreviewProp
                 <td class="number">{memory ? formatBytes(memory.neededBytes) : "–"}</td>
                 <td class="number">{memory ? formatBytes(memory.availableBytes) : "–"}</td>
                 <td class="number">{freeAfter !== undefined ? formatBytes(freeAfter) : "–"}</td>
+                <td data-testid="shard-route">{shardRoute(plan, shard.node, view)}</td>
               </tr>
             );
           })}
         </tbody>
       </table>
+      <WarningList warnings={planRdmaWarnings(plan, view)} />
       {plan.reasons && plan.reasons.length > 0 ? (
         <details open>
           <summary>why this plan</summary>
