@@ -3,7 +3,10 @@ import { ClusterNode } from "../cluster/cluster-node.js";
 import { DesiredStateStore } from "../cluster/desired-state-store.js";
 import { modelFileRoutes } from "../cluster/model-file-routes.js";
 import { NetworkInterfaceMonitor } from "../cluster/network-interfaces/network-interface-monitor.js";
-import { interfaceReaderFor } from "../cluster/network-interfaces/read-network-interfaces.js";
+import {
+  interfaceReaderFor,
+  listedAddresses,
+} from "../cluster/network-interfaces/read-network-interfaces.js";
 import { nodeHealthFacts } from "../cluster/node-health-facts.js";
 import { clusterKeyBytes } from "../cluster/node-identity.js";
 import { collectNodeProfile, reachableAddresses } from "../cluster/node-profile.js";
@@ -63,8 +66,10 @@ export async function createClusterPart(
     new NetworkInterfaceMonitor({
       read: interfaceReaderFor(process.platform),
       // Linux reads a few sysfs files: often enough that a pulled cable re-places its split within
-      // seconds. Elsewhere the read runs commands (ifconfig, networksetup), so less often.
+      // seconds. Elsewhere the read runs a command (ifconfig), so less often, and the addresses Node
+      // lists (no command) are looked at every 2 s: a cable that comes or goes changes them.
       refreshMs: process.platform === "linux" ? 2000 : 10_000,
+      ...(process.platform === "linux" ? {} : { watch: listedAddresses }),
       onError: (error) => logger.warn({ err: error }, "could not read this machine's network interfaces"),
       // A cable plugged or pulled reaches the profile, and the peers, at once rather than at the next sample.
       onChange: () => cluster?.sampleProfile(),

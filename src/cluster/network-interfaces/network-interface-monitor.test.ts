@@ -61,4 +61,23 @@ describe("NetworkInterfaceMonitor", () => {
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(monitor.current()!.length).toBe(seen);
   });
+
+  it("reads at once when what it watches changes, long before the next refresh", async () => {
+    let reads = 0;
+    let addresses = "en0 192.168.1.20";
+    const monitor = new NetworkInterfaceMonitor({
+      read: async () => Array.from({ length: ++reads }, () => loopback),
+      refreshMs: 60_000,
+      watch: () => addresses,
+      watchMs: 10,
+    });
+    await monitor.start();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reads).toBe(1);
+    addresses = "en0 192.168.1.20\nen2 169.254.10.1";
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(reads).toBe(2);
+    expect(monitor.current()).toHaveLength(2);
+    await monitor.dispose();
+  });
 });

@@ -10,9 +10,17 @@ export interface NetworkInterfaceMonitorOptions {
   onError?: (error: unknown) => void;
   /** Hears that a read found the interfaces changed (not of the first read). */
   onChange?: () => void;
+  /**
+   * A cheap look between reads (e.g. the addresses Node lists, no command run): when what it
+   * returns changes, the interfaces are read at once instead of at the next refresh.
+   */
+  watch?: () => string;
+  /** How often `watch` looks. Default 2 s. */
+  watchMs?: number;
 }
 
 const defaultRefreshMs = 10_000;
+const defaultWatchMs = 2_000;
 
 /**
  * Keeps this machine's interface list fresh for the node profile, which is built synchronously
@@ -21,18 +29,30 @@ const defaultRefreshMs = 10_000;
 export class NetworkInterfaceMonitor {
   private latest: NetworkInterface[] | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private watcher: NodeJS.Timeout | undefined;
   private reading: Promise<void> | undefined;
   private disposed = false;
   private failing = false;
 
   constructor(private readonly options: NetworkInterfaceMonitorOptions) {}
 
-  /** Reads the interfaces once, then again every `refreshMs`. */
+  /** Reads the interfaces once, then again every `refreshMs` and whenever `watch` sees a change. */
   async start(): Promise<void> {
+    const { watch } = this.options;
+    let seen = watch?.();
     await this.refresh();
     if (this.disposed) return;
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? defaultRefreshMs);
     this.timer.unref();
+    if (watch) {
+      this.watcher = setInterval(() => {
+        const now = watch();
+        if (now === seen) return;
+        seen = now;
+        void this.refresh();
+      }, this.options.watchMs ?? defaultWatchMs);
+      this.watcher.unref();
+    }
   }
 
   /** The last list read; undefined until a read has succeeded. */
@@ -65,6 +85,7 @@ export class NetworkInterfaceMonitor {
   async dispose(): Promise<void> {
     this.disposed = true;
     clearInterval(this.timer);
+    clearInterval(this.watcher);
     await this.reading;
   }
 }

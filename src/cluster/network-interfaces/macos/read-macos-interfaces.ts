@@ -1,7 +1,7 @@
 import { runCommand } from "../../../engine/run-command.js";
 import type { NetworkInterface } from "../../../protocol/network-interface.js";
 import { describeMacosInterfaces } from "./describe-macos-interfaces.js";
-import { parseHardwarePorts } from "./parse-hardware-ports.js";
+import { type HardwarePort, parseHardwarePorts } from "./parse-hardware-ports.js";
 import { parseIfconfig } from "./parse-ifconfig.js";
 import { parseMacosVersion, parseRdmaControlStatus, type RdmaControlStatus } from "./parse-macos-facts.js";
 import { parseThunderboltPorts, type ThunderboltPort } from "./parse-thunderbolt-ports.js";
@@ -43,16 +43,35 @@ export async function readMacosMachineFacts(): Promise<MacosMachineFacts> {
   return { thunderboltPorts, version: version ? parseMacosVersion(version) : undefined, rdmaControl };
 }
 
-/** This Mac's interfaces, from `networksetup -listallhardwareports` and `ifconfig`. */
-export async function readMacosInterfaces(machine: MacosMachineFacts): Promise<NetworkInterface[]> {
-  const [ports, ifconfig] = await Promise.all([
-    outputOf("/usr/sbin/networksetup", ["-listallhardwareports"]),
-    outputOf("/sbin/ifconfig", []),
-  ]);
-  if (ifconfig === undefined) throw new Error("'ifconfig' did not list the interfaces");
-  return describeMacosInterfaces({
-    hardwarePorts: parseHardwarePorts(ports ?? ""),
-    interfaces: parseIfconfig(ifconfig),
-    ...machine,
-  });
+/** Runs a command and returns its standard output; undefined where it is missing or fails. */
+export type CommandOutput = (command: string, args: string[]) => Promise<string | undefined>;
+
+/**
+ * Reads this Mac's interfaces, each call afresh: `ifconfig` every time (addresses, status, MTU,
+ * media), `networksetup -listallhardwareports` (which port each interface is) only on the first
+ * read and when `ifconfig` lists another set of interfaces (an adapter plugged in, a VPN up), and
+ * the machine's facts (`readMacosMachineFacts`) once. A refresh is then one short command, not two.
+ */
+export function macosInterfaceReader(
+  run: CommandOutput = outputOf,
+  machineFacts: () => Promise<MacosMachineFacts> = readMacosMachineFacts,
+): () => Promise<NetworkInterface[]> {
+  let machine: Promise<MacosMachineFacts> | undefined;
+  let ports: { names: string; hardwarePorts: HardwarePort[] } | undefined;
+  return async () => {
+    machine ??= machineFacts();
+    const ifconfig = await run("/sbin/ifconfig", []);
+    if (ifconfig === undefined) throw new Error("'ifconfig' did not list the interfaces");
+    const interfaces = parseIfconfig(ifconfig);
+    const names = interfaces
+      .map((entry) => entry.name)
+      .sort()
+      .join(" ");
+    if (ports?.names !== names) {
+      const listed = await run("/usr/sbin/networksetup", ["-listallhardwareports"]);
+      // Not kept when it failed: the next read asks again.
+      ports = { names: listed === undefined ? "" : names, hardwarePorts: parseHardwarePorts(listed ?? "") };
+    }
+    return describeMacosInterfaces({ hardwarePorts: ports.hardwarePorts, interfaces, ...(await machine) });
+  };
 }
