@@ -13,6 +13,7 @@ import { channelRequest, readBody } from "./channel-request.js";
 import { ClusterNode } from "./cluster-node.js";
 import { DesiredStateStore } from "./desired-state-store.js";
 import { requestPeerAt } from "./dial-peer.js";
+import { measureThroughput } from "./link-prober.js";
 import { createNodeStore } from "./node-state.js";
 import { clusterClientTlsOptions } from "./secure-channel.js";
 import { testNodeProfile } from "./test-node-profile.js";
@@ -171,6 +172,17 @@ describe("the cluster channel, as a peer meets it", () => {
     const reply = await ask("GET", "/cluster/v1/bulk?bytes=100000");
     expect(reply.status).toBe(200);
     expect(reply.body.length).toBe(100_000);
+  });
+
+  it("serves a throughput probe, timed from its first bytes", async () => {
+    const [host, port] = endpoint.split(":");
+    const bytesPerSecond = await measureThroughput(
+      { host: host!, port: Number(port) },
+      key,
+      NodeId.parse("1b6f3c9e-3d1a-4d53-9a53-8f0f4f0a1b2d"),
+    );
+    expect(bytesPerSecond).toBeGreaterThan(0);
+    expect(Number.isFinite(bytesPerSecond)).toBe(true);
   });
 });
 
