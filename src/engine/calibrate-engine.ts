@@ -75,16 +75,14 @@ export interface CalibrateOptions {
   signal?: AbortSignal;
   /** Told once when another herd process on this machine is measuring, and this one waits for it. */
   onWait?: () => void;
-  /** The lock folder measures on one machine take turns by (default: in the system's temporary folder). */
-  lockPath?: string;
 }
 
 /**
- * Measures on one machine take turns: several nodes started together (a benchmark, nodes in network
+ * The lock folder by which measures on one machine take turns: several nodes started together (a benchmark, nodes in network
  * namespaces, `herd engine calibrate` beside a node) would otherwise decode at once and each read
  * the other's load as its own speed (one such pair read 7.1 and 33.8 GB/s of the same memory).
  */
-const defaultLockPath = join(tmpdir(), "herd-self-measure.lock");
+const lockPath = join(tmpdir(), "herd-self-measure.lock");
 
 /**
  * Measures what this node's engine reaches: both calibration models served at once, decoded in
@@ -93,7 +91,7 @@ const defaultLockPath = join(tmpdir(), "herd-self-measure.lock");
  */
 export function calibrateEngine(options: CalibrateOptions): Promise<SelfMeasurement> {
   return withFolderLock(
-    options.lockPath ?? defaultLockPath,
+    lockPath,
     () => options.onWait?.(),
     () => measureEngine(options),
     options.signal,
