@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { access, mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { planGgufFile } from "../models/gguf-writer.js";
 import { type SynthModelShape, synthModelContent, writeSynthModel } from "../models/synth-model.js";
@@ -78,11 +78,13 @@ export interface CalibrateOptions {
 }
 
 /**
- * The lock folder by which measures on one machine take turns: several nodes started together (a benchmark, nodes in network
- * namespaces, `herd engine calibrate` beside a node) would otherwise decode at once and each read
- * the other's load as its own speed (one such pair read 7.1 and 33.8 GB/s of the same memory).
+ * The lock folder by which measures on one machine take turns: several nodes started together (a
+ * benchmark, nodes in network namespaces, `herd engine calibrate` beside a node) would otherwise
+ * decode at once and each read the other's load as its own speed (one such pair read 7.1 and 33.8
+ * GB/s of the same memory). One lock per user: another user's lock left by a process that died
+ * could not be taken over.
  */
-const lockPath = join(tmpdir(), "herd-self-measure.lock");
+const lockPath = join(tmpdir(), `herd-self-measure-${userInfo().uid}.lock`);
 
 /**
  * Measures what this node's engine reaches: both calibration models served at once, decoded in
