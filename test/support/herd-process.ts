@@ -12,7 +12,6 @@ import { findFreePort } from "../../src/util/free-port.js";
 import type { TestNetwork } from "./netns.js";
 
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
-const cliEntry = join(repositoryRoot, "src/cli/main.ts");
 export const sharedModelPath = join(repositoryRoot, "../shared/models/stories260K-f32.gguf");
 
 export interface CliResult {
@@ -89,7 +88,7 @@ export class HerdProcess {
       ...discovery,
       ...extra,
     ];
-    const command = [process.execPath, "--import", "tsx", cliEntry, "start", ...args];
+    const command = [process.execPath, inject("herdEntry"), "start", ...args];
     const [program, ...programArgs] = options.netns
       ? ["ip", "netns", "exec", options.netns.name, ...command]
       : command;
@@ -188,7 +187,7 @@ export async function stopAllHerdProcesses(): Promise<void> {
 
 /** Runs the `herd` CLI with the given environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return runCommand(process.execPath, ["--import", "tsx", cliEntry, ...args], {
+  return runCommand(process.execPath, [inject("herdEntry"), ...args], {
     cwd: repositoryRoot,
     env,
     timeoutMs: 600_000,
