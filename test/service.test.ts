@@ -122,11 +122,10 @@ describe("herd service", () => {
     expect(agent.code).toBe(0);
     expect(parsePlist(agent.stdout)).toEqual({
       Label: "herd.node",
+      // The CLI that wrote it, as the tests run it (compiled, see global-setup.ts).
       ProgramArguments: [
         process.execPath,
-        "--import",
-        "tsx",
-        join(repositoryRoot, "src/cli/main.ts"),
+        inject("herdEntry"),
         "start",
         "--env-file",
         `${home}/service.env`,
