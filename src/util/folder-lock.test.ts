@@ -31,6 +31,20 @@ describe("withFolderLock", () => {
     expect(waits).toBe(1);
   });
 
+  it("lets one holder in at a time however many ask at once", async () => {
+    const lock = join(base, "measure.lock");
+    let inside = 0;
+    let most = 0;
+    const hold = async () => {
+      inside += 1;
+      most = Math.max(most, inside);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      inside -= 1;
+    };
+    await Promise.all(Array.from({ length: 4 }, () => withFolderLock(lock, () => {}, hold)));
+    expect(most).toBe(1);
+  });
+
   it("takes over a lock whose owner is no longer alive", async () => {
     const lock = join(base, "measure.lock");
     const gone = spawnSync(process.execPath, ["-e", "process.pid"]).pid;
