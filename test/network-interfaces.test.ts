@@ -133,12 +133,16 @@ describe.runIf(process.platform === "linux")("a node in a network namespace", ()
         args: ["--host", "0.0.0.0", "--insecure-no-auth", "--join", token, "--name", name],
       });
     [node] = await Promise.all([start(first, "cabled"), start(second, "peer")]);
-    view = await waitFor("the peer's interfaces to reach the first node", async () => {
+    // Both ends of the cable up with their addresses: a node that starts as the veth comes up reads it
+    // down at first, and reports it up at its next read (every 2 s).
+    const cableUp = (entry: ClusterView["nodes"][number]) =>
+      entry.state === "alive" &&
+      entry.profile?.interfaces?.some(
+        (each) => each.name.startsWith("cable") && each.up && each.addresses.length > 0,
+      ) === true;
+    view = await waitFor("both ends of the cable to reach the first node, up", async () => {
       const current = await node.client.cluster();
-      return current.nodes.filter((entry) => entry.state === "alive" && entry.profile?.interfaces).length ===
-        2
-        ? current
-        : undefined;
+      return current.nodes.filter(cableUp).length === 2 ? current : undefined;
     });
   });
   afterAll(async () => {
