@@ -14,6 +14,18 @@ import type { TestNetwork } from "./netns.js";
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
 export const sharedModelPath = join(repositoryRoot, "../shared/models/stories260K-f32.gguf");
 
+interface StartOptions {
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  args?: string[];
+  port?: number;
+  clusterPort?: number;
+  /** Run inside this network namespace (`ip netns exec`), reached at `address`. */
+  netns?: { name: string; address: string };
+  /** The API key its client and `cli()` send. */
+  apiKey?: string;
+}
+
 export interface CliResult {
   code: number | null;
   stdout: string;
@@ -46,20 +58,24 @@ export class HerdProcess {
     running.add(this);
   }
 
-  /** Starts a node; `args` are extra `herd start` flags (`--peers`, `--join`, ...). */
-  static async start(
-    options: {
-      home?: string;
-      env?: NodeJS.ProcessEnv;
-      args?: string[];
-      port?: number;
-      clusterPort?: number;
-      /** Run inside this network namespace (`ip netns exec`), reached at `address`. */
-      netns?: { name: string; address: string };
-      /** The API key its client and `cli()` send. */
-      apiKey?: string;
-    } = {},
-  ): Promise<HerdProcess> {
+  /**
+   * Starts a node; `args` are extra `herd start` flags (`--peers`, `--join`, ...). Ports it chose
+   * itself that another process took between being found free and being bound (an outgoing
+   * connection may take any port of the ephemeral range) are chosen again, twice at most.
+   */
+  static async start(options: StartOptions = {}): Promise<HerdProcess> {
+    const portsChosenHere = options.port === undefined && options.clusterPort === undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await HerdProcess.startOnce(options);
+      } catch (error) {
+        const taken = error instanceof Error && /port \d+ on \S+ is in use/.test(error.message);
+        if (!portsChosenHere || !taken || attempt === 3) throw error;
+      }
+    }
+  }
+
+  private static async startOnce(options: StartOptions): Promise<HerdProcess> {
     const home = options.home ?? (await mkdtemp(join(tmpdir(), "herd-test-")));
     homes.add(home);
     const port = options.port ?? (await findFreePort());
