@@ -16,6 +16,8 @@ const bufferLine = /\s(\S+)\s+(model|KV|compute|output) buffer size =\s+([\d.]+)
  * `load_tensors:   CPU_Mapped model buffer size =   608.00 MiB`.
  */
 export function parseBufferReport(line: string): EngineBufferReport | undefined {
+  // Every line the engine writes comes here, some 25 per request: most are turned away without the pattern.
+  if (!line.includes(" buffer size")) return undefined;
   const match = bufferLine.exec(line);
   if (!match) return undefined;
   return {

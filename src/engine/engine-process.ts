@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import { readLines } from "../util/line-decoder.js";
+import { LineDecoder } from "../util/line-decoder.js";
 import { RotatingLogFile } from "../util/rotating-log-file.js";
 
 export interface EngineExit {
@@ -101,17 +101,46 @@ export class EngineProcess {
     if (!this.exitValue) this.child.kill("SIGKILL");
   }
 
-  private async capture(stream: NodeJS.ReadableStream | null): Promise<void> {
-    if (!stream) return;
-    try {
-      for await (const line of readLines(stream as AsyncIterable<Uint8Array>)) {
-        this.log.write(`${line}\n`);
+  /**
+   * Reads one output stream, a chunk at a time as it arrives: the engine writes some 25 lines for
+   * every request (slot chosen, prompt evaluated, timings), and this runs on the node's event loop
+   * next to the tokens of that request. So a chunk's lines are written to the log in one write, and
+   * nothing waits on a promise per line. Resolves when the stream ends.
+   */
+  private capture(stream: NodeJS.ReadableStream | null): Promise<void> {
+    if (!stream) return Promise.resolve();
+    const decoder = new LineDecoder();
+    const take = (lines: string[]) => {
+      if (lines.length === 0) return;
+      this.log.write(`${lines.join("\n")}\n`);
+      for (const line of lines) {
         this.remember(line);
         this.onLine?.(line);
       }
-    } catch {
-      // Output that is not valid UTF-8 is still in the engine; the log just misses its tail.
-    }
+    };
+    return new Promise((resolve) => {
+      let broken = false;
+      stream.on("data", (chunk: Uint8Array) => {
+        if (broken) return;
+        try {
+          take(decoder.decode(chunk));
+        } catch {
+          // Output that is not valid UTF-8 is still in the engine; the log just misses its tail.
+          broken = true;
+        }
+      });
+      stream.once("end", () => {
+        if (!broken) {
+          try {
+            take(decoder.flush());
+          } catch {
+            // A truncated last character: the last line is lost, as above.
+          }
+        }
+        resolve();
+      });
+      stream.once("error", () => resolve());
+    });
   }
 
   private remember(line: string): void {
