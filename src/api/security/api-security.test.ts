@@ -219,6 +219,20 @@ describe("request limits", () => {
     });
   }
 
+  it("judge a body that says its length by that length alone", async () => {
+    await start({ maxBodyBytes: 4096 });
+    const request = (length: number) =>
+      testApp!.app.request("/v1/chat/completions", {
+        method: "POST",
+        body: JSON.stringify(chatBody),
+        headers: { "content-type": "application/json", "content-length": String(length) },
+      });
+    const over = await request(5000);
+    expect(over.status).toBe(413);
+    expect(await over.json()).toEqual(protocols[0]!.shape(413));
+    expect((await request(JSON.stringify(chatBody).length)).status).not.toBe(413);
+  });
+
   it("refuse a chunked body over --max-body without reading all of it", async () => {
     await start({ maxBodyBytes: 4096 });
     let sent = 0;

@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { ApiKeyRecord } from "../../protocol/api-keys.js";
-import { AuthenticationError, PayloadTooLargeError, PermissionError } from "../../protocol/errors.js";
+import { AuthenticationError, PermissionError } from "../../protocol/errors.js";
+import { limitBody } from "./limit-body.js";
 import { estimateTokens, RateLimiter } from "./rate-limiter.js";
 import { requiredScope, scopeAllows } from "./route-scope.js";
 
@@ -70,12 +70,6 @@ export function apiSecurity(options: ApiSecurityOptions): MiddlewareHandler[] {
     context.set("policy" as never, key.policy as never);
     return next();
   };
-  const limitBody = bodyLimit({
-    maxSize: options.maxBodyBytes,
-    onError: () => {
-      throw new PayloadTooLargeError(options.maxBodyBytes);
-    },
-  });
   const limitRate: MiddlewareHandler = async (context, next) => {
     const key = context.get("apiKey" as never) as ApiKeyRecord | undefined;
     if (!key) return next();
@@ -86,5 +80,5 @@ export function apiSecurity(options: ApiSecurityOptions): MiddlewareHandler[] {
     limiter.admit(key, tokens);
     return next();
   };
-  return [authenticate, limitBody, limitRate];
+  return [authenticate, limitBody(options.maxBodyBytes), limitRate];
 }
