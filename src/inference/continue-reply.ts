@@ -1,4 +1,4 @@
-import { Readable } from "node:stream";
+import { finished, Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
@@ -84,17 +84,68 @@ export async function dispatchContinuing(
     const headers = { ...first.headers, "content-type": "application/json; charset=utf-8" };
     return { status: 200, headers, body: Readable.from([body]), failovers: () => state.failovers };
   }
-  const body = Readable.from(reply, { objectMode: false });
-  return { ...first, body, failovers: () => state.failovers };
+  return { ...first, body: reply, failovers: () => state.failovers };
 }
 
-async function* continuedReply(
+/**
+ * The reply as the client reads it, continued across failures. Each engine chunk is handled where
+ * it arrives, in the engine stream's own `data` event, and pushed on at once: this runs for every
+ * token, on a node whose cores the engine keeps busy, so no promise, generator or stream stage is
+ * added per chunk (the steady state is one listener, as a pipe would be). Only a failure goes
+ * through the asynchronous part (`continueReply`): waiting for an instance and opening the
+ * continuation. The client going away (the reply destroyed) stops it and the engine stream it reads.
+ * Exported for its tests; `dispatchContinuing` is the way in.
+ */
+export function continuedReply(
   options: DispatchOptions,
   failover: FailoverSettings,
   plan: ContinuationPlan,
   first: EngineResponse,
   state: { failovers: number; requestId: string | undefined },
-): AsyncGenerator<Buffer> {
+): Readable {
+  const reading: ReadingState = { body: first.body, paused: false, stopped: false };
+  const output = new Readable({
+    read() {
+      if (!reading.paused) return;
+      reading.paused = false;
+      reading.body.resume();
+    },
+    destroy(error, callback) {
+      reading.stopped = true;
+      reading.body.destroy();
+      callback(error);
+    },
+  });
+  const send = (bytes: Buffer) => {
+    if (output.push(bytes) || reading.stopped) return;
+    reading.paused = true;
+    reading.body.pause();
+  };
+  continueReply(options, failover, plan, first, state, reading, send).then(
+    () => output.push(null),
+    (error: unknown) => output.destroy(error as Error),
+  );
+  return output;
+}
+
+/** The engine stream a reply reads now, and whether the client's side asked it to wait. */
+interface ReadingState {
+  body: Readable;
+  /** The reply's reader is full: `body` is paused until it reads again. */
+  paused: boolean;
+  /** The reply was destroyed (the client went away). */
+  stopped: boolean;
+}
+
+async function continueReply(
+  options: DispatchOptions,
+  failover: FailoverSettings,
+  plan: ContinuationPlan,
+  first: EngineResponse,
+  state: { failovers: number; requestId: string | undefined },
+  reading: ReadingState,
+  send: (bytes: Buffer) => void,
+): Promise<void> {
   const reply = new ReplySoFar({
     stopStrings: plan.stopStrings,
     textCompletion: plan.path === "/v1/completions",
@@ -127,42 +178,41 @@ async function* continuedReply(
     });
   for (;;) {
     let sent = false;
+    reading.body = upstream.body;
+    reading.paused = false;
+    if (reading.stopped) upstream.body.destroy();
     // A continuation that answers but sends nothing until the deadline is as lost as its instance.
     const stall =
       continuation && episode
         ? setTimeout(() => upstream.body.destroy(), episode.deadline - Date.now())
         : undefined;
-    try {
-      const splitter = new SseSplitter();
-      for await (const chunk of upstream.body as AsyncIterable<Buffer | string>) {
-        const events = splitter.push(chunk);
-        if (events.length === 0) continue;
-        let out = "";
-        for (const event of events) {
-          const text = continuation ? continued(event, reply, plan, continuation) : reply.observe(event);
-          if (text !== "") out += `${text}\n\n`;
-        }
-        if (continuation && continuation.skip === undefined) throw new DivergedError();
-        if (out === "") continue;
-        if (!sent && continuation) {
-          clearTimeout(stall);
-          state.failovers += 1;
-          report("continued");
-        }
-        sent = true;
-        yield Buffer.from(out);
+    const splitter = new SseSplitter();
+    const outcome = await eachChunk(upstream.body, (chunk) => {
+      const events = splitter.push(chunk);
+      if (events.length === 0) return;
+      let out = "";
+      for (const event of events) {
+        const text = continuation ? continued(event, reply, plan, continuation) : reply.observe(event);
+        if (text !== "") out += `${text}\n\n`;
       }
-    } catch (error) {
-      if (error instanceof DivergedError) {
-        report("failed", "the continuation diverged");
-        yield errorEvent("the continued reply differs from what was already sent", "failover_diverged");
-        return;
+      if (continuation && continuation.skip === undefined) throw new DivergedError();
+      if (out === "") return;
+      if (!sent && continuation) {
+        clearTimeout(stall);
+        state.failovers += 1;
+        report("continued");
       }
-      // The engine's connection broke: a failure like a stream cut short, continued below.
-    } finally {
-      clearTimeout(stall);
+      sent = true;
+      send(Buffer.from(out));
+    });
+    clearTimeout(stall);
+    if (outcome instanceof DivergedError) {
+      report("failed", "the continuation diverged");
+      send(errorEvent("the continued reply differs from what was already sent", "failover_diverged"));
+      return;
     }
-    if (reply.complete || reply.failed || options.signal.aborted) return;
+    // Otherwise the stream ended, or the engine's connection broke: a failure, continued below.
+    if (reply.complete || reply.failed || options.signal.aborted || reading.stopped) return;
     if (sent || !continuation) stoppedAt = performance.now();
     if (episode === undefined || Date.now() - episode.startedAt > failover.timeoutMs) {
       episodes += 1;
@@ -180,23 +230,25 @@ async function* continuedReply(
           : undefined;
     if (refusal) {
       report("failed", refusal);
-      yield errorEvent(`the instance serving this reply stopped; ${refusal}`, "engine_interrupted");
+      send(errorEvent(`the instance serving this reply stopped; ${refusal}`, "engine_interrupted"));
       return;
     }
     const resume = reply.resumePoint();
     let next: EngineResponse;
     try {
       const opening = openContinuation(options, plan, resume.tokens, current.deadline, instanceId);
-      next = yield* whileWaiting(opening, failover);
+      next = await whileWaiting(opening, failover, send);
     } catch (error) {
-      if (options.signal.aborted) return;
+      if (options.signal.aborted || reading.stopped) return;
       const lost = options.router.nodesDown(current.nodes);
       const gone = lost.length > 0 ? ` (node ${lost.join(", ")} is gone)` : "";
       const seconds = Math.round(failover.timeoutMs / 1000);
       report("failed", (error as Error).message);
-      yield errorEvent(
-        `the instance serving this reply stopped${gone} and no instance of '${options.model}' could continue it within ${seconds} s: ${(error as Error).message}`,
-        "failover_timeout",
+      send(
+        errorEvent(
+          `the instance serving this reply stopped${gone} and no instance of '${options.model}' could continue it within ${seconds} s: ${(error as Error).message}`,
+          "failover_timeout",
+        ),
       );
       return;
     }
@@ -205,6 +257,30 @@ async function* continuedReply(
     instanceId = next.headers["x-herd-instance"];
     continuation = { skip: resume.textAfter, carried: resume.tokens.length };
   }
+}
+
+/**
+ * Hands each chunk of `body` to `take` as it arrives, until the stream ends (resolves undefined),
+ * breaks (its error), or `take` throws (that error; the stream is destroyed).
+ */
+function eachChunk(body: Readable, take: (chunk: Buffer | string) => void): Promise<unknown> {
+  return new Promise((resolve) => {
+    const done = (outcome: unknown) => {
+      body.off("data", onData);
+      stopWatching();
+      resolve(outcome);
+    };
+    const onData = (chunk: Buffer | string) => {
+      try {
+        take(chunk);
+      } catch (error) {
+        done(error);
+        body.destroy();
+      }
+    };
+    const stopWatching = finished(body, { writable: false }, (error) => done(error ?? undefined));
+    body.on("data", onData);
+  });
 }
 
 /** One continuation chunk: noted, its already-sent start skipped, reshaped as the reply's protocol. */
@@ -303,23 +379,17 @@ async function openContinuation(
 }
 
 /** Keep-alive text every few seconds until `work` settles; returns what it returns. */
-async function* whileWaiting<T>(work: Promise<T>, failover: FailoverSettings): AsyncGenerator<Buffer, T> {
-  let settled = false;
-  const done = work.then(
-    () => {
-      settled = true;
-    },
-    () => {
-      settled = true;
-    },
-  );
-  while (!settled) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([done, new Promise((resolve) => (timer = setTimeout(resolve, keepAliveMs)))]);
-    clearTimeout(timer);
-    if (!settled) yield Buffer.from(failover.keepAlive);
+async function whileWaiting<T>(
+  work: Promise<T>,
+  failover: FailoverSettings,
+  send: (bytes: Buffer) => void,
+): Promise<T> {
+  const timer = setInterval(() => send(Buffer.from(failover.keepAlive)), keepAliveMs);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
   }
-  return work;
 }
 
 async function readAll(response: EngineResponse): Promise<string> {
