@@ -16,15 +16,19 @@
  *   npm run bench -- overhead --profile /tmp/prof   # the node's CPU profile (node --cpu-prof), on exit
  *   npm run bench -- overhead --baseline ../main    # also a node of another source tree, same rounds
  *   npm run bench -- overhead --compare="--failover-timeout 0"   # also a node started with these flags
+ *   npm run bench -- overhead --floor               # also a bare Node.js hop in front of the same engine
  *
  * With `--compare`, the last table compares the two nodes of this tree: the ratio of their decode
  * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids
  * for stream continuation costs, against a node that does not continue replies).
  */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
+import { findFreePort } from "../src/util/free-port.js";
 import { type BenchCluster, startBenchCluster } from "./bench-cluster.js";
 import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
 
@@ -38,6 +42,7 @@ const { values: options } = parseArgs({
     profile: { type: "string" },
     baseline: { type: "string" },
     compare: { type: "string" },
+    floor: { type: "boolean", default: false },
   },
 });
 if (options.api !== "completions" && options.api !== "chat")
@@ -48,6 +53,7 @@ const threads = options.threads ? Number(options.threads) : undefined;
 const root = new URL("..", import.meta.url).pathname;
 
 type Sample = StreamingSample;
+type Path = "herd" | "direct" | "bare";
 
 /** One node under test: the herd of a source tree and the engine it started. */
 interface Subject {
@@ -56,9 +62,11 @@ interface Subject {
   herdUrl: string;
   directUrl: string;
   key: string;
-  samples: { herd: Sample[]; direct: Sample[] };
-  /** The node's CPU time and the wall time while each path streamed. */
-  spent: Record<"herd" | "direct", { cpu: number; wall: number }>;
+  samples: Record<Path, Sample[]>;
+  /** The node's CPU time (the bare hop's on its path) and the wall time while each path streamed. */
+  spent: Record<Path, { cpu: number; wall: number }>;
+  /** With `--floor`, for this tree: the bare hop in front of the same engine. */
+  bare?: { url: string; process: ChildProcess };
 }
 
 async function main(): Promise<void> {
@@ -85,10 +93,16 @@ async function main(): Promise<void> {
     for (const model of options.models.split(",")) {
       const subjects: Subject[] = [];
       for (const { label, cluster } of clusters) subjects.push(await prepareSubject(label, cluster, model));
+      if (options.floor) subjects[0]!.bare = await startBareHop(subjects[0]!, model);
       // Every path of every subject once per round, the order turned each round, so that whatever
       // else the machine does falls on all of them alike.
       const turns = subjects.flatMap((subject) =>
-        (["herd", "direct"] as const).map((path) => ({ subject, path })),
+        (subject.bare ? (["herd", "direct", "bare"] as const) : (["herd", "direct"] as const)).map(
+          (path) => ({
+            subject,
+            path,
+          }),
+        ),
       );
       for (let round = 0; round < rounds; round++) {
         for (let turn = 0; turn < turns.length; turn++) {
@@ -119,6 +133,23 @@ async function main(): Promise<void> {
           Number.isNaN(herdCpuMsPerToken) ? "n/a" : (herdCpuMsPerToken * 1000).toFixed(1),
           ((spent.direct.cpu / spent.direct.wall) * 100).toFixed(2),
         ]);
+        if (subject.bare) {
+          const bareTps = median(subject.samples.bare.map((sample) => sample.decodeTokensPerSecond));
+          const bareTtft = median(subject.samples.bare.map((sample) => sample.ttftMs));
+          rows.push([
+            model,
+            "bare Node hop",
+            directTps.toFixed(1),
+            bareTps.toFixed(1),
+            (bareTps / directTps).toFixed(3),
+            directTtft.toFixed(2),
+            bareTtft.toFixed(2),
+            (bareTtft - directTtft).toFixed(2),
+            ((spent.bare.cpu / (rounds * maxTokens)) * 1000).toFixed(1),
+            "",
+          ]);
+          subject.bare.process.kill();
+        }
         await subject.cluster.nodes[0]!.client.unload(model);
       }
     }
@@ -153,8 +184,8 @@ async function prepareSubject(label: string, cluster: BenchCluster, model: strin
     herdUrl: client.baseUrl,
     directUrl: `http://127.0.0.1:${instance!.enginePort!}`,
     key: (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim(),
-    samples: { herd: [], direct: [] },
-    spent: { herd: { cpu: 0, wall: 0 }, direct: { cpu: 0, wall: 0 } },
+    samples: { herd: [], direct: [], bare: [] },
+    spent: { herd: { cpu: 0, wall: 0 }, direct: { cpu: 0, wall: 0 }, bare: { cpu: 0, wall: 0 } },
   };
   // Warm both paths (first requests pay for page faults and allocator growth).
   await measure(subject.herdUrl, model, undefined);
@@ -162,14 +193,30 @@ async function prepareSubject(label: string, cluster: BenchCluster, model: strin
   return subject;
 }
 
-/** One sample of one path, with the node's CPU time over it. */
-async function timed(subject: Subject, path: "herd" | "direct", model: string): Promise<void> {
-  const pid = subject.cluster.nodes[0]!.pid;
+/** Starts a bare Node.js hop (bench/bare-hop.ts) in front of the subject's engine, warmed up. */
+async function startBareHop(subject: Subject, model: string): Promise<NonNullable<Subject["bare"]>> {
+  const port = await findFreePort();
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", join(root, "bench/bare-hop.ts"), String(port), subject.directUrl, subject.key],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await once(child.stdout!, "data");
+  const url = `http://127.0.0.1:${port}`;
+  await measure(url, model, undefined);
+  return { url, process: child };
+}
+
+/** One sample of one path, with the CPU time of the process in front of the engine over it. */
+async function timed(subject: Subject, path: Path, model: string): Promise<void> {
+  const pid = path === "bare" ? subject.bare!.process.pid! : subject.cluster.nodes[0]!.pid;
   const cpuBefore = await processCpuMs(pid);
   const wallBefore = performance.now();
   const sample = await (path === "herd"
     ? measure(subject.herdUrl, model, undefined)
-    : measure(subject.directUrl, model, subject.key));
+    : path === "bare"
+      ? measure(subject.bare!.url, model, undefined)
+      : measure(subject.directUrl, model, subject.key));
   // What the node does once a reply has ended (its log line, closing the engine connection)
   // belongs to that reply, not to the next one.
   await new Promise((resolve) => setTimeout(resolve, 100));
