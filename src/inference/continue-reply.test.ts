@@ -56,12 +56,14 @@ function reply(engine: Readable) {
   return continuedReply(options, failover, plan, first, { failovers: 0, requestId: undefined });
 }
 
-const words = Array.from({ length: 400 }, (_, index) => ` word${index}`);
+const words = Array.from({ length: 400 }, (_, index) =>
+  index % 10 === 3 ? ` café${index}` : ` word${index}`,
+);
 
 describe("continuedReply", () => {
   it("passes each engine chunk on without its ids, split or joined however the engine's bytes came", async () => {
     const sent = Buffer.from(
-      words.map((word, index) => engineChunk(index, word)).join("") + "data: [DONE]\n\n",
+      `${words.map((word, index) => engineChunk(index, word)).join("")}data: [DONE]\n\n`,
     );
     // Pieces of 7 bytes: events cut in the middle, and a multi-byte character or two split too.
     const pieces = Array.from({ length: Math.ceil(sent.length / 7) }, (_, index) =>
