@@ -5,12 +5,16 @@
  * same rounds, so that herd's cost per token reads against what any Node process in that place
  * would cost on this machine (its wake-ups and socket calls), not against zero.
  *
- *   node --import tsx bench/bare-hop.ts <port> <engine url> <engine key>
+ *   node --import tsx bench/bare-hop.ts <port> <engine url> [<engine key> | -] [<address>]
+ *
+ * It listens on 127.0.0.1 unless given an address (the fabric benchmark runs it in the head's
+ * namespace, on its LAN address, in front of llama.cpp run by hand, which has no key).
  */
 import { createServer, request } from "node:http";
 
-const [port, engineUrl, key] = process.argv.slice(2);
-if (!port || !engineUrl || !key) throw new Error("usage: bare-hop.ts <port> <engine url> <engine key>");
+const [port, engineUrl, key = "-", address = "127.0.0.1"] = process.argv.slice(2);
+if (!port || !engineUrl)
+  throw new Error("usage: bare-hop.ts <port> <engine url> [<engine key> | -] [<address>]");
 const engine = new URL(engineUrl);
 
 createServer((incoming, outgoing) => {
@@ -27,7 +31,7 @@ createServer((incoming, outgoing) => {
         headers: {
           "content-type": "application/json",
           "content-length": body.length,
-          authorization: `Bearer ${key}`,
+          ...(key === "-" ? {} : { authorization: `Bearer ${key}` }),
         },
       },
       (answer) => {
@@ -42,4 +46,4 @@ createServer((incoming, outgoing) => {
     upstream.on("error", () => outgoing.destroy());
     upstream.end(body);
   });
-}).listen(Number(port), "127.0.0.1", () => process.stdout.write("listening\n"));
+}).listen(Number(port), address, () => process.stdout.write("listening\n"));

@@ -21,7 +21,7 @@ import { until } from "./streaming-sample.js";
 const root = new URL("..", import.meta.url).pathname;
 /** The LAN each scenario models: a gigabit link and a round trip 0.3 ms longer than the veth's own. */
 export const lan = { rate: "1gbit", rpcDelayMs: 0.3 };
-const rawPorts = { rpcServer: 50052, llamaServer: 8090 };
+const rawPorts = { rpcServer: 50052, llamaServer: 8090, bareHop: 8091 };
 
 export type Host = TestNetwork["hosts"][number];
 
@@ -188,6 +188,23 @@ export async function startRawSplit(
     await stop();
     throw error;
   }
+}
+
+/**
+ * A bare Node.js HTTP hop (bench/bare-hop.ts) in `host`'s namespace, on its LAN address, in front of
+ * `engineUrl`: the least any Node process in herd's place costs, measured beside herd.
+ */
+export async function startBareHop(host: Host, engineUrl: string): Promise<{ url: string; stop(): void }> {
+  const hop = join(root, "bench/bare-hop.ts");
+  const args = ["--import", "tsx", hop, String(rawPorts.bareHop), engineUrl, "-", host.address];
+  const child = spawn("ip", ["netns", "exec", host.name, process.execPath, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise((resolve, reject) => {
+    child.stdout!.once("data", resolve);
+    child.once("exit", (code) => reject(new Error(`the bare hop exited with ${code}`)));
+  });
+  return { url: `http://${host.address}:${rawPorts.bareHop}`, stop: () => child.kill() };
 }
 
 function inNamespace(host: Host, command: string, args: string[], env: Record<string, string>): ChildProcess {

@@ -3,7 +3,8 @@
  * 0.3 ms added to each RPC round trip (as `--netns`), and joined also by a second, unshaped veth pair
  * between only the two of them: the "cable". herd's split of the model over both, under
  * `--rpc-transport auto` (a direct connection over the cable), against llama.cpp run by hand over the
- * same cable; then the cable taken down and the same split over the LAN (through the tunnel) against
+ * same cable, and against a bare Node.js HTTP hop on the head in front of that (the least any Node
+ * process in herd's place costs); then the cable taken down and the same split over the LAN (through the tunnel) against
  * llama.cpp by hand over the LAN. Waits for both engines' self-measure first, as on a cluster that has
  * run a while. Prints each decode rate, the ratios, and the planner's prediction for each placement
  * against what was measured: before the load, and once the instance has run (with what the head
@@ -17,8 +18,15 @@ import type { HerdClient, PlanView } from "../src/client/herd-client.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { addCable, createTestNetwork } from "../test/support/netns.js";
 import { startBenchCluster, untilCalibrated, withCleanups, writeResults } from "./bench-cluster.js";
-import { delayingEngineDirectory, type Host, lan, shapeLinks, startRawSplit } from "./distributed-netns.js";
-import { compare, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
+import {
+  delayingEngineDirectory,
+  type Host,
+  lan,
+  shapeLinks,
+  startBareHop,
+  startRawSplit,
+} from "./distributed-netns.js";
+import { compareAll, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
 const exec = promisify(execFile);
@@ -27,6 +35,8 @@ interface Row {
   placement: string;
   herd: number;
   raw: number;
+  /** A bare Node.js hop in front of the raw split, on the head: what any Node process there costs. */
+  bareHop: number;
   predicted: number;
   route: string;
   /** The planner's reasons for the placement, as `herd plan` gives them just before the load. */
@@ -70,9 +80,14 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
       const plan = (await client.cluster()).desired.instances[0]!.plan!;
       const route = plan.rpcRoutes?.[0];
       const raw = await startRawSplit(plan, hostOf, model.file, engineDirectory, split.threads, addressOf);
-      let measured: [number, number];
+      let measured: number[];
       try {
-        measured = await compare(client.baseUrl, raw.url, split);
+        const hop = await startBareHop(await hostOf(plan.head), raw.url);
+        try {
+          measured = await compareAll([client.baseUrl, raw.url, hop.url], split);
+        } finally {
+          hop.stop();
+        }
       } finally {
         await raw.stop();
         await client.unload("bench");
@@ -81,8 +96,9 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
       const after = await planSplit(client, split);
       rows.push({
         placement,
-        herd: measured[0],
-        raw: measured[1],
+        herd: measured[0]!,
+        raw: measured[1]!,
+        bareHop: measured[2]!,
         predicted: plan.predictedDecodeTokensPerSecond ?? 0,
         route: route?.transport === "direct" ? `direct ${route.path?.from} -> ${route.path?.to}` : "tunnel",
         reasons,
@@ -133,6 +149,7 @@ function tableOf(rows: Row[]): string {
     "herd tok/s",
     "raw tok/s",
     "herd / raw",
+    "bare Node hop / raw",
     "predicted",
     "predicted / herd",
     "after one run",
@@ -147,6 +164,7 @@ function tableOf(rows: Row[]): string {
         row.herd.toFixed(2),
         row.raw.toFixed(2),
         (row.herd / row.raw).toFixed(3),
+        (row.bareHop / row.raw).toFixed(3),
         row.predicted.toFixed(2),
         (row.predicted / row.herd).toFixed(2),
         row.learnt.toFixed(2),

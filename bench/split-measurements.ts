@@ -50,16 +50,21 @@ export async function compare(
   second: string,
   options: SplitOptions,
 ): Promise<[number, number]> {
+  const [a, b] = await compareAll([first, second], options);
+  return [a!, b!];
+}
+
+/** Median decode tokens/s of each endpoint serving `bench`, measured in rounds whose order turns. */
+export async function compareAll(urls: string[], options: SplitOptions): Promise<number[]> {
   const body = { model: "bench", prompt: "Once upon a time", max_tokens: options.tokens };
-  await streamingSample(first, body, undefined);
-  await streamingSample(second, body, undefined);
-  const rates: [number[], number[]] = [[], []];
+  for (const url of urls) await streamingSample(url, body, undefined);
+  const rates: number[][] = urls.map(() => []);
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? [0, 1] : [1, 0];
-    for (const index of order) {
-      const sample = await streamingSample(index === 0 ? first : second, body, undefined);
+    for (let turn = 0; turn < urls.length; turn++) {
+      const index = (turn + round) % urls.length;
+      const sample = await streamingSample(urls[index]!, body, undefined);
       rates[index]!.push(sample.decodeTokensPerSecond);
     }
   }
-  return [median(rates[0]), median(rates[1])];
+  return rates.map(median);
 }
