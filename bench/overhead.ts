@@ -118,36 +118,30 @@ async function main(): Promise<void> {
         const herdCpuMsPerToken = (spent.herd.cpu - idleCpuMs) / (rounds * maxTokens);
         const herdTps = median(herd.map((sample) => sample.decodeTokensPerSecond));
         const directTps = median(direct.map((sample) => sample.decodeTokensPerSecond));
-        const herdTtft = median(herd.map((sample) => sample.ttftMs));
         const directTtft = median(direct.map((sample) => sample.ttftMs));
         results.push({ model, label: subject.label, herdTps, cpuUsPerToken: herdCpuMsPerToken * 1000 });
-        rows.push([
-          model,
-          subject.label,
-          directTps.toFixed(1),
-          herdTps.toFixed(1),
-          (herdTps / directTps).toFixed(3),
-          directTtft.toFixed(2),
-          herdTtft.toFixed(2),
-          (herdTtft - directTtft).toFixed(2),
-          Number.isNaN(herdCpuMsPerToken) ? "n/a" : (herdCpuMsPerToken * 1000).toFixed(1),
-          ((spent.direct.cpu / spent.direct.wall) * 100).toFixed(2),
-        ]);
-        if (subject.bare) {
-          const bareTps = median(subject.samples.bare.map((sample) => sample.decodeTokensPerSecond));
-          const bareTtft = median(subject.samples.bare.map((sample) => sample.ttftMs));
-          rows.push([
+        /** One row: a path in front of the engine against the engine itself, in the same rounds. */
+        const row = (label: string, samples: Sample[], cpuMsPerToken: number, idle: string) => {
+          const tps = median(samples.map((sample) => sample.decodeTokensPerSecond));
+          const ttft = median(samples.map((sample) => sample.ttftMs));
+          return [
             model,
-            "bare Node hop",
+            label,
             directTps.toFixed(1),
-            bareTps.toFixed(1),
-            (bareTps / directTps).toFixed(3),
+            tps.toFixed(1),
+            (tps / directTps).toFixed(3),
             directTtft.toFixed(2),
-            bareTtft.toFixed(2),
-            (bareTtft - directTtft).toFixed(2),
-            ((spent.bare.cpu / (rounds * maxTokens)) * 1000).toFixed(1),
-            "",
-          ]);
+            ttft.toFixed(2),
+            (ttft - directTtft).toFixed(2),
+            Number.isNaN(cpuMsPerToken) ? "n/a" : (cpuMsPerToken * 1000).toFixed(1),
+            idle,
+          ];
+        };
+        const idlePercent = ((spent.direct.cpu / spent.direct.wall) * 100).toFixed(2);
+        rows.push(row(subject.label, herd, herdCpuMsPerToken, idlePercent));
+        if (subject.bare) {
+          // The bare hop does nothing between requests: all its CPU time is the token path's.
+          rows.push(row("bare Node hop", subject.samples.bare, spent.bare.cpu / (rounds * maxTokens), ""));
           subject.bare.process.kill();
         }
         await subject.cluster.nodes[0]!.client.unload(model);
