@@ -124,6 +124,8 @@ async function main(): Promise<void> {
         const row = (label: string, samples: Sample[], cpuMsPerToken: number, idle: string) => {
           const tps = median(samples.map((sample) => sample.decodeTokensPerSecond));
           const ttft = median(samples.map((sample) => sample.ttftMs));
+          // Paired by round (the same round's direct request), so that drift between rounds cancels.
+          const ttftDiff = median(samples.map((sample, round) => sample.ttftMs - direct[round]!.ttftMs));
           return [
             model,
             label,
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
             (tps / directTps).toFixed(3),
             directTtft.toFixed(2),
             ttft.toFixed(2),
-            (ttft - directTtft).toFixed(2),
+            ttftDiff.toFixed(2),
             Number.isNaN(cpuMsPerToken) ? "n/a" : (cpuMsPerToken * 1000).toFixed(1),
             idle,
           ];
@@ -156,7 +158,7 @@ async function main(): Promise<void> {
         "ratio",
         "direct TTFT ms",
         "herd TTFT ms",
-        "TTFT diff ms",
+        "TTFT diff ms (paired)",
         "herd CPU µs/token",
         "idle CPU %",
       ],
