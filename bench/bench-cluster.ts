@@ -221,3 +221,24 @@ export async function untilCalibrated(client: HerdClient): Promise<void> {
       throw new Error("engines not measured yet");
   }, 300_000);
 }
+
+/**
+ * Starts a bare Node.js HTTP hop (bench/bare-hop.ts) in front of `engineUrl` on `address:port`,
+ * inside network namespace `netns` when given; resolves once it listens. `process.kill()` stops it.
+ */
+export async function startBareHop(
+  engineUrl: string,
+  options: { port: number; key?: string; address?: string; netns?: string },
+): Promise<{ url: string; process: ChildProcess }> {
+  const address = options.address ?? "127.0.0.1";
+  const script = join(root, "bench/bare-hop.ts");
+  const command = [process.execPath, "--import", "tsx", script, String(options.port), engineUrl];
+  command.push(options.key ?? "-", address);
+  const [program, ...args] = options.netns ? ["ip", "netns", "exec", options.netns, ...command] : command;
+  const child = spawn(program!, args, { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve, reject) => {
+    child.stdout!.once("data", resolve);
+    child.once("exit", (code) => reject(new Error(`the bare hop exited with ${code}`)));
+  });
+  return { url: `http://${address}:${options.port}`, process: child };
+}

@@ -14,7 +14,13 @@ import type { InstancePlan } from "../src/protocol/cluster.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { createTestNetwork, type TestNetwork } from "../test/support/netns.js";
-import { startBenchCluster, untilCalibrated, withCleanups, writeResults } from "./bench-cluster.js";
+import {
+  startBareHop,
+  startBenchCluster,
+  untilCalibrated,
+  withCleanups,
+  writeResults,
+} from "./bench-cluster.js";
 import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
@@ -190,21 +196,9 @@ export async function startRawSplit(
   }
 }
 
-/**
- * A bare Node.js HTTP hop (bench/bare-hop.ts) in `host`'s namespace, on its LAN address, in front of
- * `engineUrl`: the least any Node process in herd's place costs, measured beside herd.
- */
-export async function startBareHop(host: Host, engineUrl: string): Promise<{ url: string; stop(): void }> {
-  const hop = join(root, "bench/bare-hop.ts");
-  const args = ["--import", "tsx", hop, String(rawPorts.bareHop), engineUrl, "-", host.address];
-  const child = spawn("ip", ["netns", "exec", host.name, process.execPath, ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise((resolve, reject) => {
-    child.stdout!.once("data", resolve);
-    child.once("exit", (code) => reject(new Error(`the bare hop exited with ${code}`)));
-  });
-  return { url: `http://${host.address}:${rawPorts.bareHop}`, stop: () => child.kill() };
+/** The bare Node.js hop in `host`'s namespace, on its LAN address, in front of `engineUrl`. */
+export function startBareHopOn(host: Host, engineUrl: string): ReturnType<typeof startBareHop> {
+  return startBareHop(engineUrl, { port: rawPorts.bareHop, address: host.address, netns: host.name });
 }
 
 function inNamespace(host: Host, command: string, args: string[], env: Record<string, string>): ChildProcess {

@@ -4,9 +4,9 @@
  * between only the two of them: the "cable". herd's split of the model over both, under
  * `--rpc-transport auto` (a direct connection over the cable), against llama.cpp run by hand over the
  * same cable, and against a bare Node.js HTTP hop on the head in front of that (the least any Node
- * process in herd's place costs); then the cable taken down and the same split over the LAN (through the tunnel) against
- * llama.cpp by hand over the LAN. Waits for both engines' self-measure first, as on a cluster that has
- * run a while. Prints each decode rate, the ratios, and the planner's prediction for each placement
+ * process in herd's place costs); then the cable taken down and the same split over the LAN
+ * (through the tunnel) against llama.cpp by hand over the LAN. Waits for both engines' self-measure
+ * first, as on a cluster that has run a while. Prints each decode rate, the ratios, and the planner's prediction for each placement
  * against what was measured: before the load, and once the instance has run (with what the head
  * learnt of that route). Needs root; removes everything it made when it ends.
  */
@@ -23,7 +23,7 @@ import {
   type Host,
   lan,
   shapeLinks,
-  startBareHop,
+  startBareHopOn,
   startRawSplit,
 } from "./distributed-netns.js";
 import { compareAll, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
@@ -82,11 +82,11 @@ export async function runFabricScenario(shape: SynthModelRequest, split: SplitOp
       const raw = await startRawSplit(plan, hostOf, model.file, engineDirectory, split.threads, addressOf);
       let measured: number[];
       try {
-        const hop = await startBareHop(await hostOf(plan.head), raw.url);
+        const hop = await startBareHopOn(await hostOf(plan.head), raw.url);
         try {
           measured = await compareAll([client.baseUrl, raw.url, hop.url], split);
         } finally {
-          hop.stop();
+          hop.process.kill();
         }
       } finally {
         await raw.stop();

@@ -22,14 +22,13 @@
  * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids
  * for stream continuation costs, against a node that does not continue replies).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
 import { findFreePort } from "../src/util/free-port.js";
-import { type BenchCluster, startBenchCluster } from "./bench-cluster.js";
+import { type BenchCluster, startBareHop, startBenchCluster } from "./bench-cluster.js";
 import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
 
 const { values: options } = parseArgs({
@@ -93,7 +92,7 @@ async function main(): Promise<void> {
     for (const model of options.models.split(",")) {
       const subjects: Subject[] = [];
       for (const { label, cluster } of clusters) subjects.push(await prepareSubject(label, cluster, model));
-      if (options.floor) subjects[0]!.bare = await startBareHop(subjects[0]!, model);
+      if (options.floor) subjects[0]!.bare = await startSubjectHop(subjects[0]!, model);
       // Every path of every subject once per round, the order turned each round, so that whatever
       // else the machine does falls on all of them alike.
       const turns = subjects.flatMap((subject) =>
@@ -190,17 +189,10 @@ async function prepareSubject(label: string, cluster: BenchCluster, model: strin
 }
 
 /** Starts a bare Node.js hop (bench/bare-hop.ts) in front of the subject's engine, warmed up. */
-async function startBareHop(subject: Subject, model: string): Promise<NonNullable<Subject["bare"]>> {
-  const port = await findFreePort();
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", join(root, "bench/bare-hop.ts"), String(port), subject.directUrl, subject.key],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
-  await once(child.stdout!, "data");
-  const url = `http://127.0.0.1:${port}`;
-  await measure(url, model, undefined);
-  return { url, process: child };
+async function startSubjectHop(subject: Subject, model: string): Promise<NonNullable<Subject["bare"]>> {
+  const hop = await startBareHop(subject.directUrl, { port: await findFreePort(), key: subject.key });
+  await measure(hop.url, model, undefined);
+  return hop;
 }
 
 /** One sample of one path, with the CPU time of the process in front of the engine over it. */
