@@ -100,21 +100,3 @@ export function streamResponse(
   );
   return RESPONSE_ALREADY_SENT;
 }
-
-/**
- * Writes `text` every `intervalMs` until `work` settles, so that clients and proxies keep a
- * connection open while a model loads; returns what `work` returns.
- */
-export async function keepAliveWhile<T>(
-  work: Promise<T>,
-  writer: StreamWriter,
-  text: string,
-  intervalMs = 5_000,
-): Promise<T> {
-  const timer = setInterval(() => writer.write(text), intervalMs);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-}

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ModelNotLoadedError, ModelUnavailableError } from "../protocol/errors.js";
 import type { NodeId } from "../protocol/ids.js";
 import { abortAfter, timeLimit } from "../util/abort-after.js";
+import { everyWhile } from "../util/every-while.js";
 import { currentRequest } from "../util/request-context.js";
 import {
   type ContinuationChunk,
@@ -237,7 +238,7 @@ async function continueReply(
     let next: EngineResponse;
     try {
       const opening = openContinuation(options, plan, resume.tokens, current.deadline, instanceId);
-      next = await whileWaiting(opening, failover, send);
+      next = await everyWhile(opening, keepAliveMs, () => send(Buffer.from(failover.keepAlive)));
     } catch (error) {
       if (options.signal.aborted || reading.stopped) return;
       const lost = options.router.nodesDown(current.nodes);
@@ -375,20 +376,6 @@ async function openContinuation(
       await sleep(retryPauseMs, undefined, { signal }).catch(() => {});
       if (signal.aborted) throw error;
     }
-  }
-}
-
-/** Keep-alive text every few seconds until `work` settles; returns what it returns. */
-async function whileWaiting<T>(
-  work: Promise<T>,
-  failover: FailoverSettings,
-  send: (bytes: Buffer) => void,
-): Promise<T> {
-  const timer = setInterval(() => send(Buffer.from(failover.keepAlive)), keepAliveMs);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
   }
 }
 

@@ -3,6 +3,7 @@ import type { z } from "zod";
 import { dispatchContinuing } from "../../inference/continue-reply.js";
 import type { LocalRoute } from "../../inference/router.js";
 import { InvalidRequestError } from "../../protocol/errors.js";
+import { everyWhile } from "../../util/every-while.js";
 import { openAIAliasModels } from "../alias-listings.js";
 import { anthropicModelPage, ModelPageQuery, toAnthropicModel } from "../anthropic/model-page.js";
 import type { ApiDependencies } from "../api-dependencies.js";
@@ -16,7 +17,7 @@ import { readJsonBody } from "../read-json-body.js";
 import { requestPolicy } from "../request-policy.js";
 import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
-import { clientAbort, keepAliveWhile, streamResponse } from "../stream-response.js";
+import { clientAbort, streamResponse } from "../stream-response.js";
 import { responsesRoutes } from "./responses/routes.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, InfillRequest } from "./schemas.js";
 
@@ -106,7 +107,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
             errorText: (error) => `data: ${JSON.stringify(openAIErrorBody(mapError(error)))}\n\n`,
           },
           async (writer) => {
-            await keepAliveWhile(load.ready, writer, ": loading the model\n\n");
+            await everyWhile(load.ready, 5_000, () => writer.write(": loading the model\n\n"));
             const upstream = await send();
             if (upstream.status === 200) {
               for await (const chunk of upstream.body) writer.write(chunk as Uint8Array);
