@@ -65,6 +65,18 @@ describe("one model across three nodes", () => {
     const view = await a.client.cluster();
     const instance = view.desired.instances[0]!;
     expect(new Set(instance.plan!.shards.map((shard) => shard.node)).size).toBe(3);
+    // The CPU head keeps the 512 × 64 output matrix (131072 bytes), as llama.cpp reports allocating:
+    // the last shard holds its block alone, and each token's logits never cross back.
+    expect(instance.plan!.outputOnHead).toBe(true);
+    const memory = (await a.client.instances()).find((entry) => entry.id === instance.id)!.engineMemory!;
+    const last = memory.find((place) => place.rpcIndex === instance.plan!.rpcNodes.length - 1)!;
+    const head = memory.find((place) => place.rpcIndex === undefined)!;
+    const blocks = (node: string) => instance.plan!.shards.find((shard) => shard.node === node)!;
+    const lastBlocks = blocks(instance.plan!.rpcNodes.at(-1)!);
+    expect(last.weightBytes).toBeLessThan((lastBlocks.layerEnd - lastBlocks.layerStart) * 181760 + 65536);
+    expect(head.weightBytes).toBeGreaterThan(
+      blocks(instance.plan!.head).layerEnd * 181760 + 2 * 131072 - 16384,
+    );
     expect(await complete(a, "stories260K")).toBe(single);
     // Any node's API reaches it, and any node's CLI shows where it runs.
     expect(await complete(c, "stories260K")).toBe(single);

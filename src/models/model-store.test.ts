@@ -99,6 +99,7 @@ describe("ModelStore.import", () => {
       layerCount: 5,
       bytesPerLayer: 181760,
       nonLayerBytes: 262400,
+      outputWeightBytes: 131072,
       kvBytesPerToken: 640,
       embeddingLength: 64,
       expertCount: 0,

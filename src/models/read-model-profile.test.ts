@@ -65,6 +65,8 @@ describe("readGgufFacts", () => {
       layerCount: 5,
       bytesPerLayer: 181760,
       nonLayerBytes: 262400,
+      // Its own 512 × 64 output matrix, not tied to the input embeddings.
+      outputWeightBytes: 512 * 64 * 4,
       // 5 layers × 4 KV heads × (8 + 8) key and value dimensions × 2 bytes of f16.
       kvBytesPerToken: 640,
       embeddingLength: 64,
@@ -152,6 +154,8 @@ describe("readGgufFacts", () => {
       parameterCount: 32 * 8 + 2 * 32 * 32,
       bytesPerLayer: 32 * 32 * 4,
       nonLayerBytes: 32 * 8 * 4,
+      // No `output.weight`: the output is tied to the input embeddings.
+      outputWeightBytes: 0,
       ...facts,
     });
   });

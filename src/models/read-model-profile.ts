@@ -13,6 +13,7 @@ export interface GgufFacts {
   layerCount: number;
   bytesPerLayer: number;
   nonLayerBytes: number;
+  outputWeightBytes: number;
   kvBytesPerToken: number;
   embeddingLength: number;
   expertCount: number;
@@ -189,6 +190,7 @@ async function ggufFactsFromInfo(
   let dataStarts = 0;
   let layerBytes = 0;
   let expertBytes = 0;
+  let outputWeightBytes = 0;
   for (const [part, unsorted] of byPart) {
     const tensors = [...unsorted].sort((a, b) => Number(a.offset) - Number(b.offset));
     const first = tensors[0]!;
@@ -202,6 +204,8 @@ async function ggufFactsFromInfo(
       if (tensor.name.startsWith("blk.")) layerBytes += bytes;
       // Mixture-of-Experts blocks stack their experts in `ffn_{gate,up,down}_exps` (shared experts are `_shexp`).
       if (tensor.name.startsWith("blk.") && tensor.name.includes("_exps")) expertBytes += bytes;
+      // A model that ties its output to the input embeddings has no matrix of its own for it.
+      if (tensor.name === "output.weight") outputWeightBytes += bytes;
     });
   }
   const expectedSize = dataStarts + insights.modelSize;
@@ -252,6 +256,7 @@ async function ggufFactsFromInfo(
     layerCount: blockCount,
     bytesPerLayer: blockCount > 0 ? layerBytes / blockCount : 0,
     nonLayerBytes: insights.modelSize - layerBytes,
+    outputWeightBytes,
     kvBytesPerToken,
     embeddingLength,
     expertCount: metadata.expert_count ?? 0,

@@ -34,6 +34,13 @@ export interface Configuration {
   gpuLayers: number;
   members: readonly ResolvedNode[];
   prediction?: CostBreakdown;
+  /**
+   * A CPU-only head keeps the output matrix (`--override-tensor`) rather than the last RPC shard:
+   * each token's activations cross to the head instead of its logits.
+   */
+  outputOnHead: boolean;
+  /** Where the head could keep the output matrix: the decode predicted with the other choice. */
+  otherOutputDecode?: number;
 }
 
 interface Device {
@@ -42,14 +49,38 @@ interface Device {
   load: Omit<ShardLoad, "blockFraction">;
 }
 
-/** Builds the configuration of `members` headed by `head` in `mode`; `fits` says whether it is possible. */
+/**
+ * Builds the configuration of `members` headed by `head` in `mode`; `fits` says whether it is possible.
+ * A layer split under a CPU-only head is built twice where the model's output matrix is a tensor of
+ * its own: with it on the last shard (llama.cpp's choice), whose logits then cross to the head each
+ * token (4 B × vocabulary), and with it on the head; the faster of those that fit is kept.
+ */
 export function configure(
   context: PlanningContext,
   members: readonly ResolvedNode[],
   head: ResolvedNode,
   mode: SplitMode,
 ): Configuration {
-  const { devices, remotes } = deviceOrder(context, members, head, mode);
+  const onShard = configureWith(context, members, head, mode, false);
+  if (mode !== "layer" || head.accelerated || members.length < 2 || !context.shape.separateOutput)
+    return onShard;
+  const onHead = configureWith(context, members, head, mode, true);
+  const decode = (configuration: Configuration) => configuration.prediction?.decodeTokensPerSecond;
+  if (!onHead.fits) return onShard;
+  if (!onShard.fits) return onHead;
+  return decode(onHead)! > decode(onShard)!
+    ? { ...onHead, otherOutputDecode: decode(onShard) }
+    : { ...onShard, otherOutputDecode: decode(onHead) };
+}
+
+function configureWith(
+  context: PlanningContext,
+  members: readonly ResolvedNode[],
+  head: ResolvedNode,
+  mode: SplitMode,
+  outputOnHead: boolean,
+): Configuration {
+  const { devices, remotes } = deviceOrder(context, members, head, mode, outputOnHead);
   const base: Configuration = {
     nodes: members.map((node) => node.id).sort(compareIds),
     head: head.id,
@@ -61,6 +92,7 @@ export function configure(
     tensorSplit: [],
     gpuLayers: 0,
     members,
+    outputOnHead,
   };
   // With tensor split every device holds its proportion of the output layer too.
   const memory: DeviceMemory = (device, blockFraction) =>
@@ -117,12 +149,14 @@ type Division =
  * The devices in llama.cpp's order (src/llama.cpp, llama_prepare_model_devices): layer split puts
  * RPC servers before local GPUs and the output layer with the last device; blocks kept on the CPU
  * come first. Tensor split takes devices in registration order (local GPUs, then `--rpc`) and no CPU.
+ * `outputOnHead`: a CPU-only head's layer split with the output matrix overridden to the head's CPU.
  */
 function deviceOrder(
   context: PlanningContext,
   members: readonly ResolvedNode[],
   head: ResolvedNode,
   mode: SplitMode,
+  outputOnHead: boolean,
 ): { devices: Device[]; remotes: ResolvedNode[] } {
   // RPC servers go in order of capacity, the largest last: with a CPU-only head it holds the output layer.
   const remotes = members
@@ -154,7 +188,10 @@ function deviceOrder(
   if (head.accelerated)
     return { devices: [...remotes.map((node) => rpc(node, false)), local(true)], remotes };
   return {
-    devices: [local(false), ...remotes.map((node, index) => rpc(node, index === remotes.length - 1))],
+    devices: [
+      local(outputOnHead),
+      ...remotes.map((node, index) => rpc(node, !outputOnHead && index === remotes.length - 1)),
+    ],
     remotes,
   };
 }
@@ -218,11 +255,12 @@ function layerDivision(
   return {
     fractions: counts.map((count) => count / layers),
     counts,
-    // Every device but a CPU-only head's CPU takes a `--tensor-split` entry; +1 where the output layer is.
+    // Every device but a CPU-only head's CPU takes a `--tensor-split` entry; the last one +1, as
+    // llama.cpp counts the output layer there (an override moves only its matrix).
     tensorSplit:
       mode === "layer"
         ? devices.flatMap((device, index) =>
-            device.backend === "local-cpu" ? [] : [counts[index]! + device.load.outputFraction],
+            device.backend === "local-cpu" ? [] : [counts[index]! + (index === devices.length - 1 ? 1 : 0)],
           )
         : [],
     // A CPU-only head keeps its blocks by offloading only the rest (llama.cpp keeps the first ones).

@@ -185,6 +185,7 @@ function unfit(members: ResolvedNode[], splitMode: SplitMode, why: string): Conf
     tensorSplit: [],
     gpuLayers: 0,
     members,
+    outputOnHead: false,
   };
 }
 

@@ -9,8 +9,6 @@ import {
 } from "./memory-estimate.js";
 import { stories260K } from "./test-models.js";
 
-/** The shared real model's profile (`readGgufFacts` of stories260K-f32.gguf). */
-
 describe("kvCacheTokens", () => {
   it.each([
     { contextSize: 4096, parallel: 1, cells: 4096 },
@@ -34,6 +32,24 @@ describe("modelShape", () => {
       defaultBytesPerParameter,
     );
   });
+
+  it.each([
+    // Its own output matrix: the rest of the non-layer bytes are the input embeddings (and norm).
+    { outputWeightBytes: 131072, input: 262400 - 131072, output: 131072, separateOutput: true },
+    // Tied, or not known (a profile from before it was read): all for the input, half for the output.
+    { outputWeightBytes: 0, input: 262400, output: 131200, separateOutput: false },
+    { outputWeightBytes: undefined, input: 262400, output: 131200, separateOutput: false },
+  ])(
+    "divides the non-layer bytes by the output matrix's size, $outputWeightBytes",
+    ({ outputWeightBytes, input, output, separateOutput }) => {
+      const shape = modelShape({ ...stories260K, outputWeightBytes });
+      expect([shape.inputBytes, shape.outputBytes, shape.separateOutput]).toEqual([
+        input,
+        output,
+        separateOutput,
+      ]);
+    },
+  );
 });
 
 describe("shardMemory", () => {
@@ -41,7 +57,7 @@ describe("shardMemory", () => {
 
   it("adds weights, KV cache, compute buffers and the margin on one node", () => {
     const memory = shardMemory(shape, 4096, 1, { blockFraction: 1, isHead: true, outputFraction: 1 });
-    expect(memory.weightBytes).toBe(5 * 181760 + 262400 + 131200);
+    expect(memory.weightBytes).toBe(5 * 181760 + 262400);
     expect(memory.kvBytes).toBe(640 * 4096);
     expect(memory.computeBytes).toBe(4 * 512 * 64 * 6 + 2 * 512 * 4096 + 4 * 512 * 507 + 4 * 507);
     expect(memory.totalBytes).toBe(
@@ -58,12 +74,12 @@ describe("shardMemory", () => {
     {
       name: "the head's CPU shard",
       load: { blockFraction: 0.2, isHead: true, outputFraction: 0 },
-      weights: 181760 + 262400,
+      weights: 181760 + 262400 - 131072,
     },
     {
       name: "the last shard",
       load: { blockFraction: 0.4, isHead: false, outputFraction: 1 },
-      weights: 2 * 181760 + 131200,
+      weights: 2 * 181760 + 131072,
     },
   ])("gives $name its blocks, KV share and layers", ({ load, weights }) => {
     const memory = shardMemory(shape, 4096, 1, load);

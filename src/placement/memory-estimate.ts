@@ -14,8 +14,13 @@ export interface ModelShape {
   bytesPerLayer: number;
   /** Input token embeddings, kept in the head's host memory (llama.cpp never offloads the input layer). */
   inputBytes: number;
-  /** The output layer, kept with the device that holds the last block. */
+  /** The output layer, kept with the device that holds the last block (or the head's CPU, see below). */
   outputBytes: number;
+  /**
+   * The output matrix is a tensor of its own (`output.weight`, not tied to the input embeddings), so
+   * a CPU head can keep it (`--override-tensor`) where llama.cpp would put it with the last RPC shard.
+   */
+  separateOutput: boolean;
   /** Weight bytes one token reads in one block: all of a dense block, the routed share of the experts. */
   layerReadBytes: number;
   bytesPerParameter: number;
@@ -26,10 +31,11 @@ export interface ModelShape {
 }
 
 /**
- * The profile does not say how `nonLayerBytes` divides between input embeddings and output layer,
- * nor whether they are tied (then llama.cpp loads the output as a second copy of the embeddings). So:
- * the head holds all of `nonLayerBytes` for the input (exact when tied) and the last block's device
- * holds half of it for the output (exact when untied). Together 1.5×, never short by more than half.
+ * How `nonLayerBytes` divides between input embeddings and output layer: exact where the profile
+ * knows the model's output matrix (`outputWeightBytes`). Otherwise (tied, where llama.cpp loads the
+ * output as a second copy of the embeddings on a GPU and maps the same bytes on a CPU, or a profile
+ * from before it was read) the head holds all of `nonLayerBytes` for the input (exact when tied) and
+ * the last block's device half of it for the output: together 1.5×, never short by more than half.
  */
 export function modelShape(model: PlacementModel): ModelShape {
   const expertShare = model.expertCount > 0 ? model.expertUsedCount / model.expertCount : 1;
@@ -38,11 +44,13 @@ export function modelShape(model: PlacementModel): ModelShape {
       ? model.sizeBytes / model.parameterCount
       : defaultBytesPerParameter;
   const embeddingLength = Math.max(1, model.embeddingLength);
+  const separateOutput = (model.outputWeightBytes ?? 0) > 0;
   return {
     layerCount: model.layerCount,
     bytesPerLayer: model.bytesPerLayer,
-    inputBytes: model.nonLayerBytes,
-    outputBytes: model.nonLayerBytes / 2,
+    inputBytes: separateOutput ? model.nonLayerBytes - model.outputWeightBytes! : model.nonLayerBytes,
+    outputBytes: separateOutput ? model.outputWeightBytes! : model.nonLayerBytes / 2,
+    separateOutput,
     layerReadBytes: model.bytesPerLayer - model.expertBytesPerLayer * (1 - expertShare),
     bytesPerParameter,
     embeddingLength,

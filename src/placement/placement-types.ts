@@ -18,7 +18,7 @@ export type PlacementModel = Pick<
   | "expertUsedCount"
   | "expertBytesPerLayer"
 > &
-  Partial<Pick<ModelProfile, "parameterCount" | "headCount">> & { name: string };
+  Partial<Pick<ModelProfile, "parameterCount" | "headCount" | "outputWeightBytes">> & { name: string };
 
 /** How to split a model over several nodes; `auto` lets the cost model choose. */
 export type SplitRequest = "auto" | "layer" | "tensor";
@@ -156,6 +156,11 @@ export interface Plan {
   tensorSplit: number[];
   /** `--n-gpu-layers`: blocks + output layer llama.cpp offloads to devices (the rest stay on the CPU). */
   gpuLayers: number;
+  /**
+   * A CPU-only head keeps the output matrix, which llama.cpp would put with the last RPC shard
+   * (`outputOnHeadArgs` in protocol/instance-plan.ts): each token's activations cross to the head rather than its logits.
+   */
+  outputOnHead: boolean;
   /**
    * Split-related llama-server flags only: `--split-mode`, `--tensor-split`, `--n-gpu-layers`,
    * `--ctx-size`, `--parallel`. The caller adds `--rpc host:port,...` for `rpcNodes` in that order.

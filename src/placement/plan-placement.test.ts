@@ -227,10 +227,65 @@ describe("planPlacement", () => {
     const plan = planPlacement(scenarioInput("stories260K on three nodes"));
     expect(plan.shards.map((shard) => shard.layerEnd - shard.layerStart)).toEqual([2, 2, 1]);
     expect(plan.shards[0]).toMatchObject({ node: plan.head, backend: "local-cpu", layerStart: 0 });
+  });
+
+  it("keeps the output matrix on a CPU-only head where the logits would cost more to send", () => {
+    const plan = planPlacement(scenarioInput("stories260K on three nodes"));
+    expect(plan.outputOnHead).toBe(true);
     expect(plan.llamaServerArgs).toEqual([
       ...["--split-mode", "layer", "--tensor-split", "2,2", "--n-gpu-layers", "4"],
+      ...["--override-tensor", "^output\\.weight$=CPU"],
       ...["--ctx-size", "4096", "--parallel", "1"],
     ]);
+    // The head holds the matrix; the last shard, which llama.cpp gives the output layer, does not.
+    const head = plan.shards[0]!;
+    const last = plan.shards.at(-1)!;
+    const middle = plan.shards[1]!;
+    expect(head.weightBytes).toBe(2 * 181760 + (262400 - 131072) + 131072);
+    expect(last.weightBytes).toBe(181760);
+    expect(middle.weightBytes).toBe(2 * 181760);
+    expect(plan.reasons).toContainEqual(
+      expect.stringMatching(/^a keeps the output matrix \(0\.1 MiB\).* logits \(2 KiB\) would cross from c/),
+    );
+  });
+
+  describe("where a CPU-only head keeps the output matrix", () => {
+    const untied70B: PlacementModel = { ...llama70B, outputWeightBytes: llama70B.nonLayerBytes / 2 };
+    const onHead = (model: PlacementModel, nodes: PlacementNode[], links: LinkMeasurement[]) =>
+      planPlacement({
+        model,
+        request: request({ split: "layer", minNodes: 2, head: id(nodes[0]!.id) }),
+        cluster: { nodes, links },
+      });
+    const host = cpu("host", 200);
+
+    it("on the head, over Wi-Fi between CPUs: only activations cross, not 513 KB of logits per token", () => {
+      const nodes = [host, cpu("b", 200)];
+      const plan = onHead(
+        { ...llama8B, outputWeightBytes: llama8B.nonLayerBytes / 2 },
+        nodes,
+        mesh(nodes, 3, 30e6),
+      );
+      expect(plan.outputOnHead).toBe(true);
+      const other = Number(/would cross from b.*\((\d+\.\d) tokens\/s\)/.exec(plan.reasons.join("\n"))![1]);
+      expect(other).toBeLessThan(plan.predicted.decodeTokensPerSecond);
+    });
+
+    it("with a GPU shard on a fast link, which computes it faster than the head's CPU", () => {
+      const nodes = [host, rtx4090];
+      const plan = onHead(untied70B, nodes, mesh(nodes, 0.01, 10e9));
+      expect(plan.head).toBe("host");
+      expect(plan.outputOnHead).toBe(false);
+      expect(plan.llamaServerArgs).not.toContain("--override-tensor");
+      expect(plan.reasons).toContainEqual(expect.stringMatching(/^The output matrix stays with gpu/));
+    });
+
+    it("with the last shard when the model ties its output to the input embeddings", () => {
+      const tied = { ...llama70B, outputWeightBytes: 0 };
+      const plan = onHead(tied, [host, cpu("b", 200)], lan([host, cpu("b", 200)]));
+      expect(plan.outputOnHead).toBe(false);
+      expect(plan.reasons.join("\n")).not.toMatch(/output matrix/);
+    });
   });
 
   it("puts an accelerated head last, with the output layer", () => {

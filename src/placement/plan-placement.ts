@@ -1,4 +1,5 @@
 import type { NodeId } from "../protocol/ids.js";
+import { outputOnHeadArgs } from "../protocol/instance-plan.js";
 import { type Configuration, compareIds } from "./configure.js";
 import { exploreConfigurations, type Problem, prepareProblem, rankConfigurations } from "./explore.js";
 import { noPlacementError } from "./no-placement.js";
@@ -34,6 +35,7 @@ export function planPlacement(input: PlacementInput): Plan {
     rpcNodes: best.rpcNodes,
     tensorSplit: best.tensorSplit,
     gpuLayers: best.gpuLayers,
+    outputOnHead: best.outputOnHead,
     llamaServerArgs: splitArgs(best, problem),
     memoryPerNode: best.shards.map((shard) => {
       const availableBytes = best.members.find((node) => node.id === shard.node)!.capacityBytes;
@@ -67,6 +69,7 @@ function splitArgs(best: Configuration, problem: Problem): string[] {
   const args = ["--split-mode", best.splitMode];
   if (best.tensorSplit.length > 0) args.push("--tensor-split", best.tensorSplit.join(","));
   args.push("--n-gpu-layers", String(best.gpuLayers));
+  if (best.outputOnHead) args.push(...outputOnHeadArgs);
   args.push(
     "--ctx-size",
     String(problem.context.contextSize),

@@ -1,6 +1,7 @@
 import type { NodeId } from "../protocol/ids.js";
 import { type Configuration, gib } from "./configure.js";
 import type { Problem } from "./explore.js";
+import type { ModelShape } from "./memory-estimate.js";
 import { assumedLink, type ResolvedNode } from "./resolve-nodes.js";
 
 /** How many left-out nodes the reasons name one by one. */
@@ -135,6 +136,8 @@ function splitReasons({ problem: { context }, best, all, name }: ReasonInput): s
       `Blocks: ${best.shards.map((shard) => `${name(shard.node)} ${shard.layerStart}-${shard.layerEnd - 1}`).join(", ")}; ` +
         "faster memory takes more blocks, nodes of equal speed share by free memory.",
     );
+    const output = outputReason(context.shape, best, name);
+    if (output) reasons.push(output);
     return reasons;
   }
   if (best.splitMode === "tensor") {
@@ -149,13 +152,33 @@ function splitReasons({ problem: { context }, best, all, name }: ReasonInput): s
   return [];
 }
 
+/** Where a CPU-only head's layer split keeps the output matrix, where it had the choice. */
+function outputReason(
+  shape: ModelShape,
+  best: Configuration,
+  name: (id: NodeId) => string,
+): string | undefined {
+  if (best.otherOutputDecode === undefined) return undefined;
+  const head = name(best.head);
+  const last = name(best.rpcNodes.at(-1)!);
+  const other = `${best.otherOutputDecode.toFixed(1)} tokens/s`;
+  const logits = `${((4 * shape.vocabularyEstimate) / 1024).toFixed(0)} KiB`;
+  return best.outputOnHead
+    ? `${head} keeps the output matrix (${mib(shape.outputBytes)}) and computes it on its CPU: otherwise each token's logits (${logits}) would cross from ${last}, as llama.cpp places it (${other}).`
+    : `The output matrix stays with ${last}, as llama.cpp places it: ${head} computing it on its CPU, so that activations cross instead of each token's logits (${logits}), would predict ${other}.`;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 /** Which node heads the instance, and how the preferred head compares. */
 function headReason({ problem, best, ranked, name }: ReasonInput): string {
   const holdsOutput = best.shards.some(
     (shard) => shard.node === best.head && shard.layerEnd === problem.context.shape.layerCount,
   );
   let headText = `${name(best.head)} heads it: it runs llama-server and keeps the input embeddings`;
-  if (holdsOutput && best.splitMode !== "tensor") headText += " and the output layer";
+  if ((holdsOutput || best.outputOnHead) && best.splitMode !== "tensor") headText += " and the output layer";
   if (problem.preferredHead === best.head) headText += " (the preferred head)";
   else if (problem.preferredHead !== undefined) {
     const preferred = ranked.find((configuration) => configuration.head === problem.preferredHead);

@@ -38,6 +38,7 @@ export const stories260K: PlacementModel = {
   layerCount: 5,
   bytesPerLayer: 181760,
   nonLayerBytes: 262400,
+  outputWeightBytes: 131072,
   kvBytesPerToken: 640,
   embeddingLength: 64,
   headCount: 8,

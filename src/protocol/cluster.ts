@@ -114,6 +114,7 @@ const PlacementModel = z.object({
   layerCount: z.number(),
   bytesPerLayer: z.number(),
   nonLayerBytes: z.number(),
+  outputWeightBytes: z.number().optional(),
   kvBytesPerToken: z.number(),
   embeddingLength: z.number(),
   expertCount: z.number().default(0),

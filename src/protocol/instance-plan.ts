@@ -72,6 +72,12 @@ export const InstancePlan = z.object({
   rpcTransport: z.enum(["tunnel", "direct"]).default("tunnel"),
   /** Per `rpcNodes` entry, how the head reaches it; absent in plans older than routes (all `rpcTransport`). */
   rpcRoutes: z.array(RpcRoute).max(64).optional(),
+  /**
+   * The head's CPU keeps the output matrix, which llama.cpp would put with the last RPC shard
+   * (`outputOnHeadArgs`): each token's activations cross to the head instead of its logits. Absent in
+   * plans from before the choice (the output with the last shard).
+   */
+  outputOnHead: z.boolean().optional(),
   /** The planner's prediction, for comparison with what the instance measures. */
   predictedDecodeTokensPerSecond: z.number().nonnegative().optional(),
   /**
@@ -84,3 +90,10 @@ export const InstancePlan = z.object({
   uncorrectedRemoteSeconds: z.number().nonnegative().optional(),
 });
 export type InstancePlan = z.infer<typeof InstancePlan>;
+
+/**
+ * The llama-server flags that keep the output matrix in the head's host memory, computed by its CPU.
+ * The pattern is searched for in each tensor's name, so it is anchored: `blk.0.attn_output.weight`
+ * contains `output.weight` too. A model with tied embeddings has no such tensor (the planner knows).
+ */
+export const outputOnHeadArgs: readonly string[] = ["--override-tensor", "^output\\.weight$=CPU"];

@@ -29,6 +29,11 @@ export const ModelProfile = z.object({
   bytesPerLayer: z.number().nonnegative(),
   /** Weight bytes outside the blocks (embeddings, output head). */
   nonLayerBytes: z.number().nonnegative(),
+  /**
+   * Weight bytes of the output matrix (`output.weight`), part of `nonLayerBytes`; 0 when the model ties
+   * its output to the input embeddings. Absent for models stored before it was read.
+   */
+  outputWeightBytes: z.number().nonnegative().optional(),
   /** KV cache bytes per token of context (f16 cache, all layers). */
   kvBytesPerToken: z.number().nonnegative(),
   embeddingLength: z.number().int().nonnegative(),

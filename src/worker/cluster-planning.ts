@@ -100,6 +100,7 @@ export function toInstancePlan(
     rpcNodes: plan.rpcNodes,
     tensorSplit: plan.tensorSplit,
     gpuLayers: plan.gpuLayers,
+    ...(plan.outputOnHead && { outputOnHead: true }),
     ...chooseRpcRoutes(plan.head, plan.rpcNodes, transport, view),
     predictedDecodeTokensPerSecond: plan.predicted.decodeTokensPerSecond,
     predictedHeadSeconds: plan.predicted.headSeconds,

@@ -59,6 +59,7 @@ function placementBasis(
     layerCount: profile.layerCount,
     bytesPerLayer: profile.bytesPerLayer,
     nonLayerBytes: profile.nonLayerBytes,
+    ...(profile.outputWeightBytes !== undefined && { outputWeightBytes: profile.outputWeightBytes }),
     kvBytesPerToken: profile.kvBytesPerToken,
     embeddingLength: profile.embeddingLength,
     expertCount: profile.expertCount,
