@@ -102,6 +102,7 @@ describe("ModelStore.import", () => {
       outputWeightBytes: 131072,
       kvBytesPerToken: 640,
       embeddingLength: 64,
+      feedForwardLength: 172,
       expertCount: 0,
       expertUsedCount: 0,
       expertBytesPerLayer: 0,

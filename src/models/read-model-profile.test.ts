@@ -70,6 +70,7 @@ describe("readGgufFacts", () => {
       // 5 layers × 4 KV heads × (8 + 8) key and value dimensions × 2 bytes of f16.
       kvBytesPerToken: 640,
       embeddingLength: 64,
+      feedForwardLength: 172,
       expertCount: 0,
       expertUsedCount: 0,
       expertBytesPerLayer: 0,

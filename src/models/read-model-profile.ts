@@ -16,6 +16,7 @@ export interface GgufFacts {
   outputWeightBytes: number;
   kvBytesPerToken: number;
   embeddingLength: number;
+  feedForwardLength: number;
   expertCount: number;
   expertUsedCount: number;
   expertBytesPerLayer: number;
@@ -219,6 +220,7 @@ async function ggufFactsFromInfo(
   const metadata = info.architectureMetadata as Record<string, unknown> & {
     block_count?: number;
     embedding_length?: number;
+    feed_forward_length?: number | number[];
     context_length?: number;
     expert_count?: number;
     expert_used_count?: number;
@@ -259,6 +261,10 @@ async function ggufFactsFromInfo(
     outputWeightBytes,
     kvBytesPerToken,
     embeddingLength,
+    // Per layer where layers differ: the widest decides the compute buffer.
+    feedForwardLength: Array.isArray(metadata.feed_forward_length)
+      ? Math.max(0, ...metadata.feed_forward_length)
+      : (metadata.feed_forward_length ?? 0),
     expertCount: metadata.expert_count ?? 0,
     expertUsedCount: metadata.expert_used_count ?? 0,
     expertBytesPerLayer: blockCount > 0 ? expertBytes / blockCount : 0,

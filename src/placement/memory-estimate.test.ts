@@ -33,6 +33,15 @@ describe("modelShape", () => {
     );
   });
 
+  it("takes the feed-forward width from the header, or bounds it by a block's weights", () => {
+    expect(modelShape(stories260K).feedForwardLength).toBe(172);
+    // 181760 bytes of f32 a block: 44,900 weights, of which 2 × 64² at most are attention's.
+    const estimated = modelShape({ ...stories260K, feedForwardLength: undefined }).feedForwardLength;
+    expect(estimated).toBeGreaterThanOrEqual(172);
+    expect(estimated).toBeLessThan(1.2 * 191);
+    expect(modelShape({ ...stories260K, expertCount: 8, expertUsedCount: 2 }).feedForwardLength).toBe(0);
+  });
+
   it.each([
     // Its own output matrix: the rest of the non-layer bytes are the input embeddings (and norm).
     { outputWeightBytes: 131072, input: 262400 - 131072, output: 131072, separateOutput: true },
@@ -59,7 +68,8 @@ describe("shardMemory", () => {
     const memory = shardMemory(shape, 4096, 1, { blockFraction: 1, isHead: true, outputFraction: 1 });
     expect(memory.weightBytes).toBe(5 * 181760 + 262400);
     expect(memory.kvBytes).toBe(640 * 4096);
-    expect(memory.computeBytes).toBe(4 * 512 * 64 * 6 + 2 * 512 * 4096 + 4 * 512 * 507 + 4 * 507);
+    // The feed-forward's peak (2 × 64 + 3 × 172 floats a token) is above attention's (6 × 64).
+    expect(memory.computeBytes).toBe(4 * 512 * (2 * 64 + 3 * 172) + 2 * 512 * 4096 + 4 * 512 * 507 + 4 * 507);
     expect(memory.totalBytes).toBe(
       Math.ceil((memory.weightBytes + memory.kvBytes + memory.computeBytes) * 1.05) + marginFixedBytes,
     );

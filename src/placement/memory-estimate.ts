@@ -25,6 +25,8 @@ export interface ModelShape {
   layerReadBytes: number;
   bytesPerParameter: number;
   embeddingLength: number;
+  /** A dense block's feed-forward width (0 for Mixture-of-Experts, whose experts are counted apart). */
+  feedForwardLength: number;
   expertUsedCount: number;
   vocabularyEstimate: number;
   kvBytesPerToken: number;
@@ -45,6 +47,14 @@ export function modelShape(model: PlacementModel): ModelShape {
       : defaultBytesPerParameter;
   const embeddingLength = Math.max(1, model.embeddingLength);
   const separateOutput = (model.outputWeightBytes ?? 0) > 0;
+  // Where the header did not say: what a block's weights leave beside attention (at most 2E² with
+  // grouped-query attention) in its three feed-forward matrices, an upper bound.
+  const parametersPerBlock = model.bytesPerLayer / bytesPerParameter;
+  const feedForwardLength =
+    model.expertCount > 0
+      ? 0
+      : model.feedForwardLength ||
+        Math.max(0, (parametersPerBlock - 2 * embeddingLength ** 2) / (3 * embeddingLength));
   return {
     layerCount: model.layerCount,
     bytesPerLayer: model.bytesPerLayer,
@@ -54,6 +64,7 @@ export function modelShape(model: PlacementModel): ModelShape {
     layerReadBytes: model.bytesPerLayer - model.expertBytesPerLayer * (1 - expertShare),
     bytesPerParameter,
     embeddingLength,
+    feedForwardLength,
     expertUsedCount: model.expertUsedCount,
     // Embeddings and output are each vocabulary × embedding weights.
     vocabularyEstimate: Math.ceil(model.nonLayerBytes / (2 * embeddingLength * bytesPerParameter)),
@@ -89,10 +100,13 @@ export interface ShardMemory {
 /**
  * Memory a node needs for its shard.
  *
- * compute = 4 B × ubatch × embedding × (6 + 2 × experts used)   one block's f32 activations (residual,
- *              norm, Q, K, V, attention output, FFN in and out; each routed expert's intermediates),
- *              counted once because ggml's allocator reuses them block after block; flash attention
- *              (llama-server's default) never materialises the KQ matrix
+ * compute = 4 B × ubatch × (max(6 × embedding, 2 × embedding + 3 × feed-forward)
+ *                             + 2 × experts used × embedding)
+ *              one block's f32 activations at their peak (residual, norm, Q, K, V, attention output;
+ *              or the feed-forward's input, residual and its gate, up and product, which is what
+ *              llama.cpp reserves on an RPC shard of a dense model, to the byte; each routed expert's
+ *              intermediates), counted once because ggml's allocator reuses them block after block;
+ *              flash attention (llama-server's default) never materialises the KQ matrix
  *         + 2 B × ubatch × KV cells                             the f16 attention mask
  *         + outputFraction × 4 B × ubatch × vocabulary         logits of a full ubatch
  *         + (head) 4 B × vocabulary × parallel                 llama.cpp's host output buffer
@@ -111,7 +125,10 @@ export function shardMemory(
     load.outputFraction * shape.outputBytes;
   const kvBytes = load.blockFraction * shape.kvBytesPerToken * cells;
   const computeBytes =
-    4 * ubatchTokens * shape.embeddingLength * (6 + 2 * shape.expertUsedCount) +
+    4 *
+      ubatchTokens *
+      (Math.max(6 * shape.embeddingLength, 2 * shape.embeddingLength + 3 * shape.feedForwardLength) +
+        2 * shape.expertUsedCount * shape.embeddingLength) +
     2 * ubatchTokens * cells +
     load.outputFraction * 4 * ubatchTokens * shape.vocabularyEstimate +
     (load.isHead ? 4 * shape.vocabularyEstimate * parallel : 0);

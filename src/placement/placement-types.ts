@@ -18,7 +18,9 @@ export type PlacementModel = Pick<
   | "expertUsedCount"
   | "expertBytesPerLayer"
 > &
-  Partial<Pick<ModelProfile, "parameterCount" | "headCount" | "outputWeightBytes">> & { name: string };
+  Partial<Pick<ModelProfile, "parameterCount" | "headCount" | "outputWeightBytes" | "feedForwardLength">> & {
+    name: string;
+  };
 
 /** How to split a model over several nodes; `auto` lets the cost model choose. */
 export type SplitRequest = "auto" | "layer" | "tensor";

@@ -250,11 +250,11 @@ describe("planPlacement", () => {
   });
 
   describe("where a CPU-only head keeps the output matrix", () => {
-    const untied70B: PlacementModel = { ...llama70B, outputWeightBytes: llama70B.nonLayerBytes / 2 };
+    const untied8B: PlacementModel = { ...llama8B, outputWeightBytes: llama8B.nonLayerBytes / 2 };
     const onHead = (model: PlacementModel, nodes: PlacementNode[], links: LinkMeasurement[]) =>
       planPlacement({
         model,
-        request: request({ split: "layer", minNodes: 2, head: id(nodes[0]!.id) }),
+        request: request({ split: "layer", minNodes: 2, allowedHeads: [id(nodes[0]!.id)] }),
         cluster: { nodes, links },
       });
     const host = cpu("host", 200);
@@ -273,7 +273,7 @@ describe("planPlacement", () => {
 
     it("with a GPU shard on a fast link, which computes it faster than the head's CPU", () => {
       const nodes = [host, rtx4090];
-      const plan = onHead(untied70B, nodes, mesh(nodes, 0.01, 10e9));
+      const plan = onHead(untied8B, nodes, mesh(nodes, 0.01, 10e9));
       expect(plan.head).toBe("host");
       expect(plan.outputOnHead).toBe(false);
       expect(plan.llamaServerArgs).not.toContain("--override-tensor");

@@ -41,6 +41,7 @@ export const stories260K: PlacementModel = {
   outputWeightBytes: 131072,
   kvBytesPerToken: 640,
   embeddingLength: 64,
+  feedForwardLength: 172,
   headCount: 8,
   expertCount: 0,
   expertUsedCount: 0,

@@ -115,6 +115,7 @@ const PlacementModel = z.object({
   bytesPerLayer: z.number(),
   nonLayerBytes: z.number(),
   outputWeightBytes: z.number().optional(),
+  feedForwardLength: z.number().optional(),
   kvBytesPerToken: z.number(),
   embeddingLength: z.number(),
   expertCount: z.number().default(0),

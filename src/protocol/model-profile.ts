@@ -37,6 +37,8 @@ export const ModelProfile = z.object({
   /** KV cache bytes per token of context (f16 cache, all layers). */
   kvBytesPerToken: z.number().nonnegative(),
   embeddingLength: z.number().int().nonnegative(),
+  /** Width of a block's feed-forward network (0 where the header does not say); absent for models stored before it was read. */
+  feedForwardLength: z.number().int().nonnegative().optional(),
   /** Experts per Mixture-of-Experts block (0 for a dense model). */
   expertCount: z.number().int().nonnegative().default(0),
   /** Experts each token is routed through (0 for a dense model). */

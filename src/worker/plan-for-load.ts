@@ -60,6 +60,7 @@ function placementBasis(
     bytesPerLayer: profile.bytesPerLayer,
     nonLayerBytes: profile.nonLayerBytes,
     ...(profile.outputWeightBytes !== undefined && { outputWeightBytes: profile.outputWeightBytes }),
+    ...(profile.feedForwardLength !== undefined && { feedForwardLength: profile.feedForwardLength }),
     kvBytesPerToken: profile.kvBytesPerToken,
     embeddingLength: profile.embeddingLength,
     expertCount: profile.expertCount,
