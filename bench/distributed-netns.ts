@@ -21,13 +21,15 @@ import {
   withCleanups,
   writeResults,
 } from "./bench-cluster.js";
-import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
+import { compare, compareAll, loadTimed, type SplitOptions } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
 const root = new URL("..", import.meta.url).pathname;
 /** The LAN each scenario models: a gigabit link and a round trip 0.3 ms longer than the veth's own. */
 export const lan = { rate: "1gbit", rpcDelayMs: 0.3 };
 const rawPorts = { rpcServer: 50052, llamaServer: 8090, bareHop: 8091 };
+/** A second split by hand beside the first. */
+const secondRawPorts = { ...rawPorts, rpcServer: 50053, llamaServer: 8092 };
 
 export type Host = TestNetwork["hosts"][number];
 
@@ -75,6 +77,24 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
       await loadTimed(client, count, "direct", split);
       const [direct, raw2] = await compare(client.baseUrl, raw.url, split);
       await client.unload("bench");
+      // Where herd keeps the output matrix on the head, the same split by hand with it where llama.cpp
+      // puts it (the last shard), beside the first, in the same rounds: what the placement gains.
+      let placement: { herds: number; llamaCpps: number } | undefined;
+      if (plan.outputOnHead) {
+        const llamaCpps = await startRawSplit(
+          { ...plan, outputOnHead: false },
+          hostOf,
+          model.file,
+          engineDirectory,
+          split.threads,
+          undefined,
+          secondRawPorts,
+        );
+        cleanups.push(llamaCpps.stop);
+        const [herds, llamaCppsRate] = await compareAll([raw.url, llamaCpps.url], split);
+        await llamaCpps.stop();
+        placement = { herds: herds!, llamaCpps: llamaCppsRate! };
+      }
       await raw.stop();
       rows.push({
         nodes: count,
@@ -85,7 +105,23 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
         direct,
         directRatio: direct / raw2,
         predicted: plan.predictedDecodeTokensPerSecond ?? 0,
+        // The prediction's parts, ms per token: the head's own (corrected), and the RPC paths' before corrections.
+        predictedHeadMs: (plan.predictedHeadSeconds ?? 0) * 1000,
+        predictedRemoteMs: (plan.uncorrectedRemoteSeconds ?? 0) * 1000,
+        outputOnHead: plan.outputOnHead === true,
+        placement,
       });
+    }
+    const placed = rows.filter((row) => row.placement);
+    if (placed.length > 0) {
+      console.log(
+        "\nthe output matrix on the head's CPU (herd's plan) against on the last shard (llama.cpp's own placement), both run by hand:",
+      );
+      for (const row of placed)
+        console.log(
+          `  ${row.nodes} nodes: ${row.placement!.herds.toFixed(2)} against ${row.placement!.llamaCpps.toFixed(2)} tok/s (${(row.placement!.herds / row.placement!.llamaCpps).toFixed(3)}x)`,
+        );
+      console.log("");
     }
     const loadAfter = loadavg();
     const header = ["nodes", "raw tok/s", "tunnel tok/s", "tunnel / raw", "raw tok/s", "direct tok/s"];
@@ -163,6 +199,7 @@ export async function startRawSplit(
   threads: number | undefined,
   /** The address each shard's server binds and the head dials; default: the host's LAN address. */
   addressOf: (host: Host) => string = (host) => host.address,
+  ports: { rpcServer: number; llamaServer: number } = rawPorts,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const processes: ChildProcess[] = [];
   const stop = async () => {
@@ -175,17 +212,17 @@ export async function startRawSplit(
     const endpoints: string[] = [];
     for (const node of plan.rpcNodes) {
       const host = await hostOf(node);
-      const args = ["--host", addressOf(host), "--port", String(rawPorts.rpcServer), ...threadArgs];
+      const args = ["--host", addressOf(host), "--port", String(ports.rpcServer), ...threadArgs];
       processes.push(inNamespace(host, engine.rpcServer, args, {}));
-      endpoints.push(`${addressOf(host)}:${rawPorts.rpcServer}`);
+      endpoints.push(`${addressOf(host)}:${ports.rpcServer}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const head = await hostOf(plan.head);
     const args = ["--model", modelFile, "--alias", "bench", "--host", head.address];
-    args.push("--port", String(rawPorts.llamaServer), "--ctx-size", "1024", "--parallel", "1");
+    args.push("--port", String(ports.llamaServer), "--ctx-size", "1024", "--parallel", "1");
     args.push(...distributedArgs(plan, endpoints), ...threadArgs);
     processes.push(inNamespace(head, engine.llamaServer, args, engine.env));
-    const url = `http://${head.address}:${rawPorts.llamaServer}`;
+    const url = `http://${head.address}:${ports.llamaServer}`;
     await until(async () => {
       if ((await fetch(`${url}/health`)).status !== 200) throw new Error("loading");
     }, 600_000);
