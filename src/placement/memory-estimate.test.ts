@@ -28,6 +28,8 @@ describe("modelShape", () => {
     // 262400 non-layer bytes: two 512 × 64 f32 matrices and the output norm; the file's header makes
     // its bytes per weight a little over 4.
     expect(shape.vocabularyEstimate).toBe(507);
+    // The tokenizer's own count, where the profile has it.
+    expect(modelShape({ ...stories260K, vocabularySize: 512 }).vocabularyEstimate).toBe(512);
     expect(modelShape({ ...stories260K, parameterCount: undefined }).bytesPerParameter).toBe(
       defaultBytesPerParameter,
     );

@@ -66,8 +66,9 @@ export function modelShape(model: PlacementModel): ModelShape {
     embeddingLength,
     feedForwardLength,
     expertUsedCount: model.expertUsedCount,
-    // Embeddings and output are each vocabulary × embedding weights.
-    vocabularyEstimate: Math.ceil(model.nonLayerBytes / (2 * embeddingLength * bytesPerParameter)),
+    // Where the profile does not say: embeddings and output are each vocabulary × embedding weights.
+    vocabularyEstimate:
+      model.vocabularySize || Math.ceil(model.nonLayerBytes / (2 * embeddingLength * bytesPerParameter)),
     kvBytesPerToken: model.kvBytesPerToken,
   };
 }

@@ -161,8 +161,11 @@ describe("NoPlacementError", () => {
     expect(fits({ ...problem, cluster: { nodes, links: lan(nodes) } })).toBe(true);
   });
 
-  it("names a quantization small enough, which then fits", () => {
-    const problem = input(llama70B, [cpu("a", 16), cpu("b", 16)]);
+  it.each([
+    ["", llama70B],
+    [" (its own output matrix)", { ...llama70B, outputWeightBytes: llama70B.nonLayerBytes / 2 }],
+  ])("names a quantization small enough, which then fits%s", (_, model) => {
+    const problem = input(model, [cpu("a", 16), cpu("b", 16)]);
     const text = failure(problem).suggestions.find((suggestion) =>
       suggestion.startsWith("a smaller quantization"),
     );
@@ -171,10 +174,11 @@ describe("NoPlacementError", () => {
     expect(bits).toBeLessThan(4.5);
     const share = (bits - 0.05) / 4.5;
     const smaller = {
-      ...llama70B,
-      sizeBytes: llama70B.sizeBytes * share,
-      bytesPerLayer: llama70B.bytesPerLayer * share,
-      nonLayerBytes: llama70B.nonLayerBytes * share,
+      ...model,
+      sizeBytes: model.sizeBytes * share,
+      bytesPerLayer: model.bytesPerLayer * share,
+      nonLayerBytes: model.nonLayerBytes * share,
+      ...(model.outputWeightBytes !== undefined && { outputWeightBytes: model.outputWeightBytes * share }),
     };
     expect(fits({ ...problem, model: smaller })).toBe(true);
   });

@@ -167,6 +167,7 @@ function smallerWeights(problem: Problem, fits: (changed: Problem) => boolean): 
       sizeBytes: model.sizeBytes * share,
       bytesPerLayer: model.bytesPerLayer * share,
       nonLayerBytes: model.nonLayerBytes * share,
+      ...(model.outputWeightBytes !== undefined && { outputWeightBytes: model.outputWeightBytes * share }),
       expertBytesPerLayer: model.expertBytesPerLayer * share,
     };
     return { ...problem, context: { ...problem.context, model: smaller, shape: modelShape(smaller) } };

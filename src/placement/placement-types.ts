@@ -20,6 +20,8 @@ export type PlacementModel = Pick<
 > &
   Partial<Pick<ModelProfile, "parameterCount" | "headCount" | "outputWeightBytes" | "feedForwardLength">> & {
     name: string;
+    /** Tokens in the vocabulary (`ModelProfile.vocabulary.size`): the logits' size. */
+    vocabularySize?: number;
   };
 
 /** How to split a model over several nodes; `auto` lets the cost model choose. */

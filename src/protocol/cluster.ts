@@ -116,6 +116,7 @@ const PlacementModel = z.object({
   nonLayerBytes: z.number(),
   outputWeightBytes: z.number().optional(),
   feedForwardLength: z.number().optional(),
+  vocabularySize: z.number().optional(),
   kvBytesPerToken: z.number(),
   embeddingLength: z.number(),
   expertCount: z.number().default(0),

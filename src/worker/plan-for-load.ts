@@ -61,6 +61,7 @@ function placementBasis(
     nonLayerBytes: profile.nonLayerBytes,
     ...(profile.outputWeightBytes !== undefined && { outputWeightBytes: profile.outputWeightBytes }),
     ...(profile.feedForwardLength !== undefined && { feedForwardLength: profile.feedForwardLength }),
+    ...(profile.vocabulary && { vocabularySize: profile.vocabulary.size }),
     kvBytesPerToken: profile.kvBytesPerToken,
     embeddingLength: profile.embeddingLength,
     expertCount: profile.expertCount,
