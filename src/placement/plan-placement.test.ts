@@ -261,11 +261,7 @@ describe("planPlacement", () => {
 
     it("on the head, over Wi-Fi between CPUs: only activations cross, not 513 KB of logits per token", () => {
       const nodes = [host, cpu("b", 200)];
-      const plan = onHead(
-        { ...llama8B, outputWeightBytes: llama8B.nonLayerBytes / 2 },
-        nodes,
-        mesh(nodes, 3, 30e6),
-      );
+      const plan = onHead(untied8B, nodes, mesh(nodes, 3, 30e6));
       expect(plan.outputOnHead).toBe(true);
       const other = Number(/would cross from b.*\((\d+\.\d) tokens\/s\)/.exec(plan.reasons.join("\n"))![1]);
       expect(other).toBeLessThan(plan.predicted.decodeTokensPerSecond);
