@@ -1,14 +1,16 @@
 /**
  * What herd's RPC tunnel adds to one small round trip, the unit of llama.cpp's RPC (a distributed
- * token is many of them). An echo server stands in for ggml-rpc-server; a client sends a message,
- * waits for all of it back, and repeats, over each of:
+ * token is many of them). A server that answers as ggml-rpc-server does stands in for it: each
+ * command gets an answer of the command's size, written as the server writes one (size, then
+ * body). A client sends a command the way llama.cpp's does (command byte, size and body in three
+ * writes), waits for all of the answer, and repeats, over each of:
  *
- *   direct   client -> echo (loopback TCP)
- *   relay    client -> node -> node -> echo: two plain TCP relays in two processes, the tunnel's
+ *   direct   client -> server (loopback TCP)
+ *   relay    client -> node -> node -> server: two plain TCP relays in two processes, the tunnel's
  *            topology without TLS (what the hops cost by themselves)
- *   tunnel   client -> head's RpcTunnel -> TLS with the cluster key -> shard's acceptTunnel -> echo
+ *   tunnel   client -> head's RpcTunnel -> TLS with the cluster key -> shard's acceptTunnel -> server
  *
- * The echo server, the head and the shard each run in a process of their own, as on real machines
+ * The server, the head and the shard each run in a process of their own, as on real machines
  * (here all on one machine's loopback). Paths alternate round by round. Prints the median round trip
  * of each, its ratio to direct, and the CPU time the head and shard processes spend per round trip.
  *
@@ -21,12 +23,13 @@ import { randomBytes } from "node:crypto";
 import { createServer as createHttpsServer } from "node:https";
 import { connect, createServer, type Socket } from "node:net";
 import { parseArgs } from "node:util";
+import { encodeRpcCommand } from "../src/cluster/rpc-ping.js";
 import { acceptTunnel, isTunnelRequest, RpcTunnel } from "../src/cluster/rpc-tunnel.js";
 import { clusterServerTlsOptions } from "../src/cluster/secure-channel.js";
 import type { NodeId } from "../src/protocol/ids.js";
 import { median } from "./streaming-sample.js";
 
-type Role = "echo" | "shard" | "head" | "relay";
+type Role = "server" | "shard" | "head" | "relay";
 
 /** Listens on loopback and returns the port. */
 async function listen(server: {
@@ -40,10 +43,20 @@ async function listen(server: {
 /** A child's part: serves, tells the parent its port, reports its CPU time when asked. */
 async function child(role: Role, argument: string, key: Buffer): Promise<void> {
   let port: number;
-  if (role === "echo") {
+  if (role === "server") {
     const server = createServer((socket) => {
       socket.setNoDelay(true);
-      socket.pipe(socket);
+      let pending = Buffer.alloc(0);
+      socket.on("data", (chunk: Buffer) => {
+        pending = Buffer.concat([pending, chunk]);
+        while (pending.length >= 9) {
+          const size = Number(pending.readBigUInt64LE(1));
+          if (pending.length < 9 + size) break;
+          socket.write(pending.subarray(1, 9));
+          socket.write(pending.subarray(9, 9 + size));
+          pending = pending.subarray(9 + size);
+        }
+      });
     });
     port = await listen(server);
   } else if (role === "relay") {
@@ -63,11 +76,11 @@ async function child(role: Role, argument: string, key: Buffer): Promise<void> {
     });
     port = await listen(server);
   } else if (role === "shard") {
-    const echoPort = Number(argument);
+    const serverPort = Number(argument);
     const server = createHttpsServer(clusterServerTlsOptions(key), (_request, response) => response.end());
     server.on("upgrade", (request, socket: Socket, head: Buffer) => {
       if (!isTunnelRequest(request)) return socket.destroy();
-      acceptTunnel(request, socket, head, () => ({ host: "127.0.0.1", port: echoPort }));
+      acceptTunnel(request, socket, head, () => ({ host: "127.0.0.1", port: serverPort }));
     });
     port = await listen(server);
   } else {
@@ -116,8 +129,11 @@ async function start(role: Role, argument: string, key: Buffer, profile?: string
   };
 }
 
-/** A connected client socket that sends a message and resolves once all of it came back. */
-async function roundTripper(port: number): Promise<{ trip(message: Buffer): Promise<void>; close(): void }> {
+/**
+ * A connected client socket that sends a command as llama.cpp's client does (command byte, size,
+ * body: three writes) and resolves once the whole answer (size and body) came back.
+ */
+async function roundTripper(port: number): Promise<{ trip(command: Buffer): Promise<void>; close(): void }> {
   const socket = connect({ host: "127.0.0.1", port });
   socket.setNoDelay(true);
   await new Promise<void>((resolve, reject) => {
@@ -131,11 +147,13 @@ async function roundTripper(port: number): Promise<{ trip(message: Buffer): Prom
     if (waiting <= 0) done?.();
   });
   return {
-    trip: (message) =>
+    trip: (command) =>
       new Promise<void>((resolve) => {
-        waiting = message.length;
+        waiting = command.length - 1;
         done = resolve;
-        socket.write(message);
+        socket.write(command.subarray(0, 1));
+        socket.write(command.subarray(1, 9));
+        socket.write(command.subarray(9));
       }),
     close: () => socket.destroy(),
   };
@@ -152,22 +170,23 @@ async function main(): Promise<void> {
   });
   const key = randomBytes(32);
   const { profile } = options;
-  const echo = await start("echo", "", key, profile);
-  const shard = await start("shard", String(echo.port), key, profile);
+  const server = await start("server", "", key, profile);
+  const shard = await start("shard", String(server.port), key, profile);
   const head = await start("head", String(shard.port), key, profile);
-  const relayShard = await start("relay", `127.0.0.1:${echo.port}`, key, profile);
+  const relayShard = await start("relay", `127.0.0.1:${server.port}`, key, profile);
   const relayHead = await start("relay", `127.0.0.1:${relayShard.port}`, key, profile);
-  const children = [echo, shard, head, relayShard, relayHead];
+  const children = [server, shard, head, relayShard, relayHead];
   try {
     const paths = {
-      direct: { port: echo.port, nodes: [] as Child[] },
+      direct: { port: server.port, nodes: [] as Child[] },
       relay: { port: relayHead.port, nodes: [relayHead, relayShard] },
       tunnel: { port: head.port, nodes: [head, shard] },
     };
     const trips = Number(options.trips);
     const rows: string[][] = [];
     for (const size of options.sizes.split(",").map(Number)) {
-      const message = randomBytes(size);
+      // GET_TENSOR, which llama.cpp sends each token for a shard's result.
+      const message = encodeRpcCommand(8, randomBytes(size));
       const results: Record<string, { microseconds: number[]; cpu: number[] }> = {};
       const clients = Object.fromEntries(
         await Promise.all(
@@ -207,7 +226,7 @@ async function main(): Promise<void> {
       }
     }
     const header = [
-      "bytes",
+      "body bytes",
       "path",
       "round trip µs (median)",
       "range",
