@@ -13,12 +13,14 @@ afterEach(async () => {
 /**
  * An engine that closes its idle kept-alive connections all at once: each connection answers its
  * first request, and one used again is cut without an answer (as when the engine's keep-alive
- * timeout closes it just as the client sends on it). Counts the connections it accepted.
+ * timeout closes it just as the client sends on it). Counts the connections requests came on
+ * (herd may open one ahead of the next request, which counts once a request comes on it).
  */
 async function startEngineClosingIdleConnections(): Promise<{ baseUrl: string; connections: () => number }> {
   const served = new WeakSet<Socket>();
-  let connections = 0;
+  const carried = new Set<Socket>();
   server = createServer((request, response) => {
+    carried.add(request.socket);
     if (served.has(request.socket)) {
       request.socket.destroy();
       return;
@@ -27,10 +29,9 @@ async function startEngineClosingIdleConnections(): Promise<{ baseUrl: string; c
     request.resume();
     request.once("end", () => setTimeout(() => response.end('{"ok":true}'), 20));
   });
-  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { baseUrl: `http://127.0.0.1:${port}`, connections: () => connections };
+  return { baseUrl: `http://127.0.0.1:${port}`, connections: () => carried.size };
 }
 
 async function send(baseUrl: string): Promise<{ status: number; body: string; released: number }> {
@@ -63,5 +64,29 @@ describe("forwardToEngine", () => {
     expect(answer).toEqual({ status: 200, body: '{"ok":true}', released: 1 });
     // The first pooled connection was cut; the request went on a connection of its own.
     expect(engine.connections()).toBe(3);
+  });
+
+  it("sends again on a new connection when the engine closed the connection opened ahead of the request", async () => {
+    // As llama-server: each connection is closed after its answer, and one that waited too long
+    // for its first request is cut when the request comes (its keep-alive timeout, just then).
+    const accepted = new WeakMap<Socket, number>();
+    let cut = 0;
+    server = createServer((request, response) => {
+      if (performance.now() - accepted.get(request.socket)! > 30) {
+        cut++;
+        request.socket.destroy();
+        return;
+      }
+      request.resume();
+      request.once("end", () => response.end('{"ok":true}', () => request.socket.end()));
+    });
+    server.on("connection", (socket: Socket) => accepted.set(socket, performance.now()));
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    expect(await send(baseUrl)).toEqual({ status: 200, body: '{"ok":true}', released: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(await send(baseUrl)).toEqual({ status: 200, body: '{"ok":true}', released: 1 });
+    expect(cut).toBe(1);
   });
 });

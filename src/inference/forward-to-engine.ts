@@ -1,6 +1,7 @@
-import { Agent, request as httpRequest } from "node:http";
+import { request as httpRequest } from "node:http";
 import type { Readable } from "node:stream";
 import { ModelUnavailableError } from "../protocol/errors.js";
+import { EngineAgent } from "./engine-agent.js";
 import type { LocalRoute } from "./router.js";
 
 export interface ForwardOptions {
@@ -21,10 +22,11 @@ export interface EngineResponse {
 }
 
 /**
- * Connections to engines are kept open between requests: loopback, but a new TCP connection per
- * request would still add to every time to first token.
+ * Connections to engines are kept open between requests, and opened ahead of them where the engine
+ * closes each after a stream (see `EngineAgent`): loopback, but a new TCP connection per request
+ * would still add to every time to first token.
  */
-const engineAgent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
+const engineAgent = new EngineAgent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
 
 /**
  * Sends a request to the engine of the chosen instance. Node's own HTTP client is used rather than
@@ -78,10 +80,11 @@ function send(options: ForwardOptions, payload: Buffer, reuse: boolean): Promise
       },
     );
     request.once("error", (error: NodeJS.ErrnoException) => {
-      // An idle kept-alive connection that the engine closed just as we reused it: nothing reached
-      // the engine, so sending again is safe. Not on another kept-alive connection: the engine
-      // closes idle ones together (its keep-alive timeout), so the next in the pool may be closed too.
-      if (reuse && request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+      // An idle kept-alive (or spare) connection that the engine closed just as we used it: nothing
+      // reached the engine, so sending again is safe. Not on another kept-alive connection: the
+      // engine closes idle ones together (its keep-alive timeout), so the next in the pool may be too.
+      const opened = request.reusedSocket || engineAgent.wasSpare(request.socket);
+      if (reuse && opened && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
         send(options, payload, false).then(resolve, reject);
       } else {
         reject(error);
