@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** Characters of a completion prompt that identify its conversation (a continued prompt keeps them). */
 const promptPrefixCharacters = 512;
@@ -25,8 +25,6 @@ export function conversationKey(body: unknown): string | undefined {
   } else {
     return undefined;
   }
-  return createHash("sha256")
-    .update(JSON.stringify([model, identity]))
-    .digest("base64url")
-    .slice(0, 22);
+  // One-shot: no Hash object per request (this runs before every request's first token).
+  return hash("sha256", JSON.stringify([model, identity]), "base64url").slice(0, 22);
 }
