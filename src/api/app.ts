@@ -14,7 +14,6 @@ import { managementRoutes } from "./management/routes.js";
 import { metricsRoutes } from "./metrics/metrics-routes.js";
 import { observeRequests } from "./observe-requests.js";
 import { ollamaRoutes } from "./ollama/routes.js";
-import { fillInTheMiddleRoutes } from "./openai/fill-in-the-middle-routes.js";
 import { openAIRoutes } from "./openai/routes.js";
 import { apiSecurity } from "./security/api-security.js";
 
@@ -37,8 +36,6 @@ export function createApp(dependencies: ApiDependencies): Hono {
   }
   app.use("*", ...apiSecurity({ ...security, apiKeys: dependencies.apiKeys }));
 
-  // Before the OpenAI pass-through: a completion with a suffix is answered here, the rest pass on.
-  app.route("/", fillInTheMiddleRoutes(dependencies));
   app.route("/", openAIRoutes(dependencies));
   app.route("/", anthropicRoutes(dependencies));
   app.route("/", ollamaRoutes(dependencies));

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { z } from "zod";
 import { dispatchContinuing } from "../../inference/continue-reply.js";
 import type { LocalRoute } from "../../inference/router.js";
@@ -18,6 +18,7 @@ import { requestPolicy } from "../request-policy.js";
 import { isClusterForwarded } from "../security/api-security.js";
 import { sendEngineResponse } from "../send-engine-response.js";
 import { clientAbort, streamResponse } from "../stream-response.js";
+import { answerFillInTheMiddle } from "./fill-in-the-middle.js";
 import { responsesRoutes } from "./responses/routes.js";
 import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, InfillRequest } from "./schemas.js";
 
@@ -71,10 +72,14 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
   const passThrough = <T extends z.ZodType<{ model: string; stream?: boolean | null }>>(
     path: string,
     schema: T,
+    /** Answers the requests this path's engine endpoint does not serve as they are (undefined: pass). */
+    divert?: (context: Context, body: z.infer<T>, startedAt: number) => Promise<Response> | undefined,
   ) =>
     app.post(path, async (context) => {
       const startedAt = performance.now();
       const body = await readJsonBody(context, schema);
+      const diverted = divert?.(context, body, startedAt);
+      if (diverted) return diverted;
       const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
       const engineBody = model === body.model ? body : { ...body, model };
       const abort = clientAbort(context);
@@ -128,7 +133,10 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
     });
 
   passThrough("/v1/chat/completions", ChatCompletionRequest);
-  passThrough("/v1/completions", CompletionRequest);
+  // A completion with a suffix (fill in the middle) goes to the engine's /infill instead.
+  passThrough("/v1/completions", CompletionRequest, (context, body, startedAt) =>
+    answerFillInTheMiddle(context, dependencies, body, startedAt),
+  );
   passThrough("/v1/embeddings", EmbeddingRequest);
   // The Responses API is herd's own, on the engine's chat completions.
   app.route("/", responsesRoutes(dependencies));

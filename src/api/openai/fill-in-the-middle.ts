@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
-import { Hono } from "hono";
+import type { Context } from "hono";
+import type { z } from "zod";
 import type { ApiDependencies } from "../api-dependencies.js";
 import { answerChat } from "../chat/answer-chat.js";
 import type { EngineRequest } from "../chat/stream-part.js";
 import { resolveModelName } from "../model-names.js";
-import { readJsonBody } from "../read-json-body.js";
 import { completionAdapter } from "./completion-adapter.js";
-import { CompletionRequest } from "./schemas.js";
+import type { CompletionRequest } from "./schemas.js";
 
 /** The completion fields llama-server's `/infill` reads under the same names. */
 const samplingNames = [
@@ -23,19 +23,21 @@ const samplingNames = [
  * OpenAI's `/v1/completions` with a `suffix` (fill in the middle, as editor plugins ask for code
  * completion): llama-server's own completions ignore the suffix, so the prompt and suffix go to its
  * `/infill` instead, and the answer comes back as OpenAI's completion. A model without FIM tokens
- * gets a 400 naming them. Every other completion request goes on to the pass-through (`next`).
+ * gets a 400 naming them. Undefined for every other completion request, which the pass-through
+ * serves: it calls this with the body it has read and checked, so that a completion is parsed once.
  */
-export function fillInTheMiddleRoutes(dependencies: ApiDependencies): Hono {
-  const app = new Hono();
-
-  app.post("/v1/completions", async (context, next) => {
-    const startedAt = performance.now();
-    // The body is read once: Hono keeps it for the pass-through, should this request go on there.
-    const body = await readJsonBody(context, CompletionRequest);
-    const suffix = (body as { suffix?: unknown }).suffix;
-    if (typeof suffix !== "string" || suffix === "" || typeof body.prompt !== "string") return next();
+export function answerFillInTheMiddle(
+  context: Context,
+  dependencies: ApiDependencies,
+  body: z.infer<typeof CompletionRequest>,
+  startedAt: number,
+): Promise<Response> | undefined {
+  const suffix = (body as { suffix?: unknown }).suffix;
+  if (typeof suffix !== "string" || suffix === "" || typeof body.prompt !== "string") return undefined;
+  const prompt = body.prompt;
+  return (async () => {
     const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
-    const request: EngineRequest = { model, input_prefix: body.prompt, input_suffix: suffix };
+    const request: EngineRequest = { model, input_prefix: prompt, input_suffix: suffix };
     for (const name of samplingNames) if (body[name] != null) request[name] = body[name];
     const streamOptions = (body as { stream_options?: { include_usage?: unknown } }).stream_options;
     const adapter = completionAdapter({
@@ -50,7 +52,5 @@ export function fillInTheMiddleRoutes(dependencies: ApiDependencies): Hono {
       stream: body.stream === true,
       startedAt,
     });
-  });
-
-  return app;
+  })();
 }
