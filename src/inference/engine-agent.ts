@@ -109,22 +109,16 @@ export class EngineAgent extends Agent {
       spare.forget();
       socket.destroy();
     };
-    const ignore = () => {};
+    const events = ["error", "end", "close"] as const;
     const spare: Spare = {
       socket,
       timer: setTimeout(drop, this.spareLifetimeMs).unref(),
       forget: () => {
         clearTimeout(spare.timer);
-        socket.off("error", ignore);
-        socket.off("error", drop);
-        socket.off("end", drop);
-        socket.off("close", drop);
+        for (const event of events) socket.off(event, drop);
       },
     };
-    socket.on("error", ignore);
-    socket.once("error", drop);
-    socket.once("end", drop);
-    socket.once("close", drop);
+    for (const event of events) socket.on(event, drop);
     this.fromSpares.add(socket);
     this.spares.set(key, spare);
   }
