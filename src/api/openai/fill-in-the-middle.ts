@@ -26,31 +26,28 @@ const samplingNames = [
  * gets a 400 naming them. Undefined for every other completion request, which the pass-through
  * serves: it calls this with the body it has read and checked, so that a completion is parsed once.
  */
-export function answerFillInTheMiddle(
+export async function answerFillInTheMiddle(
   context: Context,
   dependencies: ApiDependencies,
   body: z.infer<typeof CompletionRequest>,
   startedAt: number,
-): Promise<Response> | undefined {
+): Promise<Response | undefined> {
   const suffix = (body as { suffix?: unknown }).suffix;
   if (typeof suffix !== "string" || suffix === "" || typeof body.prompt !== "string") return undefined;
-  const prompt = body.prompt;
-  return (async () => {
-    const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
-    const request: EngineRequest = { model, input_prefix: prompt, input_suffix: suffix };
-    for (const name of samplingNames) if (body[name] != null) request[name] = body[name];
-    const streamOptions = (body as { stream_options?: { include_usage?: unknown } }).stream_options;
-    const adapter = completionAdapter({
-      id: `cmpl-${randomBytes(12).toString("hex")}`,
-      model: body.model,
-      created: Math.floor(Date.now() / 1000),
-      includeUsage: streamOptions?.include_usage === true,
-    });
-    return answerChat(context, dependencies, adapter, {
-      request,
-      path: "/infill",
-      stream: body.stream === true,
-      startedAt,
-    });
-  })();
+  const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
+  const request: EngineRequest = { model, input_prefix: body.prompt, input_suffix: suffix };
+  for (const name of samplingNames) if (body[name] != null) request[name] = body[name];
+  const streamOptions = (body as { stream_options?: { include_usage?: unknown } }).stream_options;
+  const adapter = completionAdapter({
+    id: `cmpl-${randomBytes(12).toString("hex")}`,
+    model: body.model,
+    created: Math.floor(Date.now() / 1000),
+    includeUsage: streamOptions?.include_usage === true,
+  });
+  return answerChat(context, dependencies, adapter, {
+    request,
+    path: "/infill",
+    stream: body.stream === true,
+    startedAt,
+  });
 }

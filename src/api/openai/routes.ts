@@ -73,12 +73,12 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
     path: string,
     schema: T,
     /** Answers the requests this path's engine endpoint does not serve as they are (undefined: pass). */
-    divert?: (context: Context, body: z.infer<T>, startedAt: number) => Promise<Response> | undefined,
+    divert?: (context: Context, body: z.infer<T>, startedAt: number) => Promise<Response | undefined>,
   ) =>
     app.post(path, async (context) => {
       const startedAt = performance.now();
       const body = await readJsonBody(context, schema);
-      const diverted = divert?.(context, body, startedAt);
+      const diverted = await divert?.(context, body, startedAt);
       if (diverted) return diverted;
       const model = await resolveModelName(dependencies.models, body.model, dependencies.router);
       const engineBody = model === body.model ? body : { ...body, model };
