@@ -23,6 +23,7 @@ describe("loadConfig", () => {
       ollamaPort: undefined,
       autoload: false,
       failoverTimeoutMs: 60_000,
+      streamGatherMs: 10,
       insecureNoAuth: false,
       corsOrigins: [],
       warmup: true,
@@ -44,6 +45,12 @@ describe("loadConfig", () => {
       {},
       { HERD_FAILOVER_TIMEOUT: "0" },
       { failoverTimeoutMs: 0 },
+    ],
+    [
+      "HERD_STREAM_GATHER=0 writes each token as it comes",
+      {},
+      { HERD_STREAM_GATHER: "0" },
+      { streamGatherMs: 0 },
     ],
     ["HERD_CALIBRATE=off leaves the engine unmeasured", {}, { HERD_CALIBRATE: "off" }, { calibrate: false }],
     [

@@ -62,6 +62,12 @@ export const NodeConfig = NodeSettingsSchema.transform((settings) => {
      * `HERD_FAILOVER_TIMEOUT`. Default 60 s.
      */
     failoverTimeoutMs: settings.failoverTimeout * 1000,
+    /**
+     * Tokens of a streamed reply that come faster than one per this many milliseconds leave in one
+     * write (one system call and one wake of the client instead of each). `--stream-gather <ms>`,
+     * `HERD_STREAM_GATHER`; 0 writes each as it comes. Default 10 ms.
+     */
+    streamGatherMs: settings.streamGather,
     /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`, `HERD_INSECURE_NO_AUTH=1`. Default off. */
     insecureNoAuth: settings.insecureNoAuth,
     /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */

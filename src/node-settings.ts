@@ -180,6 +180,17 @@ export const nodeSettings = {
       default: 60,
     },
   }),
+  streamGather: setting({
+    schema: z.number().int().min(0).default(10),
+    env: integer("HERD_STREAM_GATHER"),
+    flag: {
+      spec: "--stream-gather <ms>",
+      description:
+        "milliseconds within which a streamed reply's tokens leave in one write when they come faster (0: each as it comes)",
+      value: "off-or-integer",
+      default: 10,
+    },
+  }),
   insecureNoAuth: setting({
     schema: z.boolean().default(false),
     env: switchedOn("HERD_INSECURE_NO_AUTH", "1"),

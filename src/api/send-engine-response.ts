@@ -6,13 +6,15 @@ import type { EngineResponse } from "../inference/forward-to-engine.js";
 import { currentRequest } from "../util/request-context.js";
 import { contextLengthErrorOf } from "./engine-refusal.js";
 import { mapError, openAIErrorBody } from "./error-mapping.js";
+import { GatheringWriter } from "./gathering-writer.js";
 import { failoverFields, failoversFieldName, timingFieldNames } from "./timing-headers.js";
 
 /**
  * Passes the engine's response to the client unchanged. Under Node's HTTP server the engine's
- * stream is piped straight into the client's socket (no Web Streams in between, each chunk
- * written as it arrives); a client that goes away destroys the engine stream, which ends the
- * generation. Elsewhere (in-process tests) it becomes an ordinary Response.
+ * stream goes straight to the client's socket (no Web Streams in between), chunks that come
+ * faster than one per `gatherMs` in one write (see GatheringWriter); a client that goes away
+ * destroys the engine stream, which ends the generation. Elsewhere (in-process tests) it becomes an
+ * ordinary Response.
  *
  * herd's timings (see timing-headers.ts) are added from what passes by: for a whole answer as
  * headers, from the engine's `timings`; for a stream as trailers, the time of its first chunk and
@@ -22,7 +24,12 @@ import { failoverFields, failoversFieldName, timingFieldNames } from "./timing-h
  * (`exceed_context_size_error`), becomes OpenAI's `context_length_exceeded`, which clients test for.
  * llama-server reports it before a stream starts, so it is always a whole answer.
  */
-export function sendEngineResponse(context: Context, upstream: EngineResponse, startedAt: number): Response {
+export function sendEngineResponse(
+  context: Context,
+  upstream: EngineResponse,
+  startedAt: number,
+  gatherMs = 0,
+): Response {
   const outgoing = (context.env as Partial<HttpBindings> | undefined)?.outgoing;
   if (!outgoing) {
     const body = upstream.status === 200 ? upstream.body : Readable.from(rewordedWhole(upstream));
@@ -64,6 +71,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     trailer: [...timingFieldNames, ...(failovers ? [failoversFieldName] : [])].join(", "),
   });
   outgoing.flushHeaders();
+  const writer = new GatheringWriter(outgoing, gatherMs, () => upstream.body);
   // One listener does what a pipe would and keeps the last chunks (the engine's timings are in the
   // last event): this runs once per token, so it does no more than that.
   let firstChunkAt: number | undefined;
@@ -72,7 +80,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     firstChunkAt ??= performance.now();
     tail.push(chunk);
     if (tail.length > 3) tail.shift();
-    if (!outgoing.write(chunk)) upstream.body.pause();
+    if (!writer.write(chunk)) upstream.body.pause();
   };
   const resume = () => upstream.body.resume();
   upstream.body.on("data", forward);
@@ -86,7 +94,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
       "x-herd-tokens-per-second": (speed ?? 0).toFixed(2),
       ...failoverFields(failovers),
     });
-    outgoing.end();
+    writer.end();
   });
   // The engine went away mid-answer (it crashed, or a shard's machine dropped out). A stream ends
   // with an error event the client's SDK understands rather than a cut connection.
@@ -95,7 +103,7 @@ export function sendEngineResponse(context: Context, upstream: EngineResponse, s
     upstream.body.off("data", forward);
     outgoing.off("drain", resume);
     if (request) request.interrupted = true;
-    outgoing.end(
+    writer.end(
       `data: ${JSON.stringify({
         error: {
           message: "the engine stopped in the middle of this response; retry the request",

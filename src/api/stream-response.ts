@@ -1,6 +1,7 @@
 import type { HttpBindings } from "@hono/node-server";
 import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import type { Context } from "hono";
+import { GatheringWriter } from "./gathering-writer.js";
 
 /** An abort controller that follows the client's request: aborted when the client goes away. */
 export function clientAbort(context: Context): AbortController {
@@ -27,12 +28,16 @@ export interface StreamResponseOptions {
   errorText: (error: unknown) => string;
   /** Aborted when the client goes away (pass its signal to the engine request). */
   abort: AbortController;
+  /** Writes that come faster than one per this many milliseconds leave together (GatheringWriter). Default 0. */
+  gatherMs?: number;
+  /** The engine stream the answer is made from, once there is one: its connection is read in step with the writes. */
+  source?: () => object | undefined;
 }
 
 /**
  * Streams an answer that `produce` writes, and ends it with the trailers `produce` returns. Under
- * Node's HTTP server each write goes straight to the socket (this is the token path); in-process
- * (tests calling `app.request`) it becomes an ordinary Response without trailers. A failure after
+ * Node's HTTP server the writes go to the socket through a GatheringWriter (this is the token
+ * path); in-process (tests calling `app.request`) it becomes an ordinary Response without trailers. A failure after
  * the status was sent can no longer change it, so it ends the stream with `errorText`.
  */
 export function streamResponse(
@@ -81,21 +86,22 @@ export function streamResponse(
   outgoing.once("close", () => {
     if (!outgoing.writableFinished) abort.abort(new Error("client went away"));
   });
+  const gathering = new GatheringWriter(outgoing, options.gatherMs ?? 0, options.source);
   const writer = {
     signal: abort.signal,
     write: (text: string | Uint8Array) => {
-      if (!outgoing.destroyed) outgoing.write(text);
+      gathering.write(text);
     },
   };
   void produce(writer).then(
     (trailers) => {
       if (outgoing.destroyed) return;
       if (trailers && options.trailerNames?.length) outgoing.addTrailers(trailers);
-      outgoing.end();
+      gathering.end();
     },
     (error: unknown) => {
       if (outgoing.destroyed) return;
-      outgoing.end(options.errorText(error));
+      gathering.end(options.errorText(error));
     },
   );
   return RESPONSE_ALREADY_SENT;

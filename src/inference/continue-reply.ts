@@ -122,6 +122,8 @@ export function continuedReply(
     reading.paused = true;
     reading.body.pause();
   };
+  // The engine connection the reply reads now, for a writer that paces its reading (GatheringWriter).
+  Object.defineProperty(output, "socket", { get: () => (reading.body as { socket?: unknown }).socket });
   continueReply(options, failover, plan, first, state, reading, send).then(
     () => output.push(null),
     (error: unknown) => output.destroy(error as Error),

@@ -91,6 +91,7 @@ export function createNodeApp(parts: NodeAppParts): Hono {
     dashboardDirectory: fileURLToPath(new URL("../../dashboard/dist", import.meta.url)),
     autoload: config.autoload,
     failoverTimeoutMs: config.failoverTimeoutMs,
+    streamGatherMs: config.streamGatherMs,
     publish: (event) => events.publish(event),
     startedAt: new Date(),
     engineReport: async () => ({

@@ -70,19 +70,18 @@ export async function answerChat(
   // The count of continuations is known once the engine answered: a stream that waited for its
   // model learns it as it goes.
   let failovers: (() => number) | undefined;
+  let source: object | undefined;
+  const answered = (answer: EngineAnswer) => {
+    failovers = answer.failovers;
+    source = answer.source;
+    return answer;
+  };
   const { parts, servedBy } = load
     ? {
-        parts: afterLoading(load.ready, call.startedAt, async (loadMs) => {
-          const answer = await ask(loadMs);
-          failovers = answer.failovers;
-          return answer;
-        }),
+        parts: afterLoading(load.ready, call.startedAt, async (loadMs) => answered(await ask(loadMs))),
         servedBy: {},
       }
-    : await ask(0).then((answer) => {
-        failovers = answer.failovers;
-        return answer;
-      });
+    : answered(await ask(0));
   return streamResponse(
     context,
     {
@@ -93,6 +92,8 @@ export async function answerChat(
         : timingFieldNames,
       errorText: adapter.errorText,
       abort,
+      gatherMs: dependencies.streamGatherMs,
+      source: () => source,
     },
     async (writer) => {
       let timing: Timing | undefined;

@@ -55,6 +55,7 @@ export async function engineAnswer(
   }
   return {
     parts: readEngineStream(upstream.body, options.startedAt, options.loadMs),
+    source: upstream.body,
     servedBy,
     ...(upstream.failovers ? { failovers: upstream.failovers } : {}),
   };
@@ -65,6 +66,8 @@ const servedByHeaders = ["x-herd-instance", "x-herd-upstream", "x-herd-model"];
 
 export interface EngineAnswer {
   parts: AsyncIterable<StreamPart>;
+  /** The engine stream the parts are read from. */
+  source: object;
   /** `x-herd-instance` or `x-herd-upstream`: who answered. */
   servedBy: Record<string, string>;
   /** How many times the reply was continued on another instance so far; absent when it would not be. */

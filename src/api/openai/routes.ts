@@ -109,6 +109,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
           {
             contentType: "text/event-stream",
             abort,
+            gatherMs: dependencies.streamGatherMs,
             errorText: (error) => `data: ${JSON.stringify(openAIErrorBody(mapError(error)))}\n\n`,
           },
           async (writer) => {
@@ -129,7 +130,7 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
         );
       }
       if (load) await load.ready;
-      return sendEngineResponse(context, await send(), startedAt);
+      return sendEngineResponse(context, await send(), startedAt, dependencies.streamGatherMs);
     });
 
   passThrough("/v1/chat/completions", ChatCompletionRequest);

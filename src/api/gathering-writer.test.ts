@@ -1,0 +1,169 @@
+import { createServer, get, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { GatheringWriter } from "./gathering-writer.js";
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
+
+async function listen(server: Server): Promise<number> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** One chunk an engine sends, after `pauseMs` (0: at once, in the same turn as the one before). */
+interface Step {
+  text: string;
+  pauseMs: number;
+}
+
+interface Run {
+  /** What the client read, and when (ms from the request), one entry per `data` event. */
+  received: Array<{ text: string; at: number }>;
+  /** How many reads the node's side made of the engine's connection. */
+  engineReads: number;
+  /** When (ms from the request) the engine sent each chunk. */
+  sentAt: number[];
+}
+
+/**
+ * An engine that streams `steps`, and a node in front of it that passes its stream on through a
+ * GatheringWriter, as the API does; a client reads it.
+ */
+async function streamThrough(steps: Step[], windowMs: number, holdSource = true): Promise<Run> {
+  const sentAt: number[] = [];
+  let startedAt = 0;
+  const enginePort = await listen(
+    createServer(async (_incoming, outgoing) => {
+      outgoing.writeHead(200, { "content-type": "text/event-stream" });
+      outgoing.flushHeaders();
+      for (const step of steps) {
+        if (step.pauseMs > 0) await sleep(step.pauseMs);
+        outgoing.write(step.text);
+        sentAt.push(performance.now() - startedAt);
+      }
+      outgoing.end();
+    }),
+  );
+  let engineReads = 0;
+  const nodePort = await listen(
+    createServer((_incoming, outgoing) => {
+      get(`http://127.0.0.1:${enginePort}/`, (upstream: IncomingMessage) => {
+        outgoing.writeHead(200, { "content-type": "text/event-stream" });
+        outgoing.flushHeaders();
+        const writer = new GatheringWriter(outgoing, windowMs, holdSource ? () => upstream : undefined);
+        upstream.socket.on("data", () => {
+          engineReads += 1;
+        });
+        upstream.on("data", (chunk: Buffer) => writer.write(chunk));
+        upstream.once("end", () => writer.end());
+      });
+    }),
+  );
+  const received: Run["received"] = [];
+  startedAt = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    get(`http://127.0.0.1:${nodePort}/`, (response) => {
+      response.setEncoding("utf8");
+      response.on("data", (text: string) => received.push({ text, at: performance.now() - startedAt }));
+      response.once("end", resolve);
+    }).once("error", reject);
+  });
+  return { received, engineReads, sentAt };
+}
+
+const tokens = (count: number, pauseMs: number): Step[] =>
+  Array.from({ length: count }, (_, index) => ({ text: `data: ${index}\n\n`, pauseMs }));
+const whole = (run: Run) => run.received.map((entry) => entry.text).join("");
+/** The windows the engine's sending spanned: the writer writes at most once in each, and once at first. */
+const windowsSpanned = (run: Run, windowMs: number) =>
+  Math.ceil((run.sentAt.at(-1)! - run.sentAt[0]!) / windowMs) + 1;
+
+describe("GatheringWriter", () => {
+  it("writes a chunk that comes alone at once", async () => {
+    const run = await streamThrough(
+      [
+        { text: "data: first\n\n", pauseMs: 0 },
+        { text: "data: second\n\n", pauseMs: 400 },
+      ],
+      100,
+    );
+    expect(whole(run)).toBe("data: first\n\ndata: second\n\n");
+    // The first token is not held for the window, nor until the next one.
+    expect(run.received[0]!.text).toBe("data: first\n\n");
+    expect(run.received[0]!.at).toBeLessThan(run.sentAt[1]!);
+  });
+
+  it("gathers chunks that come faster than the window into few writes, in order", async () => {
+    const run = await streamThrough(tokens(40, 1), 50);
+    expect(whole(run)).toBe(
+      tokens(40, 1)
+        .map((step) => step.text)
+        .join(""),
+    );
+    // The first at once, then one write per 50 ms window (40 tokens take 40-80 ms on an idle machine).
+    expect(run.received.length).toBeLessThanOrEqual(windowsSpanned(run, 50) + 1);
+    expect(run.received.length).toBeLessThan(10);
+  });
+
+  it("sends what a window gathered in one write, with what was read when it ended", async () => {
+    // The tokens all come within the window; the engine's connection is read again when it ends.
+    const run = await streamThrough(tokens(30, 1), 250);
+    expect(run.received.map((entry) => entry.text)).toEqual([
+      "data: 0\n\n",
+      tokens(30, 1)
+        .slice(1)
+        .map((step) => step.text)
+        .join(""),
+    ]);
+  });
+
+  it("writes each chunk as it comes with a window of 0", async () => {
+    const run = await streamThrough(tokens(40, 1), 0);
+    expect(whole(run)).toBe(
+      tokens(40, 1)
+        .map((step) => step.text)
+        .join(""),
+    );
+    // Each write is an HTTP chunk of its own, which the client's parser hands out on its own.
+    expect(run.received.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it("writes each chunk of a stream slower than half the window at once", async () => {
+    const run = await streamThrough(tokens(5, 150), 100);
+    expect(run.received.map((entry) => entry.text)).toEqual(tokens(5, 150).map((step) => step.text));
+  });
+
+  it("sends gathered chunks when the window ends, not when the stream does", async () => {
+    const run = await streamThrough([...tokens(10, 1), { text: "data: late\n\n", pauseMs: 600 }], 50);
+    const late = run.received.findIndex((entry) => entry.text.includes("late"));
+    const beforeLate = run.received
+      .slice(0, late)
+      .map((entry) => entry.text)
+      .join("");
+    expect(beforeLate).toBe(
+      tokens(10, 1)
+        .map((step) => step.text)
+        .join(""),
+    );
+    // All ten left within a window or two of the tenth, long before the late one was sent.
+    expect(run.received[late - 1]!.at).toBeLessThan(run.sentAt[10]! - 300);
+  });
+
+  it("stops reading the engine while chunks wait, and reads what came meanwhile at once", async () => {
+    const held = await streamThrough(tokens(40, 1), 50);
+    const notHeld = await streamThrough(tokens(40, 1), 50, false);
+    expect(whole(held)).toBe(whole(notHeld));
+    // Held: the token that starts a window, and one read when it ends. Not held: a read per token,
+    // less those the kernel joined while the node was busy.
+    expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
+    expect(held.engineReads).toBeLessThan(notHeld.engineReads);
+  });
+});

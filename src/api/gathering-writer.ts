@@ -1,0 +1,139 @@
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+
+/** Gathered bytes past which they are written at once, whatever the window. */
+const maxGatheredBytes = 64 * 1024;
+
+/**
+ * Writes a streamed reply to the client's socket, gathering chunks that come faster than one per
+ * half `windowMs` into one write per `windowMs`. A chunk that comes at least half a window after
+ * the one before it goes out at once, and so does one that finds the last write a window old: the
+ * first token and every token of a reply slower than two per window are not delayed, and a faster
+ * token waits at most `windowMs`. `windowMs` 0 writes every chunk as it comes.
+ *
+ * Wakes are the token path's main cost on a machine whose cores the engine keeps busy: each token
+ * read from the engine wakes the node, and each write to the client is a system call that wakes the
+ * client. While chunks wait, the writer also stops reading `source`'s connection (its `socket`,
+ * where it has one: an HTTP response): the tokens that come meanwhile wait in the kernel and are
+ * read together, in one wake, just before they leave. At 3,000 tokens/s and 10 ms, a reply costs
+ * about one wake and one write per 30 tokens. At 100 tokens/s (a token every 10 ms) nothing
+ * changes: a gathered write would carry one token.
+ */
+export class GatheringWriter {
+  private gathered: Array<string | Uint8Array> = [];
+  private gatheredBytes = 0;
+  private lastChunkAt = Number.NEGATIVE_INFINITY;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private timer: NodeJS.Timeout | undefined;
+  /** The source's connection this writer stopped reading until the gathered chunks leave. */
+  private held: { socket: Socket; handle: ReadingHandle } | undefined;
+  /** The window is over and the source is read again: what it reads in this turn leaves with the rest. */
+  private draining = false;
+  /** The window is over: read what came meanwhile (in this turn's poll), then write it all. */
+  private readonly windowOver = () => {
+    this.timer = undefined;
+    if (!this.release()) return this.flush();
+    this.draining = true;
+    setImmediate(this.flushNow);
+  };
+  private readonly flushNow = () => {
+    this.flush();
+  };
+
+  constructor(
+    private readonly outgoing: ServerResponse,
+    private readonly windowMs: number,
+    private readonly source?: () => object | undefined,
+  ) {
+    outgoing.once("close", () => {
+      clearTimeout(this.timer);
+      this.release();
+    });
+  }
+
+  /** Writes or gathers `chunk`; false when the socket asks the writer to wait for `drain`. */
+  write(chunk: string | Uint8Array): boolean {
+    if (this.outgoing.destroyed) return true;
+    const now = performance.now();
+    const gap = now - this.lastChunkAt;
+    this.lastChunkAt = now;
+    if (this.draining) {
+      this.gathered.push(chunk);
+      return true;
+    }
+    const due = now - this.lastWriteAt >= this.windowMs;
+    if (this.gathered.length === 0 && (due || gap >= this.windowMs / 2)) {
+      this.lastWriteAt = now;
+      return this.outgoing.write(chunk);
+    }
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
+    if (due || this.gatheredBytes >= maxGatheredBytes) return this.flush();
+    if (this.timer === undefined) {
+      this.timer = setTimeout(this.windowOver, this.lastWriteAt + this.windowMs - now);
+      this.held = stopReading(this.source?.());
+    }
+    return true;
+  }
+
+  /** Writes what is gathered now, in one write. */
+  flush(): boolean {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.draining = false;
+    this.release();
+    if (this.gathered.length === 0 || this.outgoing.destroyed) return true;
+    const chunks = this.gathered;
+    this.gathered = [];
+    this.gatheredBytes = 0;
+    this.lastWriteAt = performance.now();
+    return this.outgoing.write(joined(chunks));
+  }
+
+  /** Writes what is gathered and `last`, and ends the reply. */
+  end(last?: string): void {
+    this.flush();
+    if (last === undefined) this.outgoing.end();
+    else this.outgoing.end(last);
+  }
+
+  /** Reads the source again; true when the writer had stopped it. */
+  private release(): boolean {
+    const held = this.held;
+    if (!held) return false;
+    this.held = undefined;
+    // Node clears `reading` where it stopped reading itself (a full buffer): it starts again itself.
+    const { socket, handle } = held;
+    if (!socket.destroyed && (socket as { _handle?: unknown })._handle === handle && handle.reading) {
+      handle.readStart();
+    }
+    return true;
+  }
+}
+
+/** What Node's stream handles (`socket._handle`) have to stop and start reading. */
+interface ReadingHandle {
+  reading: boolean;
+  readStop(): number;
+  readStart(): number;
+}
+
+/**
+ * Stops reading the source's connection, where it is one Node reads: libuv stops reading it (a
+ * paused stream would read on into its buffer, waking for each token). Node's `reading` flag stays
+ * set, or its stream would start reading again at once.
+ */
+function stopReading(source: object | undefined): { socket: Socket; handle: ReadingHandle } | undefined {
+  const socket = (source as { socket?: Socket | null } | undefined)?.socket;
+  const handle = (socket as { _handle?: Partial<ReadingHandle> } | null | undefined)?._handle;
+  if (!socket || socket.destroyed || !handle?.reading) return undefined;
+  if (typeof handle.readStop !== "function" || typeof handle.readStart !== "function") return undefined;
+  handle.readStop();
+  return { socket, handle: handle as ReadingHandle };
+}
+
+function joined(chunks: Array<string | Uint8Array>): string | Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.every((chunk) => typeof chunk === "string")) return chunks.join("");
+  return Buffer.concat(chunks.map((chunk) => (typeof chunk === "string" ? Buffer.from(chunk) : chunk)));
+}
