@@ -246,6 +246,40 @@ describe("protocol conformance on the wire", () => {
     });
   });
 
+  describe("a fast stream", () => {
+    // stories260K decodes thousands of tokens a second: far faster than two per 10 ms window, so each
+    // protocol's tokens leave gathered, a few writes per reply, and still parse as the protocol's stream.
+    it("leaves in fewer writes than it has events, whole, in each protocol", async () => {
+      const openai = await post("/v1/completions", {
+        model: "stories260K",
+        prompt: "Once upon a time",
+        max_tokens: 120,
+        stream: true,
+      });
+      const openaiEvents = parseSseStrictly(openai.body);
+      expect(openaiEvents.at(-1)?.data).toBe("[DONE]");
+      expect(openai.pieces).toBeLessThan(openaiEvents.length / 2);
+
+      const anthropic = await post(
+        "/v1/messages",
+        { model: "stories260K", max_tokens: 120, messages: [story], stream: true },
+        { "x-api-key": "any", "anthropic-version": "2023-06-01" },
+      );
+      const anthropicEvents = parseSseStrictly(anthropic.body);
+      checkAnthropicStream(anthropicEvents);
+      expect(anthropic.pieces).toBeLessThan(anthropicEvents.length / 2);
+
+      const ollama = await post("/api/chat", {
+        model: "stories260K",
+        messages: [story],
+        options: { num_predict: 120 },
+      });
+      const ollamaLines = parseNdjsonStrictly(ollama.body);
+      checkOllamaStream(ollamaLines, "stories260K");
+      expect(ollama.pieces).toBeLessThan(ollamaLines.length / 2);
+    });
+  });
+
   describe("--autoload", () => {
     it("loads a model a streamed request asks for, and Ollama's empty requests load and unload", async () => {
       for (const name of ["lazy", "lazier"]) {

@@ -6,6 +6,8 @@ export interface RawResponse {
   body: string;
   /** HTTP trailers, which fetch does not expose. */
   trailers: Record<string, string | undefined>;
+  /** The pieces the body came in (Node's parser hands out each HTTP chunk of a chunked body apart). */
+  pieces: number;
 }
 
 /** Sends a request with Node's HTTP client and reads the whole answer, trailers included. */
@@ -22,9 +24,11 @@ export function rawRequest(
       },
       (response) => {
         let body = "";
+        let pieces = 0;
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => {
           body += chunk;
+          pieces += 1;
         });
         response.once("end", () =>
           resolve({
@@ -32,6 +36,7 @@ export function rawRequest(
             headers: response.headers,
             body,
             trailers: response.trailers,
+            pieces,
           }),
         );
         response.once("error", reject);
