@@ -167,3 +167,30 @@ describe("GatheringWriter", () => {
     expect(held.engineReads).toBeLessThan(notHeld.engineReads);
   });
 });
+
+describe("GatheringWriter and a client that does not read", () => {
+  it("asks the writer to wait for drain while the client is behind, for gathered chunks too", async () => {
+    let results: { written: boolean; gathered: boolean } | undefined;
+    const port = await listen(
+      createServer((_incoming, outgoing) => {
+        outgoing.writeHead(200, { "content-type": "text/event-stream" });
+        outgoing.flushHeaders();
+        const writer = new GatheringWriter(outgoing, 1_000);
+        const block = Buffer.alloc(64 * 1024, 97);
+        // Fill the socket until it is behind (the client reads nothing), then gather one more chunk.
+        let written = true;
+        for (let count = 0; written && count < 2_000; count++) written = writer.write(block);
+        results = { written, gathered: writer.write("data: 1\n\n") };
+        outgoing.destroy();
+      }),
+    );
+    await new Promise<void>((resolve) => {
+      const request = get(`http://127.0.0.1:${port}/`, (response) => {
+        response.pause();
+        response.once("close", resolve);
+      });
+      request.once("error", () => resolve());
+    });
+    expect(results).toEqual({ written: false, gathered: false });
+  });
+});

@@ -51,7 +51,7 @@ export class GatheringWriter {
     });
   }
 
-  /** Writes or gathers `chunk`; false when the socket asks the writer to wait for `drain`. */
+  /** Writes or gathers `chunk`; false when the client's socket asks the writer to wait for `drain`. */
   write(chunk: string | Uint8Array): boolean {
     if (this.outgoing.destroyed) return true;
     const now = performance.now();
@@ -59,7 +59,7 @@ export class GatheringWriter {
     this.lastChunkAt = now;
     if (this.draining) {
       this.gathered.push(chunk);
-      return true;
+      return !this.outgoing.writableNeedDrain;
     }
     const due = now - this.lastWriteAt >= this.windowMs;
     if (this.gathered.length === 0 && (due || gap >= this.windowMs / 2)) {
@@ -73,7 +73,9 @@ export class GatheringWriter {
       this.timer = setTimeout(this.windowOver, this.lastWriteAt + this.windowMs - now);
       this.held = stopReading(this.source?.());
     }
-    return true;
+    // A gathered chunk is not written yet, but a client that has not read the last write holds the
+    // stream up all the same (a write the window's end made could not tell the caller).
+    return !this.outgoing.writableNeedDrain;
   }
 
   /** Writes what is gathered now, in one write. */
