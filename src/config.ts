@@ -63,8 +63,8 @@ export const NodeConfig = NodeSettingsSchema.transform((settings) => {
      */
     failoverTimeoutMs: settings.failoverTimeout * 1000,
     /**
-     * Tokens of a streamed reply that come faster than one per this many milliseconds leave in one
-     * write (one system call and one wake of the client instead of each). `--stream-gather <ms>`,
+     * Tokens of a streamed reply that come faster than two per this many milliseconds leave in one
+     * write per window (one system call and one wake of the client instead of one each). `--stream-gather <ms>`,
      * `HERD_STREAM_GATHER`; 0 writes each as it comes. Default 10 ms.
      */
     streamGatherMs: settings.streamGather,

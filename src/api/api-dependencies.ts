@@ -123,7 +123,7 @@ export interface ApiDependencies {
    * absent or 0: it ends with an error. Default absent.
    */
   failoverTimeoutMs?: number;
-  /** Streamed tokens that come faster than one per this many milliseconds leave in one write (`--stream-gather`). Default 0. */
+  /** Streamed tokens that come faster than two per this many milliseconds leave in one write per window (`--stream-gather`). Default 0. */
   streamGatherMs?: number;
   /** Publishes a fact on the node's event stream (`/herd/v1/events`); absent where there is none. */
   publish?: (event: NodeEvent) => void;

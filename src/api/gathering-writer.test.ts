@@ -110,7 +110,6 @@ describe("GatheringWriter", () => {
     );
     // The first at once, then one write per 50 ms window (40 tokens take 40-80 ms on an idle machine).
     expect(run.received.length).toBeLessThanOrEqual(windowsSpanned(run, 50) + 1);
-    expect(run.received.length).toBeLessThan(10);
   });
 
   it("sends what a window gathered in one write, with what was read when it ended", async () => {

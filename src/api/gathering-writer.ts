@@ -1,15 +1,17 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { getSystemErrorName } from "node:util";
 
 /** Gathered bytes past which they are written at once, whatever the window. */
 const maxGatheredBytes = 64 * 1024;
 
 /**
  * Writes a streamed reply to the client's socket, gathering chunks that come faster than one per
- * half `windowMs` into one write per `windowMs`. A chunk that comes at least half a window after
- * the one before it goes out at once, and so does one that finds the last write a window old: the
- * first token and every token of a reply slower than two per window are not delayed, and a faster
- * token waits at most `windowMs`. `windowMs` 0 writes every chunk as it comes.
+ * half `windowMs` into one write per `windowMs`. With nothing gathered, a chunk that comes at least
+ * half a window after the one before it goes out at once, and so does one that finds the last
+ * write a window old: the first token and every token of a reply slower than two per window are not
+ * delayed, and a faster token (the reply's end too) waits at most `windowMs`. `windowMs` 0 writes
+ * every chunk as it comes.
  *
  * Wakes are the token path's main cost on a machine whose cores the engine keeps busy: each token
  * read from the engine wakes the node, and each write to the client is a system call that wakes the
@@ -59,6 +61,7 @@ export class GatheringWriter {
     this.lastChunkAt = now;
     if (this.draining) {
       this.gathered.push(chunk);
+      this.gatheredBytes += chunk.length;
       return !this.outgoing.writableNeedDrain;
     }
     const due = now - this.lastWriteAt >= this.windowMs;
@@ -106,8 +109,12 @@ export class GatheringWriter {
     this.held = undefined;
     // Node clears `reading` where it stopped reading itself (a full buffer): it starts again itself.
     const { socket, handle } = held;
-    if (!socket.destroyed && (socket as { _handle?: unknown })._handle === handle && handle.reading) {
-      handle.readStart();
+    if (socket.destroyed || (socket as { _handle?: unknown })._handle !== handle || !handle.reading)
+      return true;
+    const code = handle.readStart();
+    // As Node does where it cannot start reading: a connection it would never read again is closed.
+    if (code < 0 && getSystemErrorName(code) !== "EALREADY") {
+      socket.destroy(new Error(`could not read the engine's connection again: ${getSystemErrorName(code)}`));
     }
     return true;
   }

@@ -28,7 +28,7 @@ export interface StreamResponseOptions {
   errorText: (error: unknown) => string;
   /** Aborted when the client goes away (pass its signal to the engine request). */
   abort: AbortController;
-  /** Writes that come faster than one per this many milliseconds leave together (GatheringWriter). Default 0. */
+  /** Writes that come faster than two per this many milliseconds leave together (GatheringWriter). Default 0. */
   gatherMs?: number;
   /** The engine stream the answer is made from, once there is one: its connection is read in step with the writes. */
   source?: () => object | undefined;

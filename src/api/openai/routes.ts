@@ -104,17 +104,20 @@ export function openAIRoutes(dependencies: ApiDependencies): Hono {
       const load = await startAutoload(dependencies, model, abort.signal);
       if (load && body.stream === true) {
         // The stream starts now, with SSE comments while the model loads; then the engine's bytes.
+        let source: object | undefined;
         return streamResponse(
           context,
           {
             contentType: "text/event-stream",
             abort,
             gatherMs: dependencies.streamGatherMs,
+            source: () => source,
             errorText: (error) => `data: ${JSON.stringify(openAIErrorBody(mapError(error)))}\n\n`,
           },
           async (writer) => {
             await everyWhile(load.ready, 5_000, () => writer.write(": loading the model\n\n"));
             const upstream = await send();
+            source = upstream.body;
             if (upstream.status === 200) {
               for await (const chunk of upstream.body) writer.write(chunk as Uint8Array);
               return undefined;
