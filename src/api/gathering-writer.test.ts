@@ -1,7 +1,10 @@
-import { createServer, get, type IncomingMessage, type Server } from "node:http";
+import { randomBytes } from "node:crypto";
+import { createServer, get, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer, get as getTls } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { clusterClientTlsOptions, clusterServerTlsOptions } from "../cluster/secure-channel.js";
 import { GatheringWriter } from "./gathering-writer.js";
 
 const servers: Server[] = [];
@@ -27,7 +30,7 @@ interface Step {
 interface Run {
   /** What the client read, and when (ms from the request), one entry per `data` event. */
   received: Array<{ text: string; at: number }>;
-  /** How many reads the node's side made of the engine's connection. */
+  /** In how many turns of its event loop the node's side read the engine's connection (its wakes). */
   engineReads: number;
   /** When (ms from the request) the engine sent each chunk. */
   sentAt: number[];
@@ -35,13 +38,20 @@ interface Run {
 
 /**
  * An engine that streams `steps`, and a node in front of it that passes its stream on through a
- * GatheringWriter, as the API does; a client reads it.
+ * GatheringWriter, as the API does; a client reads it. `tls`: the engine's side is a node of the
+ * cluster, reached over the channel's TLS (a request forwarded to the node that heads the model).
  */
-async function streamThrough(steps: Step[], windowMs: number, holdSource = true): Promise<Run> {
+async function streamThrough(
+  steps: Step[],
+  windowMs: number,
+  { holdSource = true, tls = false }: { holdSource?: boolean; tls?: boolean } = {},
+): Promise<Run> {
   const sentAt: number[] = [];
   let startedAt = 0;
+  const clusterKey = randomBytes(32);
+  const engineServer = tls ? createTlsServer(clusterServerTlsOptions(clusterKey)) : createServer();
   const enginePort = await listen(
-    createServer(async (_incoming, outgoing) => {
+    engineServer.on("request", async (_incoming: IncomingMessage, outgoing: ServerResponse) => {
       outgoing.writeHead(200, { "content-type": "text/event-stream" });
       outgoing.flushHeaders();
       for (const step of steps) {
@@ -53,14 +63,24 @@ async function streamThrough(steps: Step[], windowMs: number, holdSource = true)
     }),
   );
   let engineReads = 0;
+  let readThisTurn = false;
+  const engineUrl = `${tls ? "https" : "http"}://127.0.0.1:${enginePort}/`;
+  const engineGet = tls ? getTls : get;
+  // A connection of its own each time (no agent): TLS with the cluster's key, as nodes dial each other.
+  const engineOptions = tls ? { ...clusterClientTlsOptions(clusterKey, "node"), agent: false } : {};
   const nodePort = await listen(
     createServer((_incoming, outgoing) => {
-      get(`http://127.0.0.1:${enginePort}/`, (upstream: IncomingMessage) => {
+      engineGet(engineUrl, engineOptions, (upstream) => {
         outgoing.writeHead(200, { "content-type": "text/event-stream" });
         outgoing.flushHeaders();
         const writer = new GatheringWriter(outgoing, windowMs, holdSource ? () => upstream : undefined);
         upstream.socket.on("data", () => {
+          if (readThisTurn) return;
+          readThisTurn = true;
           engineReads += 1;
+          setImmediate(() => {
+            readThisTurn = false;
+          });
         });
         upstream.on("data", (chunk: Buffer) => writer.write(chunk));
         upstream.once("end", () => writer.end());
@@ -158,10 +178,23 @@ describe("GatheringWriter", () => {
 
   it("stops reading the engine while chunks wait, and reads what came meanwhile at once", async () => {
     const held = await streamThrough(tokens(40, 1), 50);
-    const notHeld = await streamThrough(tokens(40, 1), 50, false);
+    const notHeld = await streamThrough(tokens(40, 1), 50, { holdSource: false });
     expect(whole(held)).toBe(whole(notHeld));
     // Held: the token that starts a window, and one read when it ends. Not held: a read per token,
     // less those the kernel joined while the node was busy.
+    expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
+    expect(held.engineReads).toBeLessThan(notHeld.engineReads);
+  });
+
+  it("stops reading an engine reached over the cluster's TLS channel too", async () => {
+    const held = await streamThrough(tokens(40, 1), 50, { tls: true });
+    const notHeld = await streamThrough(tokens(40, 1), 50, { tls: true, holdSource: false });
+    expect(whole(held)).toBe(
+      tokens(40, 1)
+        .map((step) => step.text)
+        .join(""),
+    );
+    expect(whole(notHeld)).toBe(whole(held));
     expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
     expect(held.engineReads).toBeLessThan(notHeld.engineReads);
   });
