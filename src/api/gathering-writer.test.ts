@@ -101,6 +101,7 @@ async function streamThrough(
 
 const tokens = (count: number, pauseMs: number): Step[] =>
   Array.from({ length: count }, (_, index) => ({ text: `data: ${index}\n\n`, pauseMs }));
+const joined = (steps: Step[]) => steps.map((step) => step.text).join("");
 const whole = (run: Run) => run.received.map((entry) => entry.text).join("");
 /** The windows the engine's sending spanned: the writer writes at most once in each, and once at first. */
 const windowsSpanned = (run: Run, windowMs: number) =>
@@ -123,11 +124,7 @@ describe("GatheringWriter", () => {
 
   it("gathers chunks that come faster than the window into few writes, in order", async () => {
     const run = await streamThrough(tokens(40, 1), 50);
-    expect(whole(run)).toBe(
-      tokens(40, 1)
-        .map((step) => step.text)
-        .join(""),
-    );
+    expect(whole(run)).toBe(joined(tokens(40, 1)));
     // The first at once, then one write per 50 ms window (40 tokens take 40-80 ms on an idle machine).
     expect(run.received.length).toBeLessThanOrEqual(windowsSpanned(run, 50) + 1);
   });
@@ -135,22 +132,12 @@ describe("GatheringWriter", () => {
   it("sends what a window gathered in one write, with what was read when it ended", async () => {
     // The tokens all come within the window; the engine's connection is read again when it ends.
     const run = await streamThrough(tokens(30, 1), 250);
-    expect(run.received.map((entry) => entry.text)).toEqual([
-      "data: 0\n\n",
-      tokens(30, 1)
-        .slice(1)
-        .map((step) => step.text)
-        .join(""),
-    ]);
+    expect(run.received.map((entry) => entry.text)).toEqual(["data: 0\n\n", joined(tokens(30, 1).slice(1))]);
   });
 
   it("writes each chunk as it comes with a window of 0", async () => {
     const run = await streamThrough(tokens(40, 1), 0);
-    expect(whole(run)).toBe(
-      tokens(40, 1)
-        .map((step) => step.text)
-        .join(""),
-    );
+    expect(whole(run)).toBe(joined(tokens(40, 1)));
     // Each write is an HTTP chunk of its own, which the client's parser hands out on its own.
     expect(run.received.length).toBeGreaterThanOrEqual(40);
   });
@@ -167,34 +154,21 @@ describe("GatheringWriter", () => {
       .slice(0, late)
       .map((entry) => entry.text)
       .join("");
-    expect(beforeLate).toBe(
-      tokens(10, 1)
-        .map((step) => step.text)
-        .join(""),
-    );
+    expect(beforeLate).toBe(joined(tokens(10, 1)));
     // All ten left within a window or two of the tenth, long before the late one was sent.
     expect(run.received[late - 1]!.at).toBeLessThan(run.sentAt[10]! - 300);
   });
 
-  it("stops reading the engine while chunks wait, and reads what came meanwhile at once", async () => {
-    const held = await streamThrough(tokens(40, 1), 50);
-    const notHeld = await streamThrough(tokens(40, 1), 50, { holdSource: false });
-    expect(whole(held)).toBe(whole(notHeld));
+  it.each([
+    { over: "plain TCP (the engine on this node)", tls: false },
+    { over: "the cluster's TLS channel (a request forwarded to the node that heads the model)", tls: true },
+  ])("stops reading the engine while chunks wait, over $over", async ({ tls }) => {
+    const held = await streamThrough(tokens(40, 1), 50, { tls });
+    const notHeld = await streamThrough(tokens(40, 1), 50, { tls, holdSource: false });
+    expect(whole(held)).toBe(joined(tokens(40, 1)));
+    expect(whole(notHeld)).toBe(whole(held));
     // Held: the token that starts a window, and one read when it ends. Not held: a read per token,
     // less those the kernel joined while the node was busy.
-    expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
-    expect(held.engineReads).toBeLessThan(notHeld.engineReads);
-  });
-
-  it("stops reading an engine reached over the cluster's TLS channel too", async () => {
-    const held = await streamThrough(tokens(40, 1), 50, { tls: true });
-    const notHeld = await streamThrough(tokens(40, 1), 50, { tls: true, holdSource: false });
-    expect(whole(held)).toBe(
-      tokens(40, 1)
-        .map((step) => step.text)
-        .join(""),
-    );
-    expect(whole(notHeld)).toBe(whole(held));
     expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
     expect(held.engineReads).toBeLessThan(notHeld.engineReads);
   });
