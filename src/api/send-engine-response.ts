@@ -12,9 +12,9 @@ import { failoverFields, failoversFieldName, timingFieldNames } from "./timing-h
 /**
  * Passes the engine's response to the client unchanged. Under Node's HTTP server the engine's
  * stream goes straight to the client's socket (no Web Streams in between), chunks that come
- * faster than one per `gatherMs` in one write (see GatheringWriter); a client that goes away
- * destroys the engine stream, which ends the generation. Elsewhere (in-process tests) it becomes an
- * ordinary Response.
+ * faster than two per `gatherMs` in one write per `gatherMs` (see GatheringWriter); a client that
+ * goes away destroys the engine stream, which ends the generation. Elsewhere (in-process tests) it
+ * becomes an ordinary Response.
  *
  * herd's timings (see timing-headers.ts) are added from what passes by: for a whole answer as
  * headers, from the engine's `timings`; for a stream as trailers, the time of its first chunk and

@@ -37,8 +37,9 @@ export interface StreamResponseOptions {
 /**
  * Streams an answer that `produce` writes, and ends it with the trailers `produce` returns. Under
  * Node's HTTP server the writes go to the socket through a GatheringWriter (this is the token
- * path); in-process (tests calling `app.request`) it becomes an ordinary Response without trailers. A failure after
- * the status was sent can no longer change it, so it ends the stream with `errorText`.
+ * path); in-process (tests calling `app.request`) it becomes an ordinary Response without
+ * trailers. A failure after the status was sent can no longer change it, so it ends the stream with
+ * `errorText`.
  */
 export function streamResponse(
   context: Context,
