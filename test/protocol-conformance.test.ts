@@ -258,7 +258,7 @@ describe("protocol conformance on the wire", () => {
       });
       const openaiEvents = parseSseStrictly(openai.body);
       expect(openaiEvents.at(-1)?.data).toBe("[DONE]");
-      expect(openai.pieces).toBeLessThan(openaiEvents.length / 2);
+      expect(openai.pieces.length).toBeLessThan(openaiEvents.length / 2);
 
       const anthropic = await post(
         "/v1/messages",
@@ -267,7 +267,7 @@ describe("protocol conformance on the wire", () => {
       );
       const anthropicEvents = parseSseStrictly(anthropic.body);
       checkAnthropicStream(anthropicEvents);
-      expect(anthropic.pieces).toBeLessThan(anthropicEvents.length / 2);
+      expect(anthropic.pieces.length).toBeLessThan(anthropicEvents.length / 2);
 
       const ollama = await post("/api/chat", {
         model: "stories260K",
@@ -276,7 +276,53 @@ describe("protocol conformance on the wire", () => {
       });
       const ollamaLines = parseNdjsonStrictly(ollama.body);
       checkOllamaStream(ollamaLines, "stories260K");
-      expect(ollama.pieces).toBeLessThan(ollamaLines.length / 2);
+      expect(ollama.pieces.length).toBeLessThan(ollamaLines.length / 2);
+    });
+  });
+
+  describe("a fast stream gathered over a long window", () => {
+    // With a window far longer than the reply, every token after the first text waits for the
+    // window's end, and the first text must not: it leaves in a write before the last text's, in
+    // the first or second write (after one that carries none, as Anthropic's message_start).
+    let gathering: HerdProcess;
+    beforeAll(async () => {
+      gathering = await HerdProcess.start({ args: ["--stream-gather", "1500"] });
+      for (const command of [
+        ["models", "import", sharedModelPath],
+        ["load", "stories260K", "--parallel", "1", "--ctx", "1024"],
+      ]) {
+        const result = await gathering.cli(command);
+        if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
+      }
+    });
+
+    it.each([
+      {
+        protocol: "OpenAI",
+        path: "/v1/chat/completions",
+        body: { messages: [story], max_tokens: 60, stream: true },
+        text: /"content":"[^"]/,
+      },
+      {
+        protocol: "Anthropic",
+        path: "/v1/messages",
+        body: { messages: [story], max_tokens: 60, stream: true },
+        text: /event: content_block_delta/,
+      },
+      {
+        protocol: "Ollama",
+        path: "/api/chat",
+        body: { messages: [story], options: { num_predict: 60 } },
+        text: /"content":"[^"]/,
+      },
+    ])("sends the first text of $protocol at once", async ({ path, body, text }) => {
+      const response = await rawRequest(`${gathering.url}${path}`, {
+        body: JSON.stringify({ model: "stories260K", ...body }),
+      });
+      expect(response.status).toBe(200);
+      const withText = response.pieces.flatMap((piece, index) => (text.test(piece) ? [index] : []));
+      expect([0, 1]).toContain(withText[0]);
+      expect(withText.at(-1)).toBeGreaterThan(withText[0]!);
     });
   });
 

@@ -125,14 +125,72 @@ describe("GatheringWriter", () => {
   it("gathers chunks that come faster than the window into few writes, in order", async () => {
     const run = await streamThrough(tokens(40, 1), 50);
     expect(whole(run)).toBe(joined(tokens(40, 1)));
-    // The first at once, then one write per 50 ms window (40 tokens take 40-80 ms on an idle machine).
-    expect(run.received.length).toBeLessThanOrEqual(windowsSpanned(run, 50) + 1);
+    // The first two at once, then one write per 50 ms window (40 tokens take 40-80 ms on an idle machine).
+    expect(run.received.length).toBeLessThanOrEqual(windowsSpanned(run, 50) + 2);
   });
 
   it("sends what a window gathered in one write, with what was read when it ended", async () => {
     // The tokens all come within the window; the engine's connection is read again when it ends.
     const run = await streamThrough(tokens(30, 1), 250);
-    expect(run.received.map((entry) => entry.text)).toEqual(["data: 0\n\n", joined(tokens(30, 1).slice(1))]);
+    expect(run.received.map((entry) => entry.text)).toEqual([
+      "data: 0\n\n",
+      "data: 1\n\n",
+      joined(tokens(30, 1).slice(2)),
+    ]);
+  });
+
+  it("writes a stream's second chunk at once too, whose first may carry no text", async () => {
+    // A chat's first chunk can be the role alone, an Anthropic stream's first its message_start:
+    // the first text comes next, however soon.
+    const run = await streamThrough(
+      [{ text: "data: role\n\n", pauseMs: 0 }, { text: "data: text\n\n", pauseMs: 3 }, ...tokens(5, 3)],
+      400,
+    );
+    expect(run.received.map((entry) => entry.text).slice(0, 2)).toEqual(["data: role\n\n", "data: text\n\n"]);
+    expect(run.received[1]!.at).toBeLessThan(run.sentAt[1]! + 200);
+    // The tokens after it are gathered: they leave when the window ends, in one write.
+    expect(run.received.slice(2).map((entry) => entry.text)).toEqual([joined(tokens(5, 3))]);
+    expect(run.received[2]!.at).toBeGreaterThan(run.sentAt[1]! + 300);
+  });
+
+  it("writes what a turn writes after a chunk that goes at once with it", async () => {
+    // An adapter writes a token's events one by one: each token's arrive in one turn.
+    let writes = 0;
+    const port = await listen(
+      createServer(async (_incoming, outgoing) => {
+        outgoing.writeHead(200, { "content-type": "text/event-stream" });
+        outgoing.flushHeaders();
+        const write = outgoing.write.bind(outgoing);
+        outgoing.write = ((...args: Parameters<typeof write>) => {
+          writes += 1;
+          return write(...args);
+        }) as typeof outgoing.write;
+        const writer = new GatheringWriter(outgoing, 400);
+        writer.write("event: message_start\n\n");
+        writer.write("event: ping\n\n");
+        await sleep(3);
+        writer.write("event: content_block_start\n\n");
+        writer.write("event: content_block_delta\n\n");
+        await sleep(500);
+        writer.end();
+      }),
+    );
+    const received: Array<{ text: string; at: number }> = [];
+    const startedAt = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      get(`http://127.0.0.1:${port}/`, (response) => {
+        response.setEncoding("utf8");
+        response.on("data", (text: string) => received.push({ text, at: performance.now() - startedAt }));
+        response.once("end", resolve);
+      }).once("error", reject);
+    });
+    expect(writes).toBe(2);
+    expect(received.map((entry) => entry.text)).toEqual([
+      "event: message_start\n\nevent: ping\n\n",
+      "event: content_block_start\n\nevent: content_block_delta\n\n",
+    ]);
+    // The first text is not held for the window.
+    expect(received[1]!.at).toBeLessThan(200);
   });
 
   it("writes each chunk as it comes with a window of 0", async () => {

@@ -7,11 +7,14 @@ const maxGatheredBytes = 64 * 1024;
 
 /**
  * Writes a streamed reply to the client's socket, gathering chunks that come faster than one per
- * half `windowMs` into one write per `windowMs`. With nothing gathered, a chunk that comes at least
- * half a window after the one before it goes out at once, and so does one that finds the last
- * write a window old: the first token and every token of a reply slower than two per window are not
- * delayed, and a faster token (the reply's end too) waits at most `windowMs`. `windowMs` 0 writes
- * every chunk as it comes.
+ * half `windowMs` into one write per `windowMs`. With nothing gathered, a chunk goes out at once
+ * when it comes at least half a window after the one before it, or the one before it did (a
+ * stream's second chunk: its first may carry no text, as a chat's role or an Anthropic stream's
+ * `message_start` does), or it finds the last write a window old. So the first token and every
+ * token of a reply slower than two per window are not delayed, and a faster token (the reply's end
+ * too) waits at most `windowMs`. A chunk that goes out at once takes with it whatever else is
+ * written in the same turn of the event loop (an adapter writes a token's events one by one), in
+ * one write at the turn's end. `windowMs` 0 writes every chunk as it comes.
  *
  * Wakes are the token path's main cost on a machine whose cores the engine keeps busy: each token
  * read from the engine wakes the node, and each write to the client is a system call that wakes the
@@ -25,11 +28,16 @@ export class GatheringWriter {
   private gathered: Array<string | Uint8Array> = [];
   private gatheredBytes = 0;
   private lastChunkAt = Number.NEGATIVE_INFINITY;
+  /** How long the chunk before the last one came after its own predecessor. */
+  private lastGap = Number.POSITIVE_INFINITY;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   /** The source's connection this writer stopped reading until the gathered chunks leave. */
   private held: { socket: Socket; handle: ReadingHandle } | undefined;
-  /** The window is over and the source is read again: what it reads in this turn leaves with the rest. */
+  /**
+   * A write is due at the end of this turn (a chunk that goes out at once, or the window's end):
+   * what comes in this turn leaves with it.
+   */
   private draining = false;
   /** The window is over: read what came meanwhile (in this turn's poll), then write it all. */
   private readonly windowOver = () => {
@@ -56,29 +64,48 @@ export class GatheringWriter {
   /** Writes or gathers `chunk`; false when the client's socket asks the writer to wait for `drain`. */
   write(chunk: string | Uint8Array): boolean {
     if (this.outgoing.destroyed) return true;
+    if (this.windowMs === 0) return this.outgoing.write(chunk);
     const now = performance.now();
-    const gap = now - this.lastChunkAt;
-    this.lastChunkAt = now;
+    // Chunks written in one turn came together: the gap before the first of them stands for all.
     if (this.draining) {
-      this.gathered.push(chunk);
-      this.gatheredBytes += chunk.length;
-      return !this.outgoing.writableNeedDrain;
+      this.lastChunkAt = now;
+      return this.gather(chunk);
     }
+    const gap = now - this.lastChunkAt;
+    const gapBefore = this.lastGap;
+    this.lastChunkAt = now;
+    this.lastGap = gap;
+    const half = this.windowMs / 2;
     const due = now - this.lastWriteAt >= this.windowMs;
-    if (this.gathered.length === 0 && (due || gap >= this.windowMs / 2)) {
-      this.lastWriteAt = now;
-      return this.outgoing.write(chunk);
+    if (this.gathered.length === 0 && (due || gap >= half || gapBefore >= half)) {
+      this.draining = true;
+      setImmediate(this.flushNow);
+      return this.gather(chunk);
     }
-    this.gathered.push(chunk);
-    this.gatheredBytes += chunk.length;
-    if (due || this.gatheredBytes >= maxGatheredBytes) return this.flush();
-    if (this.timer === undefined) {
+    if (due) {
+      this.push(chunk);
+      return this.flush();
+    }
+    const written = this.gather(chunk);
+    if (this.timer === undefined && this.gathered.length > 0) {
       this.timer = setTimeout(this.windowOver, this.lastWriteAt + this.windowMs - now);
       this.held = stopReading(this.source?.());
     }
+    return written;
+  }
+
+  /** Keeps `chunk` for the next write, which it brings forward once enough is gathered. */
+  private gather(chunk: string | Uint8Array): boolean {
+    this.push(chunk);
+    if (this.gatheredBytes >= maxGatheredBytes) return this.flush();
     // A gathered chunk is not written yet, but a client that has not read the last write holds the
     // stream up all the same (a write the window's end made could not tell the caller).
     return !this.outgoing.writableNeedDrain;
+  }
+
+  private push(chunk: string | Uint8Array): void {
+    this.gathered.push(chunk);
+    this.gatheredBytes += chunk.length;
   }
 
   /** Writes what is gathered now, in one write. */

@@ -7,7 +7,7 @@ export interface RawResponse {
   /** HTTP trailers, which fetch does not expose. */
   trailers: Record<string, string | undefined>;
   /** The pieces the body came in (Node's parser hands out each HTTP chunk of a chunked body apart). */
-  pieces: number;
+  pieces: string[];
 }
 
 /** Sends a request with Node's HTTP client and reads the whole answer, trailers included. */
@@ -24,11 +24,11 @@ export function rawRequest(
       },
       (response) => {
         let body = "";
-        let pieces = 0;
+        const pieces: string[] = [];
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => {
           body += chunk;
-          pieces += 1;
+          pieces.push(chunk);
         });
         response.once("end", () =>
           resolve({
