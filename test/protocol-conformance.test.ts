@@ -281,8 +281,8 @@ describe("protocol conformance on the wire", () => {
   });
 
   describe("a fast stream gathered over a long window", () => {
-    // With a window far longer than the reply, every token after the first text waits for the
-    // window's end, and the first text must not: it leaves in a write before the last text's, in
+    // With a window far longer than the reply, every token after the first text is gathered until
+    // the reply ends, and the first text is not: it leaves in a write before the last text's, in
     // the first or second write (after one that carries none, as Anthropic's message_start).
     let gathering: HerdProcess;
     beforeAll(async () => {

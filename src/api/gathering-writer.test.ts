@@ -130,12 +130,21 @@ describe("GatheringWriter", () => {
   });
 
   it("sends what a window gathered in one write, with what was read when it ended", async () => {
-    // The tokens all come within the window; the engine's connection is read again when it ends.
-    const run = await streamThrough(tokens(30, 1), 250);
+    // 0 and 1 leave at once; 2 and 3 are gathered in the first window (the engine is read as they
+    // come); 4 starts the second, and 5-29 come within it while the engine's connection is not
+    // read: they are read when it ends, and leave with 4.
+    const steps: Step[] = [
+      { text: "data: 0\n\n", pauseMs: 0 },
+      { text: "data: 1\n\n", pauseMs: 1 },
+      ...[2, 3, 4].map((index) => ({ text: `data: ${index}\n\n`, pauseMs: 240 })),
+      ...tokens(30, 1).slice(5),
+    ];
+    const run = await streamThrough(steps, 600);
     expect(run.received.map((entry) => entry.text)).toEqual([
       "data: 0\n\n",
       "data: 1\n\n",
-      joined(tokens(30, 1).slice(2)),
+      joined(steps.slice(2, 4)),
+      joined(steps.slice(4)),
     ]);
   });
 
@@ -148,9 +157,16 @@ describe("GatheringWriter", () => {
     );
     expect(run.received.map((entry) => entry.text).slice(0, 2)).toEqual(["data: role\n\n", "data: text\n\n"]);
     expect(run.received[1]!.at).toBeLessThan(run.sentAt[1]! + 200);
-    // The tokens after it are gathered: they leave when the window ends, in one write.
+    // The tokens after it are gathered, and leave in one write when the reply ends within the window.
     expect(run.received.slice(2).map((entry) => entry.text)).toEqual([joined(tokens(5, 3))]);
-    expect(run.received[2]!.at).toBeGreaterThan(run.sentAt[1]! + 300);
+  });
+
+  it("ends a reply that ends within its first window as the engine ends it", async () => {
+    // A short reply's end is not held in the kernel until the window is over: the engine is read
+    // as it sends in the first window (a long reply's later windows are not, see below).
+    const run = await streamThrough(tokens(12, 2), 600);
+    expect(whole(run)).toBe(joined(tokens(12, 2)));
+    expect(run.received.at(-1)!.at).toBeLessThan(run.sentAt.at(-1)! + 300);
   });
 
   it("writes what a turn writes after a chunk that goes at once with it", async () => {
@@ -220,14 +236,16 @@ describe("GatheringWriter", () => {
   it.each([
     { over: "plain TCP (the engine on this node)", tls: false },
     { over: "the cluster's TLS channel (a request forwarded to the node that heads the model)", tls: true },
-  ])("stops reading the engine while chunks wait, over $over", async ({ tls }) => {
-    const held = await streamThrough(tokens(40, 1), 50, { tls });
-    const notHeld = await streamThrough(tokens(40, 1), 50, { tls, holdSource: false });
-    expect(whole(held)).toBe(joined(tokens(40, 1)));
+  ])("stops reading the engine while chunks wait, from the second window, over $over", async ({ tls }) => {
+    const held = await streamThrough(tokens(120, 1), 20, { tls });
+    const notHeld = await streamThrough(tokens(120, 1), 20, { tls, holdSource: false });
+    expect(whole(held)).toBe(joined(tokens(120, 1)));
     expect(whole(notHeld)).toBe(whole(held));
-    // Held: the token that starts a window, and one read when it ends. Not held: a read per token,
-    // less those the kernel joined while the node was busy.
-    expect(held.engineReads).toBeLessThanOrEqual(2 * windowsSpanned(held, 50) + 1);
+    // Held: a read per token until the first window ends (it begins with the third), then the token
+    // that starts each window and one read when it ends. Not held: a read per token, less those the
+    // kernel joined while the node was busy.
+    const firstWindow = held.sentAt.filter((at) => at <= held.sentAt[2]! + 20).length;
+    expect(held.engineReads).toBeLessThanOrEqual(firstWindow + 2 * windowsSpanned(held, 20) + 1);
     expect(held.engineReads).toBeLessThan(notHeld.engineReads);
   });
 });
