@@ -87,16 +87,22 @@ async function streamThrough(
       });
     }),
   );
-  const received: Run["received"] = [];
   startedAt = performance.now();
+  return { received: await readAll(nodePort), engineReads, sentAt };
+}
+
+/** A client's request to a local server: what it read, and when (ms from the request), per `data` event. */
+async function readAll(port: number): Promise<Run["received"]> {
+  const received: Run["received"] = [];
+  const startedAt = performance.now();
   await new Promise<void>((resolve, reject) => {
-    get(`http://127.0.0.1:${nodePort}/`, (response) => {
+    get(`http://127.0.0.1:${port}/`, (response) => {
       response.setEncoding("utf8");
       response.on("data", (text: string) => received.push({ text, at: performance.now() - startedAt }));
       response.once("end", resolve);
     }).once("error", reject);
   });
-  return { received, engineReads, sentAt };
+  return received;
 }
 
 const tokens = (count: number, pauseMs: number): Step[] =>
@@ -130,35 +136,33 @@ describe("GatheringWriter", () => {
   });
 
   it("sends what a window gathered in one write, with what was read when it ended", async () => {
-    // 0 and 1 leave at once; 2 and 3 are gathered in the first window (the engine is read as they
-    // come); 4 starts the second, and 5-29 come within it while the engine's connection is not
-    // read: they are read when it ends, and leave with 4.
+    // 0 and 1 leave at once. A token every 20 ms fills the first window (the engine is read as they
+    // come) and runs on into the second, where the engine's connection is not read; a burst comes
+    // in it. What the second window read when it ended leaves with the token that started it, in
+    // one write, with the engine's end: read again without writing it, it would wait a third window.
     const steps: Step[] = [
       { text: "data: 0\n\n", pauseMs: 0 },
       { text: "data: 1\n\n", pauseMs: 1 },
-      ...[2, 3, 4].map((index) => ({ text: `data: ${index}\n\n`, pauseMs: 240 })),
-      ...tokens(30, 1).slice(5),
+      ...Array.from({ length: 35 }, (_, index) => ({ text: `data: ${index + 2}\n\n`, pauseMs: 20 })),
+      ...Array.from({ length: 25 }, (_, index) => ({ text: `data: burst ${index}\n\n`, pauseMs: 1 })),
     ];
     const run = await streamThrough(steps, 600);
-    expect(run.received.map((entry) => entry.text)).toEqual([
-      "data: 0\n\n",
-      "data: 1\n\n",
-      joined(steps.slice(2, 4)),
-      joined(steps.slice(4)),
-    ]);
+    expect(whole(run)).toBe(joined(steps));
+    // The first two reads at once (0 and 1, or both in one and 2 in the other), then one per window.
+    expect(run.received).toHaveLength(4);
   });
 
   it("writes a stream's second chunk at once too, whose first may carry no text", async () => {
     // A chat's first chunk can be the role alone, an Anthropic stream's first its message_start:
     // the first text comes next, however soon.
     const run = await streamThrough(
-      [{ text: "data: role\n\n", pauseMs: 0 }, { text: "data: text\n\n", pauseMs: 3 }, ...tokens(5, 3)],
+      [{ text: "data: role\n\n", pauseMs: 0 }, { text: "data: text\n\n", pauseMs: 20 }, ...tokens(5, 20)],
       400,
     );
     expect(run.received.map((entry) => entry.text).slice(0, 2)).toEqual(["data: role\n\n", "data: text\n\n"]);
     expect(run.received[1]!.at).toBeLessThan(run.sentAt[1]! + 200);
     // The tokens after it are gathered, and leave in one write when the reply ends within the window.
-    expect(run.received.slice(2).map((entry) => entry.text)).toEqual([joined(tokens(5, 3))]);
+    expect(run.received.slice(2).map((entry) => entry.text)).toEqual([joined(tokens(5, 20))]);
   });
 
   it("ends a reply that ends within its first window as the engine ends it", async () => {
@@ -191,15 +195,7 @@ describe("GatheringWriter", () => {
         writer.end();
       }),
     );
-    const received: Array<{ text: string; at: number }> = [];
-    const startedAt = performance.now();
-    await new Promise<void>((resolve, reject) => {
-      get(`http://127.0.0.1:${port}/`, (response) => {
-        response.setEncoding("utf8");
-        response.on("data", (text: string) => received.push({ text, at: performance.now() - startedAt }));
-        response.once("end", resolve);
-      }).once("error", reject);
-    });
+    const received = await readAll(port);
     expect(writes).toBe(2);
     expect(received.map((entry) => entry.text)).toEqual([
       "event: message_start\n\nevent: ping\n\n",
