@@ -30,7 +30,7 @@ export class GatheringWriter {
   private gathered: Array<string | Uint8Array> = [];
   private gatheredBytes = 0;
   private lastChunkAt = Number.NEGATIVE_INFINITY;
-  /** How long the chunk before the last one came after its own predecessor. */
+  /** How long the last chunk came after the one before it (for chunks of one turn, the first's). */
   private lastGap = Number.POSITIVE_INFINITY;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
