@@ -16,13 +16,10 @@ describe("the Vercel AI SDK's chat, OpenAI-compatible and Ollama providers, and 
 
   beforeAll(async () => {
     node = await HerdProcess.start();
-    for (const command of [
+    await node.cliEach([
       ["models", "import", sharedModelPath],
       ["load", "stories260K", "--parallel", "2", "--ctx", "1024"],
-    ]) {
-      const result = await node.cli(command);
-      if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-    }
+    ]);
   });
   afterAll(stopAllHerdProcesses);
 

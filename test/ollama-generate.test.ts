@@ -32,13 +32,10 @@ describe("Ollama generate, as Ollama runs it", () => {
       "--ff",
       "64",
     ];
-    for (const command of [
+    await node.cliEach([
       ["models", "synth", "--name", "fim", ...shape],
       ["load", "fim", "--ctx", "1024", "--parallel", "1"],
-    ]) {
-      const result = await node.cli(command);
-      if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-    }
+    ]);
     ollama = new Ollama({ host: node.url });
     openai = new OpenAI({ baseURL: `${node.url}/v1`, apiKey: "unused", maxRetries: 0 });
   });

@@ -287,13 +287,10 @@ describe("protocol conformance on the wire", () => {
     let gathering: HerdProcess;
     beforeAll(async () => {
       gathering = await HerdProcess.start({ args: ["--stream-gather", "1500"] });
-      for (const command of [
+      await gathering.cliEach([
         ["models", "import", sharedModelPath],
         ["load", "stories260K", "--parallel", "1", "--ctx", "1024"],
-      ]) {
-        const result = await gathering.cli(command);
-        if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-      }
+      ]);
     });
 
     it.each([

@@ -8,15 +8,12 @@ let node: HerdProcess;
 
 beforeAll(async () => {
   node = await HerdProcess.start();
-  for (const command of [
+  await node.cliEach([
     ["models", "import", sharedModelPath],
     ["load", "stories260K", "--parallel", "1", "--ctx", "1024"],
     // Random weights: a greedy reply runs until the context is full, long enough to stop with Ctrl-C.
     ["models", "synth", "--name", "noise", "--layers", "2", "--embedding", "128", "--heads", "2"],
-  ]) {
-    const result = await node.cli(command);
-    if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-  }
+  ]);
 });
 
 afterAll(async () => {

@@ -77,12 +77,9 @@ export async function loadAgentModels(node: HerdProcess): Promise<void> {
   for (const [name, shape] of Object.entries(shapes)) {
     const path = join(node.home, `${name}.gguf`);
     await writeSynthModel({ ...shape, contextLength: agentContext, outputPath: path });
-    for (const command of [
+    await node.cliEach([
       ["models", "import", path, "--name", name],
       ["load", name, "--parallel", "1", "--ctx", String(agentContext)],
-    ]) {
-      const result = await node.cli(command);
-      if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-    }
+    ]);
   }
 }

@@ -145,6 +145,14 @@ export class HerdProcess {
     return runCli(args, { ...this.env, HERD_URL: this.url, HERD_HOME: this.home, ...key, ...env });
   }
 
+  /** Runs each command in turn, and throws with its stderr at the first that fails (test setup). */
+  async cliEach(commands: string[][]): Promise<void> {
+    for (const command of commands) {
+      const result = await this.cli(command);
+      if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
+    }
+  }
+
   /** Makes the client and `cli()` send `apiKey` from now on. */
   useApiKey(apiKey: string | undefined): void {
     this.client = new HerdClient({ baseUrl: this.url, apiKey });

@@ -22,24 +22,18 @@ export const weatherTool = {
  */
 export async function startProtocolNode(args: string[] = []): Promise<HerdProcess> {
   const node = await HerdProcess.start({ args });
-  for (const command of [
+  await node.cliEach([
     ["models", "import", sharedModelPath],
     ["load", "stories260K", "--parallel", "2", "--ctx", "2048"],
     ["models", "import", sharedModelPath, "--name", "stories-embed"],
     ["load", "stories-embed", "--embeddings", "--parallel", "1"],
-  ]) {
-    const result = await node.cli(command);
-    if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-  }
+  ]);
   const toolsPath = join(node.home, "tools.gguf");
   const shape = await toolCallModelShape(await engineVocabPath(inject("engineCache"), "llama-bpe"));
   await writeSynthModel({ ...shape, outputPath: toolsPath });
-  for (const command of [
+  await node.cliEach([
     ["models", "import", toolsPath, "--name", "tools"],
     ["load", "tools", "--parallel", "1", "--ctx", "1024"],
-  ]) {
-    const result = await node.cli(command);
-    if (result.code !== 0) throw new Error(`herd ${command.join(" ")} failed: ${result.stderr}`);
-  }
+  ]);
   return node;
 }
