@@ -89,4 +89,32 @@ describe("forwardToEngine", () => {
     expect(await send(baseUrl)).toEqual({ status: 200, body: '{"ok":true}', released: 1 });
     expect(cut).toBe(1);
   });
+
+  it("does not send on a connection that carried a stream, which the engine closes after it", async () => {
+    // As llama-server: a streamed answer's connection is closed a moment after its last chunk.
+    const streamed = new WeakSet<Socket>();
+    let sentOnStreamed = 0;
+    server = createServer((request, response) => {
+      if (streamed.has(request.socket)) sentOnStreamed++;
+      streamed.add(request.socket);
+      request.resume();
+      request.once("end", () => {
+        response.writeHead(200, { "content-type": "text/event-stream" });
+        response.write('data: {"ok":true}\n\n');
+        response.end("data: [DONE]\n\n", () => setTimeout(() => request.socket.destroy(), 30));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    for (let request = 0; request < 3; request++) {
+      expect(await send(baseUrl)).toEqual({
+        status: 200,
+        body: 'data: {"ok":true}\n\ndata: [DONE]\n\n',
+        released: 1,
+      });
+    }
+    // Kept alive, each next request would go on the closing connection (and be sent again).
+    expect(sentOnStreamed).toBe(0);
+  });
 });

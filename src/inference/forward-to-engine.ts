@@ -76,6 +76,12 @@ function send(options: ForwardOptions, payload: Buffer, reuse: boolean): Promise
           const value = response.headers[name];
           if (typeof value === "string") headers[name] = value;
         }
+        // llama-server closes the connection after every streamed response, a moment after its
+        // last chunk (see EngineAgent). Kept alive, the connection would carry the next request
+        // just as the engine closes it: that request is reset and sent again on a new connection,
+        // which a client sending its requests back to back pays for in time to first token. So
+        // herd closes it itself when the stream ends, and the next request takes the spare.
+        if (headers["content-type"]?.startsWith("text/event-stream")) request.shouldKeepAlive = false;
         resolve({ status: response.statusCode ?? 502, headers, body: response });
       },
     );
