@@ -1,9 +1,12 @@
 /**
  * Distributed instances against raw llama.cpp: a synthetic model of realistic size split over 2 and
- * 3 loopback nodes through herd (RPC through the keyed tunnel), then the same split run by hand
- * (llama-server --rpc to plain ggml-rpc-servers, with the flags herd used). Prints decode tokens/s
- * of each and their ratio, herd's prediction against the measurement, and the first and second
- * load times of the same model (the second uses the rpc-servers' tensor cache).
+ * 3 loopback nodes through herd (RPC through the keyed tunnel, then directly), each against the
+ * same split run by hand (llama-server --rpc to plain ggml-rpc-servers, with the flags herd used;
+ * the direct route's plan may give the blocks to other nodes, and the split by hand follows it).
+ * Prints decode tokens/s of each and their ratio, herd's prediction for each route against the
+ * measurement, before the instance ran and once it had (a plan made afterwards, with what the head
+ * learnt of the route), and the first and second load times of the same model (the second uses
+ * the rpc-servers' tensor cache).
  *
  * The default model has TinyLlama's shape (2048 wide, 5632 feed-forward, 32 heads, 4 KV heads) in
  * q8_0, 16 blocks, ~0.9 GB: its feed-forward tensors are over the 10 MiB above which an rpc-server
@@ -20,13 +23,14 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import type { PlanView } from "../src/client/herd-client.js";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
 import { benchShape, startBenchCluster } from "./bench-cluster.js";
 import { runNetnsScenario } from "./distributed-netns.js";
 import { runFabricScenario } from "./fabric-netns.js";
-import { compare, loadTimed, type SplitOptions } from "./split-measurements.js";
+import { compare, loadTimed, type SplitOptions, splitRequest } from "./split-measurements.js";
 import { until } from "./streaming-sample.js";
 
 const { values: parsed } = parseArgs({
@@ -67,6 +71,7 @@ async function main(): Promise<void> {
       `model: ${options.layers} x ${embedding} ${options.type}, ${(model.sizeBytes / 2 ** 20).toFixed(0)} MiB, engine threads: ${options.threads ?? "default"}\n`,
     );
     const rows: string[][] = [];
+    const placements: string[] = [];
     for (const count of [2, 3]) {
       const first = await loadTimed(head!.client, count, "tunnel", split);
       await head!.client.unload("bench");
@@ -81,12 +86,35 @@ async function main(): Promise<void> {
         instance.plan!,
         count,
       );
+      let rawForDirect = raw;
       try {
         const [herdRate, rawRate] = await compare(head!.client.baseUrl, raw.url, split);
         await head!.client.unload("bench");
+        // Planned again once unloaded: what the head learnt of each route from the decode it saw.
+        const learntTunnel = await head!.client.plan(splitRequest(count, "tunnel", split));
         await loadTimed(head!.client, count, "direct", split);
-        const [directRate, rawRateAgain] = await compare(head!.client.baseUrl, raw.url, split);
+        const view = await head!.client.cluster();
+        const directPlan = view.desired.instances[0]!.plan!;
+        // Another route can give the blocks to other nodes: llama.cpp by hand then runs that split.
+        if (!samePlacement(directPlan, instance.plan!)) {
+          raw.stop();
+          rawForDirect = await startRawLlamaCpp(
+            engine.directory,
+            engine.rpcServer,
+            model.file,
+            directPlan,
+            count,
+          );
+        }
+        const [directRate, rawRateAgain] = await compare(head!.client.baseUrl, rawForDirect.url, split);
         await head!.client.unload("bench");
+        const learntDirect = await head!.client.plan(splitRequest(count, "direct", split));
+        const versus = (prediction: number | undefined, measured: number) =>
+          `${(prediction ?? 0).toFixed(2)} (${signedPercent((prediction ?? 0) / measured)})`;
+        // A plan made after the run may place the blocks otherwise (marked *): its figure is then
+        // for another split than the one measured.
+        const learnt = (plan: PlanView, measuredPlan: InstancePlan, measured: number) =>
+          `${versus(plan.predicted?.decodeTokensPerSecond, measured)}${placementOf(plan, view) === placementOf(measuredPlan, view) ? "" : "*"}`;
         rows.push([
           String(count),
           rawRate.toFixed(2),
@@ -94,12 +122,19 @@ async function main(): Promise<void> {
           (herdRate / rawRate).toFixed(3),
           directRate.toFixed(2),
           (directRate / rawRateAgain).toFixed(3),
-          (instance.plan!.predictedDecodeTokensPerSecond ?? 0).toFixed(2),
+          versus(instance.plan!.predictedDecodeTokensPerSecond, herdRate),
+          learnt(learntTunnel, instance.plan!, herdRate),
+          versus(directPlan.predictedDecodeTokensPerSecond, directRate),
+          learnt(learntDirect, directPlan, directRate),
           `${(first / 1000).toFixed(1)} s`,
           `${(second / 1000).toFixed(1)} s`,
         ]);
+        placements.push(
+          `${count} nodes: tunnel ${placementOf(instance.plan!, view)} (after one run: ${placementOf(learntTunnel, view)}); direct ${placementOf(directPlan, view)} (after one run: ${placementOf(learntDirect, view)})`,
+        );
       } finally {
         raw.stop();
+        rawForDirect.stop();
       }
     }
     const header = [
@@ -109,15 +144,47 @@ async function main(): Promise<void> {
       "ratio",
       "herd (direct) tok/s",
       "ratio",
-      "predicted tok/s",
+      "predicted, tunnel",
+      "after one run",
+      "predicted, direct",
+      "after one run",
       "1st load",
       "2nd load",
     ];
     console.log(`| ${header.join(" | ")} |\n|${header.map(() => "---").join("|")}|`);
     for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+    console.log(
+      `\nblocks (llama.cpp by hand runs the same; "after one run" is a plan made once the instance has run, with what the head learnt of each route; * where it places the blocks otherwise):\n${placements.join("\n")}`,
+    );
   } finally {
     await cluster.stop();
   }
+}
+
+/** Whether two plans split the model alike (the same flags for llama-server, whatever the endpoints). */
+function samePlacement(a: InstancePlan, b: InstancePlan): boolean {
+  const endpoints = (plan: InstancePlan) => (plan.rpcNodes ?? []).map((_, index) => `shard-${index}`);
+  return (
+    JSON.stringify(distributedArgs(a, endpoints(a))) === JSON.stringify(distributedArgs(b, endpoints(b))) &&
+    JSON.stringify(a.rpcNodes) === JSON.stringify(b.rpcNodes)
+  );
+}
+
+/** Each node's blocks, by name: "a 0-3, b 4-7". */
+function placementOf(
+  plan: { shards: Array<{ node: string; layerStart: number; layerEnd: number }> },
+  view: { nodes: Array<{ id: string; name: string }> },
+): string {
+  const nameOf = (id: string) => view.nodes.find((node) => node.id === id)?.name ?? id.slice(0, 8);
+  return plan.shards
+    .map((shard) => `${nameOf(shard.node)} ${shard.layerStart}-${shard.layerEnd - 1}`)
+    .join(", ");
+}
+
+/** A prediction against the measurement, as a signed percentage ("+12.3%"). */
+function signedPercent(ratio: number): string {
+  const percent = (ratio - 1) * 100;
+  return `${percent >= 0 ? "+" : ""}${percent.toFixed(1)}%`;
 }
 
 /** Three nodes whose links are measured, so that the planner has the figures it plans with. */
