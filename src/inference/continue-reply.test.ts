@@ -98,6 +98,25 @@ describe("continuedReply", () => {
     expect(text).toBe(`${words.map(clientChunk).join("")}data: [DONE]\n\n`);
   });
 
+  it("hands on the tokens one read of the engine brought as one chunk", async () => {
+    // As Node's HTTP client does with one read of the connection: a push per chunk of the
+    // engine's chunked answer, each token its own, all in one turn.
+    const engine = new Readable({ read() {} });
+    const output = reply(engine);
+    const chunks: string[] = [];
+    output.on("data", (chunk: Buffer) => chunks.push(chunk.toString()));
+    for (const [index, word] of words.slice(0, 20).entries()) engine.push(engineChunk(index, word));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const [index, word] of words.slice(20, 30).entries()) engine.push(engineChunk(20 + index, word));
+    engine.push("data: [DONE]\n\n");
+    engine.push(null);
+    await once(output, "end");
+    expect(chunks).toEqual([
+      words.slice(0, 20).map(clientChunk).join(""),
+      `${words.slice(20, 30).map(clientChunk).join("")}data: [DONE]\n\n`,
+    ]);
+  });
+
   it("stops reading the engine when the client goes away", async () => {
     const engine = new Readable({ read() {} });
     engine.push(engineChunk(0, " first"));

@@ -104,12 +104,12 @@ export function continuedReply(
   first: EngineResponse,
   state: { failovers: number; requestId: string | undefined },
 ): Readable {
-  const reading: ReadingState = { body: first.body, paused: false, stopped: false };
+  const reading: ReadingState = { body: first.body, paused: false, stopped: false, drain: undefined };
   const output = new Readable({
     read() {
       if (!reading.paused) return;
       reading.paused = false;
-      reading.body.resume();
+      reading.drain?.();
     },
     destroy(error, callback) {
       reading.stopped = true;
@@ -119,8 +119,9 @@ export function continuedReply(
   });
   const send = (bytes: Buffer) => {
     if (output.push(bytes) || reading.stopped) return;
+    // The engine stream is read no further until the reply's reader asks (what arrives meanwhile
+    // waits in its buffer, and past that in the kernel).
     reading.paused = true;
-    reading.body.pause();
   };
   // The engine connection the reply reads now, for a writer that paces its reading (GatheringWriter).
   Object.defineProperty(output, "socket", { get: () => (reading.body as { socket?: unknown }).socket });
@@ -134,8 +135,10 @@ export function continuedReply(
 /** The engine stream a reply reads now, and whether the client's side asked it to wait. */
 interface ReadingState {
   body: Readable;
-  /** The reply's reader is full: `body` is paused until it reads again. */
+  /** The reply's reader is full: `body` is not read until it reads again. */
   paused: boolean;
+  /** Reads what `body` holds now (see eachChunk): how a reader that asks again starts it. */
+  drain: (() => void) | undefined;
   /** The reply was destroyed (the client went away). */
   stopped: boolean;
 }
@@ -190,7 +193,7 @@ async function continueReply(
         ? setTimeout(() => upstream.body.destroy(), episode.deadline - Date.now())
         : undefined;
     const splitter = new SseSplitter();
-    const outcome = await eachChunk(upstream.body, (chunk) => {
+    const outcome = await eachChunk(upstream.body, reading, (chunk) => {
       const events = splitter.push(chunk);
       if (events.length === 0) return;
       let out = "";
@@ -263,26 +266,42 @@ async function continueReply(
 }
 
 /**
- * Hands each chunk of `body` to `take` as it arrives, until the stream ends (resolves undefined),
- * breaks (its error), or `take` throws (that error; the stream is destroyed).
+ * Hands what `body` has read to `take`, until the stream ends (resolves undefined), breaks (its
+ * error), or `take` throws (that error; the stream is destroyed); not while `reading` is paused.
+ *
+ * The body is read as a whole, not chunk by chunk: llama-server sends each token as a chunk of its
+ * own, so one read from the engine's connection (many tokens, where the reply's writer gathers them
+ * and holds the connection meanwhile) would otherwise be handed on one token at a time, each through
+ * every stage of the reply (its events split and observed, pushed, gathered), at a cost per token.
+ * Read in paused mode, what one read of the connection brought is one buffer, handed on once.
  */
-function eachChunk(body: Readable, take: (chunk: Buffer | string) => void): Promise<unknown> {
+function eachChunk(
+  body: Readable,
+  reading: ReadingState,
+  take: (chunk: Buffer | string) => void,
+): Promise<unknown> {
   return new Promise((resolve) => {
     const done = (outcome: unknown) => {
-      body.off("data", onData);
+      body.off("readable", drain);
+      if (reading.drain === drain) reading.drain = undefined;
       stopWatching();
       resolve(outcome);
     };
-    const onData = (chunk: Buffer | string) => {
+    const drain = () => {
       try {
-        take(chunk);
+        while (!reading.paused) {
+          const chunk = body.read() as Buffer | string | null;
+          if (chunk === null) return;
+          take(chunk);
+        }
       } catch (error) {
         done(error);
         body.destroy();
       }
     };
     const stopWatching = finished(body, { writable: false }, (error) => done(error ?? undefined));
-    body.on("data", onData);
+    reading.drain = drain;
+    body.on("readable", drain);
   });
 }
 
