@@ -16,7 +16,8 @@
  *   npm run bench -- overhead --profile /tmp/prof   # the node's CPU profile (node --cpu-prof), on exit
  *   npm run bench -- overhead --baseline ../main    # also a node of another source tree, same rounds
  *   npm run bench -- overhead --compare="--failover-timeout 0"   # also a node started with these flags
- *   npm run bench -- overhead --floor               # also a bare Node.js hop in front of the same engine
+ *   npm run bench -- overhead --floor               # also a bare Node.js hop in front of the same engine,
+ *                                                   # and the engine asked for token ids as herd asks it
  *
  * With `--compare`, the last table compares the two nodes of this tree: the ratio of their decode
  * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids
@@ -27,6 +28,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { HerdClient } from "../src/client/herd-client.js";
+import { tokenIdFields } from "../src/inference/continuation-request.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { type BenchCluster, startBareHop, startBenchCluster } from "./bench-cluster.js";
 import { median, type StreamingSample, streamingSample, until } from "./streaming-sample.js";
@@ -52,7 +54,7 @@ const threads = options.threads ? Number(options.threads) : undefined;
 const root = new URL("..", import.meta.url).pathname;
 
 type Sample = StreamingSample;
-type Path = "herd" | "direct" | "bare";
+type Path = "herd" | "direct" | "bare" | "ids";
 
 /** One node under test: the herd of a source tree and the engine it started. */
 interface Subject {
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
       // Every path of every subject once per round, the order turned each round, so that whatever
       // else the machine does falls on all of them alike.
       const turns = subjects.flatMap((subject) =>
-        (subject.bare ? (["herd", "direct", "bare"] as const) : (["herd", "direct"] as const)).map(
+        (subject.bare ? (["herd", "direct", "bare", "ids"] as const) : (["herd", "direct"] as const)).map(
           (path) => ({
             subject,
             path,
@@ -143,6 +145,9 @@ async function main(): Promise<void> {
         if (subject.bare) {
           // The bare hop does nothing between requests: all its CPU time is the token path's.
           rows.push(row("bare Node hop", subject.samples.bare, spent.bare.cpu / (rounds * maxTokens), ""));
+          // The engine itself, asked for the token ids herd asks for to continue a reply: what the
+          // ids cost the engine, apart from what herd costs.
+          rows.push(row("engine, with token ids", subject.samples.ids, Number.NaN, ""));
           subject.bare.process.kill();
         }
         await subject.cluster.nodes[0]!.client.unload(model);
@@ -179,8 +184,13 @@ async function prepareSubject(label: string, cluster: BenchCluster, model: strin
     herdUrl: client.baseUrl,
     directUrl: `http://127.0.0.1:${instance!.enginePort!}`,
     key: (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim(),
-    samples: { herd: [], direct: [], bare: [] },
-    spent: { herd: { cpu: 0, wall: 0 }, direct: { cpu: 0, wall: 0 }, bare: { cpu: 0, wall: 0 } },
+    samples: { herd: [], direct: [], bare: [], ids: [] },
+    spent: {
+      herd: { cpu: 0, wall: 0 },
+      direct: { cpu: 0, wall: 0 },
+      bare: { cpu: 0, wall: 0 },
+      ids: { cpu: 0, wall: 0 },
+    },
   };
   // Warm both paths (first requests pay for page faults and allocator growth).
   await measure(subject.herdUrl, model, undefined);
@@ -204,7 +214,7 @@ async function timed(subject: Subject, path: Path, model: string): Promise<void>
     ? measure(subject.herdUrl, model, undefined)
     : path === "bare"
       ? measure(subject.bare!.url, model, undefined)
-      : measure(subject.directUrl, model, subject.key));
+      : measure(subject.directUrl, model, subject.key, path === "ids" ? tokenIdFields : {}));
   // What the node does once a reply has ended (its log line, closing the engine connection)
   // belongs to that reply, not to the next one.
   await new Promise((resolve) => setTimeout(resolve, 100));
@@ -239,7 +249,12 @@ async function prepareModel(client: HerdClient, model: string): Promise<void> {
 }
 
 /** One streaming completion (or chat) of the benchmark's prompt, prompt cache off. */
-function measure(baseUrl: string, model: string, key: string | undefined): Promise<Sample> {
+function measure(
+  baseUrl: string,
+  model: string,
+  key: string | undefined,
+  extra: Record<string, unknown> = {},
+): Promise<Sample> {
   const prompt = "Once upon a time, in a small village by the sea, there lived";
   return streamingSample(
     baseUrl,
@@ -248,6 +263,7 @@ function measure(baseUrl: string, model: string, key: string | undefined): Promi
       ...(options.api === "chat" ? { messages: [{ role: "user", content: prompt }] } : { prompt }),
       max_tokens: maxTokens,
       cache_prompt: false,
+      ...extra,
     },
     key,
   );

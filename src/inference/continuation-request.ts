@@ -39,6 +39,15 @@ const chatOnlyFields = [
 ];
 
 /**
+ * What a continuable request adds for the engine: the id of each token it sends (`n_probs: 1` with
+ * `post_sampling_probs`, which needs no extra sort). Not free: llama-server writes each token's
+ * probability, bytes and top candidate into its chunk (twice the bytes a token), which cost it 4-5%
+ * of its decode rate at 3,000 tokens/s on two cores (`npm run bench -- overhead --floor` shows it
+ * apart).
+ */
+export const tokenIdFields = { n_probs: 1, post_sampling_probs: true } as const;
+
+/**
  * Whether a request's reply can be continued on another instance, and the engine request that
  * makes it so (always streamed: a whole reply is put together from the stream); undefined when it
  * cannot: another path, a client that asked for log probabilities itself, several choices, or a
@@ -62,7 +71,7 @@ export function continuationPlan(path: string, body: unknown): ContinuationPlan 
   if (path === "/v1/completions" && promptPrefix(request.prompt) === undefined) return undefined;
   const stop = request.stop;
   const whole = request.stream !== true;
-  const engineBody = { ...request, n_probs: 1, post_sampling_probs: true };
+  const engineBody = { ...request, ...tokenIdFields };
   if (whole) Object.assign(engineBody, { stream: true, stream_options: { include_usage: true } });
   return {
     path,
