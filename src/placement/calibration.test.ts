@@ -302,6 +302,46 @@ describe("a plan with calibrated nodes", () => {
       );
     });
 
+    it("takes the tunnel's RPC round trip for a direct route to the same address that nothing ran over yet", () => {
+      // herd's ping (0.3 ms) crosses both nodes' event loops; the tunnel's round trip over the same
+      // path, measured in the engine's protocol, is less, and a direct route skips its two relays.
+      const tunnelMeasured: NodeCalibration = {
+        hops: [
+          { node: id("b"), route: "tunnel", rpcRoundTripSeconds: 0.1e-3, correction: correction(1.8, 9) },
+        ],
+      };
+      const direct = (tunnelPath: boolean) => () => ({
+        key: "direct",
+        description: "directly to its advertised address (its interfaces are not known)",
+        ...(tunnelPath && { tunnelPath }),
+      });
+      const bounded = plan(tunnelMeasured, undefined, direct(true));
+      const asMeasured = plan(
+        { hops: [{ node: id("b"), route: "direct", rpcRoundTripSeconds: 0.1e-3 }] },
+        undefined,
+        direct(true),
+      );
+      expect(bounded.predicted).toEqual(asMeasured.predicted);
+      expect(bounded.predicted.networkSeconds).toBeLessThan(
+        plan(undefined, undefined, direct(true)).predicted.networkSeconds!,
+      );
+      expect(bounded.reasons).toContain(
+        "The a → b RPC round trip is taken as 0.10 ms, the tunnel's to b over the same path in llama.cpp's own RPC protocol: nothing has run over this route yet, and it crosses the same path without the tunnel's two relays (herd's ping: 0.30 ms).",
+      );
+      // Not the tunnel's correction: what slows the tunnel (its relays) is not on the direct route.
+      expect(bounded.reasons.join("\n")).not.toContain("×1.80");
+      // Another path (a cable to another address), or a tunnel slower than herd's ping: the ping stands.
+      expect(plan(tunnelMeasured, undefined, direct(false)).predicted).toEqual(
+        plan(undefined, undefined, direct(false)).predicted,
+      );
+      const slowTunnel: NodeCalibration = {
+        hops: [{ node: id("b"), route: "tunnel", rpcRoundTripSeconds: 0.9e-3 }],
+      };
+      expect(plan(slowTunnel, undefined, direct(true)).predicted).toEqual(
+        plan(undefined, undefined, direct(true)).predicted,
+      );
+    });
+
     it("uses no record of a route it was not told of, nor one kept before routes were told apart", () => {
       const older: NodeCalibration = {
         hops: [{ node: id("b"), rpcRoundTripSeconds: 5e-3, correction: correction(2, 9) }],

@@ -185,11 +185,22 @@ export function calibratedLinks(
       ...(route?.figures && { ...route.figures, measured: true }),
       ...(route && { route: route.description }),
     };
-    const hop = findHop(byId.get(head)?.calibration, { node: shard, route: route?.key ?? "tunnel" });
-    if (hop === undefined) return base;
-    const rpc = hop.rpcRoundTripSeconds;
+    const calibration = byId.get(head)?.calibration;
+    const hop = findHop(calibration, { node: shard, route: route?.key ?? "tunnel" });
+    const rpc = hop?.rpcRoundTripSeconds;
+    // A direct route nothing has run over yet: herd's ping crosses both nodes' event loops, and the
+    // tunnel's RPC round trip over the same path (two relays and TLS more than the route) is less.
+    const tunnel =
+      rpc === undefined && route?.tunnelPath
+        ? findHop(calibration, { node: shard, route: "tunnel" })?.rpcRoundTripSeconds
+        : undefined;
+    const bounded: Link =
+      tunnel !== undefined && tunnel < base.rttSeconds
+        ? { ...base, rttSeconds: tunnel, rpcFromTunnel: true, pingRttSeconds: base.rttSeconds }
+        : base;
+    if (hop === undefined) return bounded;
     return {
-      ...base,
+      ...bounded,
       ...(rpc !== undefined && { rttSeconds: rpc, rpcMeasured: true, pingRttSeconds: base.rttSeconds }),
       correction: correctionFactor(hop.correction, now),
       ...(hop.correction && { correctionSamples: hop.correction.samples }),

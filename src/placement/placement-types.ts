@@ -86,6 +86,12 @@ export interface PlannedRoute {
   figures?: { rttSeconds: number; throughputBytesPerSecond: number };
   /** For reasons, as in "directly over 169.254.10.1 -> 169.254.10.2 (thunderbolt)". */
   description: string;
+  /**
+   * A direct route to the address the tunnel to the same node rides (the shard's channel address):
+   * the tunnel's measured RPC round trip is the most this route's can be (the tunnel adds two
+   * relays and TLS to the same path).
+   */
+  tunnelPath?: boolean;
 }
 
 export interface PlacementCluster {

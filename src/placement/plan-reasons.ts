@@ -231,6 +231,10 @@ function calibrationReasons({ problem: { context }, best, name }: ReasonInput): 
     if (shard === best.head) continue;
     const link = context.link(best.head, shard);
     const path = `${name(best.head)} → ${name(shard)}`;
+    if (link.rpcFromTunnel)
+      reasons.push(
+        `The ${path} RPC round trip is taken as ${(link.rttSeconds * 1000).toFixed(2)} ms, the tunnel's to ${name(shard)} over the same path in llama.cpp's own RPC protocol: nothing has run over this route yet, and it crosses the same path without the tunnel's two relays (herd's ping: ${((link.pingRttSeconds ?? 0) * 1000).toFixed(2)} ms).`,
+      );
     if (link.rpcMeasured)
       reasons.push(
         `The ${path} RPC round trip is ${(link.rttSeconds * 1000).toFixed(2)} ms, measured in llama.cpp's own RPC protocol` +

@@ -92,6 +92,11 @@ export interface Link {
   rpcMeasured?: boolean;
   /** herd's own ping, where `rttSeconds` is the RPC round trip instead. */
   pingRttSeconds?: number;
+  /**
+   * `rttSeconds` is the tunnel's measured RPC round trip to the same node over the same path: the
+   * most a direct route there can take, which nothing has run over yet.
+   */
+  rpcFromTunnel?: boolean;
   /** The path's learnt correction to its network time (1 or absent without data). */
   correction?: number;
   correctionSamples?: number;

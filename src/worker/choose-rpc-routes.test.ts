@@ -221,6 +221,25 @@ describe("plannedRoutes", () => {
     expect(plannedRoutes(transport, view)(ids.studio, ids.m5)).toEqual(expected);
   });
 
+  it("says when a direct route goes to the address the tunnel to the node rides", () => {
+    const overChannel = {
+      ...measured,
+      nodes: measured.nodes.map((node) =>
+        node.id === ids.m5 ? { ...node, endpoints: ["169.254.10.2:52416"] } : node,
+      ),
+    };
+    expect(plannedRoutes("auto", overChannel)(ids.studio, ids.m5)).toMatchObject({
+      key: "direct 169.254.10.1>169.254.10.2",
+      tunnelPath: true,
+    });
+    // Interfaces unknown: the shard listens on its first advertised address, the channel's.
+    const unknown = { ...measured, nodes: measured.nodes.map((node) => ({ ...node, profile: null })) };
+    expect(plannedRoutes("direct", unknown)(ids.studio, ids.m5)).toMatchObject({
+      key: "direct",
+      tunnelPath: true,
+    });
+  });
+
   it("auto: a node with no cable goes through the tunnel, with the pair's figures where its channel's path is not measured", () => {
     expect(plannedRoutes("auto", cabled)(ids.studio, ids.mini)).toEqual({
       key: "tunnel",

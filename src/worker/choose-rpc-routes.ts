@@ -91,16 +91,23 @@ export function plannedRoutes(
   return (head, shard) => {
     const route = chooseRpcRoutes(head, [shard], transport, view).rpcRoutes?.[0] ?? { transport: "tunnel" };
     const paths = view.links.find((link) => link.from === head && link.to === shard)?.paths ?? [];
+    const channel = view.nodes.find((node) => node.id === shard)?.endpoints[0] ?? "";
+    const channelAddress = endpointHost(channel);
     if (route.transport === "direct") {
       const { path } = route;
       const description = !path
         ? `directly to ${route.host ?? "its advertised address"} (its interfaces are not known)`
         : `directly over ${path.from} -> ${path.to} (${path.kind}${path.private ? ", a cable between the two alone" : ""})`;
       const measured = path && paths.find((each) => each.from === path.from && each.to === path.to);
-      return { key: rpcRouteKey(route), description, ...figuresOf(measured) };
+      // Without a path, the shard listens on its first advertised address: the one the channel dials.
+      const tunnelPath = path ? path.to === channelAddress : true;
+      return {
+        key: rpcRouteKey(route),
+        description,
+        ...figuresOf(measured),
+        ...(tunnelPath && { tunnelPath }),
+      };
     }
-    const channel = view.nodes.find((node) => node.id === shard)?.endpoints[0] ?? "";
-    const channelAddress = endpointHost(channel);
     const measured = paths.find((each) => each.to === channelAddress);
     const why = transport === "tunnel" ? "as --rpc-transport tunnel asks" : "no cable joins the two alone";
     return { key: rpcRouteKey(route), description: `through the tunnel (${why})`, ...figuresOf(measured) };
