@@ -15,14 +15,29 @@ export interface EngineStatsSamplerOptions {
   historyLength?: number;
   /** Called with each new sample's stats. */
   onSample?: (stats: InstanceStats) => void;
+  /**
+   * The requests herd has sent the engine so far and has in flight on it (the router counts every
+   * one: nothing reaches an engine but through herd). Where given, an interval in which none was
+   * sent or in flight is sampled without asking the engine: its counters cannot have moved.
+   */
+  requests?: () => { sent: number; inFlight: number };
+  /** Longest time between two readings of `/metrics` while the engine is idle. Default 60000. */
+  idleReadMs?: number;
 }
 
 /**
  * Reads a READY engine's `/metrics` on a timer and keeps its stats (slots in use, tokens/s and their
- * recent history). One small loopback request per interval: cheap next to any generation.
+ * recent history). One small loopback request per interval: cheap next to any generation, but on a
+ * machine left on all day an idle engine would be woken every interval for nothing (llama-server
+ * wakes its main loop for each `/metrics`, and logs it). So while herd has sent the engine nothing
+ * since the last reading, the interval is sampled from that reading (the same counters, no
+ * traffic), and the engine is read at most every `idleReadMs`.
  */
 export class EngineStatsSampler {
   private before: CounterSample | undefined;
+  /** What `requests` said when `/metrics` was last read. */
+  private readAt: { sent: number; inFlight: number; at: number } | undefined;
+  private reading = false;
   private current: InstanceStats | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
@@ -47,13 +62,11 @@ export class EngineStatsSampler {
   }
 
   private async sample(): Promise<void> {
+    // An engine slow to answer is not asked again until it has.
+    if (this.reading) return;
     try {
-      const response = await fetch(`${this.options.baseUrl}/metrics`, {
-        headers: { authorization: `Bearer ${this.options.apiKey}` },
-        signal: abortAfter(1500, this.abort.signal),
-      });
-      if (!response.ok) throw new Error(`the engine answered /metrics with ${response.status}`);
-      const sample = { ...parseEngineCounters(await response.text()), at: Date.now() };
+      this.reading = true;
+      const sample = this.idleSample() ?? (await this.read());
       if (this.abort.signal.aborted) return;
       this.current = nextInstanceStats(this.current, this.before, sample, {
         slots: this.options.slots,
@@ -67,6 +80,31 @@ export class EngineStatsSampler {
       if (!this.abort.signal.aborted) {
         this.options.logger.debug({ err: error }, "could not read the engine's metrics");
       }
+    } finally {
+      this.reading = false;
     }
+  }
+
+  /** The last reading's counters, now, where herd has sent the engine nothing since it was taken. */
+  private idleSample(): CounterSample | undefined {
+    const requests = this.options.requests?.();
+    const last = this.readAt;
+    if (!requests || !last || !this.before) return undefined;
+    const quiet = requests.sent === last.sent && requests.inFlight === 0 && last.inFlight === 0;
+    if (!quiet || Date.now() - last.at >= (this.options.idleReadMs ?? 60_000)) return undefined;
+    return { ...this.before, at: Date.now() };
+  }
+
+  private async read(): Promise<CounterSample> {
+    const requests = this.options.requests?.();
+    const response = await fetch(`${this.options.baseUrl}/metrics`, {
+      headers: { authorization: `Bearer ${this.options.apiKey}` },
+      signal: abortAfter(1500, this.abort.signal),
+    });
+    if (!response.ok) throw new Error(`the engine answered /metrics with ${response.status}`);
+    const sample = { ...parseEngineCounters(await response.text()), at: Date.now() };
+    // Taken before the request went out: a request sent meanwhile makes the next interval read.
+    if (requests) this.readAt = { ...requests, at: sample.at };
+    return sample;
   }
 }

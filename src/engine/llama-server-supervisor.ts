@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   onStatus: (status: InstanceStatus) => void;
   /** Called with the engine's stats each time they are sampled (every 2 s while READY). */
   onStats?: (stats: InstanceStats) => void;
+  /** The requests sent to this engine and in flight on it (see `EngineStatsSampler`). */
+  requests?: () => { sent: number; inFlight: number };
   /** Called when herd adopts a workaround for this engine. */
   onWorkaround?: (flag: string, reason: string) => void;
   /** Run one short generation before READY, so the first request finds the engine warm. Default true. */
@@ -209,6 +211,7 @@ export class LlamaServerSupervisor {
           slots: this.options.spec.parallel,
           logger: this.options.logger,
           onSample: this.options.onStats,
+          ...(this.options.requests && { requests: this.options.requests }),
         });
         this.sampler.start();
       }

@@ -15,7 +15,6 @@ import type { InstanceId, ModelName, NodeId } from "../protocol/ids.js";
 import type { InstanceSpec, InstanceStatus } from "../protocol/instance.js";
 import type { RpcTransport } from "../protocol/instance-plan.js";
 import type { ModelProfile } from "../protocol/model-profile.js";
-import type { RequestCounts } from "../util/request-counts.js";
 import {
   localInstanceStatuses,
   localInstanceSummaries,
@@ -73,8 +72,6 @@ export interface LocalInstancesOptions extends EngineStartOptions {
   /** This node's RPC shards (for instances headed elsewhere). */
   shards: LocalShards;
   plan?: PlanInstance;
-  /** Requests in flight on each instance headed here, and served by it so far (the router counts them). */
-  requests?: RequestCounts;
 }
 
 /**

@@ -13,6 +13,7 @@ import type { ModelProfile } from "../protocol/model-profile.js";
 import { sleep } from "../util/backoff.js";
 import { formatBytes } from "../util/format.js";
 import type { Logger } from "../util/logger.js";
+import type { RequestCounts } from "../util/request-counts.js";
 import { distributedArgs } from "./distributed-args.js";
 import { checkEngineMemory, type NodeMemoryCheck } from "./engine-memory-check.js";
 import { processKey, shardName } from "./plan-local-actions.js";
@@ -41,6 +42,8 @@ export interface EngineStartOptions {
   clusterKey: Buffer;
   /** Where another node's cluster channel listens. */
   endpointsOf: (node: NodeId) => string[];
+  /** Requests in flight on each instance headed here, and served by it so far (the router counts them). */
+  requests?: RequestCounts;
   /** Where another node's direct-transport RPC server listens, once it does. */
   rpcServerOf: (node: NodeId, name: string) => Promise<{ host: string; port: number } | undefined>;
   /** Told each shard's `--rpc` endpoint once all answer, before llama-server connects (calibration). */
@@ -118,6 +121,12 @@ export async function startEngine(
     },
     onStats: (stats) =>
       store.apply({ type: "engine-stats-sampled", instanceId: spec.id, processKey: key, stats }),
+    ...(options.requests && {
+      requests: () => ({
+        sent: options.requests!.served(spec.id),
+        inFlight: options.requests!.inFlight(spec.id),
+      }),
+    }),
     prepareShards: prepared?.prepare,
     warmup: options.warmup,
     onWarmedUp: (timing) =>
