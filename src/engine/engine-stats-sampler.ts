@@ -96,14 +96,15 @@ export class EngineStatsSampler {
   }
 
   private async read(): Promise<CounterSample> {
-    const requests = this.options.requests?.();
+    // As they are when the request goes out: one sent meanwhile makes the next interval read.
+    const counted = this.options.requests?.();
+    const requests = counted && { sent: counted.sent, inFlight: counted.inFlight };
     const response = await fetch(`${this.options.baseUrl}/metrics`, {
       headers: { authorization: `Bearer ${this.options.apiKey}` },
       signal: abortAfter(1500, this.abort.signal),
     });
     if (!response.ok) throw new Error(`the engine answered /metrics with ${response.status}`);
     const sample = { ...parseEngineCounters(await response.text()), at: Date.now() };
-    // Taken before the request went out: a request sent meanwhile makes the next interval read.
     if (requests) this.readAt = { ...requests, at: sample.at };
     return sample;
   }
