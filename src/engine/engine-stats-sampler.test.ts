@@ -47,6 +47,23 @@ async function startEngine(): Promise<{
   };
 }
 
+/** A sampler of `engine` every 20 ms, with `options` on top (request counts, the idle read). */
+function startSampler(
+  engine: { baseUrl: string },
+  options: Partial<ConstructorParameters<typeof EngineStatsSampler>[0]> = {},
+): EngineStatsSampler {
+  sampler = new EngineStatsSampler({
+    baseUrl: engine.baseUrl,
+    apiKey: "key",
+    slots: 1,
+    logger: silentLogger(),
+    intervalMs: 20,
+    ...options,
+  });
+  sampler.start();
+  return sampler;
+}
+
 const waitFor = async (check: () => boolean) => {
   for (let tries = 0; !check(); tries++) {
     if (tries > 200) throw new Error("timed out");
@@ -59,16 +76,7 @@ describe("EngineStatsSampler", () => {
     const engine = await startEngine();
     const requests = { sent: 0, inFlight: 0 };
     const samples: InstanceStats[] = [];
-    sampler = new EngineStatsSampler({
-      baseUrl: engine.baseUrl,
-      apiKey: "key",
-      slots: 1,
-      logger: silentLogger(),
-      intervalMs: 20,
-      requests: () => requests,
-      onSample: (stats) => samples.push(stats),
-    });
-    sampler.start();
+    startSampler(engine, { requests: () => requests, onSample: (stats) => samples.push(stats) });
     await waitFor(() => samples.length >= 8);
     // The first interval reads the engine; the idle ones after it are sampled from that reading.
     expect(engine.reads()).toBe(1);
@@ -100,30 +108,14 @@ describe("EngineStatsSampler", () => {
 
   it("reads an idle engine again after idleReadMs, and every interval without request counts", async () => {
     const engine = await startEngine();
-    sampler = new EngineStatsSampler({
-      baseUrl: engine.baseUrl,
-      apiKey: "key",
-      slots: 1,
-      logger: silentLogger(),
-      intervalMs: 20,
-      idleReadMs: 100,
-      requests: () => ({ sent: 0, inFlight: 0 }),
-    });
-    sampler.start();
+    const idle = startSampler(engine, { idleReadMs: 100, requests: () => ({ sent: 0, inFlight: 0 }) });
     await waitFor(() => engine.reads() >= 3);
-    sampler.stop();
+    idle.stop();
     const gaps = engine.readTimes.slice(1).map((time, index) => time - engine.readTimes[index]!);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
 
     const counted = engine.reads();
-    sampler = new EngineStatsSampler({
-      baseUrl: engine.baseUrl,
-      apiKey: "key",
-      slots: 1,
-      logger: silentLogger(),
-      intervalMs: 20,
-    });
-    sampler.start();
+    startSampler(engine);
     await waitFor(() => engine.reads() >= counted + 5);
   });
 });
