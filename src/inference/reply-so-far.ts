@@ -1,8 +1,8 @@
 /**
  * What a streamed reply has sent so far, kept from the engine's own chunks so that another instance
  * can continue it token for token (see docs/stream-continuation.md). The engine is asked for the
- * id of each token it sends (`n_probs: 1` with `post_sampling_probs`, which costs it no extra
- * sort); `observe` takes them out again, so the client sees the chunks it would have seen without.
+ * id of each token it sends (`tokenIdFields`, with what they cost the engine); `observe` takes them
+ * out again, so the client sees the chunks it would have seen without.
  *
  * This runs once per token, on a node whose cores the engine keeps busy, and almost every reply
  * ends without a failure: so `observe` only cuts the ids out of the chunk's text (no parsing, no
