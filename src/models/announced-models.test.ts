@@ -2,6 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { AnnouncedModels } from "./announced-models.js";
 import { ModelStore } from "./model-store.js";
@@ -10,6 +11,8 @@ const storiesPath = fileURLToPath(new URL("../../../shared/models/stories260K-f3
 
 let directory: string;
 let announced: AnnouncedModels;
+/** What following the store reported; a test that expects none checks it. */
+let followErrors: Error[];
 /** Another process's view of the same store: what `herd models import` does with no node to ask. */
 let other: ModelStore;
 
@@ -20,12 +23,12 @@ beforeEach(async () => {
   other = new ModelStore(store.directory);
   announced = new AnnouncedModels(store);
   await announced.refresh();
-  announced.follow((error) => {
-    throw error;
-  });
+  followErrors = [];
+  announced.follow((error) => followErrors.push(error));
 });
 afterEach(async () => {
   announced.dispose();
+  expect(followErrors).toEqual([]);
   await rm(directory, { recursive: true, force: true });
 });
 
@@ -47,5 +50,26 @@ describe("the models a node announces, as the store changes under it", () => {
     }));
     await vi.waitFor(() => expect(announced.corrupt).toEqual(["flaky"]), { timeout: 3000 });
     expect(announced.names).toEqual([]);
+  });
+
+  it("keeps following, and reports nothing, while folders come and go faster than they can be listed", async () => {
+    // Another thread makes and removes folders in a tight loop, so that some vanish between the
+    // watcher seeing them change and listing them.
+    const churn = new Worker(
+      `const { mkdirSync, writeFileSync, rmSync } = require("node:fs");
+      const { join } = require("node:path");
+      const { workerData } = require("node:worker_threads");
+      const end = Date.now() + 1500;
+      for (let i = 0; Date.now() < end; i++) {
+        const folder = join(workerData, "churn-" + (i % 3));
+        mkdirSync(join(folder, "nested"), { recursive: true });
+        writeFileSync(join(folder, "profile.json"), "{}");
+        rmSync(folder, { recursive: true, force: true });
+      }`,
+      { eval: true, workerData: other.directory },
+    );
+    await new Promise((resolve, reject) => churn.on("exit", resolve).on("error", reject));
+    await other.import(storiesPath, { name: "after" });
+    await vi.waitFor(() => expect(announced.names).toEqual(["after"]), { timeout: 3000 });
   });
 });

@@ -34,10 +34,20 @@ export class AnnouncedModels {
   follow(onError: (error: Error) => void): void {
     this.watcher = watch(this.store.directory, { recursive: true }, (_event, file) => {
       if (file?.startsWith(`.downloads${sep}`) || file === ".downloads") return;
-      clearTimeout(this.settle);
-      this.settle = setTimeout(() => void this.refresh().catch(onError), settleMs);
+      this.changed(onError);
     });
-    this.watcher.on("error", onError);
+    // Node's recursive watcher lists each folder that changes (on Linux, in JavaScript): a folder
+    // removed before it is listed, as `herd models remove` in another process does, surfaces as
+    // ENOENT. That is a change to read, not a failure to follow the store.
+    this.watcher.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") this.changed(onError);
+      else onError(error);
+    });
+  }
+
+  private changed(onError: (error: Error) => void): void {
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => void this.refresh().catch(onError), settleMs);
   }
 
   dispose(): void {
