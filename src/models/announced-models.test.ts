@@ -28,8 +28,8 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   announced.dispose();
-  expect(followErrors).toEqual([]);
   await rm(directory, { recursive: true, force: true });
+  expect(followErrors).toEqual([]);
 });
 
 describe("the models a node announces, as the store changes under it", () => {
