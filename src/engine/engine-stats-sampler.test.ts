@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { InstanceStats } from "../protocol/instance.js";
 import { silentLogger } from "../util/logger.js";
 import { EngineStatsSampler } from "./engine-stats-sampler.js";
@@ -64,12 +64,8 @@ function startSampler(
   return sampler;
 }
 
-const waitFor = async (check: () => boolean) => {
-  for (let tries = 0; !check(); tries++) {
-    if (tries > 200) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
+/** How long the sampler has to get somewhere: a hundred of its 20 ms intervals. */
+const within = { timeout: 2000, interval: 10 };
 
 describe("EngineStatsSampler", () => {
   it("does not wake an engine herd has sent nothing since its last reading, and reads it once herd does", async () => {
@@ -77,7 +73,7 @@ describe("EngineStatsSampler", () => {
     const requests = { sent: 0, inFlight: 0 };
     const samples: InstanceStats[] = [];
     startSampler(engine, { requests: () => requests, onSample: (stats) => samples.push(stats) });
-    await waitFor(() => samples.length >= 8);
+    await vi.waitFor(() => expect(samples.length).toBeGreaterThanOrEqual(8), within);
     // The first interval reads the engine; the idle ones after it are sampled from that reading.
     expect(engine.reads()).toBe(1);
     // Each interval still gives a sample: an idle one, nothing generated.
@@ -88,10 +84,10 @@ describe("EngineStatsSampler", () => {
     requests.sent = 1;
     requests.inFlight = 1;
     engine.generate(50);
-    await waitFor(() => engine.reads() >= 3);
+    await vi.waitFor(() => expect(engine.reads()).toBeGreaterThanOrEqual(3), within);
     requests.inFlight = 0;
     const afterRequest = engine.reads();
-    await waitFor(() => engine.reads() > afterRequest);
+    await vi.waitFor(() => expect(engine.reads()).toBeGreaterThan(afterRequest), within);
     // The reading taken while the request was in flight is followed by one more; then none (a
     // sampler that read every interval would never go 150 ms without).
     let settled = -1;
@@ -109,13 +105,13 @@ describe("EngineStatsSampler", () => {
   it("reads an idle engine again after idleReadMs, and every interval without request counts", async () => {
     const engine = await startEngine();
     const idle = startSampler(engine, { idleReadMs: 100, requests: () => ({ sent: 0, inFlight: 0 }) });
-    await waitFor(() => engine.reads() >= 3);
+    await vi.waitFor(() => expect(engine.reads()).toBeGreaterThanOrEqual(3), within);
     idle.stop();
     const gaps = engine.readTimes.slice(1).map((time, index) => time - engine.readTimes[index]!);
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(95);
 
     const counted = engine.reads();
     startSampler(engine);
-    await waitFor(() => engine.reads() >= counted + 5);
+    await vi.waitFor(() => expect(engine.reads()).toBeGreaterThanOrEqual(counted + 5), within);
   });
 });
