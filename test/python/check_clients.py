@@ -72,7 +72,8 @@ def _():
     from anthropic import Anthropic
 
     client = Anthropic(base_url=BASE, api_key="unused", max_retries=0)
-    with client.messages.stream(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Once upon a time"}], stop_sequences=["."]) as stream:
+    # Greedy, so that the reply is the same each run and reaches its first "." within max_tokens.
+    with client.messages.stream(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "Once upon a time"}], stop_sequences=["."], extra_body={"temperature": 0}) as stream:
         start = None
         for event in stream:
             if event.type == "message_start":
