@@ -1,6 +1,7 @@
-import { Agent, request as httpRequest } from "node:http";
+import { request as httpRequest } from "node:http";
 import type { Readable } from "node:stream";
 import { ModelUnavailableError } from "../protocol/errors.js";
+import { EngineAgent } from "./engine-agent.js";
 import type { LocalRoute } from "./router.js";
 
 export interface ForwardOptions {
@@ -21,14 +22,11 @@ export interface EngineResponse {
 }
 
 /**
- * Connections to engines are kept open between whole answers. llama-server closes the connection
- * after every streamed reply (its stream provider returns false after the last chunk, which
- * cpp-httplib counts as a cancelled stream), so each streamed request opens one of its own. Opening
- * the next one ahead, as a reply's connection closed, was tried and taken out: it saved a fraction
- * of a millisecond back to back, and cost more than that when requests come with pauses between
- * them, as clients send them (docs/architecture.md, "What a token costs on the way through").
+ * Connections to engines are kept open between requests, and opened ahead of them where the engine
+ * closes each after a stream (see `EngineAgent`): loopback, but a new TCP connection per request
+ * would still add to every time to first token.
  */
-const engineAgent = new Agent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000, noDelay: true });
+const engineAgent = new EngineAgent({ keepAlive: true, maxSockets: 256, keepAliveMsecs: 10_000 });
 
 /**
  * Sends a request to the engine of the chosen instance. Node's own HTTP client is used rather than
@@ -79,19 +77,20 @@ function send(options: ForwardOptions, payload: Buffer, reuse: boolean): Promise
           if (typeof value === "string") headers[name] = value;
         }
         // llama-server closes the connection after every streamed response, a moment after its
-        // last chunk (see engineAgent). Kept alive, the connection would carry the next request
+        // last chunk (see EngineAgent). Kept alive, the connection would carry the next request
         // just as the engine closes it: that request is reset and sent again on a new connection,
         // which a client sending its requests back to back pays for in time to first token. So
-        // herd closes it itself when the stream ends, and the next request opens its own.
+        // herd closes it itself when the stream ends, and the next request takes the spare.
         if (headers["content-type"]?.startsWith("text/event-stream")) request.shouldKeepAlive = false;
         resolve({ status: response.statusCode ?? 502, headers, body: response });
       },
     );
     request.once("error", (error: NodeJS.ErrnoException) => {
-      // An idle kept-alive connection that the engine closed just as we used it: nothing
+      // An idle kept-alive (or spare) connection that the engine closed just as we used it: nothing
       // reached the engine, so sending again is safe. Not on another kept-alive connection: the
       // engine closes idle ones together (its keep-alive timeout), so the next in the pool may be too.
-      if (reuse && request.reusedSocket && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
+      const opened = request.reusedSocket || engineAgent.wasSpare(request.socket);
+      if (reuse && opened && (error.code === "ECONNRESET" || error.code === "EPIPE")) {
         send(options, payload, false).then(resolve, reject);
       } else {
         reject(error);
