@@ -106,6 +106,11 @@ export class EngineProcess {
    * every request (slot chosen, prompt evaluated, timings), and this runs on the node's event loop
    * next to the tokens of that request. So a chunk's lines are written to the log in one write, and
    * nothing waits on a promise per line. Resolves when the stream ends.
+   *
+   * It is read as it comes, never held back to be read in batches: Node's `pipe` stdio is a socket
+   * pair, which holds about 280 small writes (each line is one), and llama.cpp's logging blocks the
+   * thread that logs, its main loop too, once its queue of 512 lines is full. Read every 100 ms,
+   * requests back to back took twice as long, the engine's main thread waiting to write.
    */
   private capture(stream: NodeJS.ReadableStream | null): Promise<void> {
     if (!stream) return Promise.resolve();
