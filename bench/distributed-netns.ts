@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { chmod, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultEngineThreads } from "../src/engine/engine-threads.js";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import type { SynthModelRequest } from "../src/protocol/management.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
@@ -208,11 +209,14 @@ export async function startRawSplit(
     await Promise.all(running.map((child) => new Promise((resolve) => child.once("exit", resolve))));
   };
   const threadArgs = threads ? ["--threads", String(threads)] : [];
+  // herd gives its rpc-servers llama-server's default where no threads are asked for.
+  const rpcThreads = threads ?? (await defaultEngineThreads());
+  const rpcThreadArgs = rpcThreads ? ["--threads", String(rpcThreads)] : [];
   try {
     const endpoints: string[] = [];
     for (const node of plan.rpcNodes) {
       const host = await hostOf(node);
-      const args = ["--host", addressOf(host), "--port", String(ports.rpcServer), ...threadArgs];
+      const args = ["--host", addressOf(host), "--port", String(ports.rpcServer), ...rpcThreadArgs];
       processes.push(inNamespace(host, engine.rpcServer, args, {}));
       endpoints.push(`${addressOf(host)}:${ports.rpcServer}`);
     }

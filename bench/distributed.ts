@@ -24,6 +24,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { PlanView } from "../src/client/herd-client.js";
+import { defaultEngineThreads } from "../src/engine/engine-threads.js";
 import type { InstancePlan } from "../src/protocol/cluster.js";
 import { findFreePort } from "../src/util/free-port.js";
 import { distributedArgs } from "../src/worker/distributed-args.js";
@@ -217,7 +218,9 @@ async function startRawLlamaCpp(
     for (let index = 1; index < count; index++) {
       const port = await findFreePort();
       const rpcArgs = ["--host", "127.0.0.1", "--port", String(port)];
-      if (threads) rpcArgs.push("--threads", String(threads));
+      // herd gives its rpc-servers llama-server's default where no threads are asked for.
+      const rpcThreads = threads ?? (await defaultEngineThreads());
+      if (rpcThreads) rpcArgs.push("--threads", String(rpcThreads));
       processes.push(spawn(rpcServer, rpcArgs, { stdio: "ignore" }));
       endpoints.push(`127.0.0.1:${port}`);
     }

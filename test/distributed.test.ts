@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mathCoreCount, readLinuxCpuTopology } from "../src/engine/engine-threads.js";
 import {
   type HerdProcess,
   sharedModelPath,
@@ -24,11 +25,12 @@ async function complete(node: HerdProcess, model: string): Promise<string> {
 
 describe("one model across three nodes", () => {
   let a: HerdProcess;
+  let b: HerdProcess;
   let c: HerdProcess;
   let single: string;
 
   beforeAll(async () => {
-    [a, , c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
+    [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
     await a.cli(["models", "import", sharedModelPath]);
     const loaded = await a.cli(["load", "stories260K", "--nodes", "a", "--parallel", "1"]);
     expect(loaded.code, loaded.stderr).toBe(0);
@@ -78,6 +80,15 @@ describe("one model across three nodes", () => {
       blocks(instance.plan!.head).layerEnd * 181760 + 2 * 131072 - 16384,
     );
     expect(await complete(a, "stories260K")).toBe(single);
+    // Asked for no threads, each shard computes on as many as llama-server would: one per core.
+    const threads = mathCoreCount(await readLinuxCpuTopology());
+    const names = new Map(view.nodes.map((node) => [node.id, node.name]));
+    for (const shardNode of instance.plan!.rpcNodes) {
+      const node = { a, b, c }[names.get(shardNode) as "a" | "b" | "c"];
+      expect(await node.log()).toMatch(
+        new RegExp(`starting ggml-rpc-server on 127\\.0\\.0\\.1:\\d+, ${threads} threads`),
+      );
+    }
     // Any node's API reaches it, and any node's CLI shows where it runs.
     expect(await complete(c, "stories260K")).toBe(single);
     const ps = await c.cli(["ps"]);

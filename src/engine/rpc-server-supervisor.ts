@@ -6,6 +6,7 @@ import { findFreePort } from "../util/free-port.js";
 import type { Logger } from "../util/logger.js";
 import { outsideRequest } from "../util/request-context.js";
 import { type EngineExit, EngineProcess } from "./engine-process.js";
+import { defaultEngineThreads } from "./engine-threads.js";
 import { describeExit } from "./llama-server-supervisor.js";
 import { forgetEnginePid, recordEnginePid } from "./reap-orphan-engines.js";
 
@@ -17,6 +18,7 @@ export interface RpcServerOptions {
   engine: EngineInstall;
   /** `127.0.0.1` when reached through herd's tunnel; a LAN address for `--rpc-transport direct`. */
   host: string;
+  /** Default: the threads llama-server takes by itself here (`defaultEngineThreads`). */
   threads?: number;
   /** llama.cpp's RPC tensor cache lives here (`-c`), so reloading a model sends hashes, not tensors. */
   cacheDirectory: string;
@@ -78,9 +80,11 @@ export class RpcServerSupervisor {
     while (!signal.aborted) {
       const port = await findFreePort(this.options.host);
       const args = ["--host", this.options.host, "--port", String(port), "--cache"];
-      if (this.options.threads !== undefined) args.push("--threads", String(this.options.threads));
+      const threads = this.options.threads ?? (await defaultEngineThreads());
+      if (threads !== undefined) args.push("--threads", String(threads));
       const started = Date.now();
-      this.set("STARTING", `starting ggml-rpc-server on ${this.options.host}:${port}`);
+      const on = `${this.options.host}:${port}${threads === undefined ? "" : `, ${threads} threads`}`;
+      this.set("STARTING", `starting ggml-rpc-server on ${on}`);
       const child = await EngineProcess.spawn({
         command: this.options.engine.rpcServer,
         args,
