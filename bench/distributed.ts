@@ -215,11 +215,11 @@ async function startRawLlamaCpp(
   };
   try {
     const endpoints: string[] = [];
+    // herd gives its rpc-servers llama-server's default where no threads are asked for.
+    const rpcThreads = threads ?? (await defaultEngineThreads());
     for (let index = 1; index < count; index++) {
       const port = await findFreePort();
       const rpcArgs = ["--host", "127.0.0.1", "--port", String(port)];
-      // herd gives its rpc-servers llama-server's default where no threads are asked for.
-      const rpcThreads = threads ?? (await defaultEngineThreads());
       if (rpcThreads) rpcArgs.push("--threads", String(rpcThreads));
       processes.push(spawn(rpcServer, rpcArgs, { stdio: "ignore" }));
       endpoints.push(`127.0.0.1:${port}`);
