@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DesiredState } from "../src/protocol/cluster.js";
 import {
   HerdProcess,
+  separateMachines,
   sharedModelPath,
   startCluster,
   stopAllHerdProcesses,
@@ -48,7 +49,15 @@ describe("a shard node killed under load, then the whole cluster stopped and sta
     [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
     // Only a holds the model file, so a heads the instance and b and c hold shards.
     await a.cli(["models", "import", sharedModelPath]);
-    const loaded = await a.cli(["load", "stories260K", "--min-nodes", "3", "--split", "layer"]);
+    const loaded = await a.cli([
+      "load",
+      "stories260K",
+      "--min-nodes",
+      "3",
+      "--split",
+      "layer",
+      ...separateMachines,
+    ]);
     expect(loaded.code, loaded.stderr).toBe(0);
     await waitFor("c to see the instance READY", async () => ((await readyInstance(c)) ? true : undefined));
   });

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type HerdProcess,
+  separateMachines,
   sharedModelPath,
   startCluster,
   stopAllHerdProcesses,
@@ -159,6 +160,7 @@ describe("a reply in progress continues on the re-placed instance", () => {
       "20480",
       "--parallel",
       "10",
+      ...separateMachines,
     ]);
     expect(loaded.code, loaded.stderr).toBe(0);
     await waitFor("c to see the instance READY", async () => ((await readyInstance(c)) ? true : undefined));
@@ -295,6 +297,7 @@ describe("under load: 16 streams of 500 tokens, a shard node killed", () => {
       "10240",
       "--parallel",
       "16",
+      ...separateMachines,
     ]);
     expect(loaded.code, loaded.stderr).toBe(0);
     await waitFor("c to see the instance READY", async () => ((await readyInstance(c)) ? true : undefined));

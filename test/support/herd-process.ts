@@ -14,6 +14,15 @@ import type { TestNetwork } from "./netns.js";
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
 export const sharedModelPath = join(repositoryRoot, "../shared/models/stories260K-f32.gguf");
 
+/**
+ * `herd load` flags for a split whose nodes stand for machines of their own. Nodes under test share
+ * this machine's cores, and each engine takes one thread per core by default: a head and two shards
+ * decoding at once spin three engines' threads on the same cores. Splits that decode for long pass
+ * these (`stream-failover.test.ts` took 311 s with them at their default and 220 s with these, on a
+ * 2-core machine).
+ */
+export const separateMachines = ["--threads", "1"];
+
 interface StartOptions {
   home?: string;
   env?: NodeJS.ProcessEnv;
