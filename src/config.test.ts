@@ -24,6 +24,7 @@ describe("loadConfig", () => {
       autoload: false,
       failoverTimeoutMs: 60_000,
       streamGatherMs: 10,
+      engineThreads: undefined,
       insecureNoAuth: false,
       corsOrigins: [],
       warmup: true,
@@ -52,6 +53,8 @@ describe("loadConfig", () => {
       { HERD_STREAM_GATHER: "0" },
       { streamGatherMs: 0 },
     ],
+    ["HERD_ENGINE_THREADS sets the engines' threads", {}, { HERD_ENGINE_THREADS: "3" }, { engineThreads: 3 }],
+    ["--engine-threads wins", { engineThreads: 2 }, { HERD_ENGINE_THREADS: "3" }, { engineThreads: 2 }],
     ["HERD_CALIBRATE=off leaves the engine unmeasured", {}, { HERD_CALIBRATE: "off" }, { calibrate: false }],
     [
       "a variable wins over the default",

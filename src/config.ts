@@ -68,6 +68,12 @@ export const NodeConfig = NodeSettingsSchema.transform((settings) => {
      * `HERD_STREAM_GATHER`; 0 writes each as it comes. Default 10 ms.
      */
     streamGatherMs: settings.streamGather,
+    /**
+     * CPU threads for each engine this node runs (llama-server, ggml-rpc-server, the self-measure)
+     * where a load names none. `--engine-threads`, `HERD_ENGINE_THREADS`. Default: llama.cpp's
+     * (`defaultEngineThreads`), one per performance core.
+     */
+    engineThreads: settings.engineThreads,
     /** Serve a non-loopback API with no API key (labs only). `--insecure-no-auth`, `HERD_INSECURE_NO_AUTH=1`. Default off. */
     insecureNoAuth: settings.insecureNoAuth,
     /** Origins browsers may call the API from. `--cors-origin`, `HERD_CORS_ORIGIN`. Default none (CORS off). */

@@ -191,6 +191,16 @@ export const nodeSettings = {
       default: 10,
     },
   }),
+  engineThreads: setting({
+    schema: z.number().int().positive().optional(),
+    env: integer("HERD_ENGINE_THREADS"),
+    flag: {
+      spec: "--engine-threads <n>",
+      description:
+        "CPU threads for each of this node's engines where a load names none (default: one per performance core, as llama.cpp takes)",
+      value: "integer",
+    },
+  }),
   insecureNoAuth: setting({
     schema: z.boolean().default(false),
     env: switchedOn("HERD_INSECURE_NO_AUTH", "1"),

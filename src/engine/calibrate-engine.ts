@@ -72,6 +72,8 @@ export interface CalibrateOptions {
   vocabPath: string;
   /** Flags the engine needs on this machine (`EngineQuirks`). */
   workarounds?: string[];
+  /** The threads the node's engines run on (`--engine-threads`); default llama.cpp's. */
+  threads?: number;
   signal?: AbortSignal;
   /** Told once when another herd process on this machine is measuring, and this one waits for it. */
   onWait?: () => void;
@@ -130,7 +132,8 @@ async function measureEngine(options: CalibrateOptions): Promise<SelfMeasurement
         secondsPerToken: Math.min(...rounds[index]!),
       })),
     );
-    return fitSelfMeasurement(timings as [DecodeTiming, DecodeTiming], engineKey(options.engine), Date.now());
+    const key = calibrationKey(options.engine, options.threads);
+    return fitSelfMeasurement(timings as [DecodeTiming, DecodeTiming], key, Date.now());
   } finally {
     for (const server of servers) server.stop();
   }
@@ -144,11 +147,21 @@ export async function bytesPerToken(shape: SynthModelShape, signal?: AbortSignal
     .reduce((sum, tensor) => sum + tensor.byteSize, 0);
 }
 
-/** llama-server on one calibration model: loopback only, the engine's default threads. */
+/**
+ * What a node's calibration is kept under: its engine build, and the threads its engines run on
+ * where the node sets them. A node given fewer threads decodes slower, and what its instances taught
+ * at one count says nothing of another.
+ */
+export function calibrationKey(install: EngineInstall, threads?: number): string {
+  return threads === undefined ? engineKey(install) : `${engineKey(install)} threads=${threads}`;
+}
+
+/** llama-server on one calibration model: loopback only, on the threads the node's engines take. */
 async function startServer(options: CalibrateOptions, path: string) {
   const port = await findFreePort();
   const args = ["--model", path, "--host", "127.0.0.1", "--port", String(port), "--ctx-size", "256"];
   args.push("--parallel", "1", "--no-webui", ...(options.workarounds ?? []));
+  if (options.threads !== undefined) args.push("--threads", String(options.threads));
   const child: ChildProcess = spawn(options.engine.llamaServer, args, { stdio: "ignore" });
   const exited = new Promise<never>((_, reject) =>
     child.once("exit", (code, exitSignal) =>

@@ -49,6 +49,8 @@ export interface SupervisorOptions {
   onWorkaround?: (flag: string, reason: string) => void;
   /** Run one short generation before READY, so the first request finds the engine warm. Default true. */
   warmup?: boolean;
+  /** Threads where the spec names none (the node's `--engine-threads`); default llama.cpp's. */
+  engineThreads?: number;
   /** Called once a warm-up is done (or failed), with how long loading and warming up took. */
   onWarmedUp?: (timing: { loadMs: number; warmupMs: number }) => void;
   /** Longest time a model may take to load before the attempt counts as failed. Default 10 min. */
@@ -283,7 +285,7 @@ export class LlamaServerSupervisor {
       parallel: this.options.spec.parallel,
       embeddings: this.options.spec.embeddings,
       modelHasPooling: model.isEmbeddingModel,
-      threads: this.options.spec.threads,
+      threads: this.options.spec.threads ?? this.options.engineThreads,
       draft: draft && {
         modelPath: draft.file,
         maxTokens: this.options.spec.draftMax,

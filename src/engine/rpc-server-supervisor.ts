@@ -83,7 +83,8 @@ export class RpcServerSupervisor {
       const threads = this.options.threads ?? (await defaultEngineThreads());
       if (threads !== undefined) args.push("--threads", String(threads));
       const started = Date.now();
-      const on = `${this.options.host}:${port}${threads === undefined ? "" : `, ${threads} threads`}`;
+      const counted = threads === undefined ? "" : `, ${threads} thread${threads === 1 ? "" : "s"}`;
+      const on = `${this.options.host}:${port}${counted}`;
       this.set("STARTING", `starting ggml-rpc-server on ${on}`);
       const child = await EngineProcess.spawn({
         command: this.options.engine.rpcServer,

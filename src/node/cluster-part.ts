@@ -87,6 +87,7 @@ export async function createClusterPart(
     workarounds: async () => (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
     instances: () => localInstanceStatuses(store.current),
     selfMeasure: config.calibrate,
+    threads: config.engineThreads,
     logger,
   });
   const shards = new LocalShards({
@@ -99,6 +100,7 @@ export async function createClusterPart(
     parentDeathWrapper,
     store,
     directHost: advertised[0] === undefined ? "127.0.0.1" : endpointHost(advertised[0]),
+    engineThreads: config.engineThreads,
   });
   cluster = new ClusterNode({
     id: identity.id,

@@ -70,6 +70,7 @@ export function createInstanceParts({
     obtainModel: (name, signal, report) => peerModels.obtain(name, signal, report),
     requests,
     warmup: config.warmup,
+    engineThreads: config.engineThreads,
     logDirectory: paths.logs,
     runDirectory: paths.run,
     models,

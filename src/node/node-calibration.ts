@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { z } from "zod";
 import { measureRpcRoundTrip } from "../cluster/rpc-ping.js";
 import { type ConfigOverrides, homePaths, loadConfig } from "../config.js";
-import { calibrateEngine } from "../engine/calibrate-engine.js";
+import { calibrateEngine, calibrationKey } from "../engine/calibrate-engine.js";
 import { EngineQuirks, engineKey } from "../engine/engine-quirks.js";
 import { engineVocabPath } from "../engine/engine-source.js";
 import {
@@ -55,6 +55,8 @@ export interface NodeCalibratorOptions {
   instances: () => InstanceStatus[];
   /** Measure the engine in the background when it has not been (`HERD_CALIBRATE`). */
   selfMeasure: boolean;
+  /** The threads this node's engines run on (`--engine-threads`): measured, and kept, as such. */
+  threads?: number;
   logger: Logger;
 }
 
@@ -72,7 +74,7 @@ export class NodeCalibrator {
   private measuring: Promise<SelfMeasurement> | undefined;
 
   constructor(private readonly options: NodeCalibratorOptions) {
-    this.key = engineKey(options.engine);
+    this.key = calibrationKey(options.engine, options.threads);
   }
 
   private get path(): string {
@@ -106,6 +108,7 @@ export class NodeCalibrator {
         cacheDirectory: this.options.cacheDirectory,
         vocabPath: await engineVocabPath(this.options.engineCache),
         workarounds: await this.options.workarounds(),
+        threads: this.options.threads,
         signal: AbortSignal.any([this.abort.signal, ...(signal ? [signal] : [])]),
         onWait: () =>
           this.options.logger.info(
@@ -274,9 +277,11 @@ export async function calibrateLocalEngine(
     cacheDirectory: calibrationCacheDirectory(config.home),
     vocabPath: await engineVocabPath(config.engineCache),
     workarounds: (await quirks.list(engineKey(engine))).map((workaround) => workaround.flag),
+    threads: config.engineThreads,
     onWait,
   });
-  await updateCalibrationFile(join(state, "calibration.json"), engineKey(engine), (calibration) =>
+  const key = calibrationKey(engine, config.engineThreads);
+  await updateCalibrationFile(join(state, "calibration.json"), key, (calibration) =>
     withMeasurement(calibration, measured),
   );
   return measured;

@@ -21,6 +21,8 @@ export interface LocalShardsOptions {
   store: NodeStore;
   /** This node's address on the cluster network, where `--rpc-transport direct` shards listen. */
   directHost: string;
+  /** Threads for a shard whose instance names none (`--engine-threads`); default llama.cpp's. */
+  engineThreads?: number;
 }
 
 /** Longest a shard outlives its instance while its head still holds connections to it. */
@@ -68,7 +70,7 @@ export class LocalShards {
         name,
         engine,
         host,
-        threads,
+        threads: threads ?? this.options.engineThreads,
         cacheDirectory: join(this.options.home, "cache"),
         logDirectory: this.options.logDirectory,
         runDirectory: this.options.runDirectory,

@@ -56,6 +56,8 @@ export interface EngineStartOptions {
   ) => Promise<ModelProfile>;
   /** A short generation before each engine is READY (`--no-warmup` turns it off). Default true. */
   warmup?: boolean;
+  /** Threads for an engine whose instance names none (`--engine-threads`); default llama.cpp's. */
+  engineThreads?: number;
 }
 
 /** A running engine's handles: its supervisor, and the tunnels it reaches its shards through. */
@@ -129,6 +131,7 @@ export async function startEngine(
     }),
     prepareShards: prepared?.prepare,
     warmup: options.warmup,
+    engineThreads: options.engineThreads,
     onWarmedUp: (timing) =>
       publish({ type: "instance-warmed-up", instanceId: spec.id, model: spec.model, ...timing }),
     onWorkaround: (flag, reason) => publish({ type: "engine-workaround-applied", flag, reason }),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { positiveInteger } from "../argument-parsers.js";
 
 /**
  * `herd engine calibrate`: measures this machine's engine (effective memory bandwidth and per-token
@@ -10,9 +11,15 @@ export function addEngineCalibrateCommand(engine: Command): void {
     .command("calibrate")
     .description("measure this machine's engine for the planner: memory bandwidth and per-token overhead")
     .option("--home <dir>", "state folder (HERD_HOME)")
-    .action(async (options: { home?: string }) => {
+    .option(
+      "--engine-threads <n>",
+      "measure on the threads the node's engines take (HERD_ENGINE_THREADS)",
+      positiveInteger("engine threads"),
+    )
+    .action(async (options: { home?: string; engineThreads?: number }) => {
       const { calibrateLocalEngine } = await import("../../main.js");
-      const measured = await calibrateLocalEngine({ home: options.home }, () =>
+      const overrides = { home: options.home, engineThreads: options.engineThreads };
+      const measured = await calibrateLocalEngine(overrides, () =>
         process.stderr.write(
           "another herd process on this machine is measuring its engine; waiting for it\n",
         ),
