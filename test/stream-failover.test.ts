@@ -82,21 +82,34 @@ function expectSameReplies(replies: Map<string, Reply>, references: Map<string, 
     // arithmetic depends on what shares the batch, and can move a near-tie; the continuation also
     // reads the reply so far as one batch. A reply that differs must do so before its continuation
     // (where nothing of herd's is involved), at a near-tie the engine's own logits show (the two
-    // likeliest tokens within 0.01 nats), or well after the continuation: not within 200
-    // characters (some 90 tokens of stories260K), where a lost or repeated token would show.
+    // likeliest tokens within 0.01 nats), or past its seam (`seamSlack`).
     // A whole reply's client cannot see where it was continued: it ran alongside the first stream.
     const pausedAt = reply.pausedAt ?? replies.get("OpenAI chat, streamed")?.pausedAt ?? 0;
     const common = commonPrefix(reply.text, reference.text);
     const atTie = nearTies.some((offset) => offset <= common && common <= offset + 8);
     console.log(`${name}: differs from character ${common}, continued at ${pausedAt}, near-tie: ${atTie}`);
     if (atTie) explained += 1;
-    if (common >= pausedAt && !atTie) expect(common, name).toBeGreaterThan(pausedAt + 200);
+    if (common >= pausedAt && !atTie) expect(common, name).toBeGreaterThan(pausedAt + seamSlack(reply));
     expect(reply.completionTokens, name).toBeLessThanOrEqual(replyTokens);
   }
   // Most replies are the reference byte for byte, or part from it only at one of the engine's
   // near-ties. The streams continued at one moment are read back in one batch and cross a near-tie
   // together: in one run, five of ten parted at the tie by character 1997 and two elsewhere.
   expect(explained).toBeGreaterThan(replies.size / 2);
+}
+
+/**
+ * How far past where a reply was continued a lost or repeated token could still part it from its
+ * reference. The continuation resumes from the ids of the tokens sent, so such a token shows at the
+ * seam: a streamed reply's is where its client waited, give or take a token's characters. Past it,
+ * the engine's arithmetic can: the reply so far is read back as one batch, whose sums differ in the
+ * last bits from the token-by-token ones, and a close call can go the other way (in one run a reply
+ * parted 46 characters after its seam, at no near-tie measured alone, every character between the
+ * same). A whole reply's seam is known only to be near the first stream's: 200 characters (some 90
+ * tokens of stories260K).
+ */
+function seamSlack(reply: Reply): number {
+  return reply.pausedAt === undefined ? 200 : 16;
 }
 
 /** Where, in the replies to the test's prompts, the engine's two likeliest tokens are within 0.01 nats. */
@@ -331,7 +344,7 @@ describe("under load: 16 streams of 500 tokens, a shard node killed", () => {
       expect(reply.completionTokens).toBe(500);
       const common = commonPrefix(reply.text, references[index]!.text);
       if (reply.text !== references[index]!.text && common >= (reply.pausedAt ?? 0)) {
-        expect(common).toBeGreaterThan((reply.pausedAt ?? 0) + 200);
+        expect(common).toBeGreaterThan((reply.pausedAt ?? 0) + seamSlack(reply));
       }
     });
     expect(Number(continued?.[1])).toBeGreaterThanOrEqual(streams);
