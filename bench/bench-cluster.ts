@@ -33,6 +33,11 @@ export interface BenchClusterOptions {
   nodeArguments?: string[];
   /** Added to every node's `herd start` command line. */
   herdArguments?: string[];
+  /**
+   * Each node's `--engine-threads`: its engines and its self-measure on that many threads, so that
+   * the plan predicts what runs. Default: the engines' own.
+   */
+  engineThreads?: number;
   sourceRoot?: string;
   /** A network namespace per node (`ip netns exec`), reached at its address; default: loopback. */
   hosts?: Array<{ name: string; address: string }>;
@@ -86,6 +91,7 @@ export async function startBenchCluster(
       );
       if (token) args.push("--join", token);
       args.push(...(options.herdArguments ?? []));
+      if (options.engineThreads) args.push("--engine-threads", String(options.engineThreads));
       if (host) args.push("--host", "0.0.0.0", "--insecure-no-auth");
       const command = host
         ? ["ip", ["netns", "exec", host.name, process.execPath, ...args]]

@@ -45,8 +45,7 @@ export async function runNetnsScenario(shape: SynthModelRequest, split: SplitOpt
     const cluster = await startBenchCluster(3, {
       hosts: network.hosts,
       env: { HERD_ENGINE_DIR: engineDirectory.directory, ...engineDirectory.env },
-      // Nodes given threads measure themselves on them too, so that the planner predicts what runs.
-      herdArguments: split.threads ? ["--engine-threads", String(split.threads)] : [],
+      engineThreads: split.threads,
     });
     cleanups.push(() => cluster.stop());
     const { client } = cluster.nodes[0]!;

@@ -190,9 +190,7 @@ function signedPercent(ratio: number): string {
 
 /** Three nodes whose links are measured, so that the planner has the figures it plans with. */
 async function startCluster(count: number) {
-  // Nodes given threads measure themselves on them too, so that the planner predicts what runs.
-  const herdArguments = threads ? ["--engine-threads", String(threads)] : [];
-  const cluster = await startBenchCluster(count, { herdArguments });
+  const cluster = await startBenchCluster(count, { engineThreads: threads });
   const { client } = cluster.nodes[0]!;
   await until(async () => {
     const view = await client.cluster();

@@ -1,11 +1,12 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatJoinToken } from "../src/cluster/join-token.js";
 import type { ClusterView } from "../src/protocol/cluster.js";
+import { commandLine, flagValue } from "./support/command-line.js";
 import { HerdProcess, sharedModelPath, stopAllHerdProcesses, waitFor } from "./support/herd-process.js";
 import { createTestNetwork, inNamespace, type TestNetwork } from "./support/netns.js";
 
@@ -158,11 +159,10 @@ function startHosts(network: TestNetwork): Promise<HerdProcess[]> {
 async function rpcServerPort(namespace: string): Promise<number> {
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    const commandLine = await readFile(`/proc/${entry}/cmdline`, "utf8").catch(() => "");
-    const args = commandLine.split("\0");
+    const args = await commandLine(entry).catch(() => []);
     if (!args[0]?.endsWith("ggml-rpc-server")) continue;
     const identified = await execFileAsync("ip", ["netns", "identify", entry]).catch(() => ({ stdout: "" }));
-    if (identified.stdout.trim() === namespace) return Number(args[args.indexOf("--port") + 1]);
+    if (identified.stdout.trim() === namespace) return Number(flagValue(args, "--port"));
   }
   throw new Error(`no ggml-rpc-server in ${namespace}`);
 }

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NodeCalibration } from "../src/protocol/calibration.js";
+import { commandLine, flagValue } from "./support/command-line.js";
 import {
   type HerdProcess,
   sharedModelPath,
@@ -10,11 +11,6 @@ import {
   waitFor,
 } from "./support/herd-process.js";
 
-/** A process's command line, as the kernel has it. */
-async function commandLine(pid: number): Promise<string[]> {
-  return (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").filter(Boolean);
-}
-
 /** The engine process of the instance of stories260K that the cluster wants now. */
 async function engineArgs(node: HerdProcess): Promise<string[]> {
   const wanted = (await node.client.cluster()).desired.instances.find((each) => each.model === "stories260K");
@@ -22,11 +18,6 @@ async function engineArgs(node: HerdProcess): Promise<string[]> {
     (await node.client.instances()).find((each) => each.id === wanted?.id && each.enginePid !== undefined),
   );
   return commandLine(status.enginePid!);
-}
-
-function flagValue(args: string[], flag: string): string | undefined {
-  const at = args.indexOf(flag);
-  return at === -1 ? undefined : args[at + 1];
 }
 
 describe("nodes given --engine-threads", () => {

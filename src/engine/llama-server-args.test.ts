@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { flagValue } from "../../test/support/command-line.js";
 import { type LlamaServerArgsInput, llamaServerArgs } from "./llama-server-args.js";
 
 const base: LlamaServerArgsInput = {
@@ -12,12 +13,6 @@ const base: LlamaServerArgsInput = {
   apiKeyFile: "/home/alice/.herd/run/stories260K-abc123.key",
   workarounds: [],
 };
-
-/** The value after `flag`, or undefined when the flag is absent. */
-function flagValue(args: string[], flag: string): string | undefined {
-  const index = args.indexOf(flag);
-  return index === -1 ? undefined : args[index + 1];
-}
 
 const variants: Array<{ name: string; input: Partial<LlamaServerArgsInput> }> = [
   { name: "the defaults", input: {} },

@@ -9,6 +9,7 @@ import { HerdApiError, HerdClient } from "../../src/client/herd-client.js";
 import { formatJoinToken } from "../../src/cluster/join-token.js";
 import { runCommand } from "../../src/engine/run-command.js";
 import { findFreePort } from "../../src/util/free-port.js";
+import { commandLine } from "./command-line.js";
 import type { TestNetwork } from "./netns.js";
 
 const repositoryRoot = new URL("../..", import.meta.url).pathname;
@@ -18,8 +19,8 @@ export const sharedModelPath = join(repositoryRoot, "../shared/models/stories260
  * `herd load` flags for a split whose nodes stand for machines of their own. Nodes under test share
  * this machine's cores, and each engine takes one thread per core by default: a head and two shards
  * decoding at once spin three engines' threads on the same cores. Splits that decode for long pass
- * these (`stream-failover.test.ts` took 311 s with them at their default and 220 s with these, on a
- * 2-core machine).
+ * these (`stream-failover.test.ts` took 311 s with the engines at their default and 220 s with
+ * these, on a 2-core machine).
  */
 export const separateMachines = ["--threads", "1"];
 
@@ -233,9 +234,8 @@ export async function liveEngineProcesses(needle: string): Promise<number[]> {
   for (const entry of await readdir("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      const commandLine = (await readFile(`/proc/${entry}/cmdline`, "utf8")).split("\0");
-      if (!commandLine[0]?.endsWith("llama-server") || !commandLine.some((arg) => arg.includes(needle)))
-        continue;
+      const args = await commandLine(entry);
+      if (!args[0]?.endsWith("llama-server") || !args.some((arg) => arg.includes(needle))) continue;
       const stat = await readFile(`/proc/${entry}/stat`, "utf8");
       const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
       if (state !== "Z") pids.push(Number(entry));
