@@ -247,6 +247,28 @@ describe("one node serving stories260K through the OpenAI API", () => {
   });
 });
 
+describe("a second Ctrl-C", () => {
+  afterAll(stopAllHerdProcesses);
+
+  it("stops the node at once, its engines too, while the first stop waits for an engine", async () => {
+    const node = await HerdProcess.start();
+    await node.cliEach([
+      ["models", "import", sharedModelPath],
+      ["load", "stories260K", "--parallel", "1"],
+    ]);
+    const engine = (await node.client.instances()).find((status) => status.model === "stories260K");
+    // A stopped engine cannot take its SIGTERM: the first stop waits out its grace period for it.
+    process.kill(engine!.enginePid!, "SIGSTOP");
+    process.kill(node.pid, "SIGINT");
+    await waitFor("the stop to begin", async () =>
+      (await node.log()).includes("SIGINT: stopping herd") ? true : undefined,
+    );
+    expect(await node.stop()).toBe(1);
+    expect(await node.log()).toContain("SIGINT again: stopping now");
+    expect(await liveEngineProcesses(node.home)).toEqual([]);
+  });
+});
+
 /** Slots of the node's only engine that are generating, read from llama-server's own /slots. */
 async function busySlots(node: HerdProcess): Promise<number> {
   const status = (await node.client.instances()).find((candidate) => candidate.model === "stories260K");

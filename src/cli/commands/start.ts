@@ -42,14 +42,24 @@ export function addStartCommand(program: Command): void {
       else if (!overrides.joinToken)
         process.stderr.write("to add machines, get the join token with 'herd join-token' (it is a secret)\n");
       process.on("exit", () => started.killEnginesNow());
+      let stopping = false;
       const stop = (signal: string) => {
+        if (stopping) {
+          // A second Ctrl-C: the exit handler above still kills the engines.
+          process.stderr.write(`\n${signal} again: stopping now\n`);
+          process.exit(1);
+        }
+        stopping = true;
         process.stderr.write(`\n${signal}: stopping herd and its engines...\n`);
         const force = setTimeout(() => process.exit(1), forcedExitMs);
         force.unref();
         void started.dispose().then(() => process.exit(0));
       };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
+      // Kept registered (not `once`) while the node stops: a dependency loaded later may add its own
+      // handler (node-llama-cpp's brings `signal-exit`), which sends the signal again, killing the
+      // process before its engines are stopped, when it finds no other handler left.
+      process.on("SIGINT", () => stop("SIGINT"));
+      process.on("SIGTERM", () => stop("SIGTERM"));
       requestStop = () => stop("herd stop");
       exitOnCrash(() => started.killEnginesNow());
     });
