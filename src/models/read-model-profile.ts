@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
-import { type GgufFileInfo, GgufInsights, type GgufTensorInfo, readGgufFileInfo } from "node-llama-cpp";
+import type { GgufFileInfo, GgufTensorInfo } from "node-llama-cpp";
 import { InvalidModelFileError } from "../protocol/errors.js";
 import { checkGgufHeader } from "./check-gguf-header.js";
+import { ggufReader } from "./gguf-reader.js";
 
 /** The facts about a GGUF file that herd stores in a model profile (all but name and storage). */
 export interface GgufFacts {
@@ -114,6 +115,7 @@ export async function readGgufFacts(path: string): Promise<GgufFacts> {
     });
     if (problem !== undefined) throw new InvalidModelFileError(part, `not a readable GGUF file (${problem})`);
   }
+  const { readGgufFileInfo } = await ggufReader();
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, {
@@ -137,6 +139,7 @@ export async function readRemoteGgufFacts(
   sizes: number[],
   options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<GgufFacts> {
+  const { readGgufFileInfo } = await ggufReader();
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(url, {
@@ -173,6 +176,7 @@ async function ggufFactsFromInfo(
     throw new InvalidModelFileError(path, "general.architecture is missing");
   // The header passed the structural check, but its values may still be nonsense (a tensor type
   // that does not exist): node-llama-cpp then throws a plain Error, which is the file's fault.
+  const { GgufInsights } = await ggufReader();
   const insights = await GgufInsights.from(info).catch((error: unknown) => {
     throw new InvalidModelFileError(path, `its tensors cannot be read: ${(error as Error).message}`, {
       cause: error,

@@ -1,4 +1,4 @@
-import { readGgufFileInfo } from "node-llama-cpp";
+import { ggufReader } from "./gguf-reader.js";
 
 /** What a model's tokenizer tells clients: its chat template, and whether it can fill in the middle. */
 export interface TokenizerFacts {
@@ -69,6 +69,7 @@ export function hasFillInMiddleTokens(ggml: Record<string, unknown> | undefined)
  */
 export async function readTokenizerFacts(path: string): Promise<TokenizerFacts> {
   try {
+    const { readGgufFileInfo } = await ggufReader();
     const info = await readGgufFileInfo(path, { logWarnings: false, readTensorInfo: false });
     const tokenizer = info.metadata.tokenizer as
       | { chat_template?: unknown; ggml?: Record<string, unknown> }

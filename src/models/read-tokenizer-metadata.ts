@@ -1,5 +1,6 @@
-import { readGgufFileInfo } from "node-llama-cpp";
+import type { GgufFileInfo } from "node-llama-cpp";
 import { z } from "zod";
+import { ggufReader } from "./gguf-reader.js";
 import type { GgufScalarType, GgufValue } from "./gguf-writer.js";
 
 /** A vocab file without the tokenizer metadata llama.cpp needs. */
@@ -41,7 +42,8 @@ export async function readTokenizerMetadata(
   vocabPath: string,
   signal?: AbortSignal,
 ): Promise<{ tokenizer: Record<string, GgufValue>; vocabularySize: number }> {
-  let info: Awaited<ReturnType<typeof readGgufFileInfo>>;
+  const { readGgufFileInfo } = await ggufReader();
+  let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(vocabPath, { logWarnings: false, readTensorInfo: false, signal });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { readGgufFileInfo } from "node-llama-cpp";
+import { ggufReader } from "./gguf-reader.js";
 import type { SynthModelShape } from "./synth-model.js";
 
 /** Special tokens of llama.cpp's `llama-bpe` vocabulary that open and close a list of tool calls. */
@@ -42,6 +42,7 @@ export const toolCallChatTemplate = [
  * with temperature 0. `vocabPath` is llama.cpp's `models/ggml-vocab-llama-bpe.gguf`.
  */
 export async function toolCallModelShape(vocabPath: string): Promise<SynthModelShape> {
+  const { readGgufFileInfo } = await ggufReader();
   const info = await readGgufFileInfo(vocabPath, { readTensorInfo: false, logWarnings: false });
   const tokens = (info.metadata as unknown as { tokenizer?: { ggml?: { tokens?: string[] } } }).tokenizer
     ?.ggml?.tokens;
