@@ -295,10 +295,14 @@ export async function startCluster(
 ): Promise<HerdProcess[]> {
   const first = await HerdProcess.start({ args: ["--name", names[0]!, ...args], env });
   const token = await first.client.joinToken();
-  const nodes = [first];
-  for (const name of names.slice(1)) {
-    nodes.push(await HerdProcess.start({ args: ["--name", name, "--join", token, ...args], env }));
-  }
+  // The others start together: each takes about a second to serve, and their joins then come in one
+  // burst, which the first node measures in one round of its links.
+  const others = await Promise.all(
+    names
+      .slice(1)
+      .map((name) => HerdProcess.start({ args: ["--name", name, "--join", token, ...args], env })),
+  );
+  const nodes = [first, ...others];
   await waitFor(`${names.length} live nodes with measured links`, async () => {
     const view = await first.client.cluster();
     const alive = view.nodes.filter((node) => node.state === "alive").length;
