@@ -10,6 +10,15 @@ import {
 } from "./support/herd-process.js";
 import { commonPrefix, protocols, type Reply, replyTokens, stopString } from "./support/protocol-replies.js";
 
+/**
+ * The nodes' environment: llama.cpp's own variable for the heads' engines, attention without flash
+ * attention. stories260K's heads are 8 wide, and llama.cpp's CPU flash attention takes an `expf` per
+ * key and head, most of its work at that width: ten 1,100-token replies decoded at 23.7 ms a step with
+ * it and 9.7 ms without (llama-server alone, one thread). What this file checks does not depend on
+ * the attention kernel, and every other test runs the engine's default.
+ */
+const plainAttention = { LLAMA_ARG_FLASH_ATTN: "off" };
+
 /** Runs every protocol at once through `url`; `during` runs once the first stream is well under way. */
 async function allProtocols(url: string, during?: () => Promise<void>) {
   const progress = { chunks: 0 };
@@ -155,7 +164,7 @@ describe("a reply in progress continues on the re-placed instance", () => {
   let references: Map<string, Reply>;
 
   beforeAll(async () => {
-    [a, b, c] = (await startCluster(["a", "b", "c"], ["--failover-timeout", "15"])) as [
+    [a, b, c] = (await startCluster(["a", "b", "c"], ["--failover-timeout", "15"], plainAttention)) as [
       HerdProcess,
       HerdProcess,
       HerdProcess,
@@ -297,7 +306,11 @@ describe("under load: 16 streams of 500 tokens, a shard node killed", () => {
 
   beforeAll(async () => {
     let a: HerdProcess;
-    [a, b, c] = (await startCluster(["a", "b", "c"])) as [HerdProcess, HerdProcess, HerdProcess];
+    [a, b, c] = (await startCluster(["a", "b", "c"], [], plainAttention)) as [
+      HerdProcess,
+      HerdProcess,
+      HerdProcess,
+    ];
     await a.cli(["models", "import", sharedModelPath]);
     const loaded = await a.cli([
       "load",
