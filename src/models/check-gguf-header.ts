@@ -106,7 +106,7 @@ async function skipValue(reader: BoundedReader, type: number, depth: number): Pr
   const elements = Number(count);
   if (elementType === 8) {
     // A vocabulary is hundreds of thousands of strings: each length is read from the buffer as it
-    // is, waiting only for the next buffer (a promise per string made a Llama 3 vocabulary take 1.6 s).
+    // is, waiting only for the next buffer (a promise per string cost a Llama 3 vocabulary about 1 s).
     for (let index = 0; index < elements; index++) {
       if (!reader.holds(8)) await reader.ensure(8);
       reader.skip(reader.u64(), "a string value");

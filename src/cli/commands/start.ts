@@ -56,7 +56,7 @@ export function addStartCommand(program: Command): void {
         void started.dispose().then(() => process.exit(0));
       };
       // Kept registered (not `once`) while the node stops: a dependency loaded later may add its own
-      // handler (node-llama-cpp's brings `signal-exit`), which sends the signal again, killing the
+      // handler (node-llama-cpp brings `signal-exit`), which sends the signal again, killing the
       // process before its engines are stopped, when it finds no other handler left.
       process.on("SIGINT", () => stop("SIGINT"));
       process.on("SIGTERM", () => stop("SIGTERM"));
