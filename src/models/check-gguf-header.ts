@@ -163,9 +163,8 @@ class BoundedReader {
     this.bufferStart = this.position;
   }
 
-  /** The next `length` bytes, which `ensure` has loaded. */
+  /** The next `length` bytes, which `ensure` has loaded (and so checked against the file's end). */
   bytes(length: number): Buffer {
-    this.checkRemaining(BigInt(length), "the header");
     if (!this.holds(length)) throw new Error(`BoundedReader: ${length} bytes read before they were loaded`);
     const start = this.position - this.bufferStart;
     this.position += length;
