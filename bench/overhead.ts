@@ -19,6 +19,12 @@
  *   npm run bench -- overhead --floor               # also a bare Node.js hop in front of the same engine,
  *                                                   # and the engine asked for token ids as herd asks it
  *
+ * Each round also sends herd (and with `--floor` the bare hop) a reply of four tokens. From the CPU
+ * time of the short and the long replies the last table splits each hop's cost into what a request
+ * costs whatever its length (reading and routing it, the engine connection, the log line, the
+ * metrics) and what each further token costs, which the CPU per token above mixes in the ratio of
+ * `--tokens`.
+ *
  * With `--compare`, the last table compares the two nodes of this tree: the ratio of their decode
  * rates through herd and the difference of their CPU time per token (e.g. what carrying token ids
  * for stream continuation costs, against a node that does not continue replies).
@@ -54,7 +60,12 @@ const threads = options.threads ? Number(options.threads) : undefined;
 const root = new URL("..", import.meta.url).pathname;
 
 type Sample = StreamingSample;
-type Path = "herd" | "direct" | "bare" | "ids";
+type Path = "herd" | "direct" | "bare" | "ids" | "herdShort" | "bareShort";
+/**
+ * The short replies' length: a few tokens, so that a sample still has two with text (a token can
+ * carry only part of a character); at temperature 0 each model's reply is the same every round.
+ */
+const shortTokens = 4;
 
 /** One node under test: the herd of a source tree and the engine it started. */
 interface Subject {
@@ -90,6 +101,7 @@ async function main(): Promise<void> {
       `engine ${clusters[0]!.cluster.engine.version}; ${rounds} rounds of ${maxTokens} tokens per model and path; engine threads ${threads ?? "default"}; /v1/${options.api === "chat" ? "chat/" : ""}completions\n`,
     );
     const rows: string[][] = [];
+    const splitRows: string[][] = [];
     const results: Array<{ model: string; label: string; herdTps: number; cpuUsPerToken: number }> = [];
     for (const model of options.models.split(",")) {
       const subjects: Subject[] = [];
@@ -98,12 +110,10 @@ async function main(): Promise<void> {
       // Every path of every subject once per round, the order turned each round, so that whatever
       // else the machine does falls on all of them alike.
       const turns = subjects.flatMap((subject) =>
-        (subject.bare ? (["herd", "direct", "bare", "ids"] as const) : (["herd", "direct"] as const)).map(
-          (path) => ({
-            subject,
-            path,
-          }),
-        ),
+        (subject.bare
+          ? (["herd", "direct", "bare", "ids", "herdShort", "bareShort"] as const)
+          : (["herd", "direct", "herdShort"] as const)
+        ).map((path) => ({ subject, path })),
       );
       for (let round = 0; round < rounds; round++) {
         for (let turn = 0; turn < turns.length; turn++) {
@@ -115,7 +125,8 @@ async function main(): Promise<void> {
         const { herd, direct } = subject.samples;
         const { spent } = subject;
         // What the node spends idle over as long as the herd rounds took is not the token path's.
-        const idleCpuMs = (spent.direct.cpu / spent.direct.wall) * spent.herd.wall;
+        const idleRate = spent.direct.cpu / spent.direct.wall;
+        const idleCpuMs = idleRate * spent.herd.wall;
         const herdCpuMsPerToken = (spent.herd.cpu - idleCpuMs) / (rounds * maxTokens);
         const herdTps = median(herd.map((sample) => sample.decodeTokensPerSecond));
         const directTps = median(direct.map((sample) => sample.decodeTokensPerSecond));
@@ -140,11 +151,12 @@ async function main(): Promise<void> {
             idle,
           ];
         };
-        const idlePercent = ((spent.direct.cpu / spent.direct.wall) * 100).toFixed(2);
-        rows.push(row(subject.label, herd, herdCpuMsPerToken, idlePercent));
+        rows.push(row(subject.label, herd, herdCpuMsPerToken, (idleRate * 100).toFixed(2)));
+        splitRows.push([model, subject.label, ...perRequestAndToken(spent.herd, spent.herdShort, idleRate)]);
         if (subject.bare) {
           // The bare hop does nothing between requests: all its CPU time is the token path's.
           rows.push(row("bare Node hop", subject.samples.bare, spent.bare.cpu / (rounds * maxTokens), ""));
+          splitRows.push([model, "bare Node hop", ...perRequestAndToken(spent.bare, spent.bareShort, 0)]);
           // The engine itself, asked for the token ids herd asks for to continue a reply: what the
           // ids cost the engine, apart from what herd costs.
           rows.push(row("engine, with token ids", subject.samples.ids, Number.NaN, ""));
@@ -168,6 +180,10 @@ async function main(): Promise<void> {
       ],
       rows,
     );
+    console.log(
+      `\nnode CPU per request and per further token, from replies of ${maxTokens} and of ${shortTokens} tokens in the same rounds:`,
+    );
+    printTable(["model", "herd", "per request µs", "per further token µs"], splitRows);
     if (options.compare) printComparison(results, `with ${options.compare}`);
   } finally {
     for (const { cluster } of clusters) await cluster.stop();
@@ -184,12 +200,14 @@ async function prepareSubject(label: string, cluster: BenchCluster, model: strin
     herdUrl: client.baseUrl,
     directUrl: `http://127.0.0.1:${instance!.enginePort!}`,
     key: (await readFile(join(home, "run", `${instance!.id}.key`), "utf8")).trim(),
-    samples: { herd: [], direct: [], bare: [], ids: [] },
+    samples: { herd: [], direct: [], bare: [], ids: [], herdShort: [], bareShort: [] },
     spent: {
       herd: { cpu: 0, wall: 0 },
       direct: { cpu: 0, wall: 0 },
       bare: { cpu: 0, wall: 0 },
       ids: { cpu: 0, wall: 0 },
+      herdShort: { cpu: 0, wall: 0 },
+      bareShort: { cpu: 0, wall: 0 },
     },
   };
   // Warm both paths (first requests pay for page faults and allocator growth).
@@ -207,13 +225,15 @@ async function startSubjectHop(subject: Subject, model: string): Promise<NonNull
 
 /** One sample of one path, with the CPU time of the process in front of the engine over it. */
 async function timed(subject: Subject, path: Path, model: string): Promise<void> {
-  const pid = path === "bare" ? subject.bare!.process.pid! : subject.cluster.nodes[0]!.pid;
+  const bare = path === "bare" || path === "bareShort";
+  const pid = bare ? subject.bare!.process.pid! : subject.cluster.nodes[0]!.pid;
+  const short = path === "herdShort" || path === "bareShort" ? { max_tokens: shortTokens } : {};
   const cpuBefore = await processCpuMs(pid);
   const wallBefore = performance.now();
-  const sample = await (path === "herd"
-    ? measure(subject.herdUrl, model, undefined)
-    : path === "bare"
-      ? measure(subject.bare!.url, model, undefined)
+  const sample = await (path === "herd" || path === "herdShort"
+    ? measure(subject.herdUrl, model, undefined, short)
+    : bare
+      ? measure(subject.bare!.url, model, undefined, short)
       : measure(subject.directUrl, model, subject.key, path === "ids" ? tokenIdFields : {}));
   // What the node does once a reply has ended (its log line, closing the engine connection)
   // belongs to that reply, not to the next one.
@@ -267,6 +287,24 @@ function measure(
     },
     key,
   );
+}
+
+/**
+ * A hop's CPU time per request and per further token, net of what its process spends idle at
+ * `idleRate` (CPU ms per wall ms) over as long: the long and the short replies of the same rounds
+ * give two points of a line whose slope is the cost of a token and whose value at no tokens is the
+ * cost of the request.
+ */
+function perRequestAndToken(
+  long: { cpu: number; wall: number },
+  short: { cpu: number; wall: number },
+  idleRate: number,
+): [string, string] {
+  const longMs = (long.cpu - idleRate * long.wall) / rounds;
+  const shortMs = (short.cpu - idleRate * short.wall) / rounds;
+  const tokenMs = (longMs - shortMs) / (maxTokens - shortTokens);
+  const requestMs = shortMs - shortTokens * tokenMs;
+  return [(requestMs * 1000).toFixed(0), (tokenMs * 1000).toFixed(1)];
 }
 
 /**
