@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type HerdProcess,
+  separateMachines,
   sharedModelPath,
   startCluster,
   stopAllHerdProcesses,
@@ -32,9 +33,20 @@ describe("two replicas of one model on two nodes", () => {
     [a, b] = (await startCluster(["a", "b"])) as [HerdProcess, HerdProcess];
     // A head needs the model's file: both nodes hold it.
     for (const node of [a, b]) expect((await node.cli(["models", "import", sharedModelPath])).code).toBe(0);
-    // The first load may come before a's heartbeats tell it that b holds the file too.
+    // The first load may come before a's heartbeats tell it that b holds the file too. The two
+    // replicas stand for two machines but decode at once on this one's cores: at their default
+    // threads, four threads of two engines spinning on two cores once made the 8 requests below
+    // take 31 s instead of 1.
     await waitFor("two replicas to load", async () => {
-      const loaded = await a.cli(["load", "stories260K", "--replicas", "2", "--parallel", "2"]);
+      const loaded = await a.cli([
+        "load",
+        "stories260K",
+        "--replicas",
+        "2",
+        "--parallel",
+        "2",
+        ...separateMachines,
+      ]);
       return loaded.code === 0 ? loaded : undefined;
     });
   });
@@ -48,10 +60,12 @@ describe("two replicas of one model on two nodes", () => {
     expect(served.every((result) => result.status === 200)).toBe(true);
     const byInstance = new Set(served.map((result) => result.instance));
     expect(byInstance).toEqual(new Set(view.desired.instances.map((instance) => instance.id)));
-    // Each head counts what it served, whichever node the request came in through.
-    const counts = await waitFor("both heads to report what they served", async () => {
+    // Each head counts what it served, whichever node the request came in through. b hears of a's
+    // count with a's heartbeats, so it may show one head's count before all of it: wait for all 8.
+    const counts = await waitFor("both heads to report all 8 requests served", async () => {
       const instances = (await b.client.cluster()).instances;
-      return instances.length === 2 && instances.every((instance) => instance.served > 0)
+      const total = instances.reduce((sum, instance) => sum + instance.served, 0);
+      return instances.length === 2 && instances.every((instance) => instance.served > 0) && total >= 8
         ? instances
         : undefined;
     });
