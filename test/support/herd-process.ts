@@ -303,12 +303,41 @@ export async function startCluster(
       .map((name) => HerdProcess.start({ args: ["--name", name, "--join", token, ...args], env })),
   );
   const nodes = [first, ...others];
-  await waitFor(`${names.length} live nodes with measured links`, async () => {
-    const view = await first.client.cluster();
-    const alive = view.nodes.filter((node) => node.state === "alive").length;
-    return alive === names.length && view.links.length === names.length * (names.length - 1)
-      ? true
-      : undefined;
-  });
+  try {
+    await waitFor(`${names.length} live nodes with measured links`, async () => {
+      const view = await first.client.cluster();
+      const alive = view.nodes.filter((node) => node.state === "alive").length;
+      return alive === names.length && view.links.length === names.length * (names.length - 1)
+        ? true
+        : undefined;
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${await clusterReport(nodes)}`);
+  }
   return nodes;
+}
+
+/**
+ * What each node sees of a cluster that did not form (the nodes and their states, the links
+ * measured) and the end of its log: the nodes' homes are gone by the time a CI log is read.
+ */
+async function clusterReport(nodes: HerdProcess[]): Promise<string> {
+  const reports: string[] = [];
+  for (const node of nodes) {
+    const seen = await node.client.cluster().then(
+      (view) => {
+        const nameOf = (id: string) => view.nodes.find((other) => other.id === id)?.name ?? id;
+        const members = view.nodes.map((member) => `${member.name} ${member.state}`).join(", ");
+        const links = view.links.map((link) => `${nameOf(link.from)}->${nameOf(link.to)}`).join(" ");
+        return `sees ${members}; links ${links || "none"}`;
+      },
+      (error: unknown) => `does not answer: ${(error as Error).message}`,
+    );
+    // The requests this harness polled with are most of a node's log: they say nothing here.
+    const log = await node.log().catch(() => "");
+    const lines = log.trimEnd().split("\n");
+    const tail = lines.filter((line) => !line.includes('"msg":"request served"')).slice(-15);
+    reports.push(`node on port ${node.port} ${seen}\n${tail.join("\n")}`);
+  }
+  return reports.join("\n\n");
 }
